@@ -1,0 +1,52 @@
+# mqcli: `make demo` and `make test` work on a fresh machine (Debian, root).
+# Everything they need is installed here; nothing is expected to be set up by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-unit completions clean
+
+include brokers.mk
+
+help:
+	@echo "make demo         set up, start local Kafka + RabbitMQ, run a round trip through each"
+	@echo "make test         set up, start the brokers, run the whole test suite"
+	@echo "make brokers      start the local brokers (logs in .brokers/logs)"
+	@echo "make brokers-stop stop them"
+	@echo "make completions  regenerate completions/ (bash, zsh, fish)"
+
+# The virtualenv is rebuilt when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+demo: install brokers
+	@set -e; topic=mqcli-demo-$$(date +%s); queue=mqcli-demo; \
+	echo "== Kafka: three lines into topic $$topic, then read back"; \
+	printf 'hello\nfrom\nmqcli\n' | $(BIN)/mqcli kafka produce --create $$topic; \
+	$(BIN)/mqcli kafka consume $$topic --offset beginning --exit-at-end --format '{partition}@{offset} {value}'; \
+	echo "== RabbitMQ: one message through queue $$queue"; \
+	$(BIN)/mqcli rabbit publish --queue $$queue --declare 'hello from mqcli'; \
+	$(BIN)/mqcli rabbit consume $$queue --count 1 --timeout 10s --format '{queue}: {value}'; \
+	$(BIN)/mqcli kafka topics delete $$topic --if-exists
+
+test: install brokers
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest tests/core tests/cli
+
+completions: install
+	for shell in bash zsh fish; do \
+	  $(BIN)/python -m mqcli.cli.completions $$shell > completions/mqcli.$$shell; \
+	done
+
+clean: brokers-stop
+	rm -rf $(VENV) .brokers .pytest_cache .hypothesis *.egg-info

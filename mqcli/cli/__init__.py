@@ -1,0 +1,1 @@
+"""The thin CLI layer: parses options, calls the core, renders results."""

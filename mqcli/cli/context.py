@@ -1,0 +1,150 @@
+"""The one context object, built in the root callback and passed down.
+
+Like httpie's `Environment`, every attribute can be overridden, so tests can
+build their own (`AppContext.create(stdout=io.BytesIO(), ...)`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from mqcli.core.config import Profile
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+@dataclass
+class AppContext:
+    stdin: BinaryIO
+    stdout: BinaryIO  # message data and requested output only
+    out: Console  # Rich view of stdout (tables, human message view)
+    err: Console  # diagnostics, progress, summaries
+    stdin_isatty: bool
+    stdout_isatty: bool
+    stderr_isatty: bool
+    env: Mapping[str, str]
+    color: bool
+    ci: bool
+    debug: bool = False
+    verbose: int = 0
+    quiet: bool = False
+    config_path: str | None = None
+    profile_name: str | None = None
+    connect_timeout: float | None = None  # global --connect-timeout, seconds
+    _profile: Profile | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        stdin: BinaryIO | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: io.TextIOBase | None = None,
+        env: Mapping[str, str] | None = None,
+        width: int | None = None,
+    ) -> AppContext:
+        env = dict(os.environ) if env is None else dict(env)
+        text_out = sys.stdout if stdout is None else io.TextIOWrapper(stdout, write_through=True)  # type: ignore[arg-type]
+        text_err = sys.stderr if stderr is None else stderr
+        stdout_b = stdout if stdout is not None else sys.stdout.buffer
+        stdin_b = stdin if stdin is not None else sys.stdin.buffer
+        stdout_tty = _isatty(text_out)
+        stderr_tty = _isatty(text_err)
+        ci = env.get("CI", "").lower() in ("1", "true", "yes")
+        color = "NO_COLOR" not in env
+        if env.get("COLUMNS", "").isdigit() and width is None:
+            width = int(env["COLUMNS"])
+
+        def console(file: object, tty: bool) -> Console:
+            # markup/highlight/emoji off: payloads must never be read as Rich markup.
+            return Console(
+                file=file,  # type: ignore[arg-type]
+                markup=False,
+                highlight=False,
+                emoji=False,
+                no_color=not color,
+                force_terminal=None if tty else False,
+                width=width,
+                soft_wrap=False,
+            )
+
+        return cls(
+            stdin=stdin_b,
+            stdout=stdout_b,
+            out=console(text_out, stdout_tty),
+            err=console(text_err, stderr_tty),
+            stdin_isatty=_isatty(sys.stdin) if stdin is None else False,
+            stdout_isatty=stdout_tty,
+            stderr_isatty=stderr_tty,
+            env=env,
+            color=color,
+            ci=ci,
+            debug=env.get("MQCLI_DEBUG", "") not in ("", "0", "false"),
+        )
+
+    # -- profile ---------------------------------------------------------------
+    @property
+    def profile(self) -> Profile:
+        """The resolved profile (loaded on first use, so `config init` works without one)."""
+        if self._profile is None:
+            from mqcli.core.config import resolve_profile
+
+            profile = resolve_profile(config_path=self.config_path, profile_name=self.profile_name, env=self.env)
+            if self.connect_timeout is not None:
+                profile = profile.with_overrides(
+                    {"kafka.connect_timeout": self.connect_timeout, "rabbit.connection_timeout": self.connect_timeout}
+                )
+            for warning in profile.warnings:
+                self.warn(warning)
+            self._profile = profile
+        return self._profile
+
+    def secrets(self) -> list[str]:
+        """Secret values to mask in errors and --debug output (only once a profile is loaded)."""
+        return self._profile.secrets() if self._profile is not None else []
+
+    # -- terminal behaviour -------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        """Whether spinners and live progress lines may be drawn on stderr."""
+        return self.stderr_isatty and self.color and not self.ci and not self.quiet
+
+    # -- diagnostics on stderr ----------------------------------------------------
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            self.err.print(text, style="dim" if self.color else None)
+
+    def warn(self, text: str) -> None:
+        self.err.print(f"mqcli: warning: {text}", style="yellow" if self.color else None)
+
+    def debug_log(self, text: str) -> None:
+        if self.debug:
+            from mqcli.core.errors import mask_secrets
+
+            self.err.print(f"mqcli: debug: {mask_secrets(text, self.secrets())}")
+
+
+def get_app(ctx: typer.Context, *, profile: str | None = None) -> AppContext:
+    """The AppContext of this invocation; a command's own --profile overrides the global one."""
+    app = ctx.find_root().obj
+    if not isinstance(app, AppContext):  # invoked without the root callback (tests of sub-apps)
+        app = AppContext.create()
+        ctx.find_root().obj = app
+    if profile is not None and profile != app.profile_name:
+        app.profile_name = profile
+        app._profile = None
+    return app

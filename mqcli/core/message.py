@@ -1,0 +1,245 @@
+"""The message model shared by both brokers, and its JSON Lines form.
+
+One `Message` carries a key, a value and headers plus whatever metadata the
+broker attached.  `to_json`/`from_json` define the JSON Lines interface: what
+`consume --output json` writes is exactly what `produce`/`publish --input
+jsonl` reads, so `consume | produce` copies messages faithfully.
+
+JSON form (fields that are empty/None are left out, except `value`):
+
+    {"topic": "t", "partition": 0, "offset": 42, "timestamp": 1764059000000,
+     "key": "k", "value": "v", "headers": {"h": "1"}}
+
+* `key`/`value` are UTF-8 text; bytes that are not valid UTF-8 travel as
+  base64 with `"key_encoding": "base64"` / `"value_encoding": "base64"`.
+  `"value": null` is a null value (a Kafka tombstone).
+* `headers` is an object; a header name that occurs more than once (Kafka
+  allows it) makes it a list of `[name, value]` pairs instead, preserving
+  order.  A bytes header value that is not UTF-8 is `{"base64": "..."}`.
+* `timestamp` is milliseconds since the epoch (Kafka) or, for RabbitMQ, the
+  `timestamp` property in seconds inside `properties`.
+* RabbitMQ adds `exchange`, `routing_key`, `queue`, `redelivered` and
+  `properties` (content_type, delivery_mode, message_id, correlation_id,
+  reply_to, expiration, priority, type, app_id, user_id, timestamp, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mqcli.core.errors import InputError
+
+HeaderValue = Any  # str | bytes | int | float | bool | None | list | dict (RabbitMQ tables are typed)
+
+# Metadata fields copied verbatim between the model and JSON, in output order.
+_META_FIELDS = ("topic", "partition", "offset", "timestamp", "queue", "exchange", "routing_key", "redelivered")
+_KNOWN_FIELDS = set(_META_FIELDS) | {
+    "key",
+    "value",
+    "key_encoding",
+    "value_encoding",
+    "headers",
+    "properties",
+}
+
+
+@dataclass
+class Message:
+    value: bytes | None
+    key: bytes | None = None
+    headers: list[tuple[str, HeaderValue]] = field(default_factory=list)
+    # Kafka metadata
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    timestamp: int | None = None  # ms since epoch
+    # RabbitMQ metadata
+    queue: str | None = None
+    exchange: str | None = None
+    routing_key: str | None = None
+    redelivered: bool | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    # Where the message came from in the input (record or line number, 1-based),
+    # so failures can name it.  Never serialised.
+    line: int | None = None
+
+    def header(self, name: str) -> HeaderValue | None:
+        """Last value of header `name`, or None."""
+        found = None
+        for k, v in self.headers:
+            if k == name:
+                found = v
+        return found
+
+    def headers_dict(self) -> dict[str, HeaderValue]:
+        return dict(self.headers)
+
+
+def text_or_none(data: bytes | None) -> str | None:
+    """Decode bytes as UTF-8 for display, replacing what is not valid."""
+    if data is None:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def header_text(value: HeaderValue) -> str:
+    """A header value as text (for templates, --match and environment variables)."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def _encode_bytes(data: bytes) -> tuple[str, bool]:
+    """(text, is_base64)."""
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), True
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        text, b64 = _encode_bytes(value)
+        return {"base64": text} if b64 else text
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    # datetime, Decimal and other AMQP table types: their text form.
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _from_jsonable_header(value: Any) -> HeaderValue:
+    if isinstance(value, dict) and set(value) == {"base64"} and isinstance(value["base64"], str):
+        return base64.b64decode(value["base64"], validate=True)
+    return value
+
+
+def to_json_obj(msg: Message) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for name in _META_FIELDS:
+        v = getattr(msg, name)
+        if v is not None:
+            obj[name] = v
+    if msg.key is not None:
+        obj["key"], b64 = _encode_bytes(msg.key)
+        if b64:
+            obj["key_encoding"] = "base64"
+    if msg.value is None:
+        obj["value"] = None
+    else:
+        obj["value"], b64 = _encode_bytes(msg.value)
+        if b64:
+            obj["value_encoding"] = "base64"
+    if msg.headers:
+        names = [k for k, _ in msg.headers]
+        if len(set(names)) == len(names):
+            obj["headers"] = {k: _jsonable(v) for k, v in msg.headers}
+        else:
+            obj["headers"] = [[k, _jsonable(v)] for k, v in msg.headers]
+    if msg.properties:
+        obj["properties"] = _jsonable(msg.properties)
+    return obj
+
+
+def to_json(msg: Message) -> str:
+    """One JSON Lines record (no trailing newline)."""
+    return json.dumps(to_json_obj(msg), ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode_field(obj: dict[str, Any], name: str, line: int | None) -> bytes | None:
+    value = obj.get(name)
+    encoding = obj.get(f"{name}_encoding")
+    if value is None:
+        if encoding is not None and name == "key":
+            raise _bad(line, f"'{name}_encoding' given without '{name}'")
+        return None
+    if not isinstance(value, str):
+        # Numbers, objects and lists as values: their compact JSON text, so
+        # `{"value": {"id": 1}}` sends the object itself.
+        if encoding is not None:
+            raise _bad(line, f"'{name}' must be a string when '{name}_encoding' is given")
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    if encoding is None or encoding in ("utf-8", "utf8", "text"):
+        return value.encode("utf-8")
+    if encoding == "base64":
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error:
+            raise _bad(line, f"'{name}' is not valid base64") from None
+    raise _bad(line, f"unknown {name}_encoding {encoding!r} (use base64 or utf-8)")
+
+
+def _bad(line: int | None, why: str) -> InputError:
+    where = f"line {line}: " if line is not None else ""
+    return InputError(f"invalid JSON Lines input: {where}{why}")
+
+
+def from_json_obj(obj: Any, line: int | None = None) -> Message:
+    if not isinstance(obj, dict):
+        raise _bad(line, "expected a JSON object")
+    unknown = set(obj) - _KNOWN_FIELDS
+    if unknown:
+        raise _bad(line, f"unknown field(s) {', '.join(sorted(unknown))}")
+    if "value" not in obj:
+        raise _bad(line, "missing 'value' (use null for a null value)")
+    msg = Message(value=_decode_field(obj, "value", line), key=_decode_field(obj, "key", line), line=line)
+    headers = obj.get("headers")
+    try:
+        if isinstance(headers, dict):
+            msg.headers = [(str(k), _from_jsonable_header(v)) for k, v in headers.items()]
+        elif isinstance(headers, list):
+            for pair in headers:
+                if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                    raise _bad(line, "'headers' list items must be [name, value] pairs")
+                msg.headers.append((pair[0], _from_jsonable_header(pair[1])))
+        elif headers is not None:
+            raise _bad(line, "'headers' must be an object or a list of [name, value] pairs")
+    except binascii.Error:
+        raise _bad(line, "a header's base64 value is not valid base64") from None
+    for name, kind in (
+        ("topic", str),
+        ("partition", int),
+        ("offset", int),
+        ("timestamp", int),
+        ("queue", str),
+        ("exchange", str),
+        ("routing_key", str),
+        ("redelivered", bool),
+    ):
+        v = obj.get(name)
+        if v is None:
+            continue
+        if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+            raise _bad(line, f"'{name}' must be {'an integer' if kind is int else 'a ' + kind.__name__}")
+        setattr(msg, name, v)
+    props = obj.get("properties")
+    if props is not None:
+        if not isinstance(props, dict):
+            raise _bad(line, "'properties' must be an object")
+        msg.properties = dict(props)
+    return msg
+
+
+def from_json(text: str | bytes, line: int | None = None) -> Message:
+    try:
+        obj = json.loads(text)
+    except UnicodeDecodeError:
+        raise _bad(line, "not valid UTF-8") from None
+    except json.JSONDecodeError as e:
+        raise _bad(line, e.msg) from None
+    return from_json_obj(obj, line)

@@ -1,0 +1,164 @@
+"""Output writers shared by Kafka and RabbitMQ: `Message`s in, bytes out.
+
+* ``raw``       the value followed by the delimiter (default newline).
+* ``json``      one JSON object per line with all metadata (see
+                `mqcli.core.message`); exactly what the readers' ``jsonl``
+                mode reads back.
+* ``template``  a `Template` (``--format``) followed by the delimiter.
+
+(The ``human`` view is drawn with Rich by the CLI layer.)
+
+Writers buffer; callers `flush()` before they acknowledge or commit, so a
+message is acked only once its output has been handed to the OS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import BinaryIO, Protocol
+
+from mqcli.core.errors import UsageError
+from mqcli.core.message import Message, header_text, to_json, to_json_obj
+from mqcli.core.parse import unescape
+
+
+class Writer(Protocol):
+    def write(self, msg: Message) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class RawWriter:
+    def __init__(self, stream: BinaryIO, delimiter: bytes = b"\n") -> None:
+        self._write = stream.write
+        self._stream = stream
+        self._delimiter = delimiter
+
+    def write(self, msg: Message) -> None:
+        if msg.value is not None:
+            self._write(msg.value)
+        self._write(self._delimiter)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+class JsonWriter:
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def write(self, msg: Message) -> None:
+        self._stream.write(to_json(msg).encode("utf-8") + b"\n")
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def _iso(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _b(text: object) -> bytes:
+    return b"" if text is None else str(text).encode("utf-8")
+
+
+def _prop(name: str) -> Callable[[Message], bytes]:
+    return lambda m: _b(m.properties.get(name))
+
+
+# Placeholder -> how to render it.  Keep README's template table in step.
+FIELDS: dict[str, Callable[[Message], bytes]] = {
+    "value": lambda m: m.value or b"",
+    "key": lambda m: m.key or b"",
+    "headers": lambda m: json.dumps(to_json_obj(m).get("headers", {}), ensure_ascii=False, separators=(",", ":")).encode(),
+    "topic": lambda m: _b(m.topic),
+    "partition": lambda m: _b(m.partition),
+    "offset": lambda m: _b(m.offset),
+    "timestamp": lambda m: _b(m.timestamp),
+    "time": lambda m: _iso(m.timestamp if m.timestamp is not None else _rabbit_ms(m)).encode(),
+    "queue": lambda m: _b(m.queue),
+    "exchange": lambda m: _b(m.exchange),
+    "routing_key": lambda m: _b(m.routing_key),
+    "redelivered": lambda m: b"" if m.redelivered is None else (b"true" if m.redelivered else b"false"),
+    "size": lambda m: _b(0 if m.value is None else len(m.value)),
+    "json": lambda m: to_json(m).encode("utf-8"),
+    **{
+        p: _prop(p)
+        for p in (
+            "content_type",
+            "content_encoding",
+            "delivery_mode",
+            "priority",
+            "correlation_id",
+            "reply_to",
+            "expiration",
+            "message_id",
+            "type",
+            "user_id",
+            "app_id",
+        )
+    },
+}
+
+
+def _rabbit_ms(m: Message) -> int | None:
+    ts = m.properties.get("timestamp")
+    return int(ts) * 1000 if isinstance(ts, (int, float)) and not isinstance(ts, bool) else None
+
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+class Template:
+    r"""A compiled ``--format`` template: ``{key}``, ``{value}``, ``{header.NAME}``,
+    ``{topic}``…; ``{{``/``}}`` are literal braces; ``\n \t \0 \xHH`` escapes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._parts: list[bytes | Callable[[Message], bytes]] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(text):
+            if m.start() > pos:
+                self._parts.append(unescape(text[pos : m.start()]))
+            token = m.group(0)
+            if token in ("{{", "}}"):
+                self._parts.append(token[0].encode())
+            elif m.group(1) is None:
+                raise UsageError(f"invalid template {text!r}: unmatched {token!r} (use {token * 2} for a literal brace)")
+            else:
+                self._parts.append(self._field(m.group(1).strip(), text))
+            pos = m.end()
+        if pos < len(text):
+            self._parts.append(unescape(text[pos:]))
+
+    @staticmethod
+    def _field(name: str, text: str) -> Callable[[Message], bytes]:
+        if name.startswith("header."):
+            hname = name[len("header.") :]
+            return lambda m: header_text(m.header(hname)).encode("utf-8")
+        try:
+            return FIELDS[name]
+        except KeyError:
+            known = ", ".join(sorted(FIELDS)) + ", header.NAME"
+            raise UsageError(f"invalid template {text!r}: unknown placeholder {{{name}}} (known: {known})") from None
+
+    def render(self, msg: Message) -> bytes:
+        return b"".join(p if isinstance(p, bytes) else p(msg) for p in self._parts)
+
+
+class TemplateWriter:
+    def __init__(self, stream: BinaryIO, template: Template, delimiter: bytes = b"\n") -> None:
+        self._stream = stream
+        self._template = template
+        self._delimiter = delimiter
+
+    def write(self, msg: Message) -> None:
+        self._stream.write(self._template.render(msg) + self._delimiter)
+
+    def flush(self) -> None:
+        self._stream.flush()

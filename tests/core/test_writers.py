@@ -1,0 +1,110 @@
+"""Output writers and the --format template."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mqcli.core.errors import UsageError
+from mqcli.core.message import Message
+from mqcli.core.writers import FIELDS, JsonWriter, RawWriter, Template, TemplateWriter
+
+MSG = Message(
+    value=b"v1",
+    key=b"k1",
+    headers=[("trace", b"abc"), ("n", b"1")],
+    topic="orders",
+    partition=2,
+    offset=42,
+    timestamp=1764064800000,
+)
+
+
+def test_raw_writes_value_and_delimiter() -> None:
+    buf = io.BytesIO()
+    w = RawWriter(buf, b"\0")
+    w.write(MSG)
+    w.write(Message(value=None))
+    assert buf.getvalue() == b"v1\0\0"
+
+
+def test_json_writer_one_object_per_line_with_metadata() -> None:
+    buf = io.BytesIO()
+    JsonWriter(buf).write(MSG)
+    line = buf.getvalue()
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json.loads(line) == {
+        "topic": "orders",
+        "partition": 2,
+        "offset": 42,
+        "timestamp": 1764064800000,
+        "key": "k1",
+        "value": "v1",
+        "headers": {"trace": "abc", "n": "1"},
+    }
+
+
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        ("{key}={value}", b"k1=v1"),
+        (r"{topic}\t{partition}\t{offset}", b"orders\t2\t42"),
+        ("{header.trace}|{header.missing}|", b"abc||"),
+        ("{{literal}} {size}", b"{literal} 2"),
+        ("{time}", b"2025-11-25T10:00:00.000Z"),
+        ("{timestamp}", b"1764064800000"),
+        ("{headers}", b'{"trace":"abc","n":"1"}'),
+        (r"\x41{ value }", b"Av1"),
+        ("{queue}{routing_key}{message_id}", b""),
+    ],
+)
+def test_template_placeholders(template: str, expected: bytes) -> None:
+    assert Template(template).render(MSG) == expected
+
+
+def test_template_rabbit_fields() -> None:
+    msg = Message(
+        value=b"x",
+        queue="jobs",
+        exchange="ex",
+        routing_key="a.b",
+        redelivered=True,
+        properties={"message_id": "m-1", "correlation_id": "c-1", "timestamp": 1764064800},
+    )
+    out = Template("{queue} {exchange} {routing_key} {redelivered} {message_id} {correlation_id} {time}").render(msg)
+    assert out == b"jobs ex a.b true m-1 c-1 2025-11-25T10:00:00.000Z"
+
+
+@pytest.mark.parametrize("bad", ["{nope}", "{value", "value}", "{header}"])
+def test_bad_templates_are_usage_errors(bad: str) -> None:
+    with pytest.raises(UsageError, match="invalid template"):
+        Template(bad)
+
+
+def test_template_writer_appends_delimiter() -> None:
+    buf = io.BytesIO()
+    TemplateWriter(buf, Template("{key}"), b"\n").write(MSG)
+    assert buf.getvalue() == b"k1\n"
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="{}\\"), max_size=30))
+def test_literal_text_renders_as_itself(text: str) -> None:
+    assert Template(text).render(MSG) == text.encode()
+
+
+@given(st.lists(st.sampled_from(sorted(FIELDS)), max_size=5), st.text(alphabet="ab -:", max_size=3))
+def test_any_known_placeholders_render(names: list[str], sep: str) -> None:
+    template = sep.join("{" + n + "}" for n in names)
+    assert isinstance(Template(template).render(MSG), bytes)
+
+
+@given(st.text(max_size=40))
+def test_arbitrary_templates_only_raise_usage_error(text: str) -> None:
+    try:
+        Template(text).render(MSG)
+    except UsageError:
+        pass
