@@ -162,5 +162,7 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Entry point of the `mqcli` script and of `python -m mqcli`."""
+    # A fixed program name: usage lines, and the _MQCLI_COMPLETE variable the
+    # completion scripts set, are the same however mqcli was started.
+    app(prog_name="mqcli")

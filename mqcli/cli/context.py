@@ -126,16 +126,16 @@ class AppContext:
     # -- diagnostics on stderr ----------------------------------------------------
     def info(self, text: str) -> None:
         if not self.quiet:
-            self.err.print(text, style="dim" if self.color else None)
+            self.err.print(text, style="dim" if self.color else None, soft_wrap=True)
 
     def warn(self, text: str) -> None:
-        self.err.print(f"mqcli: warning: {text}", style="yellow" if self.color else None)
+        self.err.print(f"mqcli: warning: {text}", style="yellow" if self.color else None, soft_wrap=True)
 
     def debug_log(self, text: str) -> None:
         if self.debug:
             from mqcli.core.errors import mask_secrets
 
-            self.err.print(f"mqcli: debug: {mask_secrets(text, self.secrets())}")
+            self.err.print(f"mqcli: debug: {mask_secrets(text, self.secrets())}", soft_wrap=True)
 
 
 def get_app(ctx: typer.Context, *, profile: str | None = None) -> AppContext:

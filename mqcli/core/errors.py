@@ -71,7 +71,11 @@ class Interrupted(MqcliError):
 
 # user:password@ in URLs, and password-like keys in key=value or key: value text.
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
-_KEY_VALUE = re.compile(r"(?i)(?P<k>password|passwd|secret|sasl_plain_password|token)(?P<sep>['\"]?\s*[:=]\s*['\"]?)(?P<v>[^\s'\",}]+)")
+# password=VALUE, and quoted 'password': 'VALUE' (a repr'd dict); an unquoted
+# "password: text" is prose (e.g. a config error naming the key), not a secret.
+_KEY_VALUE = re.compile(
+    r"(?i)(?P<k>password|passwd|secret|token)(?:(?P<eq>\s*=\s*)(?P<v>[^\s'\",}&]+)|(?P<q>['\"]\s*:\s*)(?P<qc>['\"])(?P<qv>[^'\"]*)(?P=qc))"
+)
 MASK = "****"
 
 
@@ -80,4 +84,9 @@ def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    return _KEY_VALUE.sub(lambda m: f"{m['k']}{m['sep']}{MASK}", text)
+    def key_value(m: re.Match[str]) -> str:
+        if m["eq"] is not None:
+            return f"{m['k']}{m['eq']}{MASK}"
+        return f"{m['k']}{m['q']}{m['qc']}{MASK}{m['qc']}"
+
+    return _KEY_VALUE.sub(key_value, text)

@@ -78,7 +78,11 @@ def unescape(text: str) -> bytes:
                 out.append(int(text[i + 2 : i + 4], 16))
                 i += 4
                 continue
-        out += c.encode("utf-8")
+        try:
+            # surrogateescape: arguments that were not valid UTF-8 get their bytes back.
+            out += c.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise UsageError(f"invalid character {c!r} in {text!r}") from None
         i += 1
     return bytes(out)
 

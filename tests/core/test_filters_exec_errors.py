@@ -88,3 +88,8 @@ def test_mask_secrets() -> None:
     assert mask_secrets("password=hunter2 other") == "password=**** other"
     assert mask_secrets("{'password': 'x1'}") == "{'password': '****'}"
     assert mask_secrets("token in text: abcdef", ["abcdef"]) == "token in text: ****"
+    assert mask_secrets('{"password": "x1"}') == '{"password": "****"}'
+    # prose naming a key is not a secret
+    assert mask_secrets("rabbit.password: environment variable FOO is not set") == (
+        "rabbit.password: environment variable FOO is not set"
+    )
