@@ -1,0 +1,58 @@
+# Local message brokers for mqcli (Apache Kafka 4 + RabbitMQ), included by the
+# main Makefile. Scripts and docs: brokers/ (see brokers/README.md).
+# State (jars, data, TLS files, logs) lives in .brokers/ (git-ignored).
+#
+#   make brokers         install what is missing, start both, wait until ready
+#   make brokers-stop    stop both (data kept)
+#   make brokers-status  show whether each broker accepts clients
+#   make brokers-check   end-to-end smoke test of every listener
+#   make brokers-clean   stop both and delete .brokers/ (data, certs, jars)
+
+# Don't let including this file change the includer's default goal.
+BROKERS_SAVED_GOAL := $(.DEFAULT_GOAL)
+
+# Directory of this file, so it works whatever the including Makefile is.
+BROKERS_HOME := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+BROKERS_DIR := $(BROKERS_HOME)/brokers
+# Seconds each broker may take to accept clients before `make brokers` fails.
+BROKER_TIMEOUT ?= 120
+# JVM heap of the Kafka broker.
+KAFKA_HEAP_OPTS ?= -Xms256m -Xmx512m
+
+BROKERS_ENV = BROKER_TIMEOUT='$(BROKER_TIMEOUT)' KAFKA_HEAP_OPTS='$(KAFKA_HEAP_OPTS)'
+
+.PHONY: brokers brokers-deps brokers-tls brokers-stop brokers-status \
+        brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop
+
+brokers: brokers-deps
+	@$(BROKERS_ENV) $(BROKERS_DIR)/up.sh
+
+brokers-deps:
+	@$(BROKERS_DIR)/deps.sh
+
+brokers-tls: brokers-deps
+	@$(BROKERS_DIR)/tls.sh
+
+brokers-stop:
+	@$(BROKERS_DIR)/kafka.sh stop
+	@if [ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]; then $(BROKERS_DIR)/rabbitmq.sh stop; fi
+
+brokers-status:
+	@rc=0; $(BROKERS_DIR)/kafka.sh status || rc=1; $(BROKERS_DIR)/rabbitmq.sh status || rc=1; exit $$rc
+
+brokers-check: brokers
+	@$(BROKERS_DIR)/check.sh
+
+brokers-clean: brokers-stop
+	rm -rf $(BROKERS_HOME)/.brokers
+
+kafka-start: brokers-deps
+	@$(BROKERS_ENV) $(BROKERS_DIR)/kafka.sh start
+kafka-stop:
+	@$(BROKERS_DIR)/kafka.sh stop
+rabbitmq-start: brokers-deps
+	@$(BROKERS_ENV) $(BROKERS_DIR)/rabbitmq.sh start
+rabbitmq-stop:
+	@$(BROKERS_DIR)/rabbitmq.sh stop
+
+.DEFAULT_GOAL := $(BROKERS_SAVED_GOAL)

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka (KRaft) for mqcli tests.
+#   brokers/kafka.sh start    install jars if needed, format once, start, wait until ready
+#   brokers/kafka.sh stop     stop the broker we started (data is kept)
+#   brokers/kafka.sh status   exit 0 when running and accepting clients
+#   brokers/kafka.sh install  only fetch the jars into .brokers/kafka/lib
+#   brokers/kafka.sh tool CLASS [ARGS...]   run a Kafka CLI class, e.g.
+#       brokers/kafka.sh tool org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --list
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+KDIR="$STATE/kafka"
+LIB="$KDIR/lib"
+DATA="$KDIR/data"
+PROPS="$KDIR/server.properties"
+PIDFILE="$KDIR/kafka.pid"
+LOGFILE="$LOGS/kafka.log"
+POM="$BROKERS_DIR/kafka/pom.xml"
+BOOTSTRAP=127.0.0.1:9092
+JAVA="${JAVA:-java}"
+# Modest heap: this is a test broker on a 2-core machine shared with tests.
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+SCRAM_USER=mqcli
+SCRAM_PASSWORD=mqcli-secret
+
+# Fetch Kafka + tools + logging jars from Maven Central. Keyed on the pom's
+# checksum so the (slow) mvn run happens once per pom change, not per start.
+install() {
+  local sum
+  sum="$(sha256sum "$POM" | cut -d' ' -f1)"
+  if [[ -f "$LIB/.pom.sha256" && "$(cat "$LIB/.pom.sha256")" == "$sum" ]]; then
+    return 0
+  fi
+  log "fetching Kafka jars with mvn (pom changed or first run)"
+  rm -rf "$LIB.tmp"
+  # Output goes to a log (Debian's mvn 3.8.7 litters stdout with ANSI codes
+  # even in batch mode); shown only if it fails.
+  mvn -B -ntp -f "$POM" dependency:copy-dependencies \
+    -DoutputDirectory="$LIB.tmp" </dev/null >"$LOGS/kafka-mvn.log" 2>&1 ||
+    { log "mvn failed"; show_tail "$LOGS/kafka-mvn.log"; exit 1; }
+  # Swap in atomically so an interrupted download never looks complete.
+  rm -rf "$LIB"
+  mv "$LIB.tmp" "$LIB"
+  echo "$sum" >"$LIB/.pom.sha256"
+}
+
+# Run a Kafka class on our classpath with quiet tool logging.
+kjava() {
+  "$JAVA" -Dlog4j2.configurationFile="$BROKERS_DIR/kafka/tools-log4j2.xml" \
+    -cp "$LIB/*" "$@"
+}
+
+pid() { cat "$PIDFILE" 2>/dev/null || true; }
+
+# Our broker is running if the pid file names a live kafka.Kafka process
+# (checking the command line guards against a recycled pid).
+running() {
+  local p
+  p="$(pid)"
+  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+}
+
+# "Accepting clients" = a metadata request on 9092 answers and lists broker 1
+# (which KRaft only does once the broker is registered and unfenced), and the
+# SASL/TLS listeners accept connections. kcat answers in milliseconds; the JVM
+# fallback takes a few seconds and is only used if kcat is not installed.
+ready() {
+  if command -v kcat >/dev/null; then
+    timeout 10 kcat -b "$BOOTSTRAP" -L -m 3 2>/dev/null | grep -q "broker 1 at 127.0.0.1:9092" || return 1
+  else
+    timeout 30 kjava org.apache.kafka.tools.BrokerApiVersionsCommand \
+      --bootstrap-server "$BOOTSTRAP" 2>/dev/null | grep -q '(id: 1 ' || return 1
+  fi
+  port_open 9093 && port_open 9094
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + BROKER_TIMEOUT))
+  until ready; do
+    if ! running; then
+      log "Kafka exited during startup"
+      show_tail "$LOGFILE"
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "Kafka not ready after ${BROKER_TIMEOUT}s (pid $(pid) left running for inspection)"
+      show_tail "$LOGFILE"
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+# Format the storage once. SCRAM users are written into the initial cluster
+# metadata here (KRaft has no ZooKeeper to hold them before the first start).
+format() {
+  [[ -f "$DATA/meta.properties" ]] && return 0
+  local cluster_id
+  cluster_id="$(kjava kafka.tools.StorageTool random-uuid)"
+  log "formatting Kafka storage (cluster id $cluster_id)"
+  kjava kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" \
+    --add-scram "SCRAM-SHA-256=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" \
+    --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" \
+    >>"$LOGFILE" 2>&1 || { show_tail "$LOGFILE"; exit 1; }
+}
+
+start() {
+  if running; then
+    # Already ours: maybe still booting from another call, so just wait.
+    wait_ready
+    log "Kafka running (pid $(pid)) on $BOOTSTRAP"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  local p
+  for p in 9092 9093 9094 9095; do
+    if port_open "$p"; then
+      log "port $p is already taken by a process we did not start; stop it first"
+      exit 1
+    fi
+  done
+
+  install
+  "$BROKERS_DIR/tls.sh"
+  mkdir -p "$KDIR" "$DATA"
+  # Rendered on every start so edits to the template apply on restart.
+  sed "s#@STATE@#$STATE#g" "$BROKERS_DIR/kafka/server.properties.in" >"$PROPS"
+  format
+
+  log "starting Kafka (log: $LOGFILE)"
+  echo "===== $(date -Is) kafka start =====" >>"$LOGFILE"
+  # setsid: own session, so Ctrl-C on make or the end of a CI step's process
+  # group does not take the broker down; the shell writes its own pid and
+  # exec's java, so the pid file holds the JVM's pid. All fds redirected so a
+  # caller piping our output (make | tee) is not kept open by the JVM.
+  cd "$KDIR"
+  # shellcheck disable=SC2016,SC2086  # $$ is for the child; heap opts must split
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+    "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -Djava.awt.headless=true -XX:ErrorFile="$LOGS/hs_err_pid%p.log" \
+    -Dlog4j2.configurationFile="$BROKERS_DIR/kafka/log4j2.xml" \
+    -Dkafka.logs.dir="$LOGS" \
+    -cp "$LIB/*" kafka.Kafka "$PROPS" \
+    </dev/null >>"$LOGFILE" 2>&1 &
+  # Wait for the pid file written by the child.
+  local _
+  for _ in $(seq 50); do [[ -s "$PIDFILE" ]] && break; sleep 0.1; done
+  wait_ready
+  log "Kafka ready (pid $(pid)) on $BOOTSTRAP"
+}
+
+stop() {
+  if ! running; then
+    rm -f "$PIDFILE"
+    log "Kafka not running"
+    return 0
+  fi
+  local p
+  p="$(pid)"
+  log "stopping Kafka (pid $p)"
+  kill -TERM "$p"
+  # A clean shutdown flushes logs and closes the metadata log; a single node
+  # does that in a few seconds. SIGKILL only if it hangs.
+  local deadline=$((SECONDS + 60))
+  while kill -0 "$p" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "Kafka did not stop in 60s, killing"
+      kill -KILL "$p" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$PIDFILE"
+}
+
+status() {
+  if running && ready; then
+    echo "kafka: running (pid $(pid)), accepting clients on $BOOTSTRAP"
+  elif running; then
+    echo "kafka: running (pid $(pid)) but not accepting clients"
+    return 1
+  else
+    echo "kafka: stopped"
+    return 1
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) status ;;
+  install) install ;;
+  tool) shift; install; kjava "$@" ;;
+  *) echo "usage: $0 start|stop|restart|status|install|tool CLASS [ARGS...]" >&2; exit 2 ;;
+esac

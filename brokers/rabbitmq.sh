@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Local RabbitMQ (Debian's rabbitmq-server) for mqcli tests.
+#   brokers/rabbitmq.sh start    start detached, wait until AMQP clients are accepted
+#   brokers/rabbitmq.sh stop     rabbitmqctl stop (data in .brokers/rabbitmq is kept)
+#   brokers/rabbitmq.sh status   exit 0 when running and accepting AMQP connections
+#   brokers/rabbitmq.sh ctl ARGS run rabbitmqctl against this node, e.g. `ctl list_queues`
+#
+# Why not the Debian service: there is no systemd here, and the packaged
+# wrapper (/usr/sbin/rabbitmq-server) su's to the rabbitmq user and writes to
+# /var/lib and /var/log. We run the real scripts from /usr/lib/rabbitmq/bin
+# as the current user with everything (config, data, cookie, logs) under
+# .brokers/, so nothing system-wide is changed and CI behaves like a laptop.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+RDIR="$STATE/rabbitmq"
+RBIN=/usr/lib/rabbitmq/bin
+LOGFILE="$LOGS/rabbitmq.log"
+STARTUP_LOG="$LOGS/rabbitmq-startup.log"
+
+# rabbit@localhost instead of rabbit@<hostname>: Erlang distribution must be
+# able to resolve the host part, and "localhost" always resolves, whatever the
+# machine's (container's) hostname is.
+export RABBITMQ_NODENAME="${RABBITMQ_NODENAME:-rabbit@localhost}"
+export RABBITMQ_CONFIG_FILE="$RDIR/rabbitmq.conf"
+export RABBITMQ_ADVANCED_CONFIG_FILE="$RDIR/advanced.config"
+export RABBITMQ_ENABLED_PLUGINS_FILE="$RDIR/enabled_plugins"
+export RABBITMQ_MNESIA_BASE="$RDIR/mnesia"
+export RABBITMQ_PID_FILE="$RDIR/rabbit.pid"
+export RABBITMQ_LOG_BASE="$LOGS"
+export RABBITMQ_LOGS="$LOGFILE"
+# Keep epmd and the Erlang distribution port on loopback too.
+export ERL_EPMD_ADDRESS=127.0.0.1
+# Crash dumps next to the logs, not in whatever directory make ran from.
+export ERL_CRASH_DUMP="$LOGS/erl_crash.dump"
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+# The Erlang cookie is read from $HOME/.erlang.cookie by the server and by
+# rabbitmqctl alike; a private HOME makes both agree without touching /root.
+export HOME="$RDIR/home"
+
+ctl() { "$RBIN/rabbitmqctl" "$@"; }
+
+pid() { cat "$RABBITMQ_PID_FILE" 2>/dev/null || true; }
+
+# The node is ours and alive if the pid file names a live Erlang VM (beam).
+running() {
+  local p
+  p="$(pid)"
+  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'beam'
+}
+
+# Real client check: a full AMQP login as guest on 5672 (brokers/amqp_ping.py),
+# much faster than the Erlang CLI; plus the TLS port accepting connections.
+ready() { python3 "$BROKERS_DIR/amqp_ping.py" 2>/dev/null && port_open 5671; }
+
+prepare() {
+  mkdir -p "$RDIR/mnesia" "$HOME"
+  chmod 700 "$HOME"
+  if [[ ! -s "$HOME/.erlang.cookie" ]]; then
+    # Reuse the package's cookie when there is one, so the stock
+    # `rabbitmqctl -n rabbit@localhost ...` (which runs as user rabbitmq
+    # with /var/lib/rabbitmq's cookie) can manage this node too.
+    if [[ -r /var/lib/rabbitmq/.erlang.cookie ]]; then
+      cat /var/lib/rabbitmq/.erlang.cookie >"$HOME/.erlang.cookie"
+    else
+      head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20 >"$HOME/.erlang.cookie"
+    fi
+    chmod 400 "$HOME/.erlang.cookie"
+  fi
+  sed "s#@STATE@#$STATE#g" "$BROKERS_DIR/rabbitmq/rabbitmq.conf.in" >"$RABBITMQ_CONFIG_FILE"
+  echo "[]." >"$RABBITMQ_ADVANCED_CONFIG_FILE"
+  # No plugins: management isn't needed, and Debian does not ship
+  # rabbitmq_delayed_message_exchange.
+  echo "[]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+}
+
+fail() {
+  log "$1"
+  show_tail "$STARTUP_LOG"
+  show_tail "$LOGFILE"
+  exit 1
+}
+
+# $1 = pid of the rabbitmq-server script we just launched (empty when we are
+# waiting for a node started earlier). Polls the real AMQP check so a crash
+# (e.g. a config error) is reported at once instead of after the timeout.
+wait_ready() {
+  local launcher="${1:-}" deadline=$((SECONDS + BROKER_TIMEOUT))
+  until ready; do
+    if [[ -n "$launcher" ]] && ! kill -0 "$launcher" 2>/dev/null; then
+      fail "RabbitMQ exited during startup"
+    fi
+    if [[ -z "$launcher" ]] && ! running; then
+      fail "RabbitMQ exited during startup"
+    fi
+    ((SECONDS < deadline)) || fail "RabbitMQ not accepting AMQP/TLS clients after ${BROKER_TIMEOUT}s (left running for inspection)"
+    sleep 0.5
+  done
+  # Clients are served; also let RabbitMQ itself confirm the boot finished.
+  ctl await_startup --timeout 30 >>"$STARTUP_LOG" 2>&1 || fail "rabbitmqctl await_startup failed"
+}
+
+start() {
+  if [[ ! -x "$RBIN/rabbitmq-server" ]]; then
+    fail "rabbitmq-server is not installed (run: make brokers-deps)"
+  fi
+  if running; then
+    # Ours and alive: quick AMQP check; fall back to waiting if still booting.
+    ready || wait_ready
+    log "RabbitMQ running (pid $(pid)) on 127.0.0.1:5672 / 5671"
+    return 0
+  fi
+  rm -f "$RABBITMQ_PID_FILE"
+  local p
+  for p in 5672 5671; do
+    if port_open "$p"; then
+      log "port $p is already taken by a process we did not start (system rabbitmq-server service?); stop it first"
+      exit 1
+    fi
+  done
+
+  "$BROKERS_DIR/tls.sh"
+  prepare
+  log "starting RabbitMQ (log: $LOGFILE)"
+  echo "===== $(date -Is) rabbitmq start =====" >>"$STARTUP_LOG"
+  # Not `rabbitmq-server -detached`: a detached VM drops its stdout, so a
+  # config error vanishes and we'd only notice at the timeout. Instead run it
+  # in the background ourselves: output lands in the startup log and we can
+  # see it die. setsid + redirected fds so it survives the calling make and
+  # never holds the caller's terminal or pipe open.
+  (cd "$RDIR" && exec setsid "$RBIN/rabbitmq-server" </dev/null >>"$STARTUP_LOG" 2>&1) &
+  wait_ready $!
+  log "RabbitMQ ready (pid $(pid)) on 127.0.0.1:5672 / 5671"
+}
+
+stop() {
+  if ! running; then
+    rm -f "$RABBITMQ_PID_FILE"
+    log "RabbitMQ not running"
+    return 0
+  fi
+  local p
+  p="$(pid)"
+  log "stopping RabbitMQ (pid $p)"
+  # With the pid file, `rabbitmqctl stop` also waits for the VM to exit.
+  if ! ctl stop "$RABBITMQ_PID_FILE" >>"$STARTUP_LOG" 2>&1; then
+    log "rabbitmqctl stop failed; sending SIGTERM"
+    kill -TERM "$p" 2>/dev/null || true
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null || true
+  fi
+  rm -f "$RABBITMQ_PID_FILE"
+}
+
+status() {
+  if running && ready; then
+    echo "rabbitmq: running (pid $(pid)), accepting clients on 127.0.0.1:5672 (amqp) / 5671 (amqps)"
+  elif running; then
+    echo "rabbitmq: running (pid $(pid)) but not accepting clients"
+    return 1
+  else
+    echo "rabbitmq: stopped"
+    return 1
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) status ;;
+  ctl) shift; ctl "$@" ;;
+  *) echo "usage: $0 start|stop|restart|status|ctl ARGS..." >&2; exit 2 ;;
+esac

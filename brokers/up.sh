@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Start Kafka and RabbitMQ side by side (each script is idempotent and waits
+# until its broker accepts clients), and fail if either fails.
+set -euo pipefail
+dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+"$dir/tls.sh" # once, before both, so the two starts don't race to create it
+"$dir/kafka.sh" start &
+kafka=$!
+rc=0
+"$dir/rabbitmq.sh" start || rc=$?
+wait "$kafka" || rc=$?
+if [[ $rc -ne 0 ]]; then
+  echo "[brokers] FAILED to start the brokers (see messages above; logs in .brokers/logs/)" >&2
+fi
+exit "$rc"
