@@ -122,3 +122,17 @@ def test_profile_names_complete_from_the_config(tmp_path: Path) -> None:
         },
     )
     assert set(done.stdout.decode().split()) == {"prod", "production-eu"}
+
+
+def test_core_never_imports_typer_or_rich() -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import mqcli.core as core\n"
+        "for m in pkgutil.walk_packages(core.__path__, 'mqcli.core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    mods = set(out.stdout.split())
+    assert "mqcli" in mods
+    assert "typer" not in mods and "rich" not in mods and "click" not in mods
