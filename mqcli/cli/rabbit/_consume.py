@@ -1,0 +1,93 @@
+"""Options and the runner shared by `rabbit consume` and `rabbit subscribe`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from mqcli.cli.context import AppContext
+from mqcli.cli.io import OutputFormat, make_writer, matcher, timeout_seconds
+from mqcli.core.errors import MqcliError, UsageError
+from mqcli.core.message import Message
+
+if TYPE_CHECKING:
+    from mqcli.core.rabbit.client import RabbitClient
+
+NoAckOpt = Annotated[bool, typer.Option("--no-ack", help="Acknowledge each message as it arrives, before writing it (at most once).")]
+ExitWhenEmptyOpt = Annotated[bool, typer.Option("--exit-when-empty", "-e", help="Stop when the queue has no ready message left.")]
+OnErrorOpt = Annotated[
+    str,
+    typer.Option("--on-error", help="When --exec fails: stop (message back to the queue, exit 1), requeue (back to the queue, go on) or reject (dead-letter where the queue has a DLX, else drop; go on)."),
+]
+
+ON_ERROR_CHOICES = ("stop", "requeue", "reject")
+
+
+def run_consumer(
+    app: AppContext,
+    client: RabbitClient,
+    queue: str,
+    *,
+    output: OutputFormat,
+    template: Optional[str],
+    delimiter: str,
+    count: Optional[int],
+    timeout: Optional[str],
+    exit_when_empty: bool,
+    match: Optional[list[str]],
+    match_key: Optional[list[str]],
+    match_value: Optional[list[str]],
+    match_header: Optional[list[str]],
+    exec_cmd: Optional[str],
+    on_error: str,
+    no_ack: bool,
+    prefetch: Optional[int],
+    exclusive: bool = False,
+) -> None:
+    """Consume `queue`, writing each message (or running --exec on it), ack after."""
+    from mqcli.core.execute import OnError, run_exec
+    from mqcli.core.rabbit.consume import DEFAULT_PREFETCH, ConsumeSettings, Outcome, consume, run_while_polling
+
+    action = OnError.parse(on_error, ON_ERROR_CHOICES).action
+    if exec_cmd is None and on_error != "stop":
+        raise UsageError("--on-error applies to --exec")
+    writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
+    settings = ConsumeSettings(
+        queue=queue,
+        no_ack=no_ack,
+        prefetch=prefetch if prefetch is not None else (1 if exec_cmd else DEFAULT_PREFETCH),
+        count=count,
+        exit_when_empty=exit_when_empty,
+        idle_timeout=timeout_seconds(timeout),
+        matcher=matcher(match, match_key, match_value, match_header),
+        exclusive=exclusive,
+    )
+    on_fail = {"stop": Outcome.STOP, "requeue": Outcome.REQUEUE, "reject": Outcome.REJECT}[action]
+
+    def handle(msg: Message) -> Outcome:
+        if writer is not None:
+            writer.write(msg)
+            writer.flush()  # on its way to the reader before the ack
+            return Outcome.ACK
+        assert exec_cmd is not None
+        app.stdout.flush()
+        done = run_while_polling(client, lambda: run_exec(exec_cmd, msg))
+        if done.returncode == 0:
+            return Outcome.ACK
+        what = {"stop": "returned to the queue; stopping", "requeue": "requeued", "reject": "rejected"}[action]
+        mid = msg.properties.get("message_id")
+        app.err.print(
+            f"mqcli: --exec exited with {done.returncode} for a message from {queue}"
+            + (f" (message_id {mid})" if mid else "") + f": {what}",
+            soft_wrap=True,
+        )
+        return on_fail
+
+    result = consume(client, settings, handle)
+    if result.handled or result.failed:
+        app.debug_log(f"consumed {result.handled} message(s) from {queue}, {result.failed} failed, {result.skipped} did not match")
+    if result.stopped_by_handler:
+        raise MqcliError("--exec failed; the message went back to the queue")
+    if result.failed:
+        raise MqcliError(f"--exec failed for {result.failed} message(s) ({'requeued' if action == 'requeue' else 'rejected'})")

@@ -1,0 +1,63 @@
+"""`mqcli rabbit consume QUEUE`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.io import (
+    CountOpt,
+    DelimiterOpt,
+    ExecOpt,
+    FormatOpt,
+    MatchHeaderOpt,
+    MatchKeyOpt,
+    MatchOpt,
+    MatchValueOpt,
+    OutputFormat,
+    OutputOpt,
+    TimeoutOpt,
+)
+from mqcli.cli.options import ProfileOpt
+from mqcli.cli.rabbit._common import PrefetchOpt, connect
+from mqcli.cli.rabbit._consume import ExitWhenEmptyOpt, NoAckOpt, OnErrorOpt, run_consumer
+
+
+def consume(
+    ctx: typer.Context,
+    queue: Annotated[str, typer.Argument(help="Queue to consume from (it must exist).", show_default=False)],
+    output: OutputOpt = OutputFormat.auto,
+    template: FormatOpt = None,
+    delimiter: DelimiterOpt = r"\n",
+    count: CountOpt = None,
+    timeout: TimeoutOpt = None,
+    exit_when_empty: ExitWhenEmptyOpt = False,
+    match: MatchOpt = None,
+    match_key: MatchKeyOpt = None,
+    match_value: MatchValueOpt = None,
+    match_header: MatchHeaderOpt = None,
+    exec_cmd: ExecOpt = None,
+    on_error: OnErrorOpt = "stop",
+    no_ack: NoAckOpt = False,
+    prefetch: PrefetchOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Consume messages from a queue, acknowledging each after it was written
+    (and flushed) or its --exec command exited 0.
+
+    Workers sharing a queue with --prefetch 1 get messages fairly.  Messages
+    that do not --match are acknowledged and not shown.  Ctrl-C stops; what
+    was not acknowledged goes back to the queue.  --output json writes every
+    property and header, and publish --input jsonl reads it back.
+
+    Example: mqcli rabbit consume jobs --prefetch 1 --exec 'sh ./work.sh' --on-error reject
+    """
+    app = get_app(ctx, profile=profile)
+    with connect(app) as client:
+        run_consumer(
+            app, client, queue, output=output, template=template, delimiter=delimiter, count=count, timeout=timeout,
+            exit_when_empty=exit_when_empty, match=match, match_key=match_key, match_value=match_value,
+            match_header=match_header, exec_cmd=exec_cmd, on_error=on_error, no_ack=no_ack, prefetch=prefetch,
+        )

@@ -1,0 +1,33 @@
+"""`mqcli rabbit queue inspect QUEUE`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.io import OutputFormat, OutputOpt
+from mqcli.cli.options import ProfileOpt
+from mqcli.cli.rabbit._common import connect, write_json, write_table
+
+
+def inspect(
+    ctx: typer.Context,
+    queue: Annotated[str, typer.Argument(help="Queue name.", show_default=False)],
+    output: OutputOpt = OutputFormat.auto,
+    profile: ProfileOpt = None,
+) -> None:
+    """Show a queue's ready messages and consumers (a passive declare: exit 6 when missing).
+
+    Example: mqcli rabbit queue inspect jobs --output json
+    """
+    app = get_app(ctx, profile=profile)
+    from mqcli.core.rabbit.topology import inspect_queue
+
+    with connect(app) as client:
+        info = inspect_queue(client, queue)
+    if output is OutputFormat.json:
+        write_json(app, info.to_dict())
+    else:
+        write_table(app, ["queue", "messages", "consumers"], [(info.name, info.messages, info.consumers)])

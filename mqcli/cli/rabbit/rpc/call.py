@@ -1,0 +1,88 @@
+"""`mqcli rabbit rpc call QUEUE [BODY...]`."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Annotated, Optional
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.io import (
+    DelimiterOpt,
+    FileOpt,
+    FormatOpt,
+    HeaderOpt,
+    InputOpt,
+    OutputFormat,
+    OutputOpt,
+    SkipInvalidOpt,
+    make_writer,
+    open_input,
+)
+from mqcli.cli.options import ProfileOpt
+from mqcli.cli.rabbit._common import connect, typed_headers
+from mqcli.core.errors import MqcliError
+from mqcli.core.message import Message
+from mqcli.core.parse import parse_duration
+from mqcli.core.readers import InputMode, ReadStats
+
+
+def call(
+    ctx: typer.Context,
+    queue: Annotated[str, typer.Argument(help="Queue the server consumes.", show_default=False)],
+    values: Annotated[Optional[list[str]], typer.Argument(help="Request bodies (default: one request per line of --file or stdin).", show_default=False)] = None,
+    files: FileOpt = None,
+    input_mode: InputOpt = InputMode.line,
+    delimiter: DelimiterOpt = r"\n",
+    skip_invalid: SkipInvalidOpt = False,
+    header: HeaderOpt = None,
+    content_type: Annotated[str, typer.Option("--content-type", help="Content type of the requests.")] = "text/plain",
+    timeout: Annotated[str, typer.Option("--timeout", "-t", help="Exit 5 when a reply does not arrive within DURATION of its request.")] = "30s",
+    window: Annotated[int, typer.Option("--window", min=1, help="Requests in flight at once (answers are still printed in request order).")] = 100,
+    output: OutputOpt = OutputFormat.auto,
+    template: FormatOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Send requests to QUEUE and print each reply, in request order.
+
+    Replies come back through direct reply-to with a fresh correlation id
+    per request; many requests (stdin lines) are pipelined.  An error reply
+    (header x-mqcli-error, as sent by rpc serve when its command fails) is
+    reported on stderr and makes the exit code 1.
+
+    Example: printf '2\\n3\\n' | mqcli rabbit rpc call squares --timeout 10s
+    """
+    app = get_app(ctx, profile=profile)
+    from mqcli.core.rabbit.rpc import CallSettings, call as rpc_call, reply_error
+
+    settings = CallSettings(
+        queue=queue,
+        timeout=parse_duration(timeout),
+        window=window,
+        properties={"content_type": content_type},
+        headers=typed_headers(header),
+    )
+    writer = make_writer(app, output, template, delimiter)
+    errors = 0
+
+    def on_reply(request: Message, reply: Message) -> None:
+        nonlocal errors
+        error = reply_error(reply)
+        if error is not None:
+            errors += 1
+            where = f"line {request.line}" if request.line is not None else "request"
+            app.err.print(f"mqcli: error reply to {where}: {error}", soft_wrap=True)
+            return
+        writer.write(reply)
+        writer.flush()
+
+    with ExitStack() as stack:
+        requests = open_input(
+            app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
+            key_separator=None, skip_invalid=skip_invalid, stats=ReadStats(),
+        )
+        client = stack.enter_context(connect(app))
+        rpc_call(client, requests, settings, on_reply)
+    if errors:
+        raise MqcliError(f"{errors} request(s) got an error reply from the server")
