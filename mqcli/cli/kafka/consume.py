@@ -1,0 +1,89 @@
+"""`mqcli kafka consume TOPIC`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.io import (
+    CountOpt,
+    DelimiterOpt,
+    FormatOpt,
+    MatchHeaderOpt,
+    MatchKeyOpt,
+    MatchOpt,
+    MatchValueOpt,
+    OutputFormat,
+    OutputOpt,
+    TimeoutOpt,
+    make_writer,
+    matcher,
+    timeout_seconds,
+)
+from mqcli.cli.kafka._common import kafka_settings
+from mqcli.cli.options import ProfileOpt
+from mqcli.core.errors import TimeoutExpired, UsageError
+from mqcli.core.parse import parse_time
+
+
+def consume(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="Topic to read.", show_default=False)],
+    partition: Annotated[Optional[list[int]], typer.Option("--partition", "-p", min=0, help="Read only partition N (repeatable; default: all).", show_default=False)] = None,
+    offset: Annotated[Optional[str], typer.Option("--offset", help="Start at beginning, end, stored (needs --group), N, or -N (N before the end, per partition). Default: beginning (as kcat).", show_default=False)] = None,
+    from_time: Annotated[Optional[str], typer.Option("--from", help="Start at the first message at or after TIME (ISO-8601, -1h, epoch ms).", show_default=False)] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Stop each partition at its first message after TIME.", show_default=False)] = None,
+    count: CountOpt = None,
+    exit_at_end: Annotated[bool, typer.Option("--exit-at-end", "-e", help="Stop when every partition reaches the end offset it had at start.")] = False,
+    timeout: TimeoutOpt = None,
+    match: MatchOpt = None,
+    match_key: MatchKeyOpt = None,
+    match_value: MatchValueOpt = None,
+    match_header: MatchHeaderOpt = None,
+    output: OutputOpt = OutputFormat.auto,
+    template: FormatOpt = None,
+    delimiter: DelimiterOpt = r"\n",
+    group: Annotated[Optional[str], typer.Option("--group", "-g", help="Group whose committed offsets --offset stored starts from (never joined, never committed).", show_default=False)] = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Read messages from a topic without joining a group; follows forever by default.
+
+    Exits 0 when --count, --exit-at-end or --until is satisfied; with
+    --timeout, exits 5 when fewer than --count (or, without --count, no)
+    matching messages arrived before the topic went idle for that long.
+
+    Example: mqcli kafka consume orders --offset beginning --match order-42 --count 1 --timeout 30s
+    """
+    app = get_app(ctx, profile=profile)
+    if offset is not None and from_time is not None:
+        raise UsageError("--offset and --from are mutually exclusive")
+    idle = timeout_seconds(timeout)
+    until_ms = int(parse_time(until) * 1000) if until is not None else None
+    start_ms = int(parse_time(from_time) * 1000) if from_time is not None else None
+    pred = matcher(match, match_key, match_value, match_header)
+    writer = make_writer(app, output, template, delimiter)
+    settings, profile_name = kafka_settings(app, ctx)
+
+    from mqcli.core.kafka.consumer import IDLE, PartitionConsumer, StartOffset, StopRules
+
+    start = StartOffset("time", start_ms) if start_ms is not None else StartOffset.parse(offset or "beginning")
+    if start.kind == "stored" and not group:
+        raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
+    consumer = PartitionConsumer(settings, topic, partitions=partition, profile=profile_name, group=group)
+    try:
+        consumer.seek(start)
+        result = consumer.run(
+            StopRules(count=count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle),
+            writer.write,
+            writer.flush,
+            pred,
+        )
+    finally:
+        consumer.close()
+    writer.flush()
+    if result.reason == IDLE and (result.received == 0 or (count is not None and result.received < count)):
+        what = "matching message" if pred is not None else "message"
+        got = f"{result.received} of {count}" if count is not None else "no"
+        raise TimeoutExpired(f"{got} {what}{'s' if count != 1 else ''} from {topic} within {timeout} of idle time")

@@ -1,0 +1,137 @@
+"""`mqcli kafka group-consume --group G TOPIC...`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.io import (
+    CountOpt,
+    DelimiterOpt,
+    ExecOpt,
+    FormatOpt,
+    MatchHeaderOpt,
+    MatchKeyOpt,
+    MatchOpt,
+    MatchValueOpt,
+    OutputFormat,
+    OutputOpt,
+    TimeoutOpt,
+    make_writer,
+    matcher,
+    timeout_seconds,
+)
+from mqcli.cli.kafka._common import kafka_settings
+from mqcli.cli.options import ProfileOpt
+from mqcli.core.errors import MqcliError, TimeoutExpired, UsageError
+from mqcli.core.message import Message
+
+
+class ExecFailed(MqcliError):
+    """--exec failed for a message and --on-error said stop (exit 1)."""
+
+
+def group_consume(
+    ctx: typer.Context,
+    topics: Annotated[list[str], typer.Argument(help="Topics to subscribe to.", show_default=False)],
+    group: Annotated[str, typer.Option("--group", "-g", help="Consumer group id (required).", show_default=False)],
+    assignor: Annotated[str, typer.Option("--assignor", help="range, roundrobin, sticky or cooperative-sticky.")] = "range",
+    start: Annotated[Optional[str], typer.Option("--from", help="Where the group has no committed offset: earliest or latest (default: the profile's, normally earliest).", show_default=False)] = None,
+    count: CountOpt = None,
+    exit_at_end: Annotated[bool, typer.Option("--exit-at-end", "-e", help="Stop when every assigned partition reaches the end offset it had when assigned.")] = False,
+    timeout: TimeoutOpt = None,
+    match: MatchOpt = None,
+    match_key: MatchKeyOpt = None,
+    match_value: MatchValueOpt = None,
+    match_header: MatchHeaderOpt = None,
+    output: OutputOpt = OutputFormat.auto,
+    template: FormatOpt = None,
+    delimiter: DelimiterOpt = r"\n",
+    exec_cmd: ExecOpt = None,
+    on_error: Annotated[str, typer.Option("--on-error", help="When --exec fails: stop (default; the message stays uncommitted), skip, or retry:N (then stop).")] = "stop",
+    profile: ProfileOpt = None,
+) -> None:
+    """Consume as a member of a consumer group, at least once.
+
+    An offset is committed only after its message was written and flushed to
+    stdout, or after --exec CMD exited 0 for it.  Partition assignments and
+    revocations are reported on stderr.  SIGINT/SIGTERM commit the work done
+    and leave the group.  Messages filtered out by --match are committed too.
+
+    Example: mqcli kafka group-consume --group billing orders --exec './bill.sh'
+    """
+    app = get_app(ctx, profile=profile)
+    from mqcli.core.execute import OnError, run_exec
+
+    policy = OnError.parse(on_error, ("stop", "skip", "retry"))
+    if exec_cmd is None and on_error != "stop":
+        raise UsageError("--on-error applies only with --exec")
+    if exec_cmd is not None and (template is not None or output is not OutputFormat.auto):
+        raise UsageError("--exec consumes the messages; --output/--format do not apply")
+    if start is not None and start not in ("earliest", "latest"):
+        raise UsageError(f"invalid --from {start!r} (use earliest or latest)")
+    idle = timeout_seconds(timeout)
+    pred = matcher(match, match_key, match_value, match_header)
+    settings, profile_name = kafka_settings(app, ctx)
+    writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
+
+    from mqcli.core.kafka.consumer import ASSIGNORS, IDLE, STOPPED, GroupConsumer, StopRules
+
+    if assignor not in ASSIGNORS:
+        raise UsageError(f"invalid --assignor {assignor!r} (use {', '.join(ASSIGNORS)})")
+
+    def event(text: str) -> None:
+        if not app.quiet:
+            app.err.print(f"mqcli: group {group}: {text}", soft_wrap=True)
+
+    failure: list[str] = []
+
+    def handle(msg: Message) -> bool:
+        if writer is not None:
+            writer.write(msg)
+            return True
+        assert exec_cmd is not None
+        attempts = 1 + (policy.retries if policy.action == "retry" else 0)
+        code = 0
+        for attempt in range(attempts):
+            app.stdout.flush()
+            code = run_exec(exec_cmd, msg).returncode
+            if code == 0:
+                return True
+            if attempt + 1 < attempts:
+                app.warn(f"--exec exited {code} for {msg.topic}[{msg.partition}]@{msg.offset}; retrying ({attempt + 1}/{policy.retries})")
+        where = f"{msg.topic}[{msg.partition}]@{msg.offset}"
+        if policy.action == "skip":
+            app.warn(f"--exec exited {code} for {where}; skipped (committed)")
+            return True
+        failure.append(f"--exec exited {code} for {where}; stopped without committing it")
+        return False
+
+    def flush() -> None:
+        if writer is not None:
+            writer.flush()
+        else:
+            app.stdout.flush()
+
+    consumer = GroupConsumer(
+        settings,
+        group,
+        topics,
+        assignor=assignor,
+        start=start or settings.consumer.auto_offset_reset,
+        profile=profile_name,
+        on_event=event,
+    )
+    # try/finally, not except: SIGTERM arrives as a BaseException (Terminated)
+    # and Ctrl-C as KeyboardInterrupt; both must commit handled work and leave.
+    try:
+        result = consumer.run(StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle), handle, flush, pred)
+    finally:
+        consumer.close(commit=True)
+    if result.reason == STOPPED and failure:
+        raise ExecFailed(failure[0])
+    if result.reason == IDLE and (result.received == 0 or (count is not None and result.received < count)):
+        got = f"{result.received} of {count}" if count is not None else "no"
+        raise TimeoutExpired(f"{got} {'matching ' if pred else ''}messages for group {group} within {timeout} of idle time")

@@ -1,0 +1,42 @@
+"""`mqcli kafka groups describe`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format, write_json, write_table
+from mqcli.cli.options import ProfileOpt
+
+
+def describe(
+    ctx: typer.Context,
+    group: Annotated[str, typer.Argument(help="Consumer group id.", show_default=False)],
+    output: TableOutputOpt = "table",
+    profile: ProfileOpt = None,
+) -> None:
+    """Show a group's state, members and, per partition, committed offset, end offset and lag.
+
+    Example: mqcli kafka groups describe billing --output json
+    """
+    app = get_app(ctx, profile=profile)
+    fmt = table_format(output)
+    settings, profile_name = kafka_settings(app, ctx)
+    from mqcli.core.kafka.admin import Admin
+
+    with Admin(settings, profile_name) as admin:
+        d = admin.describe_group(group)
+    if fmt == "json":
+        write_json(app, d)
+        return
+    members = {m["member_id"]: f"{m['client_id']}@{m['host']}" for m in d["members"]}
+    title = f"group {d['group']}: {d['state']}, {len(d['members'])} member(s)" + (f", assignor {d['protocol']}" if d["protocol"] else "")
+    if not app.stdout_isatty:
+        app.err.print(title)
+    rows = [
+        (p["topic"], p["partition"], p["committed_offset"], p["end_offset"], p["lag"], members.get(p["member_id"] or "", ""))
+        for p in d["partitions"]
+    ]
+    write_table(app, ("topic", "partition", "committed", "end", "lag", "member"), rows, title=title)

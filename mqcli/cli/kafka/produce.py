@@ -1,0 +1,136 @@
+"""`mqcli kafka produce TOPIC [VALUE...]`."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from typing import Annotated, Optional
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.io import (
+    DelimiterOpt,
+    FileOpt,
+    HeaderOpt,
+    InputOpt,
+    KeySeparatorOpt,
+    OutputFormat,
+    OutputOpt,
+    SendProgress,
+    SkipInvalidOpt,
+    open_input,
+    parse_headers,
+)
+from mqcli.cli.kafka._common import kafka_settings
+from mqcli.cli.options import ProfileOpt
+from mqcli.core.errors import DeliveryFailed, NotFound, UsageError
+from mqcli.core.message import Message
+from mqcli.core.readers import InputMode, ReadStats
+
+
+def produce(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="Topic to send to.", show_default=False)],
+    values: Annotated[Optional[list[str]], typer.Argument(help="Message values (default: read --file or stdin).", show_default=False)] = None,
+    files: FileOpt = None,
+    input_mode: InputOpt = InputMode.line,
+    delimiter: DelimiterOpt = r"\n",
+    key_separator: KeySeparatorOpt = None,
+    skip_invalid: SkipInvalidOpt = False,
+    key: Annotated[Optional[str], typer.Option("--key", "-k", help="Key for every message (that has none of its own).", show_default=False)] = None,
+    header: HeaderOpt = None,
+    partition: Annotated[Optional[int], typer.Option("--partition", "-p", min=0, help="Send to partition N (default: by key, or the partitioner).", show_default=False)] = None,
+    null: Annotated[bool, typer.Option("--null", "--tombstone", help="Send null values (tombstones): each input record is a KEY; with --key and no input, one tombstone for that key.")] = False,
+    acks: Annotated[Optional[str], typer.Option("--acks", help="0, 1 or all (default: the profile's, normally all).", show_default=False)] = None,
+    compression: Annotated[Optional[str], typer.Option("--compression", help="none, gzip, snappy, lz4 or zstd.", show_default=False)] = None,
+    linger_ms: Annotated[Optional[int], typer.Option("--linger-ms", min=0, help="Wait up to MS to fill a batch.", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Maximum batch size in bytes per partition.", show_default=False)] = None,
+    no_idempotence: Annotated[bool, typer.Option("--no-idempotence", help="Turn off the idempotent producer (on by default with --acks all).")] = False,
+    sync: Annotated[bool, typer.Option("--sync", help="Wait for each message and print PARTITION<TAB>OFFSET on stdout (JSON with --output json).")] = False,
+    output: OutputOpt = OutputFormat.auto,
+    create: Annotated[bool, typer.Option("--create", help="Create the topic if it does not exist.")] = False,
+    partitions: Annotated[Optional[int], typer.Option("--partitions", min=1, help="Partitions for --create (default: the broker's).", show_default=False)] = None,
+    replication_factor: Annotated[Optional[int], typer.Option("--replication-factor", min=1, help="Replication factor for --create (default: the broker's).", show_default=False)] = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Send messages to a topic: from arguments, files or stdin.
+
+    By default sends are pipelined (a bounded window, so memory stays flat);
+    every message the broker did not acknowledge is reported on stderr with
+    its input line number, and the exit code is 1.  A summary goes to stderr.
+
+    Example: printf 'k1:v1\\nk2:v2\\n' | mqcli kafka produce orders -K : -H source=ci
+    """
+    app = get_app(ctx, profile=profile)
+    if output is OutputFormat.json and not sync:
+        raise UsageError("--output json describes where each message landed; it needs --sync")
+    settings, profile_name = kafka_settings(app, ctx)
+    defaults = settings.producer
+
+    from mqcli.core.kafka.admin import Admin
+    from mqcli.core.kafka.producer import Delivery, ProduceOptions, Producer
+
+    options = ProduceOptions(
+        acks=acks if acks is not None else str(defaults.acks),
+        compression=compression if compression is not None else (defaults.compression or "none"),
+        linger_ms=linger_ms if linger_ms is not None else int(defaults.linger_ms),
+        batch_size=batch_size if batch_size is not None else int(defaults.batch_size),
+        idempotence=bool(defaults.idempotence) and not no_idempotence,
+        delivery_timeout=float(defaults.delivery_timeout),
+        sync=sync,
+        partition=partition,
+        key=key.encode("utf-8", errors="surrogateescape") if key is not None else None,
+        headers=parse_headers(header),
+    )
+    stats = ReadStats()
+    with ExitStack() as stack:
+        if null and key is not None and not values and not files:
+            messages = iter([Message(value=None, key=options.key, line=1)])
+        else:
+            messages = open_input(
+                app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
+                key_separator=key_separator, skip_invalid=skip_invalid, stats=stats,
+            )
+            if null:
+                if input_mode is InputMode.jsonl:
+                    raise UsageError("--null does not apply to --input jsonl (use \"value\": null)")
+                messages = (Message(value=None, key=m.key if m.key is not None else m.value, line=m.line) for m in messages)
+
+        with Admin(settings, profile_name) as admin:
+            if create:
+                if admin.create_topic(topic, partitions, replication_factor, if_not_exists=True):
+                    app.info(f"mqcli: created topic {topic}")
+            elif partitions is not None or replication_factor is not None:
+                raise UsageError("--partitions/--replication-factor apply only with --create")
+            existing = admin.partitions(topic)
+            if partition is not None and partition not in existing:
+                raise NotFound(f"partition {partition} of topic {topic!r} does not exist (it has {len(existing)})")
+
+        producer = Producer(settings, options, profile_name)
+        stack.callback(producer.close)
+        progress = SendProgress(app)
+        json_out = output is OutputFormat.json
+
+        def on_result(d: Delivery) -> None:
+            if d.ok:
+                progress.ok(d.size)
+                if sync:
+                    if json_out:
+                        line = json.dumps({"line": d.msg.line, "topic": topic, "partition": d.partition, "offset": d.offset, "timestamp": d.timestamp})
+                    else:
+                        line = f"{d.partition}\t{d.offset}"
+                    app.stdout.write(line.encode() + b"\n")
+                    app.stdout.flush()
+            else:
+                progress.fail()
+                where = f"line {d.msg.line}" if d.msg.line is not None else "message"
+                app.err.print(f"mqcli: not delivered: {where}: {d.error}", soft_wrap=True)
+
+        try:
+            producer.send_all(topic, messages, on_result)
+        finally:
+            progress.summary()
+    if progress.failed:
+        total = progress.sent + progress.failed
+        raise DeliveryFailed(f"{progress.failed} of {total} message(s) to {topic} were not acknowledged (see above)")

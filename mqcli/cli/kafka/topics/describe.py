@@ -1,0 +1,44 @@
+"""`mqcli kafka topics describe`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format, write_json, write_table
+from mqcli.cli.options import ProfileOpt
+
+
+def describe(
+    ctx: typer.Context,
+    topics: Annotated[list[str], typer.Argument(help="Topics to describe.", show_default=False)],
+    output: TableOutputOpt = "table",
+    profile: ProfileOpt = None,
+) -> None:
+    """Show partitions (leader, replicas, ISR, earliest/latest offsets) and non-default configs.
+
+    Example: mqcli kafka topics describe orders
+    """
+    app = get_app(ctx, profile=profile)
+    fmt = table_format(output)
+    settings, profile_name = kafka_settings(app, ctx)
+    from mqcli.core.kafka.admin import Admin
+
+    with Admin(settings, profile_name) as admin:
+        described = [admin.describe_topic(t) for t in topics]
+    if fmt == "json":
+        write_json(app, described if len(described) > 1 else described[0])
+        return
+    for d in described:
+        title = f"{d['name']}: {len(d['partitions'])} partitions, replication {d['replication_factor']}"
+        if d["configs"]:
+            title += "; " + ", ".join(f"{k}={v}" for k, v in d["configs"].items())
+        if not app.stdout_isatty:
+            app.err.print(title)
+        rows = [
+            (p["partition"], p["leader"], ",".join(map(str, p["replicas"])), ",".join(map(str, p["isr"])), p["earliest_offset"], p["latest_offset"])
+            for p in d["partitions"]
+        ]
+        write_table(app, ("partition", "leader", "replicas", "isr", "earliest", "latest"), rows, title=title)

@@ -1,0 +1,34 @@
+"""`mqcli kafka topics list`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mqcli.cli.context import get_app
+from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format, write_json, write_table
+from mqcli.cli.options import ProfileOpt
+
+
+def list_topics(
+    ctx: typer.Context,
+    internal: Annotated[bool, typer.Option("--internal", help="Include internal topics (__consumer_offsets, ...).")] = False,
+    output: TableOutputOpt = "table",
+    profile: ProfileOpt = None,
+) -> None:
+    """List topics with their partition count and replication factor.
+
+    Example: mqcli kafka topics list --output json
+    """
+    app = get_app(ctx, profile=profile)
+    fmt = table_format(output)
+    settings, profile_name = kafka_settings(app, ctx)
+    from mqcli.core.kafka.admin import Admin
+
+    with Admin(settings, profile_name) as admin:
+        topics = admin.list_topics(include_internal=internal)
+    if fmt == "json":
+        write_json(app, topics)
+        return
+    write_table(app, ("topic", "partitions", "replication"), [(t["name"], t["partitions"], t["replication_factor"]) for t in topics])

@@ -1,0 +1,1 @@
+"""Kafka support on top of kafka-python (the only package that imports `kafka`)."""

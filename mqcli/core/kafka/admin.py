@@ -1,0 +1,294 @@
+"""Topic, group and cluster administration: plain dicts and lists out, so the
+CLI can render them as tables or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import kafka.errors as kerr
+from kafka import KafkaAdminClient, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, OffsetSpec
+from kafka.structs import OffsetAndMetadata
+
+from mqcli.core.errors import MqcliError, NotFound, UsageError
+from mqcli.core.kafka.client import admin_client, kafka_errors, map_error
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+
+_UNKNOWN_TOPIC = 3
+
+
+class Admin:
+    """A connected admin client bound to a profile (use as a context manager)."""
+
+    def __init__(self, settings: KafkaSettings, profile: str | None = None) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.client: KafkaAdminClient = admin_client(settings, profile)
+
+    def __enter__(self) -> Admin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # closing a half-broken client must not mask the real error
+            pass
+
+    def _errors(self, topic: str | None = None) -> Any:
+        return kafka_errors(self.settings, self.profile, topic=topic)
+
+    # -- topics ------------------------------------------------------------------
+    def partitions(self, topic: str) -> list[int]:
+        """Partition ids of `topic`; NotFound when it does not exist."""
+        with self._errors(topic):
+            (desc,) = self.client.describe_topics([topic])
+        if desc.get("error_code") == _UNKNOWN_TOPIC or not desc.get("partitions"):
+            raise NotFound(f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`")
+        if desc.get("error_code"):
+            raise map_error(kerr.for_code(desc["error_code"])(), self.settings, self.profile, topic=topic)
+        return sorted(p["partition_index"] for p in desc["partitions"])
+
+    def exists(self, topic: str) -> bool:
+        try:
+            self.partitions(topic)
+        except NotFound:
+            return False
+        return True
+
+    def list_topics(self, include_internal: bool = False) -> list[dict[str, Any]]:
+        with self._errors():
+            topics = self.client.describe_topics()
+        out = []
+        for t in sorted(topics, key=lambda t: t["name"]):
+            if t.get("is_internal") and not include_internal:
+                continue
+            parts = t.get("partitions") or []
+            rf = max((len(p.get("replica_nodes") or []) for p in parts), default=0)
+            out.append({"name": t["name"], "partitions": len(parts), "replication_factor": rf, "internal": bool(t.get("is_internal"))})
+        return out
+
+    def describe_topic(self, topic: str) -> dict[str, Any]:
+        """Partitions (leader, replicas, isr, earliest/latest offsets) and non-default configs."""
+        with self._errors(topic):
+            (desc,) = self.client.describe_topics([topic])
+        if desc.get("error_code") == _UNKNOWN_TOPIC:
+            raise NotFound(f"topic {topic!r} does not exist")
+        parts = sorted(desc.get("partitions") or [], key=lambda p: p["partition_index"])
+        tps = [TopicPartition(topic, p["partition_index"]) for p in parts]
+        earliest, latest = self.offsets(tps)
+        with self._errors(topic):
+            configs = self.client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        conf = {k: v.get("value") for k, v in (configs.get("topic", {}).get(topic) or {}).items()}
+        return {
+            "name": topic,
+            "topic_id": str(desc.get("topic_id")) if desc.get("topic_id") else None,
+            "internal": bool(desc.get("is_internal")),
+            "partitions": [
+                {
+                    "partition": p["partition_index"],
+                    "leader": p.get("leader_id"),
+                    "replicas": list(p.get("replica_nodes") or []),
+                    "isr": list(p.get("isr_nodes") or []),
+                    "earliest_offset": earliest.get(p["partition_index"]),
+                    "latest_offset": latest.get(p["partition_index"]),
+                }
+                for p in parts
+            ],
+            "replication_factor": max((len(p.get("replica_nodes") or []) for p in parts), default=0),
+            "configs": dict(sorted(conf.items())),
+        }
+
+    def offsets(self, tps: list[TopicPartition]) -> tuple[dict[int, int], dict[int, int]]:
+        """(earliest, latest) offsets per partition number (single topic)."""
+        if not tps:
+            return {}, {}
+        with self._errors(tps[0].topic):
+            early = self.client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+            late = self.client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+        return {tp.partition: o.offset for tp, o in early.items()}, {tp.partition: o.offset for tp, o in late.items()}
+
+    def create_topic(
+        self,
+        topic: str,
+        partitions: int | None = None,
+        replication_factor: int | None = None,
+        configs: dict[str, str] | None = None,
+        *,
+        if_not_exists: bool = False,
+    ) -> bool:
+        """Create `topic`; False when it already existed and if_not_exists is set."""
+        spec: dict[str, Any] = {
+            "num_partitions": partitions if partitions is not None else -1,
+            "replication_factor": replication_factor if replication_factor is not None else -1,
+        }
+        if configs:
+            spec["configs"] = configs
+        try:
+            self.client.create_topics({topic: spec}, wait_for_metadata=True)
+        except kerr.TopicAlreadyExistsError:
+            if if_not_exists:
+                return False
+            raise MqcliError(f"topic {topic!r} already exists", hint="use --if-not-exists to accept that") from None
+        except (kerr.InvalidTopicError, kerr.InvalidPartitionsError, kerr.InvalidReplicationFactorError, kerr.InvalidConfigurationError) as e:
+            raise UsageError(f"cannot create topic {topic!r}: {_short(e)}") from None
+        except kerr.KafkaError as e:
+            raise map_error(e, self.settings, self.profile, topic=topic) from None
+        return True
+
+    def delete_topic(self, topic: str, *, if_exists: bool = False) -> bool:
+        try:
+            self.client.delete_topics([topic])
+        except kerr.UnknownTopicOrPartitionError:
+            if if_exists:
+                return False
+            raise NotFound(f"topic {topic!r} does not exist", hint="use --if-exists to accept that") from None
+        except kerr.KafkaError as e:
+            raise map_error(e, self.settings, self.profile, topic=topic) from None
+        return True
+
+    # -- cluster -------------------------------------------------------------------
+    def cluster(self) -> dict[str, Any]:
+        with self._errors():
+            c = self.client.describe_cluster()
+        return {
+            "cluster_id": c.get("cluster_id"),
+            "controller_id": c.get("controller_id"),
+            "brokers": [
+                {"id": b["broker_id"], "host": b["host"], "port": b["port"], "rack": b.get("rack")}
+                for b in sorted(c.get("brokers") or [], key=lambda b: b["broker_id"])
+            ],
+        }
+
+    # -- groups --------------------------------------------------------------------
+    def list_groups(self) -> list[dict[str, Any]]:
+        with self._errors():
+            groups = self.client.list_groups()
+        return sorted(
+            (
+                {"group": g["group_id"], "state": g.get("group_state"), "type": g.get("group_type"), "protocol_type": g.get("protocol_type")}
+                for g in groups
+            ),
+            key=lambda g: g["group"],
+        )
+
+    def committed(self, group: str) -> dict[TopicPartition, int]:
+        with self._errors():
+            res = self.client.list_group_offsets(group)
+        return {tp: om.offset for tp, om in (res.get(group) or {}).items() if om.offset is not None and om.offset >= 0}
+
+    def describe_group(self, group: str) -> dict[str, Any]:
+        """State, members with assignments, and per partition committed/end offset and lag."""
+        with self._errors():
+            desc = self.client.describe_groups([group])[group]
+        committed = self.committed(group)
+        if desc.get("error") and not committed:
+            raise NotFound(f"consumer group {group!r} does not exist")
+        owner: dict[tuple[str, int], str] = {}
+        members = []
+        for m in desc.get("members") or []:
+            assigned: list[dict[str, Any]] = []
+            for a in (m.get("member_assignment") or {}).get("assigned_partitions") or []:
+                assigned.append({"topic": a["topic"], "partitions": sorted(a["partitions"])})
+                for p in a["partitions"]:
+                    owner[(a["topic"], p)] = m["member_id"]
+            members.append(
+                {"member_id": m["member_id"], "client_id": m.get("client_id"), "host": m.get("client_host"), "assignment": assigned}
+            )
+        tps = set(committed) | {TopicPartition(t, p) for t, p in owner}
+        # Every partition of the group's topics, so partitions it never
+        # committed on show up too (with no committed offset and no lag).
+        for t in sorted({tp.topic for tp in tps}):
+            try:
+                tps |= {TopicPartition(t, p) for p in self.partitions(t)}
+            except NotFound:
+                pass
+        ends: dict[TopicPartition, int] = {}
+        if tps:
+            with self._errors():
+                try:
+                    late = self.client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+                except kerr.UnknownTopicOrPartitionError:
+                    late = {}
+            ends = {tp: o.offset for tp, o in late.items()}
+        parts = []
+        for tp in sorted(tps):
+            c = committed.get(tp)
+            e = ends.get(tp)
+            parts.append(
+                {
+                    "topic": tp.topic,
+                    "partition": tp.partition,
+                    "committed_offset": c,
+                    "end_offset": e,
+                    "lag": (e - c) if (c is not None and e is not None) else None,
+                    "member_id": owner.get((tp.topic, tp.partition)),
+                }
+            )
+        return {
+            "group": group,
+            "state": desc.get("group_state"),
+            "protocol": desc.get("protocol_data") or None,
+            "members": members,
+            "partitions": parts,
+        }
+
+    def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]:
+        """Per partition: current committed offset and the offset `to` resolves to."""
+        committed = self.committed(group)
+        tps: list[TopicPartition] = []
+        for t in topics or sorted({tp.topic for tp in committed}):
+            tps += [TopicPartition(t, p) for p in self.partitions(t)]
+        if not tps:
+            raise UsageError(f"group {group!r} has no committed offsets; name the topic(s) to reset")
+        with self._errors():
+            early = self.client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+            late = self.client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+            by_time = {}
+            if to.timestamp_ms is not None:
+                by_time = self.client.list_partition_offsets({tp: to.timestamp_ms for tp in tps})
+        plan = []
+        for tp in sorted(tps):
+            lo, hi = early[tp].offset, late[tp].offset
+            if to.kind == "earliest":
+                new = lo
+            elif to.kind == "latest":
+                new = hi
+            elif to.kind == "time":
+                o = by_time.get(tp)
+                new = hi if o is None or o.offset is None or o.offset < 0 else o.offset
+            else:
+                new = min(max(int(to.offset or 0), lo), hi)
+            plan.append({"topic": tp.topic, "partition": tp.partition, "current_offset": committed.get(tp), "new_offset": new})
+        return plan
+
+    def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None:
+        with self._errors():
+            state = self.client.describe_groups([group])[group].get("group_state")
+        if state not in (None, "Empty", "Dead"):
+            raise MqcliError(f"group {group!r} is {state}: stop its consumers before resetting offsets")
+        offsets = {TopicPartition(r["topic"], r["partition"]): OffsetAndMetadata(r["new_offset"], "", -1) for r in plan}
+        with self._errors():
+            result = self.client.alter_group_offsets(group, offsets)
+        bad = [f"{tp.topic}[{tp.partition}]: {err.__name__}" for tp, err in result.items() if err is not kerr.NoError]
+        if bad:
+            raise MqcliError(f"offset reset failed for {', '.join(bad)}")
+
+
+@dataclass(frozen=True)
+class ResetTarget:
+    kind: str  # earliest | latest | offset | time
+    offset: int | None = None
+    timestamp_ms: int | None = None
+
+
+def _short(e: BaseException) -> str:
+    text = str(e)
+    if "error_message='" in text:
+        return text.split("error_message='", 1)[1].split("'", 1)[0]
+    return type(e).__name__

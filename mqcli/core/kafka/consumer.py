@@ -1,0 +1,480 @@
+"""Consuming: a partition consumer without a group (`consume`) with precise
+start and stop points, and a consumer-group member (`group-consume`) that
+commits an offset only after its message was handled.
+
+Both run a poll loop on the calling thread and hand each (matching) message
+to a callback; stopping rules (count, end of partitions, --until, idle
+timeout) live here so both commands behave the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import kafka.errors as kerr
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata
+
+from mqcli.core.errors import NotFound, UsageError
+from mqcli.core.kafka.client import bootstrapping, client_config, kafka_errors, map_error
+from mqcli.core.message import Message
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+
+Matcher = Callable[[Message], bool]
+
+# Why a run ended.
+COUNT = "count"  # --count reached
+END = "end"  # --exit-at-end: every partition reached its end offset
+UNTIL = "until"  # every partition passed --until
+IDLE = "idle"  # --timeout expired
+STOPPED = "stopped"  # the handler asked to stop
+
+
+@dataclass(frozen=True)
+class StartOffset:
+    """--offset beginning|end|stored|N|-N, or --from TIME (kind 'time', value ms)."""
+
+    kind: str  # beginning | end | stored | offset | relative | time
+    value: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> StartOffset:
+        t = text.strip().lower()
+        if t in ("beginning", "earliest", "start"):
+            return cls("beginning")
+        if t in ("end", "latest"):
+            return cls("end")
+        if t in ("stored", "committed"):
+            return cls("stored")
+        if t.lstrip("-").isdigit():
+            n = int(t)
+            return cls("relative", n) if n < 0 else cls("offset", n)
+        raise UsageError(f"invalid --offset {text!r} (use beginning, end, stored, N or -N)")
+
+
+@dataclass
+class StopRules:
+    count: int | None = None
+    exit_at_end: bool = False
+    until_ms: int | None = None
+    idle_timeout: float | None = None  # seconds
+
+
+@dataclass
+class RunResult:
+    reason: str
+    received: int = 0  # messages handed to the handler
+    partitions: list[int] = field(default_factory=list)
+
+
+def to_message(r: Any) -> Message:
+    return Message(
+        value=r.value,
+        key=r.key,
+        headers=[(k, v) for k, v in (r.headers or [])],
+        topic=r.topic,
+        partition=r.partition,
+        offset=r.offset,
+        timestamp=r.timestamp if r.timestamp is not None and r.timestamp >= 0 else None,
+    )
+
+
+def _consumer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
+    cfg = client_config(settings)
+    cfg.update(
+        enable_auto_commit=False,
+        max_poll_records=int(settings.consumer.max_poll_records),
+        fetch_max_wait_ms=int(settings.consumer.fetch_max_wait_ms),
+        allow_auto_create_topics=False,
+    )
+    cfg.update(extra)
+    return cfg
+
+
+def _new_consumer(settings: KafkaSettings, profile: str | None, **cfg: Any) -> KafkaConsumer:
+    try:
+        with bootstrapping():
+            return KafkaConsumer(**_consumer_config(settings, **cfg))
+    except kerr.KafkaError as e:
+        raise map_error(e, settings, profile) from None
+
+
+class PartitionConsumer:
+    """Reads partitions of one topic directly (no group membership, no commits)."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topic: str,
+        *,
+        partitions: Iterable[int] | None = None,
+        profile: str | None = None,
+        group: str | None = None,  # only to read its stored offsets (--offset stored)
+    ) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.topic = topic
+        extra: dict[str, Any] = {"auto_offset_reset": settings.consumer.auto_offset_reset}
+        if group:
+            extra["group_id"] = group
+        self.consumer = _new_consumer(settings, profile, **extra)
+        with self._errors():
+            known = self.consumer.partitions_for_topic(topic)
+        if not known:
+            self.close()
+            raise NotFound(f"topic {topic!r} does not exist")
+        wanted = sorted(set(partitions)) if partitions else sorted(known)
+        missing = [p for p in wanted if p not in known]
+        if missing:
+            self.close()
+            raise NotFound(f"partition {missing[0]} of topic {topic!r} does not exist (it has {len(known)})")
+        self.tps = [TopicPartition(topic, p) for p in wanted]
+        self.group = group
+        with self._errors():
+            self.consumer.assign(self.tps)
+
+    def _errors(self) -> Any:
+        return kafka_errors(self.settings, self.profile, topic=self.topic)
+
+    def close(self) -> None:
+        try:
+            self.consumer.close(autocommit=False)
+        except Exception:  # closing must not hide the run's outcome
+            pass
+
+    def seek(self, start: StartOffset) -> None:
+        c = self.consumer
+        with self._errors():
+            begin = c.beginning_offsets(self.tps)
+            end = c.end_offsets(self.tps)
+            times: dict[Any, Any] = {}
+            if start.kind == "time":
+                times = c.offsets_for_times({tp: start.value for tp in self.tps})
+            for tp in self.tps:
+                lo, hi = begin[tp], end[tp]
+                if start.kind == "beginning":
+                    pos = lo
+                elif start.kind == "end":
+                    pos = hi
+                elif start.kind == "offset":
+                    pos = min(max(start.value, lo), hi)
+                elif start.kind == "relative":
+                    pos = max(hi + start.value, lo)
+                elif start.kind == "time":
+                    found = times.get(tp)
+                    pos = hi if found is None else found.offset
+                elif start.kind == "stored":
+                    if not self.group:
+                        raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
+                    committed = c.committed(tp)
+                    if committed is None:
+                        pos = lo if self.settings.consumer.auto_offset_reset == "earliest" else hi
+                    else:
+                        pos = committed
+                else:  # pragma: no cover - StartOffset.parse guards this
+                    raise UsageError(f"unknown start {start.kind}")
+                c.seek(tp, pos)
+
+    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+        c = self.consumer
+        with self._errors():
+            stop_at = c.end_offsets(self.tps) if rules.exit_at_end else {}
+        return _poll_loop(
+            c, lambda: list(self.tps), stop_at, rules, handle, flush, matcher, errors=self._errors
+        )
+
+
+def _poll_loop(
+    c: KafkaConsumer,
+    assigned: Callable[[], list[TopicPartition]],
+    stop_at: dict[TopicPartition, int],
+    rules: StopRules,
+    handle: Callable[[Message], bool | None],
+    flush: Callable[[], None],
+    matcher: Matcher | None,
+    *,
+    errors: Callable[[], Any],
+    after_batch: Callable[[], None] | None = None,
+    on_done: Callable[[TopicPartition], None] | None = None,
+    on_skipped: Callable[[Message], None] | None = None,
+    before_check: Callable[[], Iterable[TopicPartition]] | None = None,
+) -> RunResult:
+    """Poll until a stop rule applies.  `handle` returning False stops the run
+    (the message is not counted as done)."""
+    received = 0
+    done: set[TopicPartition] = set()
+    last_activity = time.monotonic()
+    until = rules.until_ms
+
+    def mark_done(tp: TopicPartition) -> None:
+        if tp not in done:
+            done.add(tp)
+            try:
+                c.pause(tp)
+            except Exception:  # a partition revoked meanwhile cannot be paused: nothing to stop
+                pass
+            if on_done is not None:
+                on_done(tp)
+
+    def all_done() -> bool:
+        tps = assigned()
+        return bool(tps) and all(tp in done for tp in tps)
+
+    def check_positions() -> None:
+        # Partitions already at their stop offset (empty ones, or a filtered
+        # tail) never deliver a record that would tell us so.
+        for tp in assigned():
+            if tp in done:
+                continue
+            if rules.exit_at_end and tp in stop_at and c.position(tp) >= stop_at[tp]:
+                mark_done(tp)
+            elif until is not None and time.time() * 1000 > until:
+                hi = c.end_offsets([tp])[tp]
+                if c.position(tp) >= hi:
+                    mark_done(tp)
+
+    while True:
+        with errors():
+            if before_check is not None:
+                # Partitions revoked since (maybe assigned again, unpaused):
+                # they start over.
+                done.difference_update(before_check())
+            check_positions()
+        if all_done():
+            return RunResult(END if rules.exit_at_end else UNTIL, received)
+        wait = 0.5
+        if rules.idle_timeout is not None:
+            left = last_activity + rules.idle_timeout - time.monotonic()
+            if left <= 0:
+                return RunResult(IDLE, received)
+            wait = min(wait, left)
+        with errors():
+            batch = c.poll(timeout_ms=max(int(wait * 1000), 1))
+        for tp, records in batch.items():
+            for r in records:
+                if tp in done:
+                    break
+                if rules.exit_at_end and tp in stop_at and r.offset >= stop_at[tp]:
+                    mark_done(tp)
+                    break
+                if until is not None and r.timestamp is not None and r.timestamp > until:
+                    mark_done(tp)
+                    break
+                msg = to_message(r)
+                if matcher is not None and not matcher(msg):
+                    if on_skipped is not None:
+                        on_skipped(msg)
+                    continue
+                if handle(msg) is False:
+                    flush()
+                    if after_batch is not None:
+                        after_batch()
+                    return RunResult(STOPPED, received)
+                received += 1
+                last_activity = time.monotonic()
+                if rules.count is not None and received >= rules.count:
+                    flush()
+                    if after_batch is not None:
+                        after_batch()
+                    return RunResult(COUNT, received)
+        if batch:
+            flush()
+            if after_batch is not None:
+                after_batch()
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, owner: GroupConsumer) -> None:
+        self.owner = owner
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.owner._on_revoked(list(revoked))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.owner._on_assigned(list(assigned))
+
+    def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
+        self.owner._on_lost(list(lost))
+
+
+ASSIGNORS = ("range", "roundrobin", "sticky", "cooperative-sticky")
+
+
+def _assignor(name: str) -> Any:
+    if name == "range":
+        from kafka.coordinator.assignors.range import RangePartitionAssignor
+
+        return RangePartitionAssignor
+    if name == "roundrobin":
+        from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+
+        return RoundRobinPartitionAssignor
+    if name == "sticky":
+        from kafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
+
+        return StickyPartitionAssignor
+    if name == "cooperative-sticky":
+        from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+
+        return CooperativeStickyAssignor
+    raise UsageError(f"invalid --assignor {name!r} (use {', '.join(ASSIGNORS)})")
+
+
+class GroupConsumer:
+    """A consumer-group member with manual commits of handled messages only.
+
+    `done` holds, per partition, the offset after the last message that was
+    handled (written and flushed, or --exec succeeded); only those offsets
+    are ever committed: after each poll batch, when partitions are revoked,
+    and when the run ends (normally, or by a signal).
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        group: str,
+        topics: list[str],
+        *,
+        assignor: str = "range",
+        start: str = "earliest",
+        profile: str | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.group = group
+        self.topics = topics
+        self.on_event = on_event or (lambda text: None)
+        self.done: dict[TopicPartition, int] = {}
+        self.committed: dict[TopicPartition, int] = {}
+        self.stop_at: dict[TopicPartition, int] = {}
+        self.unresolved: set[TopicPartition] = set()
+        self.revoked: set[TopicPartition] = set()
+        self.exit_at_end = False
+        self.flush: Callable[[], None] = lambda: None
+        self.consumer = _new_consumer(
+            settings,
+            profile,
+            group_id=group,
+            auto_offset_reset=start,
+            partition_assignment_strategy=(_assignor(assignor),),
+        )
+        for topic in topics:
+            with self._errors(topic):
+                known = self.consumer.partitions_for_topic(topic)
+            if not known:
+                self.close(commit=False)
+                raise NotFound(f"topic {topic!r} does not exist")
+        with self._errors():
+            self.consumer.subscribe(topics, listener=_Rebalance(self))
+
+    def _errors(self, topic: str | None = None) -> Any:
+        return kafka_errors(self.settings, self.profile, topic=topic)
+
+    @staticmethod
+    def _names(tps: list[TopicPartition]) -> str:
+        return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(tps)) or "none"
+
+    # -- rebalance callbacks (run inside poll(), on this thread) ---------------------
+    def _on_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.commit([tp for tp in revoked])
+        self.revoked.update(revoked)
+        for tp in revoked:
+            self.done.pop(tp, None)
+            self.stop_at.pop(tp, None)
+        if revoked:
+            self.on_event(f"partitions revoked: {self._names(revoked)}")
+
+    def _on_lost(self, lost: list[TopicPartition]) -> None:
+        # The group moved on without us: committing now would fail or be stale.
+        self.revoked.update(lost)
+        for tp in lost:
+            self.done.pop(tp, None)
+            self.stop_at.pop(tp, None)
+        if lost:
+            self.on_event(f"partitions lost: {self._names(lost)}")
+
+    def _on_assigned(self, assigned: list[TopicPartition]) -> None:
+        # Network calls are not allowed inside the callback: the end offsets
+        # for --exit-at-end are looked up by the poll loop (resolve_stops).
+        if self.exit_at_end:
+            self.unresolved.update(assigned)
+        self.on_event(f"partitions assigned: {self._names(assigned)}")
+
+    def resolve_stops(self) -> set[TopicPartition]:
+        """Look up stop offsets of newly assigned partitions; return the
+        partitions revoked since the last call."""
+        pending = [tp for tp in self.unresolved if tp in self.consumer.assignment()]
+        self.unresolved.clear()
+        if pending:
+            self.stop_at.update(self.consumer.end_offsets(pending))
+        revoked, self.revoked = self.revoked, set()
+        return revoked
+
+    def mark(self, msg: Message) -> None:
+        """Record that `msg` was handled: its offset may be committed."""
+        assert msg.topic is not None and msg.partition is not None and msg.offset is not None
+        self.done[TopicPartition(msg.topic, msg.partition)] = msg.offset + 1
+
+    def commit(self, only: list[TopicPartition] | None = None) -> None:
+        """Commit the handled offsets not committed yet (flushing output first)."""
+        pending = {
+            tp: off
+            for tp, off in self.done.items()
+            if (only is None or tp in only) and self.committed.get(tp) != off
+        }
+        if not pending:
+            return
+        self.flush()
+        with self._errors():
+            self.consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in pending.items()})
+        self.committed.update(pending)
+
+    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+        self.flush = flush
+        self.exit_at_end = rules.exit_at_end
+
+        def wrapped(msg: Message) -> bool:
+            if not handle(msg):
+                return False
+            self.mark(msg)
+            return True
+
+        def skipped(msg: Message) -> None:
+            # A message filtered out by --match is done too: committing past it
+            # keeps the group from re-reading it forever.
+            self.mark(msg)
+
+        return _poll_loop(
+            self.consumer,
+            lambda: sorted(self.consumer.assignment()),
+            self.stop_at,
+            rules,
+            wrapped,
+            flush,
+            matcher,
+            errors=self._errors,
+            after_batch=self.commit,
+            on_skipped=skipped,
+            before_check=self.resolve_stops,
+        )
+
+    def close(self, commit: bool = True) -> None:
+        """Commit handled work (when asked) and leave the group."""
+        try:
+            if commit:
+                try:
+                    self.commit()
+                except Exception as e:  # still leave the group cleanly
+                    self.on_event(f"commit on close failed: {e}")
+        finally:
+            try:
+                self.consumer.close(autocommit=False)
+            except Exception:  # leaving must not hide the run's outcome
+                pass

@@ -1,0 +1,191 @@
+"""Producing: a pipelined sender with a bounded in-flight window, or one
+message at a time (`sync`), reporting the fate of every message.
+
+kafka-python 3 has no `buffer_memory` bound, so `send()` never blocks on a
+full buffer: without our own window a long input would be read into memory
+as fast as it can be parsed.  The window (messages and bytes) keeps memory
+flat; results are settled in input order on the calling thread, so the
+callback needs no locking.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import kafka.errors as kerr
+from kafka import KafkaProducer
+
+from mqcli.core.errors import UsageError
+from mqcli.core.kafka.client import bootstrapping, client_config, map_error
+from mqcli.core.message import Message, header_text
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+
+ACKS = ("0", "1", "all")
+COMPRESSION = ("none", "gzip", "snappy", "lz4", "zstd")
+
+
+@dataclass
+class ProduceOptions:
+    acks: str = "all"
+    compression: str = "none"
+    linger_ms: int = 5
+    batch_size: int = 16384
+    idempotence: bool = True
+    delivery_timeout: float = 120.0  # seconds
+    sync: bool = False
+    partition: int | None = None  # overrides a message's own partition
+    key: bytes | None = None  # for messages without a key
+    headers: list[tuple[str, str]] = field(default_factory=list)  # added to every message
+    max_in_flight: int = 10000  # messages sent but not yet acknowledged
+    max_in_flight_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass
+class Delivery:
+    """The outcome for one input message."""
+
+    msg: Message
+    size: int
+    partition: int | None = None
+    offset: int | None = None
+    timestamp: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _header_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    # Kafka header values are bytes; typed JSON values travel as their text.
+    return header_text(value).encode("utf-8")
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, kerr.KafkaError):
+        text = str(e)
+        name = type(e).__name__
+        return text if text.startswith(name) or name in text else f"{name}: {text}" if text else name
+    return str(e) or type(e).__name__
+
+
+class Producer:
+    """A KafkaProducer configured from a profile and ProduceOptions."""
+
+    def __init__(self, settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> None:
+        if options.acks not in ACKS:
+            raise UsageError(f"invalid --acks {options.acks!r} (use 0, 1 or all)")
+        if options.compression not in COMPRESSION:
+            raise UsageError(f"invalid --compression {options.compression!r} (use {', '.join(COMPRESSION)})")
+        self.settings = settings
+        self.profile = profile
+        self.options = options
+        cfg = client_config(settings)
+        delivery_ms = max(int(options.delivery_timeout * 1000), 1000)
+        linger = 0 if options.sync else max(options.linger_ms, 0)
+        cfg.update(
+            acks=options.acks if options.acks == "all" else int(options.acks),
+            compression_type=None if options.compression == "none" else options.compression,
+            linger_ms=linger,
+            batch_size=options.batch_size,
+            # Idempotence needs acks=all; with acks 0/1 it is off rather than an error,
+            # as with the Java client's implicit default.
+            enable_idempotence=options.idempotence and options.acks == "all",
+            delivery_timeout_ms=delivery_ms,
+            request_timeout_ms=max(min(30000, delivery_ms - linger - 1), 500),
+            max_block_ms=delivery_ms,
+            allow_auto_create_topics=False,
+        )
+        try:
+            with bootstrapping():
+                self._producer = KafkaProducer(**cfg)
+        except kerr.KafkaError as e:
+            raise map_error(e, settings, profile) from None
+        except (ValueError, AssertionError) as e:  # kafka-python's own config checks
+            raise UsageError(f"invalid producer settings: {e}") from None
+        self._closed = False
+
+    def _send(self, topic: str, msg: Message) -> Any:
+        o = self.options
+        headers = [(k, _header_bytes(v)) for k, v in msg.headers] + [(k, v.encode("utf-8")) for k, v in o.headers]
+        partition = o.partition if o.partition is not None else msg.partition
+        key = msg.key if msg.key is not None else o.key
+        return self._producer.send(
+            topic, value=msg.value, key=key, headers=headers, partition=partition, timestamp_ms=msg.timestamp
+        )
+
+    def send_all(self, topic: str, messages: Iterable[Message], on_result: Callable[[Delivery], None]) -> None:
+        """Send every message; call on_result once per message (in input order)."""
+        window: deque[tuple[Delivery, Any]] = deque()
+        window_bytes = 0
+        wait = self.options.delivery_timeout + 30
+
+        def settle(item: tuple[Delivery, Any]) -> None:
+            delivery, fut = item
+            try:
+                meta = fut.get(timeout=wait)
+            except kerr.KafkaError as e:
+                delivery.error = _describe(e)
+            else:
+                delivery.partition = meta.partition
+                delivery.offset = meta.offset
+                delivery.timestamp = meta.timestamp if meta.timestamp not in (None, -1) else None
+            on_result(delivery)
+
+        try:
+            for msg in messages:
+                size = len(msg.value or b"") + len(msg.key or b"")
+                delivery = Delivery(msg=msg, size=size)
+                if msg.value is None and msg.key is None and self.options.key is None:
+                    delivery.error = "a null value (tombstone) needs a key"
+                    on_result(delivery)
+                    continue
+                try:
+                    fut = self._send(topic, msg)
+                except kerr.KafkaTimeoutError as e:
+                    delivery.error = _describe(e)
+                    on_result(delivery)
+                    continue
+                except (ValueError, TypeError, AssertionError, kerr.KafkaError) as e:
+                    delivery.error = _describe(e)
+                    on_result(delivery)
+                    continue
+                if self.options.sync:
+                    settle((delivery, fut))
+                    continue
+                window.append((delivery, fut))
+                window_bytes += size
+                # Report finished sends early (keeps failures near their input),
+                # and block on the oldest only when the window is full.
+                while window and (
+                    window[0][1].is_done
+                    or len(window) > self.options.max_in_flight
+                    or window_bytes > self.options.max_in_flight_bytes
+                ):
+                    item = window.popleft()
+                    window_bytes -= item[0].size
+                    settle(item)
+        finally:
+            try:
+                self._producer.flush(timeout=wait)
+            except kerr.KafkaError:
+                pass  # each unsent message is reported by its future below
+            while window:
+                settle(window.popleft())
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._producer.close(timeout=5)
+            except Exception:  # closing must not hide the run's real outcome
+                pass
