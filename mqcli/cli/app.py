@@ -103,18 +103,18 @@ def root(
     ctx: typer.Context,
     config: Annotated[
         Optional[str],
-        typer.Option("--config", help="Config file (default: $MQCLI_CONFIG, ./mqcli.yaml, ~/.config/mqcli/config.yaml).", envvar="MQCLI_CONFIG", show_envvar=True),
+        typer.Option("--config", metavar="PATH", help="Config file (default: $MQCLI_CONFIG, ./mqcli.yaml, ~/.config/mqcli/config.yaml).", envvar="MQCLI_CONFIG", show_envvar=True),
     ] = None,
     profile: Annotated[
         Optional[str],
-        typer.Option("--profile", "-P", help="Profile to use (default: $MQCLI_PROFILE, then the file's default).", envvar="MQCLI_PROFILE", show_envvar=True, autocompletion=complete_profiles),
+        typer.Option("--profile", "-P", metavar="NAME", help="Profile to use (default: $MQCLI_PROFILE, then the file's default).", envvar="MQCLI_PROFILE", show_envvar=True, autocompletion=complete_profiles),
     ] = None,
     connect_timeout: Annotated[
         Optional[str],
-        typer.Option("--connect-timeout", help="How long to wait for a broker to answer before failing with exit code 4 (default 5s, or the profile's).", show_default=False),
+        typer.Option("--connect-timeout", metavar="DURATION", help="How long to wait for a broker to answer before failing with exit code 4 (default 5s, or the profile's).", show_default=False),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs (secrets masked). Also MQCLI_DEBUG=1.")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More diagnostics on stderr.")] = 0,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False, help="More diagnostics on stderr.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summaries or progress on stderr (errors still print).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:

@@ -36,7 +36,7 @@ def _duration(value: Optional[str]) -> Optional[float]:
 # -- input options -------------------------------------------------------------
 FileOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--file", help="Read messages from FILE ('-' is stdin; repeatable). Default: stdin.", show_default=False),
+    typer.Option("--file", metavar="PATH", help="Read messages from FILE ('-' is stdin; repeatable). Default: stdin.", show_default=False),
 ]
 InputOpt = Annotated[
     InputMode,
@@ -44,17 +44,17 @@ InputOpt = Annotated[
 ]
 DelimiterOpt = Annotated[
     str,
-    typer.Option("--delimiter", "-D", help=r"Record delimiter for input and raw/template output (escapes: \n \t \0 \xHH)."),
+    typer.Option("--delimiter", "-D", metavar="SEP", help=r"Record delimiter for input and raw/template output (escapes: \n \t \0 \xHH)."),
 ]
 KeySeparatorOpt = Annotated[
     Optional[str],
-    typer.Option("--key-separator", "-K", help="Split each input record into key and value at the first SEP.", show_default=False),
+    typer.Option("--key-separator", "-K", metavar="SEP", help="Split each input record into key and value at the first SEP.", show_default=False),
 ]
 SkipInvalidOpt = Annotated[
     bool, typer.Option("--skip-invalid", help="Skip invalid input records (reported, counted) instead of stopping.")
 ]
 HeaderOpt = Annotated[
-    Optional[list[str]], typer.Option("--header", "-H", help="Header name=value (repeatable).", show_default=False)
+    Optional[list[str]], typer.Option("--header", "-H", metavar="NAME=VALUE", help="Header name=value (repeatable).", show_default=False)
 ]
 
 # -- output options ------------------------------------------------------------
@@ -64,25 +64,25 @@ OutputOpt = Annotated[
 ]
 FormatOpt = Annotated[
     Optional[str],
-    typer.Option("--format", "-f", help="Template per message, e.g. '{key}={value}' (placeholders in the README).", show_default=False),
+    typer.Option("--format", "-f", metavar="TEMPLATE", help="Template per message, e.g. '{key}={value}' (placeholders in the README).", show_default=False),
 ]
-CountOpt = Annotated[Optional[int], typer.Option("--count", "-c", min=1, help="Stop after N messages.", show_default=False)]
+CountOpt = Annotated[Optional[int], typer.Option("--count", "-c", min=1, metavar="N", help="Stop after N messages.", show_default=False)]
 TimeoutOpt = Annotated[
     Optional[str],
-    typer.Option("--timeout", "-t", help="Stop with exit code 5 when no (matching) message arrives for DURATION (e.g. 30s).", show_default=False),
+    typer.Option("--timeout", "-t", metavar="DURATION", help="Stop with exit code 5 when no (matching) message arrives for DURATION (e.g. 30s).", show_default=False),
 ]
 MatchOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--match", "-m", help="Only messages whose key, value or a header matches REGEX (repeatable; all must match).", show_default=False),
+    typer.Option("--match", "-m", metavar="REGEX", help="Only messages whose key, value or a header matches REGEX (repeatable; all must match).", show_default=False),
 ]
-MatchKeyOpt = Annotated[Optional[list[str]], typer.Option("--match-key", help="Only messages whose key matches REGEX.", show_default=False)]
-MatchValueOpt = Annotated[Optional[list[str]], typer.Option("--match-value", help="Only messages whose value matches REGEX.", show_default=False)]
+MatchKeyOpt = Annotated[Optional[list[str]], typer.Option("--match-key", metavar="REGEX", help="Only messages whose key matches REGEX.", show_default=False)]
+MatchValueOpt = Annotated[Optional[list[str]], typer.Option("--match-value", metavar="REGEX", help="Only messages whose value matches REGEX.", show_default=False)]
 MatchHeaderOpt = Annotated[
-    Optional[list[str]], typer.Option("--match-header", help="Only messages whose header NAME matches: NAME=REGEX.", show_default=False)
+    Optional[list[str]], typer.Option("--match-header", metavar="NAME=REGEX", help="Only messages whose header NAME matches: NAME=REGEX.", show_default=False)
 ]
 ExecOpt = Annotated[
     Optional[str],
-    typer.Option("--exec", "-x", help="Run CMD (via the shell) per message: value on stdin, metadata in MQCLI_* variables; ack/commit only when it exits 0.", show_default=False),
+    typer.Option("--exec", "-x", metavar="CMD", help="Run CMD (via the shell) per message: value on stdin, metadata in MQCLI_* variables; ack/commit only when it exits 0.", show_default=False),
 ]
 
 

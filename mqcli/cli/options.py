@@ -24,6 +24,7 @@ ProfileOpt = Annotated[
     typer.Option(
         "--profile",
         "-P",
+        metavar="NAME",
         help="Profile to use (overrides the global --profile and $MQCLI_PROFILE).",
         autocompletion=complete_profiles,
         show_default=False,
