@@ -93,3 +93,24 @@ def test_tls_settings_direct():
     with pytest.raises(ConnectionFailed) as e:
         ping(settings)
     assert "TLS certificate verification failed" in e.value.message
+
+
+def test_reconnect_backoff_is_bounded():
+    from mqcli.core.rabbit.client import ReconnectPolicy
+
+    assert list(ReconnectPolicy(attempts=7).delays()) == [0.5, 1, 2, 4, 5, 5, 5]
+    assert list(ReconnectPolicy().delays()) == []  # the default: no reconnecting
+
+
+def test_reconnect_gives_up_after_the_attempts():
+    from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy
+
+    client = RabbitClient(RabbitSettings(hosts=(("127.0.0.1", 5672),)))
+    client.settings = RabbitSettings(hosts=(("127.0.0.1", 1),))  # the broker "went away"
+    notes: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(ConnectionLost) as e:
+        client.reconnect(ReconnectPolicy(attempts=2, first=0.1), ConnectionLost("lost"), notes.append)
+    assert "gave up after 2 reconnect attempt(s)" in e.value.message and "127.0.0.1:1" in e.value.message
+    assert len(notes) == 2 and "attempt 2/2" in notes[1]
+    assert time.monotonic() - started < 10

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -11,13 +12,51 @@ import typer
 from mqcli.cli.context import AppContext
 
 if TYPE_CHECKING:
-    from mqcli.core.rabbit.client import RabbitClient
+    from mqcli.core.rabbit.client import RabbitClient, ReconnectPolicy
 
 DeclareOpt = Annotated[bool, typer.Option("--declare", help="Declare what is missing (durable); without it a missing queue/exchange is an error (exit 6).")]
 PrefetchOpt = Annotated[
     Optional[int],
     typer.Option("--prefetch", min=1, help="Unacknowledged messages the broker may send ahead (QoS). 1 gives fair dispatch across workers. Default 100, 1 with --exec.", show_default=False),
 ]
+
+ReconnectOpt = Annotated[
+    int,
+    typer.Option(
+        "--reconnect",
+        min=0,
+        metavar="N",
+        help="When the connection is lost (broker restart, network), reconnect up to N times, waiting 0.5s, 1s, 2s, 4s, then 5s between attempts, and resume. 0: exit 4 at once.",
+    ),
+]
+
+
+def reconnect_policy(attempts: int) -> ReconnectPolicy:
+    from mqcli.core.rabbit.client import ReconnectPolicy
+
+    return ReconnectPolicy(attempts=attempts)
+
+
+def notifier(app: AppContext) -> Callable[[str], None]:
+    """Reconnect progress on stderr (a warning: something went wrong, even if mqcli recovers)."""
+    return app.warn
+
+
+def private_stdin(app: AppContext) -> None:
+    """Give the input reader thread a file object of its own for stdin.
+
+    publish, rpc call and delay publish read their input on a helper thread.
+    When mqcli stops (an error, Ctrl-C) while that thread waits in a read
+    (`tail -f | mqcli rabbit publish ...`), it holds the lock of the file
+    object, and Python aborts at exit trying to close sys.stdin ("Fatal
+    Python error: _enter_buffered_busy", exit 134 instead of ours).  A
+    separate object on a dup of fd 0 is never closed at exit, so the exit
+    code stays the documented one."""
+    try:
+        fd = app.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (in-process tests)
+        return
+    app.stdin = os.fdopen(os.dup(fd), "rb")
 
 
 def connect(app: AppContext) -> RabbitClient:

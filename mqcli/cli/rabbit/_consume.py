@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -44,8 +45,15 @@ def run_consumer(
     no_ack: bool,
     prefetch: Optional[int],
     exclusive: bool = False,
+    reconnect: int = 0,
+    resubscribe: Optional[Callable[[], str]] = None,
 ) -> None:
-    """Consume `queue`, writing each message (or running --exec on it), ack after."""
+    """Consume `queue`, writing each message (or running --exec on it), ack after.
+
+    With `reconnect`, a lost connection is re-opened and consuming resumes;
+    `resubscribe` re-creates the queue and bindings first (subscribe) and
+    returns the queue's (possibly new) name."""
+    from mqcli.cli.rabbit._common import notifier, reconnect_policy
     from mqcli.core.execute import OnError, run_exec
     from mqcli.core.rabbit.consume import DEFAULT_PREFETCH, ConsumeSettings, Outcome, consume, run_while_polling
 
@@ -72,10 +80,12 @@ def run_consumer(
             return Outcome.ACK
         assert exec_cmd is not None
         app.stdout.flush()
-        done = run_while_polling(client, lambda: run_exec(exec_cmd, msg))
+        done = run_while_polling(client, lambda: run_exec(exec_cmd, msg), notifier(app))
         if done.returncode == 0:
             return Outcome.ACK
         what = {"stop": "returned to the queue; stopping", "requeue": "requeued", "reject": "rejected"}[action]
+        if client.interrupted is not None:
+            what = "returned to the queue (interrupted)"  # it may have failed because of the signal
         mid = msg.properties.get("message_id")
         app.err.print(
             f"mqcli: --exec exited with {done.returncode} for a message from {queue}"
@@ -84,7 +94,11 @@ def run_consumer(
         )
         return on_fail
 
-    result = consume(client, settings, handle)
+    def on_reconnect() -> None:
+        if resubscribe is not None:
+            settings.queue = resubscribe()
+
+    result = consume(client, settings, handle, reconnect=reconnect_policy(reconnect), notify=notifier(app), on_reconnect=on_reconnect)
     if result.handled or result.failed:
         app.debug_log(f"consumed {result.handled} message(s) from {queue}, {result.failed} failed, {result.skipped} did not match")
     if result.stopped_by_handler:

@@ -21,7 +21,7 @@ from mqcli.cli.io import (
     TimeoutOpt,
 )
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import PrefetchOpt, connect
+from mqcli.cli.rabbit._common import PrefetchOpt, ReconnectOpt, connect
 from mqcli.cli.rabbit._consume import ExitWhenEmptyOpt, NoAckOpt, OnErrorOpt, run_consumer
 
 
@@ -42,6 +42,7 @@ def consume(
     on_error: OnErrorOpt = "stop",
     no_ack: NoAckOpt = False,
     prefetch: PrefetchOpt = None,
+    reconnect: ReconnectOpt = 0,
     profile: ProfileOpt = None,
 ) -> None:
     """Consume messages from a queue, acknowledging each after it was written
@@ -49,8 +50,10 @@ def consume(
 
     Workers sharing a queue with --prefetch 1 get messages fairly.  Messages
     that do not --match are acknowledged and not shown.  Ctrl-C stops; what
-    was not acknowledged goes back to the queue.  --output json writes every
-    property and header, and publish --input jsonl reads it back.
+    was not acknowledged goes back to the queue; a running --exec command is
+    let finish and its message settled first.  --reconnect N survives a
+    broker restart.  --output json writes every property and header, and
+    publish --input jsonl reads it back.
 
     Example: mqcli rabbit consume jobs --prefetch 1 --exec 'sh ./work.sh' --on-error reject
     """
@@ -60,4 +63,5 @@ def consume(
             app, client, queue, output=output, template=template, delimiter=delimiter, count=count, timeout=timeout,
             exit_when_empty=exit_when_empty, match=match, match_key=match_key, match_value=match_value,
             match_header=match_header, exec_cmd=exec_cmd, on_error=on_error, no_ack=no_ack, prefetch=prefetch,
+            reconnect=reconnect,
         )

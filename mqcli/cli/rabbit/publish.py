@@ -10,8 +10,8 @@ import typer
 from mqcli.cli.context import get_app
 from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SendProgress, SkipInvalidOpt, open_input
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import DeclareOpt, connect, typed_headers
-from mqcli.core.errors import UsageError
+from mqcli.cli.rabbit._common import DeclareOpt, connect, notifier, private_stdin, reconnect_policy, typed_headers
+from mqcli.core.errors import InputError, UsageError
 from mqcli.core.message import Message
 from mqcli.core.parse import parse_duration
 from mqcli.core.readers import InputMode, ReadStats
@@ -82,6 +82,7 @@ def publish(
     no_confirm: Annotated[bool, typer.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")] = False,
     window: Annotated[int, typer.Option("--confirm-window", min=1, help="Messages that may await their confirm at once.")] = 256,
     confirm_timeout: Annotated[str, typer.Option("--confirm-timeout", help="Give up (exit 1) when no confirm arrives for DURATION.")] = "30s",
+    reconnect: Annotated[int, typer.Option("--reconnect", min=0, metavar="N", help="When the connection is lost, reconnect up to N times (waiting 0.5s, 1s, 2s, 4s, then 5s), send every unconfirmed message again (duplicates possible) and go on with the input. 0: report the unconfirmed ones and exit 4.")] = 0,
     declare: DeclareOpt = False,
     exchange_type: Annotated[Optional[str], typer.Option("--exchange-type", help="Exchange type for --declare: direct, fanout, topic, headers.", show_default=False)] = None,
     profile: ProfileOpt = None,
@@ -93,7 +94,11 @@ def publish(
     --output json, whose per-message properties, headers and routing_key win
     over the options).  Confirms are pipelined; every message the broker did
     not confirm (nack, --mandatory return, lost connection) is reported on
-    stderr with its input line, and the exit code is 1.  -H values are typed:
+    stderr with its input line, and the exit code is non-zero (1; 4 for a
+    lost connection, after which `input from line N on was not sent` says
+    where to resume).  --reconnect N reconnects instead and sends the
+    unconfirmed messages again.  Ctrl-C/SIGTERM stop reading, wait up to 5s
+    for the confirms of what was sent, then exit 130/143.  -H values are typed:
     -H x-delay=5000 is an integer, -H flag=true a boolean, -H id='"42"' a string.
 
     Example: seq 3 | mqcli rabbit publish --queue jobs --declare -H attempt=1
@@ -105,6 +110,8 @@ def publish(
         raise UsageError("give --queue Q or --exchange X (only --input jsonl may take destinations from the messages)")
     if mandatory and no_confirm:
         raise UsageError("--mandatory needs publisher confirms (drop --no-confirm)")
+    if reconnect and no_confirm:
+        raise UsageError("--reconnect needs publisher confirms to know what to send again (drop --no-confirm)")
     if exchange_type is not None and not (declare and exchange is not None):
         raise UsageError("--exchange-type applies to --declare with --exchange")
     if input_mode is not InputMode.jsonl:
@@ -113,7 +120,7 @@ def publish(
         content_type = "text/plain" if content_type is None else content_type
         persistent = True if persistent is None else persistent
 
-    from mqcli.core.rabbit.publish import PublishSettings, publish_stream
+    from mqcli.core.rabbit.publish import PublishRun, PublishSettings, publish_stream
     from mqcli.core.rabbit.topology import ensure_exchange, ensure_queue
 
     settings = PublishSettings(
@@ -130,9 +137,11 @@ def publish(
         headers=typed_headers(header),
         generate_message_id=generate_message_id,
         timestamp_now=timestamp,
+        reconnect=reconnect_policy(reconnect),
     )
     stats = ReadStats()
     target = f"queue {queue}" if queue is not None else (f"exchange {exchange or '(default)'}" if exchange is not None else "the messages' destinations")
+    private_stdin(app)
     with ExitStack() as stack:
         messages = open_input(
             app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
@@ -155,8 +164,18 @@ def publish(
             where = f"line {msg.line}" if msg.line is not None else "message"
             app.err.print(f"mqcli: not delivered: {where}: {why}", soft_wrap=True)
 
+        run = PublishRun()
         try:
-            publish_stream(client, messages, settings, on_ok, on_fail)
+            publish_stream(client, messages, settings, on_ok, on_fail, notify=notifier(app), run=run)
+        except BaseException as e:  # errors, Ctrl-C, SIGTERM
+            if not run.input_ended and not isinstance(e, InputError):
+                # Say where the input stopped, so a script can resume there.
+                app.err.print(f"mqcli: input from line {(run.last_line or 0) + 1} on was not sent", soft_wrap=True)
+            raise
         finally:
             progress.summary()
+            if stats.skipped:
+                app.warn(f"skipped {stats.skipped} invalid input record(s)")
+        if run.reconnects:
+            app.info(f"mqcli: reconnected {run.reconnects} time(s), sent {run.resent} unconfirmed message(s) again")
     app.debug_log(f"published to {target}")

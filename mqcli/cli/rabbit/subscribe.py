@@ -21,7 +21,7 @@ from mqcli.cli.io import (
     TimeoutOpt,
 )
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import PrefetchOpt, connect, typed_headers
+from mqcli.cli.rabbit._common import PrefetchOpt, ReconnectOpt, connect, typed_headers
 from mqcli.cli.rabbit._consume import ExitWhenEmptyOpt, NoAckOpt, OnErrorOpt, run_consumer
 from mqcli.core.errors import UsageError
 
@@ -49,6 +49,7 @@ def subscribe(
     on_error: OnErrorOpt = "stop",
     no_ack: NoAckOpt = False,
     prefetch: PrefetchOpt = None,
+    reconnect: ReconnectOpt = 0,
     profile: ProfileOpt = None,
 ) -> None:
     """Subscribe to an exchange: bind a queue with each --key and consume it.
@@ -56,7 +57,9 @@ def subscribe(
     Without --queue the queue is server-named, exclusive and auto-delete:
     it receives what is published while mqcli runs.  With --queue NAME the
     subscription is durable and survives restarts.  Output, --count,
-    --timeout, --match and --exec work as for consume.
+    --timeout, --match, --exec and --reconnect work as for consume (after a
+    reconnect a server-named queue is declared and bound again: what was
+    published while mqcli was away is not in it).
 
     Example: mqcli rabbit subscribe --exchange events --type topic --key 'user.*' --key '*.created' -o json
     """
@@ -75,21 +78,28 @@ def subscribe(
     from mqcli.core.rabbit.topology import bind_queue, declare_queue, ensure_exchange, queue_exists
 
     with connect(app) as client:
-        if ensure_exchange(client, exchange, declare=declare, exchange_type=exchange_type or "fanout"):
-            app.info(f"mqcli: declared exchange {exchange} ({exchange_type or 'fanout'})")
-        if queue is None:
-            name = declare_queue(client, "", exclusive=True, auto_delete=True).name
-        else:
-            name = queue
-            if not queue_exists(client, queue):
-                declare_queue(client, queue)
-                app.info(f"mqcli: declared queue {queue}")
-        for key in binding_keys:
-            bind_queue(client, name, exchange, key, binding_args)
-        # Tells people and scripts that from now on nothing published is missed.
-        app.info(f"mqcli: subscribed: queue {name} bound to {exchange} with {', '.join(repr(k) for k in binding_keys)}")
+
+        def setup() -> str:
+            """Exchange, queue and bindings; again after a reconnect."""
+            if ensure_exchange(client, exchange, declare=declare, exchange_type=exchange_type or "fanout"):
+                app.info(f"mqcli: declared exchange {exchange} ({exchange_type or 'fanout'})")
+            if queue is None:
+                name = declare_queue(client, "", exclusive=True, auto_delete=True).name
+            else:
+                name = queue
+                if not queue_exists(client, queue):
+                    declare_queue(client, queue)
+                    app.info(f"mqcli: declared queue {queue}")
+            for key in binding_keys:
+                bind_queue(client, name, exchange, key, binding_args)
+            # Tells people and scripts that from now on nothing published is missed.
+            app.info(f"mqcli: subscribed: queue {name} bound to {exchange} with {', '.join(repr(k) for k in binding_keys)}")
+            return name
+
+        name = setup()
         run_consumer(
             app, client, name, output=output, template=template, delimiter=delimiter, count=count, timeout=timeout,
             exit_when_empty=exit_when_empty, match=match, match_key=match_key, match_value=match_value,
             match_header=match_header, exec_cmd=exec_cmd, on_error=on_error, no_ack=no_ack, prefetch=prefetch,
+            reconnect=reconnect, resubscribe=setup,
         )

@@ -11,14 +11,18 @@ error here (`amqp_errors`), so commands never see pika's exception zoo:
 
 from __future__ import annotations
 
+import re
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pika
 import pika.exceptions as pex
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from mqcli.core.config import RabbitSettings
 from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound
@@ -29,6 +33,29 @@ BLOCKED_CONNECTION_TIMEOUT = 60.0
 
 class PreconditionFailed(MqcliError):
     """The broker refused a declare/bind because existing topology differs (406)."""
+
+
+class ConnectionLost(ConnectionFailed):
+    """An open connection went away (broker shutdown or restart, network,
+    missed heartbeats).  Exit 4 like any connection failure; commands with
+    --reconnect catch it, reconnect and resume."""
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """How long to keep trying after a lost connection: `attempts` tries,
+    waiting `first` seconds before the first and doubling up to `longest`.
+    Bounded on purpose: mqcli never waits forever for a broker."""
+
+    attempts: int = 0
+    first: float = 0.5
+    longest: float = 5.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        for _ in range(self.attempts):
+            yield delay
+            delay = min(delay * 2, self.longest)
 
 
 def _ssl_options(settings: RabbitSettings, host: str) -> pika.SSLOptions | None:
@@ -127,6 +154,9 @@ class RabbitClient:
         self.settings = settings
         self.profile = profile
         self.host: tuple[str, int] = settings.hosts[0]
+        # A Ctrl-C/SIGTERM that arrived while an --exec command ran: the
+        # consume loop settles that command's message first, then raises it.
+        self.interrupted: BaseException | None = None
         self.connection: BlockingConnection = self._connect()
 
     def where(self) -> str:
@@ -147,6 +177,12 @@ class RabbitClient:
                 if "authentication" in reason or "TLS" in reason or "access denied" in reason:
                     break
                 continue
+            except AMQPConnectorException as e:
+                # The handshake did not finish within the timeout (a port that accepts
+                # TCP but never speaks AMQP), raised by pika outside its AMQPError tree.
+                reason, hint = describe_connect_error(e)
+                failures.append(f"{host[0]}:{host[1]}: {reason}")
+                continue
             except OSError as e:  # ssl errors surface directly, not wrapped by pika
                 reason, hint = describe_connect_error(e)
                 failures.append(f"{host[0]}:{host[1]}: {reason}")
@@ -161,6 +197,30 @@ class RabbitClient:
     def channel(self) -> BlockingChannel:
         with amqp_errors(self):
             return self.connection.channel()
+
+    def reconnect(self, policy: ReconnectPolicy, lost: ConnectionLost, notify: Callable[[str], None]) -> int:
+        """Replace the lost connection with a new one to the first host that
+        answers, waiting between attempts as `policy` says; returns the number
+        of attempts it took.  Raises ConnectionLost (exit 4) when every
+        attempt failed, or when the policy allows none."""
+        self.close()
+        last: ConnectionFailed | None = None
+        for attempt, delay in enumerate(policy.delays(), 1):
+            notify(f"{lost.message}; reconnecting in {delay:g}s (attempt {attempt}/{policy.attempts})")
+            time.sleep(delay)
+            try:
+                self.connection = self._connect()
+            except ConnectionFailed as e:
+                last = e
+                lost = ConnectionLost(e.message, hint=e.hint)
+                continue
+            notify(f"reconnected to RabbitMQ at {self.where()}")
+            return attempt
+        if last is None:
+            raise lost
+        raise ConnectionLost(
+            f"{last.message}; gave up after {policy.attempts} reconnect attempt(s)", hint=last.hint
+        )
 
     def server_properties(self) -> dict[str, Any]:
         # The server's connection.start properties (product, version, ...).
@@ -235,6 +295,12 @@ def amqp_errors(client: RabbitClient | None, *, what: str | None = None) -> Iter
         yield
     except pex.ChannelClosedByBroker as e:
         raise channel_error(e.reply_code, e.reply_text, what=what, where=where) from None
+    except (pex.ChannelWrongStateError, pex.ConnectionWrongStateError) as e:
+        # Using a channel or connection that went away underneath: report the
+        # loss of the connection when that is what happened.
+        if client is not None and not client.connection.is_open:
+            raise ConnectionLost(f"connection to RabbitMQ at {where} lost") from None
+        raise MqcliError(f"RabbitMQ channel closed: {e or type(e).__name__}") from None
     except pex.ConnectionBlockedTimeout:
         raise ConnectionFailed(
             f"RabbitMQ at {where} blocked publishing for {BLOCKED_CONNECTION_TIMEOUT:.0f}s (resource alarm)",
@@ -243,19 +309,28 @@ def amqp_errors(client: RabbitClient | None, *, what: str | None = None) -> Iter
     except pex.ConnectionClosedByBroker as e:
         if e.reply_code == 503 and "exchange type" in (e.reply_text or ""):
             raise MqcliError(f"RabbitMQ refused: {e.reply_text}", hint="is the plugin providing this exchange type enabled?") from None
-        if e.reply_code in (320, 403, 530):  # forced close (shutdown), auth, vhost access
+        if e.reply_code == 320:  # CONNECTION_FORCED: broker shutdown or an operator closed it
+            raise ConnectionLost(f"RabbitMQ at {where} closed the connection: {e.reply_code} {e.reply_text}") from None
+        if e.reply_code in (403, 530):  # auth, vhost access
             raise ConnectionFailed(f"RabbitMQ at {where} closed the connection: {e.reply_code} {e.reply_text}") from None
         # Protocol-level refusals (540 NOT_IMPLEMENTED, 503 COMMAND_INVALID, ...): the request was wrong.
         raise MqcliError(f"RabbitMQ refused: {e.reply_code} {e.reply_text}") from None
     except pex.AMQPHeartbeatTimeout:
-        raise ConnectionFailed(f"connection to RabbitMQ at {where} lost: heartbeat timeout") from None
-    except (pex.StreamLostError, pex.ConnectionClosed, pex.ConnectionWrongStateError) as e:
-        raise ConnectionFailed(f"connection to RabbitMQ at {where} lost: {e}") from None
+        raise ConnectionLost(f"connection to RabbitMQ at {where} lost: heartbeat timeout") from None
+    except (pex.StreamLostError, pex.ConnectionClosed) as e:
+        raise ConnectionLost(f"connection to RabbitMQ at {where} lost: {_stream_lost_reason(e)}") from None
     except pex.ChannelClosed as e:
         raise MqcliError(f"RabbitMQ channel closed: {e}") from None
     except pex.AMQPConnectionError as e:
         reason, hint = describe_connect_error(e)
         raise ConnectionFailed(f"RabbitMQ at {where}: {reason}", hint=hint) from None
+
+
+def _stream_lost_reason(exc: BaseException) -> str:
+    """'connection reset by peer' from pika's "Stream connection lost: ConnectionResetError(104, 'Connection reset by peer')"."""
+    text = str(exc)
+    m = re.search(r"Error\(\d+, '([^']+)'\)", text)
+    return m.group(1).lower() if m else text
 
 
 def channel_error(code: int, text: str, *, what: str | None = None, where: str = "RabbitMQ") -> MqcliError:

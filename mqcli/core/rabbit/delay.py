@@ -34,7 +34,7 @@ import pika
 from mqcli.core.errors import MqcliError, NotFound
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import RabbitClient, _close_quietly, amqp_errors
-from mqcli.core.rabbit.publish import OnFail, OnOk, Publisher, PublishSettings, publish_stream
+from mqcli.core.rabbit.publish import OnFail, OnOk, PublishRun, PublishSettings, publish_stream
 from mqcli.core.rabbit.topology import bind_exchange, bind_queue, declare_exchange, declare_queue, queue_exists
 
 REGISTRY = "mqcli.delay.registry"
@@ -144,7 +144,7 @@ def publish_delayed(
     settings: PublishSettings,
     on_ok: OnOk,
     on_fail: OnFail,
-) -> Publisher:
+) -> PublishRun:
     check_target(client, target)
     if via == "plugin":
         exchange = ensure_plugin_exchange(client, target)

@@ -19,9 +19,11 @@ Outcome per message, reported through callbacks with the Message (whose
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +33,9 @@ import pika.exceptions as pex
 
 from mqcli.core.errors import DeliveryFailed, InputError, MqcliError
 from mqcli.core.message import Message
-from mqcli.core.rabbit.client import RabbitClient, amqp_errors, channel_error
+from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors, channel_error
 from mqcli.core.rabbit.convert import build_properties
+from mqcli.core.rabbit.signals import DeferredSignals
 
 
 @dataclass
@@ -47,6 +50,9 @@ class PublishSettings:
     headers: list[tuple[str, Any]] = field(default_factory=list)
     generate_message_id: bool = False
     timestamp_now: bool = False
+    # On a lost connection: reconnect and send every unconfirmed message
+    # again (duplicates possible for those in flight), then the rest.
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
 
 
 # process_data_events() returns early only for consumer deliveries, not for
@@ -54,15 +60,32 @@ class PublishSettings:
 # noticed within milliseconds.
 POLL = 0.005
 
+# After Ctrl-C/SIGTERM: how long to wait for the confirms of what was already sent.
+SIGNAL_GRACE = 5.0
+
 OnOk = Callable[[Message], None]
 OnFail = Callable[[Message, str], None]
+
+
+class _SignalStop(BaseException):
+    """A deferred SIGINT/SIGTERM was noticed (see mqcli.core.rabbit.signals)."""
 
 
 class Publisher:
     """Publishes messages on one channel, keeping up to `window` unconfirmed."""
 
-    def __init__(self, client: RabbitClient, settings: PublishSettings, on_ok: OnOk, on_fail: OnFail) -> None:
+    def __init__(
+        self,
+        client: RabbitClient,
+        settings: PublishSettings,
+        on_ok: OnOk,
+        on_fail: OnFail,
+        stop_requested: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.client = client
+        # Checked while waiting for confirms, so a deferred Ctrl-C is not stuck
+        # behind a full window (e.g. a broker blocking publishers).
+        self.stop_requested = stop_requested
         self.settings = settings
         self.on_ok = on_ok
         self.on_fail = on_fail
@@ -73,6 +96,7 @@ class Publisher:
         self._next_tag = 1
         self._closed_reason: tuple[int, str] | None = None
         self._last_progress = time.monotonic()
+        self.max_line: int | None = None  # highest input line handed to basic_publish
         self._channel = client.channel()
         # The asynchronous channel under pika's blocking wrapper: see the module docstring.
         self._impl = self._channel._impl  # noqa: SLF001
@@ -125,30 +149,47 @@ class Publisher:
 
     # -- driving I/O -----------------------------------------------------------
     def _poll(self, time_limit: float) -> None:
+        # A lost connection leaves the unconfirmed messages pending: the caller
+        # either re-sends them on a new connection or reports them.
         with amqp_errors(self.client):
-            try:
-                self.client.connection.process_data_events(time_limit=time_limit)
-            except pex.AMQPConnectionError:
-                self._fail_pending("connection lost before the broker confirmed it")
-                raise
+            self.client.connection.process_data_events(time_limit=time_limit)
         self._check_closed()
 
     def _check_closed(self) -> None:
-        if self._closed_reason is not None:
-            code, text = self._closed_reason
-            self._fail_pending(f"channel closed by the broker ({code} {text})")
-            if code:
-                raise channel_error(code, text, where=self.client.where())
-            raise MqcliError(f"RabbitMQ channel closed: {text}")
+        if self._closed_reason is None:
+            return
+        code, text = self._closed_reason
+        if not self.client.connection.is_open:
+            raise ConnectionLost(f"connection to RabbitMQ at {self.client.where()} lost: {text}")
+        oversized = oversized_message(code, text, [m for m, *_ in self._pending.values()])
+        self._fail_pending(f"channel closed by the broker ({code} {text})")
+        if oversized is not None:
+            raise oversized
+        if code:
+            raise channel_error(code, text, where=self.client.where())
+        raise MqcliError(f"RabbitMQ channel closed: {text}")
 
     def _fail_pending(self, why: str) -> None:
         pending, self._pending = self._pending, {}
+        self._returned.clear()
         for _tag, (msg, *_rest) in pending.items():
             self._fail(msg, why)
+
+    def take_pending(self) -> list[Message]:
+        """The unconfirmed messages in the order they were sent, forgotten here
+        (to be sent again on a new channel)."""
+        pending, self._pending = self._pending, {}
+        self._returned.clear()
+        return [msg for _tag, (msg, *_rest) in sorted(pending.items())]
+
+    def is_pending(self, msg: Message) -> bool:
+        return any(m is msg for m, *_ in self._pending.values())
 
     def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not done():
+            if self.stop_requested():
+                raise _SignalStop()
             left = deadline - time.monotonic()
             if left <= 0:
                 raise MqcliError(f"RabbitMQ did not answer {what} within {timeout:g}s")
@@ -157,6 +198,8 @@ class Publisher:
     def _wait_window(self, limit: int) -> None:
         """Process I/O until at most `limit` messages are unconfirmed."""
         while len(self._pending) > limit:
+            if self.stop_requested():
+                raise _SignalStop()
             if time.monotonic() - self._last_progress > self.settings.confirm_timeout:
                 n = len(self._pending)
                 self._fail_pending(f"not confirmed within {self.settings.confirm_timeout:g}s")
@@ -194,6 +237,8 @@ class Publisher:
             except (pex.UnsupportedAMQPFieldException, pex.ShortStringTooLong) as e:
                 where = f"line {msg.line}: " if msg.line is not None else ""
                 raise InputError(f"{where}cannot encode this message for AMQP ({type(e).__name__})") from None
+        if msg.line is not None and (self.max_line is None or msg.line > self.max_line):
+            self.max_line = msg.line
         if s.confirm:
             if not self._pending:
                 self._last_progress = time.monotonic()
@@ -213,6 +258,18 @@ class Publisher:
         else:
             self._poll(0)
 
+    def drain(self, grace: float) -> None:
+        """Wait up to `grace` seconds for the outstanding confirms."""
+        deadline = time.monotonic() + grace
+        while self._pending and time.monotonic() < deadline:
+            self._poll(POLL)
+
+    def renew(self) -> Publisher:
+        """A Publisher on a new channel of the (reconnected) client, keeping the counts."""
+        fresh = Publisher(self.client, self.settings, self.on_ok, self.on_fail, self.stop_requested)
+        fresh.sent, fresh.failed, fresh.max_line = self.sent, self.failed, self.max_line
+        return fresh
+
     def close(self) -> None:
         try:
             if self._channel.is_open:
@@ -221,7 +278,39 @@ class Publisher:
             pass
 
 
+class MessageTooLarge(InputError):
+    """The broker refused a message above its max_message_size (and closed the channel)."""
+
+
+def oversized_message(code: int, text: str, pending: list[Message]) -> MessageTooLarge | None:
+    """The input error for "PRECONDITION_FAILED - message size 200 is larger
+    than configured max size 100" (RabbitMQ's max_message_size, 128 MiB by
+    default), naming the input line of the message of that size."""
+    m = re.search(r"message size (\d+) is larger than configured max size (\d+)", text or "")
+    if code != 406 or m is None:
+        return None
+    size, limit = int(m[1]), int(m[2])
+    line = next((msg.line for msg in pending if len(msg.value or b"") == size), None)
+    where = f"line {line}: " if line is not None else ""
+    return MessageTooLarge(
+        f"{where}message of {size} bytes is larger than RabbitMQ accepts ({limit} bytes)",
+        hint="the broker's max_message_size",
+    )
+
+
 _END = object()
+
+
+@dataclass
+class PublishRun:
+    """What publish_stream did, filled in as it goes (so it is there after an error too)."""
+
+    sent: int = 0  # confirmed (or just sent, without confirms)
+    failed: int = 0  # reported through on_fail
+    reconnects: int = 0
+    resent: int = 0  # unconfirmed messages sent again after a reconnect
+    last_line: int | None = None  # input line of the last message handed to the broker
+    input_ended: bool = False  # every input record was read (and sent, or reported)
 
 
 def publish_stream(
@@ -230,15 +319,50 @@ def publish_stream(
     settings: PublishSettings,
     on_ok: OnOk,
     on_fail: OnFail,
-) -> Publisher:
-    """Publish every message of `messages`; return the Publisher with its counts.
+    notify: Callable[[str], None] = lambda _text: None,
+    run: PublishRun | None = None,
+) -> PublishRun:
+    """Publish every message of `messages`; return the counts.
 
     Raises DeliveryFailed when any message was not confirmed (each one was
     reported through `on_fail` first), and input errors after the messages
-    before them were confirmed.
+    before them were confirmed.  With `settings.reconnect`, a lost
+    connection is re-opened and every unconfirmed message sent again before
+    the rest of the input; `notify` hears about each attempt.  `run` (also
+    returned) holds the counts, and after an error where the input stopped.
+
+    Ctrl-C/SIGTERM stop taking input; the confirms of what was sent are
+    awaited (up to SIGNAL_GRACE seconds, a second signal stops at once), the
+    rest is reported, then the signal's usual exception is raised.
     """
-    publisher = Publisher(client, settings, on_ok, on_fail)
+    run = run if run is not None else PublishRun()
+    with DeferredSignals() as signals:
+        try:
+            _publish_stream(client, messages, settings, on_ok, on_fail, notify, run, signals)
+        except _SignalStop:
+            signals.raise_received()
+            raise  # the signal was ignored after all: still not everything was sent
+        # A signal during the last confirms (e.g. Ctrl-C to the whole pipeline,
+        # which also ended the input): everything is confirmed, but report it.
+        signals.raise_received()
+    return run
+
+
+def _publish_stream(
+    client: RabbitClient,
+    messages: Iterable[Message],
+    settings: PublishSettings,
+    on_ok: OnOk,
+    on_fail: OnFail,
+    notify: Callable[[str], None],
+    run: PublishRun,
+    signals: DeferredSignals,
+) -> None:
+    publisher = Publisher(client, settings, on_ok, on_fail, lambda: signals.received is not None)
     inbox: queue.Queue[Any] = queue.Queue(maxsize=max(16, settings.window))
+    # Messages to send (again) before taking more input: the unconfirmed ones
+    # of a lost connection, in input order.
+    redo: deque[Message] = deque()
 
     def read() -> None:
         try:
@@ -251,35 +375,112 @@ def publish_stream(
 
     threading.Thread(target=read, name="mqcli-input", daemon=True).start()
     input_error: BaseException | None = None
+    ended = False
     count = 0
-    try:
-        while True:
-            try:
-                item = inbox.get(timeout=0.2)
-            except queue.Empty:
-                publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
-                continue
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                input_error = item
-                break
-            count += 1
-            try:
-                # Write out in batches while more input is ready: far fewer syscalls.
-                publisher.publish(item, flush=inbox.empty() or count % 128 == 0)
-            except InputError as e:
-                input_error = e  # after the confirms of what was sent before it
-                break
-        publisher.finish()
-    except BaseException:
-        # Lost connection, Ctrl-C, ...: whatever awaited its confirm is reported, never silently dropped.
-        publisher._fail_pending("no confirm from the broker before mqcli stopped")
-        raise
-    finally:
+    attempts_left = settings.reconnect.attempts
+    confirmed_at_reconnect = 0
+    current: Message | None = None  # being handed to the broker
+    current_resent = False  # it came from `redo`, i.e. it was read (and sent) before
+    renew = False
+
+    def abandon(why: str) -> None:
+        """Report everything that was read but is not confirmed: never dropped silently."""
+        publisher._fail_pending(why)
+        if current is not None and current_resent:
+            publisher._fail(current, why)
+        while redo:
+            publisher._fail(redo.popleft(), why)
         publisher.close()
+        run.sent, run.failed, run.last_line = publisher.sent, publisher.failed, publisher.max_line
+
+    while True:
+        try:
+            if renew:
+                # A new channel in confirm mode on the new connection.
+                publisher = publisher.renew()
+                renew = False
+            while True:
+                if signals.received is not None:
+                    raise _SignalStop()
+                if redo:
+                    current, current_resent = redo.popleft(), True
+                    flush = not redo
+                elif ended:
+                    break
+                else:
+                    try:
+                        item = inbox.get(timeout=0.2)
+                    except queue.Empty:
+                        publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
+                        continue
+                    if item is _END:
+                        ended = run.input_ended = True
+                        continue
+                    if isinstance(item, BaseException):
+                        input_error = item
+                        ended = run.input_ended = True
+                        continue
+                    current, current_resent = item, False
+                    count += 1
+                    # Write out in batches while more input is ready: far fewer syscalls.
+                    flush = inbox.empty() or count % 128 == 0
+                try:
+                    publisher.publish(current, flush=flush)
+                except MessageTooLarge:
+                    raise  # the broker closed the channel: nothing more can be sent on it
+                except InputError as e:
+                    input_error = e  # after the confirms of what was sent before it
+                    ended = run.input_ended = True
+                    current = None
+                    continue
+                current = None
+            publisher.finish()
+            break
+        except ConnectionLost as lost:
+            if not settings.confirm or settings.reconnect.attempts <= 0:
+                abandon("connection lost before the broker confirmed it")
+                raise
+            # Everything unconfirmed goes out again, in input order, before more input.
+            unconfirmed = publisher.take_pending()
+            if current is not None and not any(m is current for m in unconfirmed):
+                unconfirmed.append(current)  # it never reached basic_publish
+            current = None
+            redo.extendleft(reversed(unconfirmed))
+            if publisher.sent > confirmed_at_reconnect:
+                attempts_left = settings.reconnect.attempts  # progress since the last outage: full budget again
+            try:
+                with signals.paused():  # Ctrl-C ends the waiting at once
+                    used = client.reconnect(
+                        ReconnectPolicy(attempts_left, settings.reconnect.first, settings.reconnect.longest), lost, notify
+                    )
+            except BaseException:
+                abandon("connection lost before the broker confirmed it")
+                raise
+            attempts_left -= used
+            confirmed_at_reconnect = publisher.sent
+            run.reconnects += 1
+            run.resent += len(unconfirmed)
+            if unconfirmed:
+                notify(f"sending {len(unconfirmed)} unconfirmed message(s) again (duplicates possible)")
+            renew = True
+        except _SignalStop:
+            if settings.confirm:
+                # Take no more input, but give what was sent a moment to be
+                # confirmed, so only what really is in doubt is reported.
+                try:
+                    publisher.drain(SIGNAL_GRACE)
+                except BaseException:  # a second signal, or the connection went: report the rest now
+                    abandon("no confirm from the broker before mqcli stopped")
+                    raise
+            abandon("no confirm from the broker before mqcli stopped")
+            raise
+        except BaseException:
+            # A channel error, a second signal, ...: whatever awaited its confirm is reported.
+            abandon("no confirm from the broker before mqcli stopped")
+            raise
+    publisher.close()
+    run.sent, run.failed, run.last_line = publisher.sent, publisher.failed, publisher.max_line
     if input_error is not None:
         raise input_error
     if publisher.failed:
         raise DeliveryFailed(f"{publisher.failed} message(s) not confirmed by RabbitMQ (listed above)")
-    return publisher

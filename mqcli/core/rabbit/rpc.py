@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pika
+from pika.adapters.blocking_connection import BlockingChannel
 
 from mqcli.core.errors import MqcliError, TimeoutExpired
 from mqcli.core.execute import run_exec
 from mqcli.core.message import Message
-from mqcli.core.rabbit.client import RabbitClient, amqp_errors
+from mqcli.core.rabbit.client import RabbitClient, ReconnectPolicy, amqp_errors
 from mqcli.core.rabbit.consume import ConsumeResult, ConsumeSettings, Outcome, consume, run_while_polling
 from mqcli.core.rabbit.convert import ERROR_HEADER, build_properties, from_delivery
 
@@ -146,14 +147,29 @@ def serve(
     settings: ConsumeSettings,
     command: str,
     on_request: Callable[[Message, int], None] | None = None,
+    *,
+    reconnect: ReconnectPolicy | None = None,
+    notify: Callable[[str], None] = lambda _t: None,
 ) -> ConsumeResult:
     """Answer requests from `settings.queue` with `command`'s stdout until
-    --count or --timeout.  `on_request(request, exit_status)` is told of each."""
-    with amqp_errors(client):
-        reply_ch = client.connection.channel()
+    --count or --timeout.  `on_request(request, exit_status)` is told of each.
+    With `reconnect`, a lost connection is re-opened and serving resumes
+    (requests that were not acknowledged come again)."""
+    channels: dict[str, BlockingChannel] = {}
+
+    def reply_channel() -> BlockingChannel:
+        # One channel for replies, opened again on a new connection.
+        ch = channels.get("reply")
+        if ch is None or not ch.is_open:
+            with amqp_errors(client):
+                ch = channels["reply"] = client.connection.channel()
+        return ch
 
     def handle(request: Message) -> Outcome:
-        done = run_while_polling(client, lambda: run_exec(command, request, capture=True))
+        done = run_while_polling(client, lambda: run_exec(command, request, capture=True), notify)
+        if client.interrupted is not None and done.returncode != 0:
+            # Probably killed by the same signal: let another server answer it.
+            return Outcome.REQUEUE
         if on_request is not None:
             on_request(request, done.returncode)
         reply_to = request.properties.get("reply_to")
@@ -169,15 +185,18 @@ def serve(
         # Like $(cmd) in a shell: one trailing newline is the command's line end, not data.
         if body.endswith(b"\n"):
             body = body[:-1]
+        ch = reply_channel()
         with amqp_errors(client):
-            reply_ch.basic_publish("", reply_to, body, properties=props)
+            ch.basic_publish("", reply_to, body, properties=props)
         return Outcome.ACK
 
     try:
-        return consume(client, settings, handle)
+        reply_channel()
+        return consume(client, settings, handle, reconnect=reconnect, notify=notify)
     finally:
+        ch = channels.get("reply")
         try:
-            if reply_ch.is_open:
-                reply_ch.close()
+            if ch is not None and ch.is_open:
+                ch.close()
         except Exception:
             pass

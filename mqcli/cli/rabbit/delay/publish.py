@@ -10,7 +10,7 @@ import typer
 from mqcli.cli.context import get_app
 from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SendProgress, SkipInvalidOpt, open_input
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import connect, typed_headers
+from mqcli.cli.rabbit._common import connect, private_stdin, typed_headers
 from mqcli.cli.rabbit.publish import ExchangeOpt, QueueOpt, RoutingKeyOpt, message_properties
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message
@@ -84,13 +84,17 @@ def publish(
         where = f"line {msg.line}" if msg.line is not None else "message"
         app.err.print(f"mqcli: not delivered: {where}: {why}", soft_wrap=True)
 
+    stats = ReadStats()
+    private_stdin(app)
     with ExitStack() as stack:
         messages = open_input(
             app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
-            key_separator=None, skip_invalid=skip_invalid, stats=ReadStats(),
+            key_separator=None, skip_invalid=skip_invalid, stats=stats,
         )
         client = stack.enter_context(connect(app))
         try:
             publish_delayed(client, messages, delay_ms=delay_ms, target=target, via=via, settings=settings, on_ok=on_ok, on_fail=on_fail)
         finally:
             progress.summary()
+            if stats.skipped:
+                app.warn(f"skipped {stats.skipped} invalid input record(s)")

@@ -21,7 +21,7 @@ from mqcli.cli.io import (
     open_input,
 )
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import connect, typed_headers
+from mqcli.cli.rabbit._common import connect, private_stdin, typed_headers
 from mqcli.core.errors import MqcliError
 from mqcli.core.message import Message
 from mqcli.core.parse import parse_duration
@@ -77,12 +77,18 @@ def call(
         writer.write(reply)
         writer.flush()
 
+    stats = ReadStats()
+    private_stdin(app)
     with ExitStack() as stack:
         requests = open_input(
             app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
-            key_separator=None, skip_invalid=skip_invalid, stats=ReadStats(),
+            key_separator=None, skip_invalid=skip_invalid, stats=stats,
         )
         client = stack.enter_context(connect(app))
-        rpc_call(client, requests, settings, on_reply)
+        try:
+            rpc_call(client, requests, settings, on_reply)
+        finally:
+            if stats.skipped:
+                app.warn(f"skipped {stats.skipped} invalid input record(s)")
     if errors:
         raise MqcliError(f"{errors} request(s) got an error reply from the server")

@@ -9,7 +9,7 @@ import typer
 from mqcli.cli.context import get_app
 from mqcli.cli.io import CountOpt, TimeoutOpt, timeout_seconds
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import DeclareOpt, PrefetchOpt, connect
+from mqcli.cli.rabbit._common import DeclareOpt, PrefetchOpt, ReconnectOpt, connect, notifier, reconnect_policy
 from mqcli.core.message import Message
 
 
@@ -21,6 +21,7 @@ def serve(
     timeout: TimeoutOpt = None,
     prefetch: PrefetchOpt = None,
     declare: DeclareOpt = False,
+    reconnect: ReconnectOpt = 0,
     profile: ProfileOpt = None,
 ) -> None:
     """Answer requests on QUEUE with the output of a command.
@@ -29,7 +30,9 @@ def serve(
     request's reply_to with the same correlation id, then acknowledge.  When
     CMD exits non-zero the reply carries the header x-mqcli-error (and rpc
     call fails); the request is still acknowledged.  Run several servers on
-    one queue to share the load (--prefetch 1 by default).
+    one queue to share the load (--prefetch 1 by default).  Ctrl-C/SIGTERM
+    lets a running command finish and answers it before stopping;
+    --reconnect N survives a broker restart.
 
     Example: mqcli rabbit rpc serve squares --declare --exec 'read n; echo $((n*n))'
     """
@@ -48,5 +51,7 @@ def serve(
     with connect(app) as client:
         if ensure_queue(client, queue, declare=declare):
             app.info(f"mqcli: declared queue {queue}")
-        result = rpc_serve(client, settings, exec_cmd, on_request)
+        result = rpc_serve(
+            client, settings, exec_cmd, on_request, reconnect=reconnect_policy(reconnect), notify=notifier(app)
+        )
     app.debug_log(f"answered {result.handled} request(s)")

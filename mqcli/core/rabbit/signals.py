@@ -1,0 +1,93 @@
+"""Deferring Ctrl-C and SIGTERM while pika writes frames.
+
+A KeyboardInterrupt (or the CLI's SIGTERM exception) raised in the middle of
+`basic_publish` can leave half a message in pika's output buffer; the broker
+then closes the connection (505 UNEXPECTED_FRAME) and the confirms of every
+message already sent are lost with it.  Inside `DeferredSignals` the first
+SIGINT/SIGTERM is only recorded; the publisher notices it between messages,
+stops taking input, collects the outstanding confirms and then re-raises the
+signal, so the usual handler (KeyboardInterrupt -> exit 130, SIGTERM -> 143)
+runs.  A second signal is handled as usual at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+class DeferredSignals:
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> DeferredSignals:
+        self._install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+    def _install(self) -> None:
+        # signal.signal() works on the main thread only; elsewhere nothing is deferred.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in DEFERRED:
+            previous = signal.getsignal(sig)
+            if previous in (signal.SIG_IGN, None):
+                continue  # ignored signals stay ignored
+            self._previous[sig] = previous
+            signal.signal(sig, self._handle)
+
+    def _restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signum
+            return
+        # The second one: no more waiting.
+        previous = self._previous.get(signum)
+        self._restore()
+        _call(previous, signum, frame)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Signals act at once inside (e.g. while sleeping before a reconnect)."""
+        active = bool(self._previous)
+        self._restore()
+        try:
+            if self.received is not None:
+                self.raise_received()
+            yield
+        finally:
+            if active:
+                self._install()
+
+    def raise_received(self) -> None:
+        """Run the usual handler of the recorded signal (it raises)."""
+        signum = self.received
+        if signum is None:
+            return
+        previous = self._previous.get(signum, signal.getsignal(signum))
+        self._restore()
+        _call(previous, signum, None)
+
+
+def _call(handler: Any, signum: int, frame: FrameType | None) -> None:
+    if callable(handler):
+        handler(signum, frame)
+        return
+    # SIG_DFL: let the default action happen (terminate).
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+
+
