@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -77,25 +76,3 @@ def typed_headers(headers: Optional[list[str]]) -> list[tuple[str, Any]]:
     from mqcli.core.parse import typed_header_value
 
     return [(name, typed_header_value(value)) for name, value in parse_headers(headers)]
-
-
-def write_json(app: AppContext, obj: Any) -> None:
-    """Requested output for scripts: one JSON document on stdout."""
-    app.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str).encode("utf-8") + b"\n")
-    app.stdout.flush()
-
-
-def write_table(app: AppContext, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A Rich table on a terminal; tab-separated columns (with a header) in a pipe."""
-    if app.stdout_isatty:
-        from rich.table import Table
-
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        app.out.print(table)
-        return
-    lines = ["\t".join(c.upper() for c in columns)]
-    lines += ["\t".join("" if v is None else str(v) for v in row) for row in rows]
-    app.stdout.write(("\n".join(lines) + "\n").encode("utf-8"))
-    app.stdout.flush()

@@ -9,7 +9,8 @@ import typer
 from mqcli.cli.context import get_app
 from mqcli.cli.io import OutputFormat, OutputOpt
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import connect, typed_headers, write_json
+from mqcli.cli.rabbit._common import connect, typed_headers
+from mqcli.cli.render import write_json
 from mqcli.core.errors import UsageError
 from mqcli.core.parse import parse_duration
 

@@ -7,7 +7,8 @@ import typer
 from mqcli.cli.context import get_app
 from mqcli.cli.io import OutputFormat, OutputOpt
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import connect, write_json, write_table
+from mqcli.cli.rabbit._common import connect
+from mqcli.cli.render import write_json, write_table
 
 
 def status(ctx: typer.Context, output: OutputOpt = OutputFormat.auto, profile: ProfileOpt = None) -> None:
