@@ -66,7 +66,11 @@ def connect(app: AppContext) -> RabbitClient:
     if app.debug:
         import logging
 
-        logging.basicConfig(level=logging.DEBUG if app.verbose else logging.WARNING, stream=app.err.file)
+        from mqcli.core.logs import show_library_logs
+
+        # pika at debug level logs every frame: only with -v.
+        level = logging.DEBUG if app.verbose else logging.WARNING
+        show_library_logs("pika", "pika", app.err.file, profile.secrets(), level)  # type: ignore[arg-type]
     return RabbitClient(profile.rabbit, profile=profile.name)
 
 
