@@ -9,7 +9,7 @@ Modes:
              newline; any string including ``\\0``).  A final record without a
              trailing delimiter is still a message; a trailing delimiter does
              not make an extra empty one.
-* ``whole``  the whole input is one message.
+* ``whole``  the whole input is one message (empty input: none).
 * ``jsonl``  one JSON object per line (see `mqcli.core.message`); blank
              lines are skipped.
 """
@@ -92,7 +92,8 @@ def read_messages(
     number = 0
     for stream in streams:
         if options.mode is InputMode.whole:
-            records: Iterable[bytes] = [stream.read()]
+            data = stream.read()
+            records: Iterable[bytes] = [data] if data else []  # empty input sends nothing
         else:
             records = split_records(stream, b"\n" if options.mode is InputMode.jsonl else options.delimiter)
         for record in records:

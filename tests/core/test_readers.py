@@ -48,6 +48,7 @@ def test_any_delimiter_including_nul() -> None:
 
 def test_whole_input_is_one_message() -> None:
     assert values(b"a\nb\n", mode=InputMode.whole) == [b"a\nb\n"]
+    assert values(b"", mode=InputMode.whole) == []  # empty input sends nothing
 
 
 def test_key_separator_splits_at_first_occurrence() -> None:
