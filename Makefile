@@ -22,7 +22,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test,fast]'
 	touch $@
 
 install: $(STAMP)

@@ -22,7 +22,8 @@ KAFKA_HEAP_OPTS ?= -Xms256m -Xmx512m
 BROKERS_ENV = BROKER_TIMEOUT='$(BROKER_TIMEOUT)' KAFKA_HEAP_OPTS='$(KAFKA_HEAP_OPTS)'
 
 .PHONY: brokers brokers-deps brokers-tls brokers-stop brokers-status \
-        brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop
+        brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop \
+        kafka-cluster kafka-cluster-stop kafka-cluster-status
 
 brokers: brokers-deps
 	@$(BROKERS_ENV) $(BROKERS_DIR)/up.sh
@@ -54,5 +55,15 @@ rabbitmq-start: brokers-deps
 	@$(BROKERS_ENV) $(BROKERS_DIR)/rabbitmq.sh start
 rabbitmq-stop:
 	@$(BROKERS_DIR)/rabbitmq.sh stop
+
+# A 3-node KRaft cluster (127.0.0.1:19092-19094, controllers 19095-19097,
+# state in .brokers/cluster/) for the cluster fault tests; the same jars.
+# brokers/kafka-cluster.sh also has `kill NODE` and `stop NODE`.
+kafka-cluster: brokers-deps
+	@BROKER_TIMEOUT='$(BROKER_TIMEOUT)' $(BROKERS_DIR)/kafka-cluster.sh start
+kafka-cluster-stop:
+	@$(BROKERS_DIR)/kafka-cluster.sh stop
+kafka-cluster-status:
+	@$(BROKERS_DIR)/kafka-cluster.sh status
 
 .DEFAULT_GOAL := $(BROKERS_SAVED_GOAL)

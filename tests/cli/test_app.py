@@ -53,19 +53,31 @@ def _imported_modules(*args: str) -> set[str]:
     return set(line[0].split()[1:])
 
 
+KAFKA_CLIENTS = {"kafka", "confluent_kafka"}  # kafka-python, and confluent-kafka (the librdkafka engine)
+
+
 def test_help_imports_no_broker_client() -> None:
     mods = _imported_modules("--help")
-    assert "kafka" not in mods and "pika" not in mods
+    assert not mods & KAFKA_CLIENTS and "pika" not in mods
+    assert not _imported_modules("kafka", "--engine", "librdkafka", "--help") & KAFKA_CLIENTS
     for path, _ in ALL_COMMANDS:
         if path[0] == "rabbit":
-            assert "kafka" not in _imported_modules(*path, "--help"), path
+            assert not _imported_modules(*path, "--help") & KAFKA_CLIENTS, path
 
 
 def test_rabbit_commands_never_import_kafka_and_kafka_commands_never_import_pika() -> None:
     rabbit = _imported_modules("--connect-timeout", "1s", "ping", "--rabbit")
     kafka = _imported_modules("--connect-timeout", "1s", "ping", "--kafka")
-    assert "pika" in rabbit and "kafka" not in rabbit
+    assert "pika" in rabbit and not rabbit & KAFKA_CLIENTS
     assert "kafka" in kafka and "pika" not in kafka
+
+
+def test_each_kafka_engine_imports_only_its_own_library() -> None:
+    args = ("--connect-timeout", "1s", "kafka", "--engine")
+    rd = _imported_modules(*args, "librdkafka", "topics", "list")
+    kp = _imported_modules(*args, "kafka-python", "topics", "list")
+    assert "confluent_kafka" in rd and "kafka" not in rd and "pika" not in rd
+    assert "kafka" in kp and "confluent_kafka" not in kp and "pika" not in kp
 
 
 def test_unknown_option_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]

@@ -49,6 +49,29 @@ def kafka_env(kafka_broker: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MQCLI_KAFKA_BOOTSTRAP_SERVERS", kafka_broker)
 
 
+# Every Kafka test runs once per engine (test ids end in [librdkafka] or
+# [kafka-python]); modules listed here choose engines themselves.
+ENGINES = ("librdkafka", "kafka-python")
+ENGINE_NEUTRAL_MODULES = {"test_engine"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        neutral = metafunc.module.__name__.rsplit(".", 1)[-1] in ENGINE_NEUTRAL_MODULES
+        metafunc.parametrize("engine", ["default"] if neutral else list(ENGINES), indirect=True, scope="function")
+
+
+@pytest.fixture(autouse=True)
+def engine(request: pytest.FixtureRequest, isolate: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The engine under test, through $MQCLI_KAFKA_ENGINE: it reaches the
+    in-process `cli` runner and every `python -m mqcli` subprocess alike
+    (after `isolate` cleared the MQCLI_* variables)."""
+    name = getattr(request, "param", "default")
+    if name != "default":
+        monkeypatch.setenv("MQCLI_KAFKA_ENGINE", name)
+    return name
+
+
 @pytest.fixture(scope="session")
 def admin(kafka_broker: str) -> Iterator[Any]:
     """A kafka-python admin client for test setup and cleanup."""

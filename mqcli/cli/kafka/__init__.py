@@ -1,12 +1,16 @@
 """`mqcli kafka ...`: one module per verb, registered here.
 
-Command modules import kafka-python (through `mqcli.core.kafka`) only inside
-the command functions, so `mqcli --help` and rabbit commands never load it.
+Command modules import the Kafka client libraries (through `mqcli.core.kafka`)
+only inside the command functions, so `mqcli --help` and rabbit commands
+never load them.
 """
+
+from typing import Annotated, Optional
 
 import typer
 
 from mqcli.cli.kafka import consume, group_consume, info, produce
+from mqcli.cli.kafka._common import ENGINE_META
 from mqcli.cli.kafka.groups import app as groups_app
 from mqcli.cli.kafka.topics import app as topics_app
 
@@ -15,6 +19,29 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def kafka(
+    ctx: typer.Context,
+    engine: Annotated[
+        Optional[str],
+        typer.Option(
+            "--engine",
+            metavar="NAME",
+            help="Kafka client library: kafka-python or librdkafka (default: $MQCLI_KAFKA_ENGINE, "
+            "else the profile's kafka.engine, else librdkafka when confluent-kafka is installed, else kafka-python).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Apache Kafka: produce, consume, group-consume, topics, groups, info.
+
+    Example: mqcli kafka --engine librdkafka consume events -e
+    """
+    # Read by kafka_settings() in the command; ctx.meta is shared by the whole command tree.
+    ctx.meta[ENGINE_META] = engine
+
 
 app.command("produce")(produce.produce)
 app.command("consume")(consume.consume)

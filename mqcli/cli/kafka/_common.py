@@ -10,18 +10,23 @@ import typer
 
 from mqcli.cli.context import AppContext
 
+ENGINE_META = "mqcli.kafka.engine"  # ctx.meta key: the `mqcli kafka --engine` value
+
 TableOutputOpt = Annotated[str, typer.Option("--output", "-o", help="table (on a terminal; tab-separated in a pipe) or json.")]
 
 
 def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
-    """(KafkaSettings, profile name) of this invocation; with --debug,
-    kafka-python's own logs on stderr until the command ends."""
-    profile = app.profile
-    if app.debug:
-        from mqcli.core.kafka.client import enable_library_logs
+    """(KafkaSettings, profile name) of this invocation, `engine` resolved
+    (--engine, $MQCLI_KAFKA_ENGINE, profile, installed); with --debug, the
+    engine's own logs on stderr until the command ends."""
+    from mqcli.core.kafka.engine import enable_library_logs, resolve
 
-        ctx.call_on_close(enable_library_logs(app.err.file, profile.secrets()))
-    return profile.kafka, profile.name
+    profile = app.profile
+    settings = resolve(profile.kafka, ctx.meta.get(ENGINE_META))
+    app.debug_log(f"kafka engine: {settings.engine}")
+    if app.debug:
+        ctx.call_on_close(enable_library_logs(settings, app.err.file, profile.secrets()))
+    return settings, profile.name
 
 
 def write_json(app: AppContext, obj: Any) -> None:

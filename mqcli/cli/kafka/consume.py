@@ -66,12 +66,13 @@ def consume(
     writer = make_writer(app, output, template, delimiter)
     settings, profile_name = kafka_settings(app, ctx)
 
-    from mqcli.core.kafka.consumer import IDLE, PartitionConsumer, StartOffset, StopRules
+    from mqcli.core.kafka.common import IDLE, StartOffset, StopRules
+    from mqcli.core.kafka.engine import partition_consumer
 
     start = StartOffset("time", start_ms) if start_ms is not None else StartOffset.parse(offset or "beginning")
     if start.kind == "stored" and not group:
         raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
-    consumer = PartitionConsumer(settings, topic, partitions=partition, profile=profile_name, group=group)
+    consumer = partition_consumer(settings, topic, partitions=partition, profile=profile_name, group=group)
     try:
         consumer.seek(start)
         result = consumer.run(

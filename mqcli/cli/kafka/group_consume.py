@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -58,7 +58,8 @@ def group_consume(
     An offset is committed only after its message was written and flushed to
     stdout, or after --exec CMD exited 0 for it.  Partition assignments and
     revocations are reported on stderr.  SIGINT/SIGTERM commit the work done
-    and leave the group.  Messages filtered out by --match are committed too.
+    and leave the group; one arriving while an --exec command runs lets that
+    command finish first (a second one cuts it off, uncommitted).  Messages filtered out by --match are committed too.
 
     Example: mqcli kafka group-consume --group billing orders --exec './bill.sh'
     """
@@ -77,7 +78,8 @@ def group_consume(
     settings, profile_name = kafka_settings(app, ctx)
     writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
 
-    from mqcli.core.kafka.consumer import ASSIGNORS, IDLE, STOPPED, GroupConsumer, StopRules
+    from mqcli.core.kafka.common import ASSIGNORS, IDLE, STOPPED, StopRules
+    from mqcli.core.kafka.engine import group_consumer
 
     if assignor not in ASSIGNORS:
         raise UsageError(f"invalid --assignor {assignor!r} (use {', '.join(ASSIGNORS)})")
@@ -97,7 +99,14 @@ def group_consume(
         code = 0
         for attempt in range(attempts):
             app.stdout.flush()
-            code = run_exec(exec_cmd, msg).returncode
+            with _SignalsWait() as signals:
+                code = run_exec(exec_cmd, msg).returncode
+            if signals.received is not None:
+                # The command ran to its end: commit its message if it
+                # succeeded, then stop as the signal asked (130/143).
+                if code == 0:
+                    consumer.mark(msg)
+                signals.act()
             if code == 0:
                 return True
             if attempt + 1 < attempts:
@@ -115,7 +124,7 @@ def group_consume(
         else:
             app.stdout.flush()
 
-    consumer = GroupConsumer(
+    consumer = group_consumer(
         settings,
         group,
         topics,
@@ -135,3 +144,48 @@ def group_consume(
     if result.reason == IDLE and (result.received == 0 or (count is not None and result.received < count)):
         got = f"{result.received} of {count}" if count is not None else "no"
         raise TimeoutExpired(f"{got} {'matching ' if pred else ''}messages for group {group} within {timeout} of idle time")
+
+
+class _SignalsWait:
+    """While an --exec command runs, the first SIGINT/SIGTERM only stops the
+    run after the command has finished, so a command is never cut off
+    half-way (Ctrl-C at a terminal reaches the command itself too).  A second
+    signal acts at once: the command is killed and its message stays
+    uncommitted."""
+
+    _SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalsWait:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # signal.signal() works there only
+            for name in self._SIGNALS:
+                sig = getattr(signal, name)
+                previous = signal.getsignal(sig)
+                if callable(previous):
+                    self._previous[sig] = previous
+                    signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is None:
+            self.received = signum
+            return
+        self.__exit__()
+        self._previous[signum](signum, frame)
+
+    def act(self) -> None:
+        """Run the usual handler of the signal received (it raises)."""
+        if self.received is not None:
+            self._previous[self.received](self.received, None)

@@ -17,9 +17,9 @@ def info(ctx: typer.Context, output: TableOutputOpt = "table", profile: ProfileO
     app = get_app(ctx, profile=profile)
     fmt = table_format(output)
     settings, profile_name = kafka_settings(app, ctx)
-    from mqcli.core.kafka.admin import Admin
+    from mqcli.core.kafka.engine import admin as open_admin
 
-    with Admin(settings, profile_name) as admin:
+    with open_admin(settings, profile_name) as admin:
         cluster = admin.cluster()
     if fmt == "json":
         write_json(app, cluster)

@@ -3,7 +3,6 @@ CLI can render them as tables or JSON."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
@@ -13,6 +12,7 @@ from kafka.structs import OffsetAndMetadata
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
 from mqcli.core.kafka.client import admin_client, kafka_errors, map_error
+from mqcli.core.kafka.common import ResetTarget  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
@@ -278,13 +278,6 @@ class Admin:
         bad = [f"{tp.topic}[{tp.partition}]: {err.__name__}" for tp, err in result.items() if err is not kerr.NoError]
         if bad:
             raise MqcliError(f"offset reset failed for {', '.join(bad)}")
-
-
-@dataclass(frozen=True)
-class ResetTarget:
-    kind: str  # earliest | latest | offset | time
-    offset: int | None = None
-    timestamp_ms: int | None = None
 
 
 def _short(e: BaseException) -> str:

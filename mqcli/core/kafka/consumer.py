@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
@@ -21,57 +20,23 @@ from kafka.structs import OffsetAndMetadata
 
 from mqcli.core.errors import NotFound, UsageError
 from mqcli.core.kafka.client import bootstrapping, client_config, kafka_errors, map_error
+# The engine-neutral types live in common (shared with the librdkafka engine).
+from mqcli.core.kafka.common import (  # noqa: F401 - re-exported
+    ASSIGNORS,
+    COUNT,
+    END,
+    IDLE,
+    STOPPED,
+    UNTIL,
+    Matcher,
+    RunResult,
+    StartOffset,
+    StopRules,
+)
 from mqcli.core.message import Message
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
-
-Matcher = Callable[[Message], bool]
-
-# Why a run ended.
-COUNT = "count"  # --count reached
-END = "end"  # --exit-at-end: every partition reached its end offset
-UNTIL = "until"  # every partition passed --until
-IDLE = "idle"  # --timeout expired
-STOPPED = "stopped"  # the handler asked to stop
-
-
-@dataclass(frozen=True)
-class StartOffset:
-    """--offset beginning|end|stored|N|-N, or --from TIME (kind 'time', value ms)."""
-
-    kind: str  # beginning | end | stored | offset | relative | time
-    value: int = 0
-
-    @classmethod
-    def parse(cls, text: str) -> StartOffset:
-        t = text.strip().lower()
-        if t in ("beginning", "earliest", "start"):
-            return cls("beginning")
-        if t in ("end", "latest"):
-            return cls("end")
-        if t in ("stored", "committed"):
-            return cls("stored")
-        if t.lstrip("-").isdigit():
-            n = int(t)
-            return cls("relative", n) if n < 0 else cls("offset", n)
-        raise UsageError(f"invalid --offset {text!r} (use beginning, end, stored, N or -N)")
-
-
-@dataclass
-class StopRules:
-    count: int | None = None
-    exit_at_end: bool = False
-    until_ms: int | None = None
-    idle_timeout: float | None = None  # seconds
-
-
-@dataclass
-class RunResult:
-    reason: str
-    received: int = 0  # messages handed to the handler
-    partitions: list[int] = field(default_factory=list)
-
 
 def to_message(r: Any) -> Message:
     return Message(
@@ -301,9 +266,6 @@ class _Rebalance(ConsumerRebalanceListener):
 
     def on_partitions_lost(self, lost: list[TopicPartition]) -> None:
         self.owner._on_lost(list(lost))
-
-
-ASSIGNORS = ("range", "roundrobin", "sticky", "cooperative-sticky")
 
 
 def _assignor(name: str) -> Any:

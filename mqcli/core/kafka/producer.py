@@ -12,63 +12,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
 from kafka import KafkaProducer
 
-from mqcli.core.errors import UsageError
+from mqcli.core.errors import DeliveryFailed, UsageError
 from mqcli.core.kafka.client import bootstrapping, client_config, map_error
-from mqcli.core.message import Message, header_text
+# The engine-neutral types live in common (shared with the librdkafka engine).
+from mqcli.core.kafka.common import ACKS, COMPRESSION, Delivery, ProduceOptions
+from mqcli.core.kafka.common import header_bytes as _header_bytes
+from mqcli.core.message import Message
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
-
-ACKS = ("0", "1", "all")
-COMPRESSION = ("none", "gzip", "snappy", "lz4", "zstd")
-
-
-@dataclass
-class ProduceOptions:
-    acks: str = "all"
-    compression: str = "none"
-    linger_ms: int = 5
-    batch_size: int = 16384
-    idempotence: bool = True
-    delivery_timeout: float = 120.0  # seconds
-    sync: bool = False
-    partition: int | None = None  # overrides a message's own partition
-    key: bytes | None = None  # for messages without a key
-    headers: list[tuple[str, str]] = field(default_factory=list)  # added to every message
-    max_in_flight: int = 10000  # messages sent but not yet acknowledged
-    max_in_flight_bytes: int = 64 * 1024 * 1024
-
-
-@dataclass
-class Delivery:
-    """The outcome for one input message."""
-
-    msg: Message
-    size: int
-    partition: int | None = None
-    offset: int | None = None
-    timestamp: int | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-def _header_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    # Kafka header values are bytes; typed JSON values travel as their text.
-    return header_text(value).encode("utf-8")
-
 
 def _describe(e: BaseException) -> str:
     if isinstance(e, kerr.KafkaError):
@@ -128,13 +85,25 @@ class Producer:
         window: deque[tuple[Delivery, Any]] = deque()
         window_bytes = 0
         wait = self.options.delivery_timeout + 30
+        stalled = False  # the producer stopped completing sends (see settle)
+        last_line = 0  # of the last message read from the input
 
         def settle(item: tuple[Delivery, Any]) -> None:
+            nonlocal stalled
             delivery, fut = item
             try:
-                meta = fut.get(timeout=wait)
+                meta = fut.get(timeout=0 if stalled else wait)
             except kerr.KafkaError as e:
-                delivery.error = _describe(e)
+                if not fut.is_done:
+                    # Still open well past delivery_timeout: kafka-python 3.0
+                    # can stop sending for good after it expires a batch it
+                    # had already sent (the idempotent producer id is reset
+                    # and never initialised again).  Fail this and every
+                    # outstanding message now instead of hanging.
+                    stalled = True
+                    delivery.error = f"not acknowledged within {wait:g}s (the producer stopped sending)"
+                else:
+                    delivery.error = _describe(e)
             else:
                 delivery.partition = meta.partition
                 delivery.offset = meta.offset
@@ -143,6 +112,14 @@ class Producer:
 
         try:
             for msg in messages:
+                if stalled:
+                    where = f"from line {msg.line} on" if msg.line is not None else f"after line {last_line}"
+                    raise DeliveryFailed(
+                        f"the Kafka producer stopped sending; input {where} was not sent",
+                        hint="was the broker away for longer than the delivery timeout? (--delivery-timeout)",
+                    )
+                if msg.line is not None:
+                    last_line = msg.line
                 size = len(msg.value or b"") + len(msg.key or b"")
                 delivery = Delivery(msg=msg, size=size)
                 if msg.value is None and msg.key is None and self.options.key is None:
@@ -171,14 +148,17 @@ class Producer:
                     or len(window) > self.options.max_in_flight
                     or window_bytes > self.options.max_in_flight_bytes
                 ):
+                    # Settled before it leaves the window: a signal arriving
+                    # while waiting must not lose its report (finally below).
+                    settle(window[0])
                     item = window.popleft()
                     window_bytes -= item[0].size
-                    settle(item)
         finally:
-            try:
-                self._producer.flush(timeout=wait)
-            except kerr.KafkaError:
-                pass  # each unsent message is reported by its future below
+            if not stalled:
+                try:
+                    self._producer.flush(timeout=wait)
+                except kerr.KafkaError:
+                    pass  # each unsent message is reported by its future below
             while window:
                 settle(window.popleft())
 
@@ -188,4 +168,14 @@ class Producer:
             try:
                 self._producer.close(timeout=5)
             except Exception:  # closing must not hide the run's real outcome
-                pass
+                # kafka-python's close() flushes first and raises when that
+                # times out (a stalled producer), leaving itself open; its
+                # __del__ then tries again at exit and prints a traceback.
+                # Stop the I/O thread and mark it closed instead.
+                sender = getattr(self._producer, "_sender", None)
+                try:
+                    if sender is not None:
+                        sender.force_close()
+                except Exception:
+                    pass
+                self._producer._closed = True

@@ -30,7 +30,8 @@ def reset_offsets(
     app = get_app(ctx, profile=profile)
     fmt = table_format(output)
     settings, profile_name = kafka_settings(app, ctx)
-    from mqcli.core.kafka.admin import Admin, ResetTarget
+    from mqcli.core.kafka.common import ResetTarget
+    from mqcli.core.kafka.engine import admin as open_admin
 
     t = to.strip().lower()
     if t in ("earliest", "beginning"):
@@ -41,7 +42,7 @@ def reset_offsets(
         target = ResetTarget("offset", offset=int(t))
     else:
         target = ResetTarget("time", timestamp_ms=int(parse_time(to) * 1000))
-    with Admin(settings, profile_name) as admin:
+    with open_admin(settings, profile_name) as admin:
         plan = admin.plan_reset(group, list(topic or []), target)
         if execute:
             admin.apply_reset(group, plan)

@@ -33,8 +33,8 @@ def create(
             raise UsageError(f"invalid --config {item!r} (use name=value)")
         configs[name] = value
     settings, profile_name = kafka_settings(app, ctx)
-    from mqcli.core.kafka.admin import Admin
+    from mqcli.core.kafka.engine import admin as open_admin
 
-    with Admin(settings, profile_name) as admin:
+    with open_admin(settings, profile_name) as admin:
         created = admin.create_topic(topic, partitions, replication_factor, configs, if_not_exists=if_not_exists)
     app.info(f"mqcli: {'created' if created else 'already exists:'} topic {topic}")

@@ -23,9 +23,9 @@ def delete(
     """
     app = get_app(ctx, profile=profile)
     settings, profile_name = kafka_settings(app, ctx)
-    from mqcli.core.kafka.admin import Admin
+    from mqcli.core.kafka.engine import admin as open_admin
 
-    with Admin(settings, profile_name) as admin:
+    with open_admin(settings, profile_name) as admin:
         for topic in topics:
             deleted = admin.delete_topic(topic, if_exists=if_exists)
             app.info(f"mqcli: {'deleted' if deleted else 'did not exist:'} topic {topic}")

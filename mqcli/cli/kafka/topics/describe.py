@@ -24,9 +24,9 @@ def describe(
     app = get_app(ctx, profile=profile)
     fmt = table_format(output)
     settings, profile_name = kafka_settings(app, ctx)
-    from mqcli.core.kafka.admin import Admin
+    from mqcli.core.kafka.engine import admin as open_admin
 
-    with Admin(settings, profile_name) as admin:
+    with open_admin(settings, profile_name) as admin:
         described = [admin.describe_topic(t) for t in topics]
     if fmt == "json":
         write_json(app, described if len(described) > 1 else described[0])

@@ -1,0 +1,148 @@
+"""Which Kafka client library does the work, and the one place that builds
+producers, consumers and admin clients for it.
+
+Two engines implement the same classes (Producer, PartitionConsumer,
+GroupConsumer, Admin) with the same behaviour:
+  - kafka-python: pure Python, always installed (mqcli's base dependency);
+  - librdkafka: confluent-kafka's C client, installed with `mqcli[fast]`;
+    much faster at producing and consuming.
+
+Choice, first that applies: `mqcli kafka --engine NAME`, then
+$MQCLI_KAFKA_ENGINE, then the profile's `kafka.engine`, else librdkafka when
+confluent-kafka can be imported, else kafka-python.  Naming an engine that
+is not installed is an error (usage error for the flag, config error for
+the environment/profile), never a silent fallback.
+
+Nothing here imports a client library at module level: each factory imports
+only its engine's modules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from mqcli.core.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+    from mqcli.core.kafka.common import ProduceOptions
+
+KAFKA_PYTHON = "kafka-python"
+LIBRDKAFKA = "librdkafka"
+ENGINES = (KAFKA_PYTHON, LIBRDKAFKA)
+KAFKA_PYTHON_BATCH_SIZE = 16384  # kafka-python's (and the Java client's) default
+_INSTALL_HINT = "install it with: pip install 'mqcli[fast]' (or choose --engine kafka-python)"
+
+
+def librdkafka_available() -> bool:
+    """Whether confluent-kafka (with its bundled librdkafka) imports."""
+    import importlib
+
+    try:
+        # Imported, not just looked up: a broken or shadowed install must count as missing.
+        importlib.import_module("confluent_kafka")
+    except ImportError:
+        return False
+    return True
+
+
+def resolve(settings: KafkaSettings, requested: str | None = None) -> KafkaSettings:
+    """`settings` with `engine` set to the engine to use (see the module doc)."""
+    if requested is not None:
+        name = requested.strip().lower()
+        if name not in ENGINES:
+            raise UsageError(f"invalid --engine {requested!r} (use {' or '.join(ENGINES)})")
+        if name == LIBRDKAFKA and not librdkafka_available():
+            raise UsageError("--engine librdkafka needs the confluent-kafka package, which is not installed", hint=_INSTALL_HINT)
+    elif settings.engine:
+        name = settings.engine
+        if name == LIBRDKAFKA and not librdkafka_available():
+            raise ConfigError(
+                "kafka.engine is librdkafka (from $MQCLI_KAFKA_ENGINE or the profile) but the confluent-kafka package is not installed",
+                hint=_INSTALL_HINT,
+            )
+    else:
+        name = LIBRDKAFKA if librdkafka_available() else KAFKA_PYTHON
+    return dataclasses.replace(settings, engine=name)
+
+
+def _rd(settings: KafkaSettings) -> bool:
+    engine = settings.engine or resolve(settings).engine
+    return engine == LIBRDKAFKA
+
+
+def admin(settings: KafkaSettings, profile: str | None = None) -> Any:
+    """A connected Admin (a context manager) for the settings' engine."""
+    if _rd(settings):
+        from mqcli.core.kafka.rdkafka_admin import Admin as RdAdmin
+
+        return RdAdmin(settings, profile)
+    from mqcli.core.kafka.admin import Admin
+
+    return Admin(settings, profile)
+
+
+def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Any:
+    """A connected Producer: send_all(topic, messages, on_result), close()."""
+    if _rd(settings):
+        from mqcli.core.kafka.rdkafka_producer import Producer as RdProducer
+
+        return RdProducer(settings, options, profile)
+    from mqcli.core.kafka.producer import Producer
+
+    options.check()
+    if options.batch_size is None:
+        options = dataclasses.replace(options, batch_size=KAFKA_PYTHON_BATCH_SIZE)
+    return Producer(settings, options, profile)
+
+
+def partition_consumer(
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    partitions: Iterable[int] | None = None,
+    profile: str | None = None,
+    group: str | None = None,
+) -> Any:
+    """A PartitionConsumer: seek(StartOffset), run(rules, handle, flush, matcher), close()."""
+    if _rd(settings):
+        from mqcli.core.kafka.rdkafka_consumer import PartitionConsumer as RdPartitionConsumer
+
+        return RdPartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
+    from mqcli.core.kafka.consumer import PartitionConsumer
+
+    return PartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
+
+
+def group_consumer(
+    settings: KafkaSettings,
+    group: str,
+    topics: list[str],
+    *,
+    assignor: str = "range",
+    start: str = "earliest",
+    profile: str | None = None,
+    on_event: Callable[[str], None] | None = None,
+) -> Any:
+    """A GroupConsumer: run(rules, handle, flush, matcher), close(commit=True)."""
+    if _rd(settings):
+        from mqcli.core.kafka.rdkafka_consumer import GroupConsumer as RdGroupConsumer
+
+        return RdGroupConsumer(settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event)
+    from mqcli.core.kafka.consumer import GroupConsumer
+
+    return GroupConsumer(settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event)
+
+
+def enable_library_logs(settings: KafkaSettings, stream: Any, secrets: list[str]) -> Callable[[], None]:
+    """--debug: the engine's own log lines on `stream`, secrets masked; returns
+    the function that turns them off again."""
+    if _rd(settings):
+        from mqcli.core.kafka.rdkafka_client import enable_library_logs as rd_logs
+
+        return rd_logs(stream, secrets)
+    from mqcli.core.kafka.client import enable_library_logs as kp_logs
+
+    return kp_logs(stream, secrets)

@@ -1,0 +1,407 @@
+"""Topic, group and cluster administration with librdkafka's AdminClient:
+the same methods and the same plain dicts as admin.Admin (kafka-python), so
+the CLI renders either one identically."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicCollection, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic, OffsetSpec, ResourceType
+
+from mqcli.core.errors import MqcliError, NotFound, UsageError
+from mqcli.core.kafka.common import ResetTarget
+from mqcli.core.kafka.rdkafka_client import Diagnosis, client_config, describe, kafka_errors, map_error, wait_connected
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+
+_UNKNOWN = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError.UNKNOWN_TOPIC_ID)
+_UNMODIFIED = (
+    ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value,
+    ConfigSource.STATIC_BROKER_CONFIG.value,
+    ConfigSource.DEFAULT_CONFIG.value,
+)
+# Java's names for group states, as kafka-python reports them.
+_STATES = {
+    "UNKNOWN": "Unknown",
+    "PREPARING_REBALANCING": "PreparingRebalance",
+    "COMPLETING_REBALANCING": "CompletingRebalance",
+    "STABLE": "Stable",
+    "DEAD": "Dead",
+    "EMPTY": "Empty",
+    "ASSIGNING": "Assigning",
+    "RECONCILING": "Reconciling",
+}
+
+
+def _state(state: Any) -> str | None:
+    if state is None:
+        return None
+    return _STATES.get(getattr(state, "name", str(state)), str(state))
+
+
+def _kerr(e: BaseException) -> KafkaError | None:
+    if isinstance(e, KafkaException) and e.args and isinstance(e.args[0], KafkaError):
+        return e.args[0]
+    return None
+
+
+class Admin:
+    """A connected admin client bound to a profile (use as a context manager)."""
+
+    def __init__(self, settings: KafkaSettings, profile: str | None = None) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.diagnosis = Diagnosis()
+        self.client = AdminClient(client_config(settings, self.diagnosis))
+        # Admin requests are small; waiting longer than a few connect timeouts
+        # for an answer only hides a broken cluster.
+        self.timeout = max(settings.connect_timeout * 3, 15.0)
+        wait_connected(self.client, settings, profile, self.diagnosis)
+
+    def __enter__(self) -> Admin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        # AdminClient has no close(); it is released with the object.  Serve
+        # queued log lines (--debug) before that.
+        try:
+            self.client.poll(0)
+        except Exception:  # closing must not mask the real outcome
+            pass
+
+    def _errors(self, topic: str | None = None) -> Any:
+        return kafka_errors(self.settings, self.profile, topic=topic, diagnosis=self.diagnosis)
+
+    def _result(self, fut: Future[Any], topic: str | None = None) -> Any:
+        with self._errors(topic):
+            return fut.result(timeout=self.timeout + 5)
+
+    # -- topics ------------------------------------------------------------------
+    def partitions(self, topic: str) -> list[int]:
+        """Partition ids of `topic`; NotFound when it does not exist."""
+        with self._errors(topic):
+            md = self.client.list_topics(topic, timeout=self.timeout)
+        t = md.topics.get(topic)
+        if t is None or (t.error is not None and t.error.code() in _UNKNOWN) or not t.partitions:
+            raise NotFound(f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`")
+        if t.error is not None:
+            raise map_error(KafkaException(t.error), self.settings, self.profile, topic=topic)
+        return sorted(t.partitions)
+
+    def exists(self, topic: str) -> bool:
+        try:
+            self.partitions(topic)
+        except NotFound:
+            return False
+        return True
+
+    def _describe_topics(self, names: list[str]) -> dict[str, Any]:
+        if not names:
+            return {}
+        futs = self.client.describe_topics(TopicCollection(names), request_timeout=self.timeout)
+        out: dict[str, Any] = {}
+        for name, fut in futs.items():
+            try:
+                out[name] = fut.result(timeout=self.timeout + 5)
+            except KafkaException as e:
+                err = _kerr(e)
+                if err is not None and err.code() in _UNKNOWN:
+                    raise NotFound(f"topic {name!r} does not exist") from None
+                raise map_error(e, self.settings, self.profile, topic=name, diagnosis=self.diagnosis) from None
+        return out
+
+    def list_topics(self, include_internal: bool = False) -> list[dict[str, Any]]:
+        with self._errors():
+            md = self.client.list_topics(timeout=self.timeout)
+        described = self._describe_topics(sorted(md.topics))
+        out = []
+        for name in sorted(described):
+            t = described[name]
+            if t.is_internal and not include_internal:
+                continue
+            rf = max((len(p.replicas) for p in t.partitions), default=0)
+            out.append({"name": name, "partitions": len(t.partitions), "replication_factor": rf, "internal": bool(t.is_internal)})
+        return out
+
+    def describe_topic(self, topic: str) -> dict[str, Any]:
+        """Partitions (leader, replicas, isr, earliest/latest offsets) and non-default configs."""
+        desc = self._describe_topics([topic])[topic]
+        parts = sorted(desc.partitions, key=lambda p: p.id)
+        earliest, latest = self.offsets([TopicPartition(topic, p.id) for p in parts])
+        futs = self.client.describe_configs([ConfigResource(ResourceType.TOPIC, topic)], request_timeout=self.timeout)
+        (fut,) = futs.values()
+        entries = self._result(fut, topic)
+        # "Non-default" as kafka-python's describe_configs filter: set on the topic
+        # or dynamically on the broker, not broker-wide defaults or server.properties.
+        conf = {name: e.value for name, e in entries.items() if e.source not in _UNMODIFIED}
+        topic_id = str(desc.topic_id) if getattr(desc, "topic_id", None) is not None else None
+        return {
+            "name": topic,
+            "topic_id": _uuid_text(topic_id),
+            "internal": bool(desc.is_internal),
+            "partitions": [
+                {
+                    "partition": p.id,
+                    "leader": p.leader.id if p.leader is not None else None,
+                    "replicas": [n.id for n in p.replicas],
+                    "isr": [n.id for n in p.isr],
+                    "earliest_offset": earliest.get(p.id),
+                    "latest_offset": latest.get(p.id),
+                }
+                for p in parts
+            ],
+            "replication_factor": max((len(p.replicas) for p in parts), default=0),
+            "configs": dict(sorted(conf.items())),
+        }
+
+    def _list_offsets(self, specs: dict[TopicPartition, Any]) -> dict[TopicPartition, int]:
+        if not specs:
+            return {}
+        futs = self.client.list_offsets(specs, request_timeout=self.timeout)
+        out = {}
+        for tp, fut in futs.items():
+            out[TopicPartition(tp.topic, tp.partition)] = self._result(fut, tp.topic).offset
+        return out
+
+    def offsets(self, tps: list[TopicPartition]) -> tuple[dict[int, int], dict[int, int]]:
+        """(earliest, latest) offsets per partition number (single topic)."""
+        if not tps:
+            return {}, {}
+        early = self._list_offsets({tp: OffsetSpec.earliest() for tp in tps})
+        late = self._list_offsets({tp: OffsetSpec.latest() for tp in tps})
+        return {tp.partition: o for tp, o in early.items()}, {tp.partition: o for tp, o in late.items()}
+
+    def create_topic(
+        self,
+        topic: str,
+        partitions: int | None = None,
+        replication_factor: int | None = None,
+        configs: dict[str, str] | None = None,
+        *,
+        if_not_exists: bool = False,
+    ) -> bool:
+        """Create `topic`; False when it already existed and if_not_exists is set."""
+        new = NewTopic(
+            topic,
+            num_partitions=partitions if partitions is not None else -1,
+            replication_factor=replication_factor if replication_factor is not None else -1,
+            config=dict(configs or {}),
+        )
+        (fut,) = self.client.create_topics([new], request_timeout=self.timeout).values()
+        try:
+            fut.result(timeout=self.timeout + 5)
+        except KafkaException as e:
+            err = _kerr(e)
+            code = err.code() if err is not None else None
+            if code == KafkaError.TOPIC_ALREADY_EXISTS:
+                if if_not_exists:
+                    return False
+                raise MqcliError(f"topic {topic!r} already exists", hint="use --if-not-exists to accept that") from None
+            if code in (KafkaError.TOPIC_EXCEPTION, KafkaError.INVALID_REPLICA_ASSIGNMENT, KafkaError.INVALID_PARTITIONS, KafkaError.INVALID_REPLICATION_FACTOR, KafkaError.INVALID_CONFIG, KafkaError.POLICY_VIOLATION):
+                raise UsageError(f"cannot create topic {topic!r}: {err.str() if err is not None else e}") from None
+            raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
+        self._wait_for_metadata(topic)
+        return True
+
+    def _wait_for_metadata(self, topic: str) -> None:
+        """Until every partition of a new topic has a leader, so a send right
+        after creating it does not fail (kafka-python's wait_for_metadata)."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            md = self.client.list_topics(topic, timeout=self.timeout)
+            t = md.topics.get(topic)
+            if t is not None and t.error is None and t.partitions and all(p.leader >= 0 for p in t.partitions.values()):
+                return
+            time.sleep(0.05)
+
+    def delete_topic(self, topic: str, *, if_exists: bool = False) -> bool:
+        (fut,) = self.client.delete_topics([topic], request_timeout=self.timeout).values()
+        try:
+            fut.result(timeout=self.timeout + 5)
+        except KafkaException as e:
+            err = _kerr(e)
+            if err is not None and err.code() in _UNKNOWN:
+                if if_exists:
+                    return False
+                raise NotFound(f"topic {topic!r} does not exist", hint="use --if-exists to accept that") from None
+            raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
+        return True
+
+    # -- cluster -------------------------------------------------------------------
+    def cluster(self) -> dict[str, Any]:
+        c = self._result(self.client.describe_cluster(request_timeout=self.timeout))
+        return {
+            "cluster_id": c.cluster_id,
+            "controller_id": c.controller.id if c.controller is not None else None,
+            "brokers": [
+                {"id": n.id, "host": n.host, "port": n.port, "rack": n.rack or None}
+                for n in sorted(c.nodes, key=lambda n: n.id)
+            ],
+        }
+
+    # -- groups --------------------------------------------------------------------
+    def list_groups(self) -> list[dict[str, Any]]:
+        res = self._result(self.client.list_consumer_groups(request_timeout=self.timeout))
+        return sorted(
+            (
+                {
+                    "group": g.group_id,
+                    "state": _state(g.state),
+                    "type": _type(getattr(g, "type", None)),
+                    "protocol_type": "" if g.is_simple_consumer_group else "consumer",
+                }
+                for g in res.valid
+            ),
+            key=lambda g: g["group"],
+        )
+
+    def committed(self, group: str) -> dict[TopicPartition, int]:
+        futs = self.client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=self.timeout)
+        res = self._result(futs[group])
+        return {
+            TopicPartition(tp.topic, tp.partition): tp.offset
+            for tp in (res.topic_partitions or [])
+            if tp.offset is not None and tp.offset >= 0 and tp.error is None
+        }
+
+    def _describe_group(self, group: str) -> Any | None:
+        fut = self.client.describe_consumer_groups([group], request_timeout=self.timeout)[group]
+        try:
+            return fut.result(timeout=self.timeout + 5)
+        except KafkaException as e:
+            err = _kerr(e)
+            if err is not None and err.code() in (KafkaError.GROUP_ID_NOT_FOUND, KafkaError.INVALID_GROUP_ID):
+                return None
+            raise map_error(e, self.settings, self.profile, diagnosis=self.diagnosis) from None
+
+    def describe_group(self, group: str) -> dict[str, Any]:
+        """State, members with assignments, and per partition committed/end offset and lag."""
+        desc = self._describe_group(group)
+        committed = self.committed(group)
+        state = _state(desc.state) if desc is not None else None
+        if (desc is None or state == "Dead") and not committed:
+            raise NotFound(f"consumer group {group!r} does not exist")
+        owner: dict[tuple[str, int], str] = {}
+        members = []
+        for m in (desc.members if desc is not None else None) or []:
+            by_topic: dict[str, list[int]] = {}
+            for tp in (m.assignment.topic_partitions if m.assignment is not None else None) or []:
+                by_topic.setdefault(tp.topic, []).append(tp.partition)
+                owner[(tp.topic, tp.partition)] = m.member_id
+            members.append(
+                {
+                    "member_id": m.member_id,
+                    "client_id": m.client_id,
+                    "host": m.host,
+                    "assignment": [{"topic": t, "partitions": sorted(ps)} for t, ps in by_topic.items()],
+                }
+            )
+        keys = {(tp.topic, tp.partition) for tp in committed} | set(owner)
+        # Every partition of the group's topics, so partitions it never
+        # committed on show up too (with no committed offset and no lag).
+        for t in sorted({k[0] for k in keys}):
+            try:
+                keys |= {(t, p) for p in self.partitions(t)}
+            except NotFound:
+                pass
+        ends: dict[tuple[str, int], int] = {}
+        if keys:
+            try:
+                late = self._list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in keys})
+            except NotFound:
+                late = {}
+            ends = {(tp.topic, tp.partition): o for tp, o in late.items()}
+        by_key = {(tp.topic, tp.partition): off for tp, off in committed.items()}
+        parts = []
+        for key in sorted(keys):
+            c = by_key.get(key)
+            e = ends.get(key)
+            parts.append(
+                {
+                    "topic": key[0],
+                    "partition": key[1],
+                    "committed_offset": c,
+                    "end_offset": e,
+                    "lag": (e - c) if (c is not None and e is not None) else None,
+                    "member_id": owner.get(key),
+                }
+            )
+        return {
+            "group": group,
+            "state": state,
+            "protocol": (desc.partition_assignor if desc is not None else None) or None,
+            "members": members,
+            "partitions": parts,
+        }
+
+    def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]:
+        """Per partition: current committed offset and the offset `to` resolves to."""
+        committed = {(tp.topic, tp.partition): off for tp, off in self.committed(group).items()}
+        keys: list[tuple[str, int]] = []
+        for t in topics or sorted({k[0] for k in committed}):
+            keys += [(t, p) for p in self.partitions(t)]
+        if not keys:
+            raise UsageError(f"group {group!r} has no committed offsets; name the topic(s) to reset")
+        tps = [TopicPartition(t, p) for t, p in keys]
+        early = self._list_offsets({tp: OffsetSpec.earliest() for tp in tps})
+        late = self._list_offsets({tp: OffsetSpec.latest() for tp in tps})
+        by_time: dict[TopicPartition, int] = {}
+        if to.timestamp_ms is not None:
+            by_time = self._list_offsets({tp: OffsetSpec.for_timestamp(to.timestamp_ms) for tp in tps})
+        plan = []
+        for t, p in sorted(keys):
+            tp = TopicPartition(t, p)
+            lo, hi = early[tp], late[tp]
+            if to.kind == "earliest":
+                new = lo
+            elif to.kind == "latest":
+                new = hi
+            elif to.kind == "time":
+                o = by_time.get(tp)
+                new = hi if o is None or o < 0 else o
+            else:
+                new = min(max(int(to.offset or 0), lo), hi)
+            plan.append({"topic": t, "partition": p, "current_offset": committed.get((t, p)), "new_offset": new})
+        return plan
+
+    def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None:
+        desc = self._describe_group(group)
+        state = _state(desc.state) if desc is not None else None
+        if state not in (None, "Empty", "Dead", "Unknown"):
+            raise MqcliError(f"group {group!r} is {state}: stop its consumers before resetting offsets")
+        offsets = [TopicPartition(r["topic"], r["partition"], r["new_offset"]) for r in plan]
+        futs = self.client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)], request_timeout=self.timeout)
+        res = self._result(futs[group])
+        bad = [f"{tp.topic}[{tp.partition}]: {describe(tp.error)}" for tp in (res.topic_partitions or []) if tp.error is not None]
+        if bad:
+            raise MqcliError(f"offset reset failed for {', '.join(bad)}")
+
+
+def _type(t: Any) -> str | None:
+    if t is None:
+        return None
+    name = getattr(t, "name", str(t))
+    return None if name == "UNKNOWN" else name.lower()
+
+
+def _uuid_text(text: str | None) -> str | None:
+    """confluent-kafka prints a topic id in Kafka's base64 form; kafka-python as a UUID."""
+    if not text:
+        return None
+    if len(text) == 36 and text.count("-") == 4:
+        return text
+    try:
+        import base64
+        import uuid
+
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else text
+    except (ValueError, TypeError):
+        return text

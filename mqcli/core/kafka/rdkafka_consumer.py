@@ -1,0 +1,499 @@
+"""Consuming with librdkafka: PartitionConsumer (`consume`, no group) and
+GroupConsumer (`group-consume`, commits only handled messages), with the
+same start points, stop rules and commit order as the kafka-python engine
+(mqcli/core/kafka/consumer.py).
+
+Messages arrive in batches from `consume(num_messages, timeout)`.  Offsets
+are never committed or stored automatically (enable.auto.commit and
+enable.auto.offset.store are off): the group consumer commits, after the
+output of a batch was flushed, exactly the offsets its handler finished.
+Partition-end events (enable.partition.eof) tell --exit-at-end and --until
+that a partition has nothing more, without asking the broker each round.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+
+from mqcli.core.errors import NotFound, UsageError
+from mqcli.core.kafka.common import (
+    ASSIGNORS,
+    COUNT,
+    END,
+    IDLE,
+    STOPPED,
+    UNTIL,
+    Matcher,
+    RunResult,
+    StartOffset,
+    StopRules,
+)
+from mqcli.core.kafka.rdkafka_client import Diagnosis, check_fatal, client_config, kafka_errors, wait_connected
+from mqcli.core.message import Message
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+
+__all__ = ["ASSIGNORS", "COUNT", "END", "IDLE", "STOPPED", "UNTIL", "GroupConsumer", "PartitionConsumer"]
+
+Key = tuple[str, int]  # (topic, partition): hashable, cheap, and sorts like kafka-python's TopicPartition
+
+_UNKNOWN = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
+# librdkafka names for --assignor; its "sticky" is only the cooperative kind.
+_ASSIGNORS = {"range": "range", "roundrobin": "roundrobin", "cooperative-sticky": "cooperative-sticky"}
+_PLACEHOLDER_GROUP = "mqcli-no-group"  # librdkafka wants a group.id; a consumer that only assigns never joins it
+
+
+def to_message(m: Any) -> Message:
+    ts_type, ts = m.timestamp()
+    return Message(
+        value=m.value(),
+        key=m.key(),
+        headers=list(m.headers() or ()),
+        topic=m.topic(),
+        partition=m.partition(),
+        offset=m.offset(),
+        timestamp=ts if ts_type != 0 and ts >= 0 else None,
+    )
+
+
+def _new_consumer(settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis, extra: dict[str, Any]) -> tuple[Consumer, Any]:
+    """A connected consumer and the cluster metadata (ConnectionFailed within connect_timeout)."""
+    cfg = client_config(settings, diagnosis)
+    cfg.update(
+        {
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "fetch.wait.max.ms": int(settings.consumer.fetch_max_wait_ms),
+            "auto.offset.reset": settings.consumer.auto_offset_reset,
+            "allow.auto.create.topics": False,
+            "group.id": _PLACEHOLDER_GROUP,
+        }
+    )
+    cfg.update(extra)
+    try:
+        consumer = Consumer(cfg)
+    except KafkaException as e:
+        raise UsageError(f"invalid consumer settings: {e.args[0].str() if e.args else e}") from None
+    try:
+        metadata = wait_connected(consumer, settings, profile, diagnosis, serve=lambda: consumer.poll(0))
+    except BaseException:
+        _close_quietly(consumer)
+        raise
+    return consumer, metadata
+
+
+def _close_quietly(consumer: Consumer) -> None:
+    try:
+        consumer.close()
+    except Exception:  # closing must not hide the run's outcome
+        pass
+
+
+def _partitions(metadata: Any, topic: str) -> list[int]:
+    t = metadata.topics.get(topic)
+    if t is None or (t.error is not None and t.error.code() in _UNKNOWN) or not t.partitions:
+        return []
+    return sorted(t.partitions)
+
+
+class PartitionConsumer:
+    """Reads partitions of one topic directly (no group membership, no commits)."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topic: str,
+        *,
+        partitions: Iterable[int] | None = None,
+        profile: str | None = None,
+        group: str | None = None,  # only to read its stored offsets (--offset stored)
+    ) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.topic = topic
+        self.group = group
+        self.diagnosis = Diagnosis()
+        extra: dict[str, Any] = {"group.id": group} if group else {}
+        self.consumer, metadata = _new_consumer(settings, profile, self.diagnosis, extra)
+        known = _partitions(metadata, topic)
+        if not known:
+            self.close()
+            raise NotFound(f"topic {topic!r} does not exist")
+        wanted = sorted(set(partitions)) if partitions else known
+        missing = [p for p in wanted if p not in known]
+        if missing:
+            self.close()
+            raise NotFound(f"partition {missing[0]} of topic {topic!r} does not exist (it has {len(known)})")
+        self.parts = wanted
+        self.positions: dict[Key, int] = {}
+        self.ends: dict[Key, int] = {}
+        self._timeout = max(settings.connect_timeout * 3, 10.0)
+
+    def _errors(self) -> Any:
+        return kafka_errors(self.settings, self.profile, topic=self.topic, diagnosis=self.diagnosis)
+
+    def close(self) -> None:
+        _close_quietly(self.consumer)
+
+    def seek(self, start: StartOffset) -> None:
+        c = self.consumer
+        t = self.topic
+        if start.kind == "stored" and not self.group:
+            raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
+        with self._errors():
+            marks = {p: c.get_watermark_offsets(TopicPartition(t, p), timeout=self._timeout, cached=False) for p in self.parts}
+            found: dict[int, int] = {}
+            if start.kind == "time":
+                for tp in c.offsets_for_times([TopicPartition(t, p, start.value) for p in self.parts], timeout=self._timeout):
+                    found[tp.partition] = tp.offset
+            stored: dict[int, int] = {}
+            if start.kind == "stored":
+                for tp in c.committed([TopicPartition(t, p) for p in self.parts], timeout=self._timeout):
+                    stored[tp.partition] = tp.offset
+        assignment = []
+        for p in self.parts:
+            lo, hi = marks[p]
+            pos = start.resolve(lo, hi, found=found.get(p), committed=stored.get(p), reset=self.settings.consumer.auto_offset_reset)
+            self.positions[(t, p)] = pos
+            self.ends[(t, p)] = hi
+            assignment.append(TopicPartition(t, p, pos))
+        with self._errors():
+            c.assign(assignment)
+
+    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+        if not self.positions:
+            self.seek(StartOffset("beginning"))
+        keys = [(self.topic, p) for p in self.parts]
+        return _consume_loop(
+            self.consumer,
+            lambda: keys,
+            dict(self.ends) if rules.exit_at_end else {},
+            self.positions,
+            rules,
+            handle,
+            flush,
+            matcher,
+            max_batch=int(self.settings.consumer.max_poll_records),
+            errors=self._errors,
+            fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
+        )
+
+
+def _consume_loop(
+    c: Consumer,
+    assigned: Callable[[], list[Key]],
+    stop_at: dict[Key, int],
+    positions: dict[Key, int],
+    rules: StopRules,
+    handle: Callable[[Message], bool | None],
+    flush: Callable[[], None],
+    matcher: Matcher | None,
+    *,
+    max_batch: int,
+    errors: Callable[[], Any],
+    fatal: Callable[[], None],
+    after_batch: Callable[[], None] | None = None,
+    on_skipped: Callable[[Message], None] | None = None,
+    before_check: Callable[[], Iterable[Key]] | None = None,
+    resolve_stop: Callable[[Key], int | None] | None = None,
+) -> RunResult:
+    """Consume until a stop rule applies (the rules of consumer._poll_loop).
+    `handle` returning False stops the run (the message is not counted as done)."""
+    received = 0
+    done: set[Key] = set()
+    at_eof: set[Key] = set()  # partitions whose end we reached and nothing came since
+    last_activity = time.monotonic()
+    until = rules.until_ms
+    exit_at_end = rules.exit_at_end
+    count = rules.count
+    batch_size = max(max_batch, 1)
+
+    def mark_done(key: Key) -> None:
+        if key not in done:
+            done.add(key)
+            try:
+                c.pause([TopicPartition(key[0], key[1])])
+            except KafkaException:  # a partition revoked meanwhile cannot be paused: nothing to stop
+                pass
+
+    def finish() -> None:
+        flush()
+        if after_batch is not None:
+            after_batch()
+
+    while True:
+        if before_check is not None:
+            # Partitions revoked since (maybe assigned again, unpaused): they start over.
+            for key in before_check():
+                done.discard(key)
+                at_eof.discard(key)
+        keys = assigned()
+        past_until = until is not None and time.time() * 1000 > until
+        for key in keys:
+            if key in done:
+                continue
+            if exit_at_end and key in stop_at and positions.get(key, OFFSET_INVALID) >= stop_at[key]:
+                mark_done(key)
+            elif past_until and key in at_eof:
+                mark_done(key)
+        if keys and all(key in done for key in keys):
+            return RunResult(END if exit_at_end else UNTIL, received)
+        wait = 0.5
+        if rules.idle_timeout is not None:
+            left = last_activity + rules.idle_timeout - time.monotonic()
+            if left <= 0:
+                return RunResult(IDLE, received)
+            wait = min(wait, left)
+        with errors():
+            # consume(n, timeout) waits until it has n messages or the timeout
+            # passed: take what is queued now, else wait for the first one only.
+            batch = c.consume(batch_size, 0)
+            if not batch:
+                first = c.poll(max(wait, 0.001))
+                if first is not None:
+                    batch = [first, *c.consume(batch_size - 1, 0)] if batch_size > 1 else [first]
+        handled_any = False
+        for m in batch:
+            err = m.error()
+            if err is not None:
+                code = err.code()
+                if code == KafkaError._PARTITION_EOF:
+                    key = (m.topic(), m.partition())
+                    at_eof.add(key)
+                    if m.offset() >= 0:
+                        positions[key] = max(positions.get(key, OFFSET_INVALID), m.offset())
+                    continue
+                if code in _UNKNOWN:
+                    raise NotFound(f"topic {m.topic()!r} does not exist")
+                if err.fatal():
+                    raise KafkaException(err)
+                continue  # transient (librdkafka retries by itself)
+            key = (m.topic(), m.partition())
+            at_eof.discard(key)
+            if key in done:
+                continue
+            offset = m.offset()
+            positions[key] = offset + 1
+            if exit_at_end and key not in stop_at and resolve_stop is not None:
+                end = resolve_stop(key)
+                if end is not None:
+                    stop_at[key] = end
+            if exit_at_end and key in stop_at and offset >= stop_at[key]:
+                mark_done(key)
+                continue
+            if until is not None:
+                ts_type, ts = m.timestamp()
+                if ts_type != 0 and ts > until:
+                    mark_done(key)
+                    continue
+            msg = to_message(m)
+            if matcher is not None and not matcher(msg):
+                if on_skipped is not None:
+                    on_skipped(msg)
+                handled_any = True
+                continue
+            if handle(msg) is False:
+                finish()
+                return RunResult(STOPPED, received)
+            handled_any = True
+            received += 1
+            last_activity = time.monotonic()
+            if count is not None and received >= count:
+                finish()
+                return RunResult(COUNT, received)
+        if handled_any:
+            finish()
+        fatal()
+
+
+class GroupConsumer:
+    """A consumer-group member with manual commits of handled messages only.
+
+    `done` holds, per partition, the offset after the last message that was
+    handled (written and flushed, or --exec succeeded); only those offsets
+    are ever committed: after each batch, when partitions are revoked, and
+    when the run ends (normally, or by a signal).
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        group: str,
+        topics: list[str],
+        *,
+        assignor: str = "range",
+        start: str = "earliest",
+        profile: str | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        if assignor == "sticky":
+            raise UsageError(
+                "--assignor sticky is not available with the librdkafka engine "
+                "(use cooperative-sticky, range or roundrobin, or --engine kafka-python)"
+            )
+        if assignor not in _ASSIGNORS:
+            raise UsageError(f"invalid --assignor {assignor!r} (use {', '.join(ASSIGNORS)})")
+        self.settings = settings
+        self.profile = profile
+        self.group = group
+        self.topics = topics
+        self.on_event = on_event or (lambda text: None)
+        self.done: dict[Key, int] = {}
+        self.committed: dict[Key, int] = {}
+        self.stop_at: dict[Key, int] = {}
+        self.positions: dict[Key, int] = {}
+        self.assigned: set[Key] = set()
+        self.unresolved: set[Key] = set()
+        self.revoked: set[Key] = set()
+        self.exit_at_end = False
+        self.flush: Callable[[], None] = lambda: None
+        self.diagnosis = Diagnosis()
+        self._timeout = max(settings.connect_timeout * 3, 10.0)
+        self.consumer, metadata = _new_consumer(
+            settings,
+            profile,
+            self.diagnosis,
+            {"group.id": group, "auto.offset.reset": start, "partition.assignment.strategy": _ASSIGNORS[assignor]},
+        )
+        for topic in topics:
+            if not _partitions(metadata, topic):
+                self.close(commit=False)
+                raise NotFound(f"topic {topic!r} does not exist")
+        with self._errors():
+            self.consumer.subscribe(topics, on_assign=self._on_assigned, on_revoke=self._on_revoked, on_lost=self._on_lost)
+
+    def _errors(self, topic: str | None = None) -> Any:
+        return kafka_errors(self.settings, self.profile, topic=topic, diagnosis=self.diagnosis)
+
+    @staticmethod
+    def _names(keys: Iterable[Key]) -> str:
+        return ", ".join(f"{t}[{p}]" for t, p in sorted(keys)) or "none"
+
+    def _forget(self, keys: list[Key]) -> None:
+        self.revoked.update(keys)
+        for key in keys:
+            self.assigned.discard(key)
+            self.done.pop(key, None)
+            self.stop_at.pop(key, None)
+            self.positions.pop(key, None)
+            self.unresolved.discard(key)
+
+    # -- rebalance callbacks (served inside consume()/close(), on this thread) --------
+    def _on_revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        self.commit(keys)
+        self._forget(keys)
+        if keys:
+            self.on_event(f"partitions revoked: {self._names(keys)}")
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # The group moved on without us: committing now would fail or be stale.
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        self._forget(keys)
+        if keys:
+            self.on_event(f"partitions lost: {self._names(keys)}")
+
+    def _on_assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        self.assigned.update(keys)
+        # End offsets for --exit-at-end are looked up by the loop (resolve_stops),
+        # not here: the callback should return quickly.
+        if self.exit_at_end:
+            self.unresolved.update(keys)
+        self.on_event(f"partitions assigned: {self._names(keys)}")
+
+    def _end_offset(self, key: Key) -> int | None:
+        with self._errors(key[0]):
+            _lo, hi = self.consumer.get_watermark_offsets(TopicPartition(key[0], key[1]), timeout=self._timeout, cached=False)
+        return int(hi)
+
+    def resolve_stops(self) -> set[Key]:
+        """Look up stop offsets of newly assigned partitions; return the
+        partitions revoked since the last call."""
+        for key in sorted(self.unresolved):
+            if key in self.assigned and key not in self.stop_at:
+                end = self._end_offset(key)
+                if end is not None:
+                    self.stop_at[key] = end
+        self.unresolved.clear()
+        revoked, self.revoked = self.revoked, set()
+        return revoked
+
+    def mark(self, msg: Message) -> None:
+        """Record that `msg` was handled: its offset may be committed."""
+        assert msg.topic is not None and msg.partition is not None and msg.offset is not None
+        self.done[(msg.topic, msg.partition)] = msg.offset + 1
+
+    def commit(self, only: list[Key] | None = None, *, asynchronous: bool = False) -> None:
+        """Commit the handled offsets not committed yet (flushing output first)."""
+        pending = {
+            key: off
+            for key, off in self.done.items()
+            if (only is None or key in only) and self.committed.get(key) != off
+        }
+        if not pending:
+            return
+        self.flush()
+        with self._errors():
+            self.consumer.commit(
+                offsets=[TopicPartition(t, p, off) for (t, p), off in pending.items()], asynchronous=asynchronous
+            )
+        self.committed.update(pending)
+
+    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+        self.flush = flush
+        self.exit_at_end = rules.exit_at_end
+        mark = self.mark
+
+        def wrapped(msg: Message) -> bool:
+            if not handle(msg):
+                return False
+            mark(msg)
+            return True
+
+        def skipped(msg: Message) -> None:
+            # A message filtered out by --match is done too: committing past it
+            # keeps the group from re-reading it forever.
+            mark(msg)
+
+        def after_batch() -> None:
+            # Asynchronous between batches (throughput); the commits on revoke
+            # and at the end are synchronous, and cover anything lost here.
+            self.commit(asynchronous=True)
+
+        return _consume_loop(
+            self.consumer,
+            lambda: sorted(self.assigned),
+            self.stop_at,
+            self.positions,
+            rules,
+            wrapped,
+            flush,
+            matcher,
+            max_batch=int(self.settings.consumer.max_poll_records),
+            errors=self._errors,
+            fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
+            after_batch=after_batch,
+            on_skipped=skipped,
+            before_check=self.resolve_stops,
+            resolve_stop=self._end_offset,
+        )
+
+    def close(self, commit: bool = True) -> None:
+        """Commit handled work (when asked) and leave the group."""
+        try:
+            if commit:
+                # Synchronously, and everything: an asynchronous commit may have failed.
+                self.committed.clear()
+                try:
+                    self.commit()
+                except Exception as e:  # still leave the group cleanly
+                    self.on_event(f"commit on close failed: {e}")
+        finally:
+            _close_quietly(self.consumer)
