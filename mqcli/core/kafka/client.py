@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import kafka.errors as kerr
 from kafka import KafkaAdminClient
 
-from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired, mask_secrets
+from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired
+from mqcli.core.logs import show_library_logs
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
@@ -103,29 +104,11 @@ _kafka_log.propagate = False
 _kafka_log.setLevel(logging.WARNING)
 
 
-class _MaskingFormatter(logging.Formatter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__("kafka-python: %(levelname)s %(name)s: %(message)s")
-        self._secrets = secrets
-
-    def format(self, record: logging.LogRecord) -> str:
-        # kafka-python logs its whole configuration and the SASL bytes at debug level.
-        return mask_secrets(super().format(record), self._secrets)
-
-
 def enable_library_logs(stream: Any, secrets: list[str]) -> Callable[[], None]:
-    """Show kafka-python's own log lines (for --debug), passwords masked;
+    """Show kafka-python's own log lines (for --debug), passwords masked
+    (it logs its whole configuration and the SASL bytes at debug level);
     returns the function that turns them off again."""
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(_MaskingFormatter(secrets))
-    _kafka_log.addHandler(handler)
-    _kafka_log.setLevel(logging.DEBUG)
-
-    def disable() -> None:
-        _kafka_log.removeHandler(handler)
-        _kafka_log.setLevel(logging.WARNING)
-
-    return disable
+    return show_library_logs("kafka", "kafka-python", stream, secrets)
 
 
 def servers(settings: KafkaSettings) -> str:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, KafkaException
 
-from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired, mask_secrets
+from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired
+from mqcli.core.logs import show_library_logs
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
@@ -33,29 +34,16 @@ _debug_enabled = False
 _DEBUG_CONTEXTS = "generic,broker,security,protocol,cgrp,topic,metadata"
 
 
-class _MaskingFormatter(logging.Formatter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__("librdkafka: %(levelname)s %(message)s")
-        self._secrets = secrets
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_secrets(super().format(record), self._secrets)
-
-
 def enable_library_logs(stream: Any, secrets: list[str]) -> Callable[[], None]:
     """Show librdkafka's own log lines (for --debug), passwords masked; returns
     the function that turns them off.  Applies to clients created afterwards."""
     global _debug_enabled
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(_MaskingFormatter(secrets))
-    _log.addHandler(handler)
-    _log.setLevel(logging.DEBUG)
+    hide = show_library_logs(_log.name, "librdkafka", stream, secrets)
     _debug_enabled = True
 
     def disable() -> None:
         global _debug_enabled
-        _log.removeHandler(handler)
-        _log.setLevel(logging.WARNING)
+        hide()
         _debug_enabled = False
 
     return disable

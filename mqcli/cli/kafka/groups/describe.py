@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format, write_json, write_table
+from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
+from mqcli.cli.render import write_json, write_table
 from mqcli.cli.options import ProfileOpt
 
 
