@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-unit completions clean
+.PHONY: help install demo test test-unit bench bench-small completions clean
 
 include brokers.mk
 
@@ -16,6 +16,7 @@ help:
 	@echo "make test         set up, start the brokers, run the whole test suite"
 	@echo "make brokers      start the local brokers (logs in .brokers/logs)"
 	@echo "make brokers-stop stop them"
+	@echo "make bench        mqcli against kcat, Kafka's tools and PerfTest (report in bench-results/)"
 	@echo "make completions  regenerate completions/ (bash, zsh, fish)"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
@@ -42,6 +43,13 @@ test: install brokers
 
 test-unit: install
 	$(BIN)/pytest tests/core tests/cli
+
+# Speed and memory are measured here, never asserted in tests.
+bench: install brokers
+	$(BIN)/python -m tests.bench --size full --out bench-results
+
+bench-small: install brokers
+	$(BIN)/python -m tests.bench --size small --out bench-results
 
 completions: install
 	for shell in bash zsh fish; do \

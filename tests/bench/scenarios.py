@@ -1,0 +1,717 @@
+"""The benchmark scenarios of issue 6.  Each one appends rows to `Bench.rows`;
+a tool that is missing or fails gives a row with its error and the run goes on.
+
+Every scenario works on fresh topics/queues (deleted afterwards) and runs one
+process at a time: the machine has 2 cores, and two measured processes side by
+side would measure each other.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from tests.bench import measure
+from tests.bench.report import Row
+from tests.bench.tools import (
+    BOOTSTRAP,
+    RABBIT_HOST,
+    RABBIT_PORT,
+    RABBIT_URL,
+    KafkaAdmin,
+    RabbitAdmin,
+    Tools,
+    ToolMissing,
+    data_file,
+    unique,
+)
+
+SIZE = 100  # payload bytes per message, as in the issue
+# librabbitmq reads a trailing "/" as the vhost "" (not "/").
+AMQP_TOOLS_URL = f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    kafka: int  # Kafka produce/consume messages
+    rabbit: int  # RabbitMQ publish/consume messages
+    floor: int  # the pika loop waiting for each confirm (slow: capped)
+    rpc_serial: int  # requests, one at a time
+    rpc_pipelined: int  # requests, --window 100
+    delay: int  # delayed messages whose lateness is measured
+    delay_s: float  # their delay
+    startup_runs: int  # runs per start-up command (median)
+    first_runs: int  # runs per time-to-first-message case
+    memory: tuple[int, ...]  # message counts for the peak-RSS rows
+
+
+SIZES: dict[str, Sizes] = {
+    # The sizes of the issue.
+    "full": Sizes(1_000_000, 200_000, 20_000, 1_000, 5_000, 500, 2.0, 11, 5, (100_000, 1_000_000)),
+    # About 1/50: well under a minute of broker traffic.
+    "small": Sizes(20_000, 4_000, 1_000, 200, 1_000, 100, 1.0, 7, 3, (10_000, 100_000)),
+    # The smoke test of the benchmark itself.
+    "tiny": Sizes(2_000, 2_000, 200, 20, 100, 10, 0.5, 3, 1, (1_000, 2_000)),
+}
+
+# Scenario ids, in run order ("kafka" selects both kafka-*, and so on).
+SCENARIOS = (
+    "startup",
+    "first-message",
+    "kafka-produce",
+    "kafka-consume",
+    "rabbit-publish",
+    "rabbit-consume",
+    "rpc",
+    "delay",
+    "memory",
+    "profile",
+)
+
+
+class Bench:
+    """Shared state of one run: tools, sizes, admin clients, rows."""
+
+    def __init__(self, tools: Tools, sizes: Sizes, log: Callable[[str], None]) -> None:
+        self.tools = tools
+        self.sizes = sizes
+        self.rows: list[Row] = []
+        self.log = log
+        self._kafka: KafkaAdmin | None = None
+        self._rabbit: RabbitAdmin | None = None
+
+    @property
+    def kafka(self) -> KafkaAdmin:
+        if self._kafka is None:
+            self._kafka = KafkaAdmin()
+        return self._kafka
+
+    @property
+    def rabbit(self) -> RabbitAdmin:
+        if self._rabbit is None:
+            self._rabbit = RabbitAdmin()
+        return self._rabbit
+
+    def close(self) -> None:
+        if self._kafka is not None:
+            self._kafka.close()
+        if self._rabbit is not None:
+            self._rabbit.close()
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        if row.error:
+            self.log(f"  {row.tool}: ERROR {row.error}")
+        elif row.kind == "throughput" and row.msg_s:
+            self.log(f"  {row.tool}: {row.msg_s:,.0f} msg/s, {row.wall_s:.2f}s, {row.peak_rss_mb or 0:.0f} MB")
+        elif row.kind == "latency" and "p50_ms" in row.extra:
+            self.log(f"  {row.tool}: p50 {row.extra['p50_ms']:.1f} ms ({row.note})")
+        elif row.kind == "latency":
+            self.log(f"  {row.tool}: {row.note}")
+        elif row.kind == "memory":
+            self.log(f"  {row.tool}: {row.peak_rss_mb or 0:.1f} MB at {row.messages:,}")
+        else:
+            self.log(f"  {row.tool}: {row.note}")
+        return row
+
+    def timeout(self, n: int, rate_floor: float = 500) -> float:
+        """Generous per-process limit: 60 s plus n at a very slow rate."""
+        return 60 + n / rate_floor
+
+    def run(self, cmd: Sequence[str], **kw: Any) -> measure.Proc:
+        kw.setdefault("env", self.tools.env)
+        kw.setdefault("cwd", self.tools.workdir)
+        return measure.run(cmd, **kw)
+
+
+@contextmanager
+def guarded(bench: Bench, row: Row) -> Iterator[Row]:
+    """Any exception inside becomes the row's error; the row is always added."""
+    try:
+        yield row
+    except ToolMissing as e:
+        row.error = f"not available: {e}"
+    except Exception as e:  # noqa: BLE001 -- one failing tool must not stop the run
+        row.error = f"{type(e).__name__}: {e}"[:300]
+    bench.add(row)
+
+
+MQCLI_RATE = re.compile(r"([\d,]+(?:\.\d+)?) msg/s")
+
+
+def take(row: Row, proc: measure.Proc, messages: int) -> bool:
+    """Fill a throughput row from a finished process; False if it failed."""
+    row.peak_rss_mb = proc.maxrss_kb / 1024
+    row.wall_s = proc.wall
+    if not proc.ok:
+        row.error = proc.error()
+        return False
+    row.set_rate(messages, messages * SIZE, proc.wall)
+    if row.tool.startswith("mqcli"):
+        # mqcli's own summary on stderr ("..., 7,989 msg/s, 0.1s"), when it prints one.
+        found = MQCLI_RATE.findall(proc.stderr.decode("utf-8", "replace"))
+        if found:
+            row.tool_msg_s = float(found[-1].replace(",", ""))
+    return True
+
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
+    return ordered[k]
+
+
+def latency_extra(ms: list[float]) -> dict[str, float]:
+    return {"p50_ms": statistics.median(ms), "p99_ms": pct(ms, 99), "max_ms": max(ms), "min_ms": min(ms)}
+
+
+# -- start-up -------------------------------------------------------------------
+def startup(b: Bench) -> None:
+    runs = b.sizes.startup_runs
+    cases: list[tuple[str, str, Callable[[], list[str]], str]] = [
+        ("mqcli --help", "mqcli", lambda: b.tools.mqcli + ["--help"], ""),
+        ("mqcli rabbit publish --help", "mqcli", lambda: b.tools.mqcli + ["rabbit", "publish", "--help"], ""),
+        ("mqcli kafka produce --help", "mqcli", lambda: b.tools.mqcli + ["kafka", "produce", "--help"], ""),
+        ("python -c pass", "floor", lambda: [b.tools.python, "-c", "pass"], "the interpreter alone"),
+        ("kcat -V", "reference", lambda: b.tools.kcat() + ["-V"], "native binary"),
+    ]
+    for tool, role, make, note in cases:
+        row = Row("Start-up (process start to exit)", tool, role, kind="latency", sid="startup", note=note)
+        with guarded(b, row):
+            cmd = make()
+            b.run(cmd, timeout=60)  # warm the page cache; not counted
+            times, rss = [], 0
+            for _ in range(runs):
+                p = b.run(cmd, timeout=60)
+                if not p.ok:
+                    raise RuntimeError(p.error())
+                times.append(p.wall * 1000)
+                rss = max(rss, p.maxrss_kb)
+            row.messages = runs
+            row.extra = latency_extra(times)
+            row.peak_rss_mb = rss / 1024
+            row.note = (note + "; " if note else "") + f"median of {runs}, min {min(times):.0f} ms"
+    # Which broker clients a command imports (the issue: none for help, never the other broker's).
+    probes = [
+        ("--help",),
+        ("rabbit", "publish", "--help"),
+        ("kafka", "produce", "--help"),
+    ]
+    for args in probes:
+        row = Row("Imports (broker clients loaded)", "mqcli " + " ".join(args), "mqcli", kind="latency", sid="imports")
+        with guarded(b, row):
+            p = b.run(b.tools.helper("import_probe") + list(args), timeout=60)
+            last = p.stderr.decode().strip().splitlines()[-1]
+            loaded = json.loads(last)
+            names = [k for k in ("kafka", "pika", "confluent_kafka") if loaded.get(k)]
+            row.note = "imports " + (", ".join(names) if names else "no broker client")
+            row.extra = {"loaded": names}
+            want_none = {"kafka", "pika", "confluent_kafka"}
+            if args[0] == "rabbit":
+                want_none = {"kafka", "confluent_kafka"}
+            elif args[0] == "kafka":
+                want_none = {"pika"}
+            bad = want_none & set(names)
+            if bad:
+                row.error = f"imports {', '.join(sorted(bad))} (must not)"
+
+
+# -- time to first message ------------------------------------------------------
+class RabbitWatcher:
+    """A pika consumer in a thread of the runner: records when each body arrives."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+        self.arrivals: list[tuple[float, bytes]] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(15):
+            raise RuntimeError(f"watcher on {queue} did not start: {self._error}")
+
+    def _run(self) -> None:
+        from tests.bench.tools import rabbit_connection
+
+        try:
+            conn = rabbit_connection()
+            ch = conn.channel()
+
+            def on(ch: Any, method: Any, props: Any, body: bytes) -> None:
+                self.arrivals.append((time.time(), body))
+
+            ch.basic_consume(self.queue, on, auto_ack=True)
+            self._ready.set()
+            while not self._stop.is_set():
+                conn.process_data_events(time_limit=0.005)
+            conn.close()
+        except BaseException as e:  # noqa: BLE001 -- reported by the caller
+            self._error = e
+            self._ready.set()
+
+    def wait_for(self, count: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+        deadline = time.monotonic() + timeout
+        while len(self.arrivals) < count:
+            if self._error or time.monotonic() > deadline or not alive():
+                return False
+            time.sleep(0.001)
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+class KafkaWatcher:
+    """A kafka-python consumer in a thread, assigned at the end of a partition."""
+
+    def __init__(self, topic: str) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.arrivals: list[tuple[float, bytes]] = []
+        self._stop = threading.Event()
+        self.consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, fetch_max_wait_ms=10, client_id="mqcli-bench")
+        tp = TopicPartition(topic, 0)
+        self.consumer.assign([tp])
+        self.consumer.seek_to_end(tp)
+        self.consumer.position(tp)  # resolve now, before anything is measured
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for records in self.consumer.poll(timeout_ms=20).values():
+                now = time.time()
+                for r in records:
+                    self.arrivals.append((now, r.value))
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while len(self.arrivals) < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.consumer.close()
+
+
+def _until_first_line(b: Bench, cmd: list[str], timeout: float = 30) -> tuple[float, int]:
+    """Start cmd, return (ms until its first stdout line, peak RSS KiB)."""
+    started = measure.Started(cmd, stdout=subprocess.PIPE, env=b.tools.env, cwd=b.tools.workdir)
+    assert started.popen.stdout is not None
+    timer = threading.Timer(timeout, lambda: started.signal(9))
+    timer.start()
+    line = started.popen.stdout.readline()
+    elapsed = (time.perf_counter() - started.t0) * 1000
+    # These commands stop by themselves after one message; let them, so the
+    # wrapper can report peak RSS (a signal to the group would end it too).
+    started.popen.stdout.read()
+    timer.cancel()
+    proc = started.wait(30)
+    if not line:
+        raise RuntimeError(proc.error() if not proc.ok else "no output")
+    return elapsed, proc.maxrss_kb
+
+
+def first_message(b: Bench) -> None:
+    runs = b.sizes.first_runs
+    scen_send = "Time to first message: start a producer, until a consumer has it"
+    scen_recv = "Time to first message: start a consumer on a waiting message, until it prints it"
+
+    # Producers: process start -> the runner's consumer receives the message.
+    def producer_case(tool: str, role: str, broker: str, make: Callable[[str], list[str]], stdin: bytes | None) -> None:
+        row = Row(scen_send, tool, role, kind="latency", sid="first-send")
+        with guarded(b, row):
+            times, rss = [], 0
+            for i in range(runs):
+                ctx = b.kafka.topic("first") if broker == "kafka" else b.rabbit.queue("first")
+                with ctx as name:
+                    watcher: Any = KafkaWatcher(name) if broker == "kafka" else RabbitWatcher(name)
+                    try:
+                        cmd = make(name)
+                        t0 = time.time()
+                        p = b.run(cmd, stdin_bytes=stdin, timeout=60)
+                        if not p.ok:
+                            raise RuntimeError(p.error())
+                        if not watcher.wait_for(1, 30):
+                            raise RuntimeError("the message never arrived")
+                        times.append((watcher.arrivals[0][0] - t0) * 1000)
+                        rss = max(rss, p.maxrss_kb)
+                    finally:
+                        watcher.stop()
+            row.messages = runs
+            row.extra = latency_extra(times)
+            row.peak_rss_mb = rss / 1024
+            row.note = f"median of {runs}"
+
+    producer_case("mqcli kafka produce", "mqcli", "kafka", lambda t: b.tools.mqcli + ["kafka", "produce", t, "hello"], None)
+    producer_case("kcat -P", "reference", "kafka", lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], b"hello\n")
+    producer_case(
+        "mqcli rabbit publish", "mqcli", "rabbit", lambda q: b.tools.mqcli + ["rabbit", "publish", "--queue", q, "hello"], None
+    )
+    producer_case(
+        "amqp-publish", "reference", "rabbit",
+        lambda q: b.tools.amqp_tool("amqp-publish") + ["-u", AMQP_TOOLS_URL, "-r", q, "-b", "hello"], None,
+    )
+
+    # Consumers: process start -> first line on its stdout.
+    def consumer_case(tool: str, role: str, broker: str, make: Callable[[str], list[str]]) -> None:
+        row = Row(scen_recv, tool, role, kind="latency", sid="first-recv")
+        with guarded(b, row):
+            times, rss = [], 0
+            for _ in range(runs):
+                if broker == "kafka":
+                    with b.kafka.topic("first") as t:
+                        fill = b.run(b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], stdin_bytes=b"hello\n")
+                        if not fill.ok:
+                            raise RuntimeError(f"filling: {fill.error()}")
+                        ms, kb = _until_first_line(b, make(t))
+                else:
+                    with b.rabbit.queue("first") as q:
+                        b.rabbit.fill(q, 1)
+                        ms, kb = _until_first_line(b, make(q))
+                times.append(ms)
+                rss = max(rss, kb)
+            row.messages = runs
+            row.extra = latency_extra(times)
+            row.peak_rss_mb = rss / 1024
+            row.note = f"median of {runs}"
+
+    consumer_case("mqcli kafka consume", "mqcli", "kafka",
+                  lambda t: b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--count", "1"])
+    consumer_case("kcat -C", "reference", "kafka",
+                  lambda t: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-c", "1", "-q"])
+    consumer_case("mqcli rabbit consume", "mqcli", "rabbit", lambda q: b.tools.mqcli + ["rabbit", "consume", q, "--count", "1"])
+    consumer_case("amqp-get", "reference", "rabbit", lambda q: b.tools.amqp_tool("amqp-get") + ["-u", AMQP_TOOLS_URL, "-q", q])
+
+
+# -- Kafka ------------------------------------------------------------------------
+PP_RATE = re.compile(r"(\d+) records sent, ([\d.]+) records/sec")
+
+
+def kafka_produce(b: Bench) -> None:
+    n = b.sizes.kafka
+    data = data_file(b.tools.workdir, n, SIZE)
+    for acks in ("1", "all"):
+        scen = f"Kafka produce {n:,} x {SIZE} B from stdin, acks={acks}"
+        b.log(f"{scen}")
+        cases: list[tuple[str, str, Callable[[str], list[str]], str]] = [
+            ("mqcli kafka produce", "mqcli", lambda t: b.tools.mqcli + ["kafka", "produce", t, "--acks", acks],
+             "idempotent" if acks == "all" else ""),
+            ("kcat -P", "reference", lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t, "-X", f"acks={acks}"],
+             "librdkafka defaults"),
+            ("ConsoleProducer", "reference",
+             lambda t: b.tools.kafka_tool("org.apache.kafka.tools.ConsoleProducer")
+             + ["--bootstrap-server", BOOTSTRAP, "--topic", t, "--request-required-acks", acks],
+             "JVM start-up included"),
+        ]
+        for tool, role, make, note in cases:
+            row = Row(scen, tool, role, sid=f"kafka-produce/acks={acks}", note=note)
+            with guarded(b, row), b.kafka.topic("produce") as t:
+                p = b.run(make(t), stdin_path=data, timeout=b.timeout(n, 2000))
+                if take(row, p, n):
+                    got = b.kafka.end_offset(t)
+                    if got != n:
+                        row.error = f"only {got} of {n} messages on the topic"
+        row = Row(scen, "ProducerPerformance", "ceiling", sid=f"kafka-produce/acks={acks}", note="Java client, no stdin parsing; JVM start-up included")
+        with guarded(b, row), b.kafka.topic("produce") as t:
+            cmd = b.tools.kafka_tool("org.apache.kafka.tools.ProducerPerformance") + [
+                "--topic", t, "--num-records", str(n), "--record-size", str(SIZE), "--throughput", "-1",
+                "--bootstrap-server", BOOTSTRAP, "--command-property", f"acks={acks}",
+            ]
+            p = b.run(cmd, capture=True, timeout=b.timeout(n, 2000))
+            if take(row, p, n):
+                matches = PP_RATE.findall(p.stdout.decode("utf-8", "replace"))
+                if matches:
+                    row.tool_msg_s = float(matches[-1][1])
+
+
+def kafka_consume(b: Bench) -> None:
+    n = b.sizes.kafka
+    scen = f"Kafka consume {n:,} x {SIZE} B to /dev/null, exit at end"
+    b.log(scen)
+    data = data_file(b.tools.workdir, n, SIZE)
+    with b.kafka.topic("consume") as t:
+        try:
+            fill = b.run(b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], stdin_path=data, timeout=b.timeout(n, 2000))
+        except ToolMissing:
+            fill = b.run(b.tools.mqcli + ["kafka", "produce", t, "--acks", "1"], stdin_path=data, timeout=b.timeout(n))
+        got = b.kafka.end_offset(t)
+        if not fill.ok or got != n:
+            raise RuntimeError(f"filling {t}: {fill.error() if not fill.ok else f'{got} of {n}'}")
+        cases: list[tuple[str, str, Callable[[], list[str]], str]] = [
+            ("mqcli kafka consume", "mqcli", lambda: b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--exit-at-end"], ""),
+            ("kcat -C -e", "reference", lambda: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-e", "-q"], ""),
+            # A named group (deleted below) instead of a random console-consumer-NNNN
+            # left behind; no commits, like the other two.
+            ("ConsoleConsumer", "reference",
+             lambda: b.tools.kafka_tool("org.apache.kafka.tools.consumer.ConsoleConsumer")
+             + ["--bootstrap-server", BOOTSTRAP, "--topic", t, "--from-beginning", "--max-messages", str(n),
+                "--group", group, "--command-property", "enable.auto.commit=false"],
+             "--max-messages N (no exit-at-end option); JVM start-up included"),
+        ]
+        group = unique("console")
+        try:
+            for tool, role, make, note in cases:
+                row = Row(scen, tool, role, sid="kafka-consume", note=note)
+                with guarded(b, row):
+                    take(row, b.run(make(), timeout=b.timeout(n, 2000)), n)
+        finally:
+            b.kafka.delete_group(group)
+
+
+# -- RabbitMQ -----------------------------------------------------------------------
+PT_SEND = re.compile(r"sending rate avg: (\d+) msg/s")
+PT_RECV = re.compile(r"receiving rate avg: (\d+) msg/s")
+
+
+def rabbit_publish(b: Bench) -> None:
+    n = b.sizes.rabbit
+    data = data_file(b.tools.workdir, n, SIZE)
+    for confirm in (True, False):
+        scen = f"RabbitMQ publish {n:,} x {SIZE} B, persistent, " + ("confirms" if confirm else "no confirms")
+        b.log(scen)
+        sid = "rabbit-publish/" + ("confirm" if confirm else "no-confirm")
+        row = Row(scen, "mqcli rabbit publish", "mqcli", sid=sid, note="confirm window 256" if confirm else "--no-confirm")
+        with guarded(b, row), b.rabbit.queue("publish") as q:
+            cmd = b.tools.mqcli + ["rabbit", "publish", "--queue", q] + ([] if confirm else ["--no-confirm"])
+            if take(row, b.run(cmd, stdin_path=data, timeout=b.timeout(n)), n):
+                got = b.rabbit.wait_count(q, n)
+                if got != n:
+                    row.error = f"only {got} of {n} messages in the queue"
+        row = Row(scen, "PerfTest", "ceiling", sid=sid,
+                  note=("-c 256 (same window); " if confirm else "") + "Java client; JVM start-up included")
+        with guarded(b, row), b.rabbit.queue("publish") as q:
+            cmd = b.tools.perftest() + [
+                "-x", "1", "-y", "0", "-C", str(n), "-s", str(SIZE), "-f", "persistent", "-u", q, "-p",
+                "-e", "", "-k", q, "-sb", "-i", "1",
+            ] + (["-c", "256"] if confirm else [])
+            p = b.run(cmd, capture=True, timeout=b.timeout(n))
+            if take(row, p, n):
+                m = PT_SEND.findall(p.stdout.decode("utf-8", "replace"))
+                if m:
+                    row.tool_msg_s = float(m[-1])
+                got = b.rabbit.wait_count(q, n)
+                if got != n:
+                    row.error = f"only {got} of {n} messages in the queue"
+        m_floor = min(n, b.sizes.floor) if confirm else n
+        row = Row(scen, "pika loop" + (", wait per confirm" if confirm else ""), "floor" if confirm else "context", sid=sid,
+                  note=(f"{m_floor:,} messages" if m_floor != n else "") )
+        with guarded(b, row), b.rabbit.queue("publish") as q:
+            cmd = b.tools.helper("pika_helper") + ["publish", RABBIT_URL, q, str(m_floor)] + (["--confirm"] if confirm else [])
+            if take(row, b.run(cmd, timeout=b.timeout(m_floor, 200)), m_floor):
+                got = b.rabbit.wait_count(q, m_floor)
+                if got != m_floor:
+                    row.error = f"only {got} of {m_floor} messages in the queue"
+
+
+def rabbit_consume(b: Bench) -> None:
+    n = b.sizes.rabbit
+    scen = f"RabbitMQ consume {n:,} x {SIZE} B, manual ack, prefetch 100"
+    b.log(scen)
+    cases: list[tuple[str, str, Callable[[str], list[str]], str, bool]] = [
+        ("mqcli rabbit consume", "mqcli", lambda q: b.tools.mqcli + ["rabbit", "consume", q, "--count", str(n)],
+         "--count N, to /dev/null", False),
+        ("PerfTest", "ceiling",
+         lambda q: b.tools.perftest() + ["-x", "0", "-y", "1", "-D", str(n), "-u", q, "-p", "-q", "100", "-i", "1"],
+         "Java client; JVM start-up included", True),
+        ("pika loop", "context", lambda q: b.tools.helper("pika_helper") + ["consume", RABBIT_URL, q, str(n), "100"],
+         "one ack per message", False),
+    ]
+    for tool, role, make, note, parse in cases:
+        row = Row(scen, tool, role, sid="rabbit-consume", note=note)
+        with guarded(b, row), b.rabbit.queue("consume") as q:
+            b.rabbit.fill(q, n, SIZE)
+            p = b.run(make(q), capture=parse, timeout=b.timeout(n))
+            if take(row, p, n):
+                if parse:
+                    m = PT_RECV.findall(p.stdout.decode("utf-8", "replace"))
+                    if m:
+                        row.tool_msg_s = float(m[-1])
+                left = b.rabbit.wait_count(q, 0, timeout=5)
+                if left != 0:
+                    row.error = f"{left} messages left in the queue"
+
+
+def rpc(b: Bench) -> None:
+    servers = [
+        ("mqcli rabbit rpc serve --exec cat", "serve", lambda q: b.tools.mqcli + ["rabbit", "rpc", "serve", q, "--exec", "cat"]),
+        ("pika echo server", "echo", lambda q: b.tools.helper("pika_helper") + ["echo", RABBIT_URL, q]),
+    ]
+    for server, key, make in servers:
+        role = "mqcli" if key == "serve" else "context"
+        b.log(f"RPC against {server}")
+        rows: list[Row] = []
+        error: str | None = None
+        with b.rabbit.queue("rpc") as q:
+            srv = measure.Started(make(q), env=b.tools.env, cwd=b.tools.workdir)
+            try:
+                if not b.rabbit.wait_consumer(q, alive=lambda: srv.popen.poll() is None):
+                    raise RuntimeError("the server did not start consuming")
+                for window, count in ((1, b.sizes.rpc_serial), (100, b.sizes.rpc_pipelined)):
+                    mode = "one at a time (--window 1)" if window == 1 else f"pipelined (--window {window})"
+                    row = Row(f"RPC round trips {mode}, server: {server}", "mqcli rabbit rpc call", role,
+                              sid=f"rpc/window={window}/{key}",
+                              note="msg/s = round trips/s; " + ("a cat process per request" if key == "serve"
+                                                                 else "isolates rpc call"))
+                    with guarded(b, row):
+                        body = b"".join(b"%d\n" % i for i in range(count))
+                        cmd = b.tools.mqcli + ["rabbit", "rpc", "call", q, "--window", str(window)]
+                        take(row, b.run(cmd, stdin_bytes=body, timeout=b.timeout(count, 20)), count)
+                        row.payload_bytes, row.mb_s = 0, None
+                    rows.append(row)
+            except Exception as e:  # noqa: BLE001 -- reported as a row
+                error = f"{type(e).__name__}: {e}"
+            finally:
+                srv.terminate()
+                done = srv.wait(15)
+            if error:
+                if done.rc != 0 and done.rc != 143:
+                    error += f" ({done.error()})"
+                b.add(Row(f"RPC server: {server}", server, role, sid=f"rpc/{key}", error=error))
+        for row in rows:
+            row.note += f"; server peak RSS {done.maxrss_kb / 1024:.0f} MB"
+        # mqcli ends with 143 on SIGTERM (the documented signal exit); anything else is a failure.
+        if key == "serve" and rows and done.rc not in (0, 143, -15) and not done.timed_out:
+            b.add(Row(f"RPC server: {server}", server, role, sid=f"rpc/{key}", error=f"server ended badly: {done.error()}"))
+
+
+def delay(b: Bench) -> None:
+    count, d = b.sizes.delay, b.sizes.delay_s
+    scen = f"Delay lateness: {count} messages delayed {d:g}s, arrival - (send + delay)"
+    b.log(scen)
+    row = Row(scen, "mqcli rabbit delay publish", "mqcli", kind="latency", sid="delay")
+    with guarded(b, row), b.rabbit.queue("delay") as q:
+        watcher = RabbitWatcher(q)
+        try:
+            cmd = b.tools.mqcli + ["rabbit", "delay", "publish", "--delay", f"{int(d * 1000)}ms", "--queue", q]
+            pub = measure.Started(cmd, stdin=subprocess.PIPE, env=b.tools.env, cwd=b.tools.workdir)
+            assert pub.popen.stdin is not None
+            stdin = pub.popen.stdin
+            try:
+                # A first message gets mqcli connected; lateness is measured after it.
+                stdin.write(b"warmup\n")
+                stdin.flush()
+                if not watcher.wait_for(1, d + 30, alive=lambda: pub.popen.poll() is None):
+                    p = pub.wait(10)
+                    raise RuntimeError(p.error() if not p.ok else "the warm-up message never arrived")
+                for _ in range(count):
+                    stdin.write(b"%.6f\n" % time.time())
+                    stdin.flush()
+                    time.sleep(0.005)
+                stdin.close()
+            except BrokenPipeError:
+                pass
+            p = pub.wait(60)
+            row.peak_rss_mb = p.maxrss_kb / 1024
+            if not p.ok:
+                raise RuntimeError(p.error())
+            if not watcher.wait_for(count + 1, d + 30):
+                raise RuntimeError(f"only {len(watcher.arrivals) - 1} of {count} delayed messages arrived")
+        finally:
+            watcher.stop()
+        late = [(at - float(body) - d) * 1000 for at, body in watcher.arrivals[1:]]
+        row.messages = count
+        row.extra = latency_extra(late)
+        row.note = (f"min {min(late):+.1f} ms (negative: early); one message every 5 ms; "
+                    "via TTL + dead-letter queues; arrival seen by a pika consumer in the runner")
+
+
+# -- memory -------------------------------------------------------------------------
+def memory(b: Bench) -> None:
+    counts = b.sizes.memory
+    cases = [
+        ("Memory: Kafka produce (acks=1)", "mqcli kafka produce", "kafka-produce"),
+        ("Memory: Kafka consume (exit at end)", "mqcli kafka consume", "kafka-consume"),
+        ("Memory: RabbitMQ publish (confirms)", "mqcli rabbit publish", "rabbit-publish"),
+        ("Memory: RabbitMQ consume (manual ack)", "mqcli rabbit consume", "rabbit-consume"),
+    ]
+    for scen, tool, what in cases:
+        b.log(scen)
+        base: float | None = None
+        for n in counts:
+            row = Row(scen, tool, "mqcli", kind="memory", sid=f"memory/{what}", messages=n)
+            with guarded(b, row):
+                data = data_file(b.tools.workdir, n, SIZE)
+                if what.startswith("kafka"):
+                    with b.kafka.topic("memory") as t:
+                        produce = b.tools.mqcli + ["kafka", "produce", t, "--acks", "1"]
+                        if what == "kafka-produce":
+                            p = b.run(produce, stdin_path=data, timeout=b.timeout(n))
+                        else:
+                            try:
+                                fill = b.run(b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], stdin_path=data, timeout=b.timeout(n))
+                            except ToolMissing:
+                                fill = b.run(produce, stdin_path=data, timeout=b.timeout(n))
+                            if not fill.ok:
+                                raise RuntimeError(f"filling: {fill.error()}")
+                            p = b.run(b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--exit-at-end"],
+                                      timeout=b.timeout(n))
+                else:
+                    with b.rabbit.queue("memory") as q:
+                        if what == "rabbit-publish":
+                            p = b.run(b.tools.mqcli + ["rabbit", "publish", "--queue", q], stdin_path=data, timeout=b.timeout(n))
+                        else:
+                            b.rabbit.fill(q, n, SIZE)
+                            p = b.run(b.tools.mqcli + ["rabbit", "consume", q, "--count", str(n)], timeout=b.timeout(n))
+                take(row, p, n)
+                row.kind = "memory"
+                if not row.error:
+                    if base is None:
+                        base = row.peak_rss_mb
+                    elif base and row.peak_rss_mb:
+                        row.extra["growth"] = row.peak_rss_mb / base - 1
+
+
+def profile(b: Bench) -> None:
+    """Where kafka-python's time goes (the issue asks the report to say)."""
+    n = min(b.sizes.kafka, 200_000)
+    data = data_file(b.tools.workdir, n, SIZE)
+    with b.kafka.topic("profile") as t:
+        cases = [
+            ("mqcli kafka produce", ["kafka", "produce", t, "--acks", "1"], data),
+            ("mqcli kafka consume", ["kafka", "consume", t, "--offset", "beginning", "--exit-at-end"], None),
+        ]
+        for tool, args, stdin in cases:
+            scen = f"Profile: {tool} {n:,} x {SIZE} B (cProfile, all threads)"
+            b.log(scen)
+            row = Row(scen, tool, "mqcli", kind="profile", sid=f"profile/{args[0]}-{args[1]}", messages=n)
+            with guarded(b, row):
+                out = b.tools.workdir / "profile.json"
+                out.unlink(missing_ok=True)
+                p = b.run(b.tools.helper("profile_run") + [str(out), "15", *args], stdin_path=stdin, timeout=b.timeout(n, 200))
+                row.wall_s, row.peak_rss_mb = p.wall, p.maxrss_kb / 1024
+                if not p.ok:
+                    raise RuntimeError(p.error())
+                row.extra = json.loads(out.read_text())
+                row.note = (f"{row.extra['threads']} thread(s) profiled, {row.extra['total_s']:.1f}s of self time in all; "
+                            f"wall {p.wall:.1f}s under the profiler")
+
+
+RUNNERS: dict[str, Callable[[Bench], None]] = {
+    "startup": startup,
+    "first-message": first_message,
+    "kafka-produce": kafka_produce,
+    "kafka-consume": kafka_consume,
+    "rabbit-publish": rabbit_publish,
+    "rabbit-consume": rabbit_consume,
+    "rpc": rpc,
+    "delay": delay,
+    "memory": memory,
+    "profile": profile,
+}
