@@ -7,6 +7,8 @@ loads kafka-python (its import alone costs ~130 ms of start-up).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,9 +100,10 @@ class StartOffset:
             return cls("end")
         if t in ("stored", "committed"):
             return cls("stored")
-        if t.lstrip("-").isdigit():
+        # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+        if re.fullmatch(r"-?[0-9]+", t):
             n = int(t)
-            return cls("relative", n) if n < 0 else cls("offset", n)
+            return cls("relative", n) if t.startswith("-") else cls("offset", n)
         raise UsageError(f"invalid --offset {text!r} (use beginning, end, stored, N or -N)")
 
     def resolve(self, lo: int, hi: int, *, found: int | None = None, committed: int | None = None, reset: str = "earliest") -> int:
