@@ -121,29 +121,17 @@ class PartitionConsumer:
             times: dict[Any, Any] = {}
             if start.kind == "time":
                 times = c.offsets_for_times({tp: start.value for tp in self.tps})
+            if start.kind == "stored" and not self.group:
+                raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
             for tp in self.tps:
-                lo, hi = begin[tp], end[tp]
-                if start.kind == "beginning":
-                    pos = lo
-                elif start.kind == "end":
-                    pos = hi
-                elif start.kind == "offset":
-                    pos = min(max(start.value, lo), hi)
-                elif start.kind == "relative":
-                    pos = max(hi + start.value, lo)
-                elif start.kind == "time":
-                    found = times.get(tp)
-                    pos = hi if found is None else found.offset
-                elif start.kind == "stored":
-                    if not self.group:
-                        raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
-                    committed = c.committed(tp)
-                    if committed is None:
-                        pos = lo if self.settings.consumer.auto_offset_reset == "earliest" else hi
-                    else:
-                        pos = committed
-                else:  # pragma: no cover - StartOffset.parse guards this
-                    raise UsageError(f"unknown start {start.kind}")
+                found = times.get(tp)
+                pos = start.resolve(
+                    begin[tp],
+                    end[tp],
+                    found=None if found is None else found.offset,
+                    committed=c.committed(tp) if start.kind == "stored" else None,
+                    reset=self.settings.consumer.auto_offset_reset,
+                )
                 c.seek(tp, pos)
 
     def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
