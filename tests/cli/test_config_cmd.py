@@ -198,7 +198,6 @@ def test_validate_explicit_path_and_missing_file(tmp_path: Path) -> None:
     assert r.exit_code == 3 and "config file not found" in r.stderr
 
 
-@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
 def test_validate_warns_about_readable_secrets(tmp_path: Path) -> None:
     path = local_file(tmp_path, "profiles:\n  a:\n    rabbit: {password: hunter2}\n")
     path.chmod(0o644)

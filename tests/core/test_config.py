@@ -568,7 +568,6 @@ def test_to_dict_round_trips_as_a_profile(tmp_path: Path) -> None:
     assert (q.kafka, q.rabbit) == (p.kafka, p.rabbit)
 
 
-@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
 def test_permission_warning(tmp_path: Path) -> None:
     literal = write(tmp_path / "lit.yaml", "profiles:\n  p:\n    rabbit: {password: hunter2}\n", mode=0o644)
     warning = config_permission_warning(literal)
