@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 _log = logging.getLogger("mqcli.librdkafka")
 _log.propagate = False
 _log.setLevel(logging.WARNING)
+# Without a handler of its own, Python's last-resort handler would print
+# librdkafka's retry warnings ("Coordinator load in progress") on stderr.
+_log.addHandler(logging.NullHandler())
 _debug_enabled = False
 _DEBUG_CONTEXTS = "generic,broker,security,protocol,cgrp,topic,metadata"
 
