@@ -221,6 +221,13 @@ class SendProgress:
     def fail(self) -> None:
         self.failed += 1
 
+    def update(self, sent: int, failed: int, size: int) -> None:
+        """Take counts kept elsewhere (a producer that counts in bulk)."""
+        self.sent, self.failed, self.bytes = sent, failed, size
+        if self.app.live and time.monotonic() - self._last_draw > 0.2:
+            self._last_draw = time.monotonic()
+            self._draw()
+
     def _draw(self) -> None:
         self._drawn = True
         sys.stderr.write(f"\r\x1b[K{self._line()}")

@@ -47,7 +47,7 @@ _KNOWN_FIELDS = set(_META_FIELDS) | {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # slots: cheaper to build, and a million of them may pass through
 class Message:
     value: bytes | None
     key: bytes | None = None

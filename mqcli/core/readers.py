@@ -37,26 +37,29 @@ def split_records(stream: BinaryIO, delimiter: bytes = b"\n") -> Iterator[bytes]
     """Yield the records of `stream` separated by `delimiter`, streaming."""
     if not delimiter:
         raise ValueError("empty delimiter")
-    if delimiter == b"\n" and hasattr(stream, "readline"):
-        # The common case: let the buffered reader find newlines in C.
-        for line in iter(stream.readline, b""):
-            yield line[:-1] if line.endswith(b"\n") else line
-        return
-    buf = b""
-    dlen = len(delimiter)
+    # read1: whatever has arrived (up to CHUNK), so a slow pipe (`tail -f`)
+    # yields each record as soon as it is complete.
+    read = getattr(stream, "read1", stream.read)
+    buf = b""  # an unfinished record (and for a long one, its pieces so far in `more`)
+    more: list[bytes] = []
     while True:
-        chunk = stream.read(CHUNK)
+        chunk = read(CHUNK)
         if not chunk:
             break
-        buf += chunk
-        start = 0
-        while True:
-            idx = buf.find(delimiter, start)
-            if idx < 0:
-                break
-            yield buf[start:idx]
-            start = idx + dlen
-        buf = buf[start:]
+        if delimiter not in chunk and len(delimiter) == 1:
+            # Part of a record longer than a chunk: collect, join once (no
+            # quadratic re-copying of a huge record).
+            more.append(chunk)
+            continue
+        if more:
+            buf += b"".join(more)
+            more.clear()
+        # split() makes every record of the chunk in one C call.
+        records = (buf + chunk).split(delimiter)
+        buf = records.pop()
+        yield from records
+    if more:
+        buf += b"".join(more)
     if buf:
         yield buf
 
@@ -96,6 +99,12 @@ def read_messages(
             records: Iterable[bytes] = [data] if data else []  # empty input sends nothing
         else:
             records = split_records(stream, b"\n" if options.mode is InputMode.jsonl else options.delimiter)
+        if options.mode is InputMode.line and options.key_separator is None:
+            # The common case, kept tight: every record is a message value.
+            for record in records:
+                number += 1
+                yield Message(record, line=number)
+            continue
         for record in records:
             number += 1
             try:

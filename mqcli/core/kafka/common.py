@@ -61,6 +61,47 @@ class Delivery:
         return self.error is None
 
 
+class DeliveryReport:
+    """Where a producer reports the fate of every message it was handed.
+
+    Successes are counted (`delivered`, `bytes`); one call per message would
+    cost more than sending it at librdkafka's rates.  Each failure comes to
+    `failure()` with its message (whose `line` names the input record), and
+    each success to `landed()` as well when `each` is set (`--sync` prints
+    where every message landed).  `progress()` is called now and then while
+    sending.  When send_all returns or raises, every message up to input line
+    `handed_line` has been reported one way or the other.
+    """
+
+    each = False
+
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.failed = 0
+        self.bytes = 0  # key + value bytes of the delivered messages
+        self.handed_line = 0
+
+    def settle(self, delivery: Delivery) -> None:
+        """Count one outcome and pass it on (for producers with an outcome object per message)."""
+        if delivery.error is None:
+            self.delivered += 1
+            self.bytes += delivery.size
+            if self.each:
+                self.landed(delivery)
+        else:
+            self.failed += 1
+            self.failure(delivery)
+
+    def landed(self, delivery: Delivery) -> None:
+        """One delivered message (only called when `each`)."""
+
+    def failure(self, delivery: Delivery) -> None:
+        """One message that was not delivered (`delivery.error` says why)."""
+
+    def progress(self) -> None:
+        """Counts changed (called every few hundred messages)."""
+
+
 def header_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value

@@ -11,16 +11,17 @@ callback needs no locking.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
 from kafka import KafkaProducer
 
+from mqcli.core.bulk import fewer_gc_passes
 from mqcli.core.errors import DeliveryFailed, UsageError
 from mqcli.core.kafka.client import bootstrapping, client_config, map_error
 # The engine-neutral types live in common (shared with the librdkafka engine).
-from mqcli.core.kafka.common import ACKS, COMPRESSION, Delivery, ProduceOptions
+from mqcli.core.kafka.common import ACKS, COMPRESSION, Delivery, DeliveryReport, ProduceOptions
 from mqcli.core.kafka.common import header_bytes as _header_bytes
 from mqcli.core.message import Message
 
@@ -80,8 +81,9 @@ class Producer:
             topic, value=msg.value, key=key, headers=headers, partition=partition, timestamp_ms=msg.timestamp
         )
 
-    def send_all(self, topic: str, messages: Iterable[Message], on_result: Callable[[Delivery], None]) -> None:
-        """Send every message; call on_result once per message (in input order)."""
+    @fewer_gc_passes()
+    def send_all(self, topic: str, messages: Iterable[Message], report: DeliveryReport) -> None:
+        """Send every message; report each one's fate to `report` (in input order)."""
         window: deque[tuple[Delivery, Any]] = deque()
         window_bytes = 0
         wait = self.options.delivery_timeout + 30
@@ -108,7 +110,11 @@ class Producer:
                 delivery.partition = meta.partition
                 delivery.offset = meta.offset
                 delivery.timestamp = meta.timestamp if meta.timestamp not in (None, -1) else None
-            on_result(delivery)
+            report.settle(delivery)
+            if delivery.msg.line is not None:
+                report.handed_line = delivery.msg.line
+            if (report.delivered + report.failed) & 255 == 0:
+                report.progress()
 
         try:
             for msg in messages:
@@ -124,17 +130,17 @@ class Producer:
                 delivery = Delivery(msg=msg, size=size)
                 if msg.value is None and msg.key is None and self.options.key is None:
                     delivery.error = "a null value (tombstone) needs a key"
-                    on_result(delivery)
+                    report.settle(delivery)
                     continue
                 try:
                     fut = self._send(topic, msg)
                 except kerr.KafkaTimeoutError as e:
                     delivery.error = _describe(e)
-                    on_result(delivery)
+                    report.settle(delivery)
                     continue
                 except (ValueError, TypeError, AssertionError, kerr.KafkaError) as e:
                     delivery.error = _describe(e)
-                    on_result(delivery)
+                    report.settle(delivery)
                     continue
                 if self.options.sync:
                     settle((delivery, fut))
@@ -161,6 +167,7 @@ class Producer:
                     pass  # each unsent message is reported by its future below
             while window:
                 settle(window.popleft())
+            report.progress()
 
     def close(self) -> None:
         if not self._closed:

@@ -1,26 +1,28 @@
 """Producing with librdkafka: the same contract as producer.Producer (a
-bounded window, results settled in input order on the calling thread, every
-message's fate reported), on confluent-kafka's Producer.
+bounded window, every message's fate reported to a DeliveryReport), on
+confluent-kafka's Producer.
 
 librdkafka batches and sends on its own threads; delivery reports come back
-through `poll()` on this thread, so the window needs no locking.  The
-window is also librdkafka's queue bound (queue.buffering.max.messages), so
-`produce()` does not fill memory faster than the broker acknowledges.
+through `poll()` on this thread, so the counts need no locking.  Per message
+we do as little Python as we can (one produce call, one delivery callback
+that counts): at librdkafka's rates that bookkeeping is most of the cost.
+The window is also librdkafka's queue bound (queue.buffering.max.messages),
+so `produce()` does not fill memory faster than the broker acknowledges.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import Producer as _RdProducer
 
+from mqcli.core.bulk import fewer_gc_passes
 from mqcli.core.errors import UsageError
-from mqcli.core.kafka.common import Delivery, ProduceOptions, header_bytes
+from mqcli.core.kafka.common import Delivery, DeliveryReport, ProduceOptions, header_bytes
 from mqcli.core.kafka.rdkafka_client import Diagnosis, check_fatal, client_config, describe, wait_connected
 from mqcli.core.message import Message
 
@@ -31,9 +33,36 @@ if TYPE_CHECKING:
 _NO_EXTRAS: dict[str, Any] = {}
 
 
-@dataclass
-class _Pending(Delivery):
-    done: bool = False
+# Delivery report errors of messages we purged ourselves (see Producer.send_all).
+_PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
+
+
+def _produce_kwargs(msg: Message, partition: int | None, extra_headers: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """produce()'s keyword arguments for a message with a partition, timestamp or headers."""
+    kwargs: dict[str, Any] = {}
+    if partition is None:
+        partition = msg.partition
+    if partition is not None:
+        kwargs["partition"] = partition
+    if msg.timestamp is not None:
+        kwargs["timestamp"] = msg.timestamp
+    if msg.headers or extra_headers:
+        kwargs["headers"] = [(k, header_bytes(v)) for k, v in msg.headers] + extra_headers
+    return kwargs
+
+
+def _landed(msg: Message, size: int, m: Any) -> Delivery:
+    """The Delivery of an acknowledged message from its delivery report."""
+    offset = m.offset()
+    ts_type, ts = m.timestamp()
+    return Delivery(
+        msg=msg,
+        size=size,
+        partition=m.partition(),
+        # acks=0: unknown (librdkafka says None or a negative sentinel); -1 as kafka-python
+        offset=offset if offset is not None and offset >= 0 else -1,
+        timestamp=ts if ts_type != 0 and ts is not None and ts >= 0 else None,
+    )
 
 
 class Producer:
@@ -76,121 +105,142 @@ class Producer:
         self._closed = False
         wait_connected(self._producer, settings, profile, self.diagnosis)
 
-    def send_all(self, topic: str, messages: Iterable[Message], on_result: Callable[[Delivery], None]) -> None:
-        """Send every message; call on_result once per message (in input order)."""
+    @fewer_gc_passes()
+    def send_all(self, topic: str, messages: Iterable[Message], report: DeliveryReport) -> None:
+        """Send every message; report each one's fate to `report`."""
         o = self.options
         p = self._producer
         produce = p.produce
         poll = p.poll
-        window: deque[_Pending] = deque()
-        window_bytes = 0
+        default_key = o.key
+        extra_headers = [(k, v.encode("utf-8")) for k, v in o.headers]
         max_in_flight = max(o.max_in_flight, 1)
         max_bytes = o.max_in_flight_bytes
-        extra_headers = [(k, v.encode("utf-8")) for k, v in o.headers]
         wait = o.delivery_timeout + 30
-        since_poll = 0
+        each = report.each
+        # Running totals, kept in locals because the delivery callback runs
+        # once per message: handed to librdkafka, and reported back by it
+        # (delivered or failed).  report's counts are brought up to date in bulk.
+        handed = handed_bytes = settled = settled_bytes = failed = failed_bytes = 0
+        refused = 0  # failed before librdkafka took them
+        purged_because: str | None = None  # why we purged what was still queued
 
-        settle = on_result
+        def on_delivery(msg: Message, size: int, err: KafkaError | None, m: Any) -> None:
+            # Runs inside poll()/flush() on this thread: no locking needed.
+            nonlocal settled, settled_bytes, failed, failed_bytes
+            settled += 1
+            settled_bytes += size
+            if err is None:
+                if each:
+                    sync_counts()
+                    report.landed(_landed(msg, size, m))
+                return
+            failed += 1
+            failed_bytes += size
+            why = describe(err)
+            if purged_because is not None and err.code() in _PURGED:
+                why = purged_because
+            sync_counts()
+            report.failure(Delivery(msg=msg, size=size, error=why))
 
-        def wait_head(d: _Pending) -> None:
+        def sync_counts() -> None:
+            report.delivered = settled - failed
+            report.bytes = settled_bytes - failed_bytes
+            report.failed = failed + refused
+
+        def wait_below(max_messages: int, max_size: int) -> None:
+            """Serve delivery reports until the window is small enough; purge
+            what is outstanding if no report comes for `wait` seconds."""
+            seen = settled
             deadline = time.monotonic() + wait
-            while not d.done:
+            while handed - settled > max_messages or handed_bytes - settled_bytes > max_size:
                 poll(0.1)
-                check_fatal(self.diagnosis, self.settings, self.profile)
-                if time.monotonic() > deadline:
-                    d.error = d.error or "KafkaTimeoutError: no delivery report in time"
-                    d.done = True
-
-        try:
-            for msg in messages:
-                value = msg.value
-                key = msg.key if msg.key is not None else o.key
-                size = len(value or b"") + len(msg.key or b"")
-                d = _Pending(msg=msg, size=size)
-                if value is None and key is None:
-                    d.error = "a null value (tombstone) needs a key"
-                    on_result(d)
-                    continue
-                partition = o.partition if o.partition is not None else msg.partition
-                if partition is None and msg.timestamp is None and not msg.headers and not extra_headers:
-                    kwargs = _NO_EXTRAS  # the common case: no dict to build per message
-                else:
-                    kwargs = {}
-                    if partition is not None:
-                        kwargs["partition"] = partition
-                    if msg.timestamp is not None:
-                        kwargs["timestamp"] = msg.timestamp
-                    if msg.headers or extra_headers:
-                        kwargs["headers"] = [(k, header_bytes(v)) for k, v in msg.headers] + extra_headers
-
-                def report(err: KafkaError | None, m: Any, d: _Pending = d) -> None:
-                    if err is not None:
-                        d.error = describe(err)
-                    else:
-                        d.partition = m.partition()
-                        offset = m.offset()
-                        # acks=0: unknown (librdkafka says None or a negative sentinel); -1 as kafka-python
-                        d.offset = offset if offset is not None and offset >= 0 else -1
-                        ts_type, ts = m.timestamp()
-                        d.timestamp = ts if ts_type != 0 and ts is not None and ts >= 0 else None
-                    d.done = True
-
-                while True:
-                    try:
-                        produce(topic, value, key, on_delivery=report, **kwargs)
-                        break
-                    except BufferError:
-                        # librdkafka's queue is full (our window was larger than it):
-                        # wait for acknowledgements to make room.
-                        poll(0.05)
-                    except KafkaException as e:
-                        err = e.args[0] if e.args else None
-                        d.error = describe(err) if isinstance(err, KafkaError) else str(e)
-                        d.done = True
-                        break
-                    except (TypeError, ValueError) as e:
-                        d.error = str(e) or type(e).__name__
-                        d.done = True
-                        break
-                if o.sync:
-                    if not d.done:
-                        p.flush(wait)
-                        wait_head(d)
-                    settle(d)
-                    continue
-                if d.done and not window:
-                    settle(d)  # failed at once: report it now
-                    continue
-                window.append(d)
-                window_bytes += size
-                since_poll += 1
-                if since_poll >= 256:
-                    # Serve delivery reports in bulk: a poll per message costs more
-                    # than the sends themselves at librdkafka's rates.
-                    since_poll = 0
-                    poll(0)
-                while window and (window[0].done or len(window) > max_in_flight or window_bytes > max_bytes):
-                    head = window[0]
-                    if not head.done:
-                        wait_head(head)
-                    # Reported before it leaves the window: a signal arriving in
-                    # between must not lose the report.
-                    settle(head)
-                    window.popleft()
-                    window_bytes -= head.size
                 if self.diagnosis.fatal is not None:
                     check_fatal(self.diagnosis, self.settings, self.profile)
+                if settled > seen:
+                    seen, deadline = settled, time.monotonic() + wait
+                elif time.monotonic() > deadline:
+                    abandon(f"KafkaTimeoutError: no delivery report within {wait:g}s")
+
+        def abandon(why: str) -> None:
+            """Take back everything still outstanding: each comes back as a
+            failed delivery report."""
+            nonlocal purged_because, settled, failed
+            purged_because = why
+            p.purge()
+            deadline = time.monotonic() + 5
+            while handed > settled and time.monotonic() < deadline:
+                poll(0.1)
+            if handed > settled:  # librdkafka promises a report for every message: not expected
+                lost = handed - settled
+                settled += lost
+                failed += lost
+                sync_counts()
+                report.failure(Delivery(msg=Message(value=None), size=0, error=f"{lost} message(s) got no delivery report"))
+
+        def failed_at_once(msg: Message, size: int, why: str) -> None:
+            nonlocal refused
+            refused += 1
+            sync_counts()
+            report.failure(Delivery(msg=msg, size=size, error=why))
+
+        # Per-message options that need a dict of keyword arguments for produce().
+        plain = o.partition is None and not extra_headers
+        last: Message | None = None  # the last message handed over (or failed at once)
+        try:
+            for msg in messages:
+                last = msg
+                value = msg.value
+                key = msg.key if msg.key is not None else default_key
+                size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
+                if value is None and key is None:
+                    failed_at_once(msg, size, "a null value (tombstone) needs a key")
+                    continue
+                if plain and msg.partition is None and msg.timestamp is None and not msg.headers:
+                    kwargs = _NO_EXTRAS  # the common case: no dict to build per message
+                else:
+                    kwargs = _produce_kwargs(msg, o.partition, extra_headers)
+                while True:
+                    try:
+                        produce(topic, value, key, on_delivery=partial(on_delivery, msg, size), **kwargs)
+                    except BufferError:
+                        # librdkafka's queue is full (its bound is near ours): wait for room.
+                        poll(0.05)
+                        continue
+                    except KafkaException as e:
+                        err = e.args[0] if e.args else None
+                        failed_at_once(msg, size, describe(err) if isinstance(err, KafkaError) else str(e))
+                    except (TypeError, ValueError) as e:
+                        failed_at_once(msg, size, str(e) or type(e).__name__)
+                    else:
+                        handed += 1
+                        handed_bytes += size
+                    break
+                if o.sync:
+                    p.flush(wait)
+                    if handed > settled:
+                        abandon(f"KafkaTimeoutError: no delivery report within {wait:g}s")
+                elif handed & 255 == 0:
+                    # Serve delivery reports in bulk: a poll per message costs
+                    # more than the sends themselves at librdkafka's rates.
+                    poll(0)
+                    sync_counts()
+                    report.progress()
+                    if handed - settled > max_in_flight or handed_bytes - settled_bytes > max_bytes:
+                        wait_below(max_in_flight, max_bytes)
         finally:
+            # Every message handed over gets its report before we return: on
+            # success, on an error and on Ctrl-C (a second Ctrl-C purges).
             try:
-                p.flush(wait)
-            except KafkaException:
-                pass  # each unsent message is reported below
-            while window:
-                head = window[0]
-                if not head.done:
-                    head.error = head.error or "KafkaTimeoutError: not delivered before the producer was flushed"
-                settle(head)
-                window.popleft()
+                if handed > settled:
+                    wait_below(0, 0)
+            finally:
+                if handed > settled:
+                    abandon("not delivered before mqcli stopped")
+                if last is not None and last.line is not None:
+                    report.handed_line = last.line
+                sync_counts()
+                report.progress()
 
     def close(self) -> None:
         if not self._closed:
