@@ -411,8 +411,14 @@ def kafka_produce(b: Bench) -> None:
         scen = f"Kafka produce {n:,} x {SIZE} B from stdin, acks={acks}"
         b.log(f"{scen}")
         cases: list[tuple[str, str, Callable[[str], list[str]], str]] = [
-            ("mqcli kafka produce", "mqcli", lambda t: b.tools.mqcli + ["kafka", "produce", t, "--acks", acks],
-             "idempotent" if acks == "all" else ""),
+            ("mqcli kafka produce", "mqcli", lambda t: b.tools.mqcli + ["kafka", "--engine", "librdkafka", "produce", t, "--acks", acks],
+             "librdkafka engine (the default)" + (", idempotent" if acks == "all" else "")),
+            ("mqcli kafka produce (kafka-python)", "context",
+             lambda t: b.tools.mqcli + ["kafka", "--engine", "kafka-python", "produce", t, "--acks", acks],
+             "--engine kafka-python" + (", idempotent" if acks == "all" else "")),
+            ("confluent-kafka loop", "ceiling",
+             lambda t: b.tools.helper("kafka_helper") + ["produce", BOOTSTRAP, t, acks],
+             "one produce() per line, nothing else: the most Python gets from librdkafka"),
             ("kcat -P", "reference", lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t, "-X", f"acks={acks}"],
              "librdkafka defaults"),
             ("ConsoleProducer", "reference",
@@ -455,7 +461,14 @@ def kafka_consume(b: Bench) -> None:
         if not fill.ok or got != n:
             raise RuntimeError(f"filling {t}: {fill.error() if not fill.ok else f'{got} of {n}'}")
         cases: list[tuple[str, str, Callable[[], list[str]], str]] = [
-            ("mqcli kafka consume", "mqcli", lambda: b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--exit-at-end"], ""),
+            ("mqcli kafka consume", "mqcli",
+             lambda: b.tools.mqcli + ["kafka", "--engine", "librdkafka", "consume", t, "--offset", "beginning", "--exit-at-end"],
+             "librdkafka engine (the default)"),
+            ("mqcli kafka consume (kafka-python)", "context",
+             lambda: b.tools.mqcli + ["kafka", "--engine", "kafka-python", "consume", t, "--offset", "beginning", "--exit-at-end"],
+             "--engine kafka-python"),
+            ("confluent-kafka loop", "ceiling", lambda: b.tools.helper("kafka_helper") + ["consume", BOOTSTRAP, t, str(n)],
+             "batches of consume(), values joined, one write each: the most Python gets from librdkafka"),
             ("kcat -C -e", "reference", lambda: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-e", "-q"], ""),
             # A named group (deleted below) instead of a random console-consumer-NNNN
             # left behind; no commits, like the other two.
