@@ -42,9 +42,10 @@ def ping(
             started = time.monotonic()
             try:
                 if name == "kafka":
-                    from mqcli.core.kafka.client import ping as kafka_ping
+                    from mqcli.core.kafka.engine import ping as kafka_ping
+                    from mqcli.core.kafka.engine import resolve
 
-                    detail = kafka_ping(settings.kafka)
+                    detail = kafka_ping(resolve(settings.kafka))  # the profile is named below
                 else:
                     from mqcli.core.rabbit.client import ping as rabbit_ping
 

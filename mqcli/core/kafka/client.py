@@ -264,20 +264,3 @@ def wait_connected(client: Any, settings: KafkaSettings, profile: str | None = N
             client.bootstrap(timeout_ms=max(int(settings.connect_timeout * 1000), 100))
     except kerr.KafkaError as e:
         raise map_error(e, settings, profile) from None
-
-
-
-
-def ping(settings: KafkaSettings) -> str:
-    """Describe the cluster behind `settings`, e.g. '127.0.0.1:9092 cluster abc, 1 broker'.
-
-    Raises ConnectionFailed within settings.connect_timeout when it does not answer.
-    """
-    admin = admin_client(settings)
-    try:
-        with kafka_errors(settings):
-            cluster = admin.describe_cluster()
-    finally:
-        admin.close()
-    n = len(cluster.get("brokers") or [])
-    return f"{servers(settings)} cluster {cluster.get('cluster_id')}, {n} broker{'s' if n != 1 else ''}"

@@ -84,6 +84,16 @@ def admin(settings: KafkaSettings, profile: str | None = None) -> Any:
     return Admin(settings, profile)
 
 
+def ping(settings: KafkaSettings, profile: str | None = None) -> str:
+    """Describe the cluster behind `settings` through its engine, e.g.
+    '127.0.0.1:9092 cluster abc, 1 broker'; ConnectionFailed within
+    settings.connect_timeout when it does not answer."""
+    with admin(settings, profile) as client:
+        cluster = client.cluster()
+    n = len(cluster["brokers"])
+    return f"{','.join(settings.bootstrap_servers)} cluster {cluster['cluster_id']}, {n} broker{'s' if n != 1 else ''}"
+
+
 def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Any:
     """A connected Producer: send_all(topic, messages, on_result), close()."""
     if _rd(settings):
