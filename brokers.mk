@@ -7,6 +7,7 @@
 #   make brokers-status  show whether each broker accepts clients
 #   make brokers-check   end-to-end smoke test of every listener
 #   make brokers-clean   stop both and delete .brokers/ (data, certs, jars)
+#   make rabbitmq-node2  a second, independent RabbitMQ node on 5682 (fault tests)
 
 # Don't let including this file change the includer's default goal.
 BROKERS_SAVED_GOAL := $(.DEFAULT_GOAL)
@@ -23,7 +24,8 @@ BROKERS_ENV = BROKER_TIMEOUT='$(BROKER_TIMEOUT)' KAFKA_HEAP_OPTS='$(KAFKA_HEAP_O
 
 .PHONY: brokers brokers-deps brokers-tls brokers-stop brokers-status \
         brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop \
-        kafka-cluster kafka-cluster-stop kafka-cluster-status
+        kafka-cluster kafka-cluster-stop kafka-cluster-status \
+        rabbitmq-node2 rabbitmq-node2-stop rabbitmq-node2-status
 
 brokers: brokers-deps
 	@$(BROKERS_ENV) $(BROKERS_DIR)/up.sh
@@ -44,7 +46,7 @@ brokers-status:
 brokers-check: brokers
 	@$(BROKERS_DIR)/check.sh
 
-brokers-clean: brokers-stop
+brokers-clean: brokers-stop rabbitmq-node2-stop
 	rm -rf $(BROKERS_HOME)/.brokers
 
 kafka-start: brokers-deps
@@ -65,5 +67,15 @@ kafka-cluster-stop:
 	@$(BROKERS_DIR)/kafka-cluster.sh stop
 kafka-cluster-status:
 	@$(BROKERS_DIR)/kafka-cluster.sh status
+
+# A second RabbitMQ node, not clustered with the first (rabbit2@localhost,
+# AMQP 127.0.0.1:5682, no TLS, state in .brokers/rabbitmq-node2/) for the
+# failover fault tests; tests/reliability starts and stops it itself.
+rabbitmq-node2: brokers-deps
+	@$(BROKERS_ENV) $(BROKERS_DIR)/rabbitmq-node2.sh start
+rabbitmq-node2-stop:
+	@if [ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]; then $(BROKERS_DIR)/rabbitmq-node2.sh stop; fi
+rabbitmq-node2-status:
+	@$(BROKERS_DIR)/rabbitmq-node2.sh status
 
 .DEFAULT_GOAL := $(BROKERS_SAVED_GOAL)

@@ -5,6 +5,10 @@
 #   brokers/rabbitmq.sh status   exit 0 when running and accepting AMQP connections
 #   brokers/rabbitmq.sh ctl ARGS run rabbitmqctl against this node, e.g. `ctl list_queues`
 #
+# brokers/rabbitmq-node2.sh runs the same commands for a second, independent
+# node (not clustered) by setting the RABBIT_INSTANCE, RABBIT_AMQP_PORT,
+# RABBIT_AMQPS_PORT, RABBITMQ_NODENAME and RABBITMQ_DIST_PORT variables below.
+#
 # Why not the Debian service: there is no systemd here, and the packaged
 # wrapper (/usr/sbin/rabbitmq-server) su's to the rabbitmq user and writes to
 # /var/lib and /var/log. We run the real scripts from /usr/lib/rabbitmq/bin
@@ -13,15 +17,27 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-RDIR="$STATE/rabbitmq"
+# Which node: its state directory and log names (.brokers/$INSTANCE, .brokers/logs/$INSTANCE*.log).
+INSTANCE="${RABBIT_INSTANCE:-rabbitmq}"
+# AMQP port, and the AMQPS (TLS) port; an empty AMQPS port means no TLS listener.
+AMQP_PORT="${RABBIT_AMQP_PORT:-5672}"
+AMQPS_PORT="${RABBIT_AMQPS_PORT-5671}"
+RDIR="$STATE/$INSTANCE"
 RBIN=/usr/lib/rabbitmq/bin
-LOGFILE="$LOGS/rabbitmq.log"
-STARTUP_LOG="$LOGS/rabbitmq-startup.log"
+LOGFILE="$LOGS/$INSTANCE.log"
+STARTUP_LOG="$LOGS/$INSTANCE-startup.log"
 
 # rabbit@localhost instead of rabbit@<hostname>: Erlang distribution must be
 # able to resolve the host part, and "localhost" always resolves, whatever the
 # machine's (container's) hostname is.
 export RABBITMQ_NODENAME="${RABBITMQ_NODENAME:-rabbit@localhost}"
+LABEL="RabbitMQ"
+[[ "$INSTANCE" == rabbitmq ]] || LABEL="RabbitMQ $RABBITMQ_NODENAME"
+if [[ "$AMQP_PORT" != 5672 ]]; then
+  # The Erlang distribution port defaults to 20000 + RABBITMQ_NODE_PORT:
+  # tell the VM the real AMQP port so a second node never clashes with the first.
+  export RABBITMQ_NODE_PORT="$AMQP_PORT"
+fi
 export RABBITMQ_CONFIG_FILE="$RDIR/rabbitmq.conf"
 export RABBITMQ_ADVANCED_CONFIG_FILE="$RDIR/advanced.config"
 export RABBITMQ_ENABLED_PLUGINS_FILE="$RDIR/enabled_plugins"
@@ -50,9 +66,29 @@ running() {
     tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'beam'
 }
 
-# Real client check: a full AMQP login as guest on 5672 (brokers/amqp_ping.py),
-# much faster than the Erlang CLI; plus the TLS port accepting connections.
-ready() { python3 "$BROKERS_DIR/amqp_ping.py" 2>/dev/null && port_open 5671; }
+# Real client check: a full AMQP login as guest on the AMQP port
+# (brokers/amqp_ping.py), much faster than the Erlang CLI; plus the TLS port
+# accepting connections (when the node has one).
+ready() {
+  python3 "$BROKERS_DIR/amqp_ping.py" 127.0.0.1 "$AMQP_PORT" 2>/dev/null &&
+    { [[ -z "$AMQPS_PORT" ]] || port_open "$AMQPS_PORT"; }
+}
+
+listeners() { echo "127.0.0.1:$AMQP_PORT${AMQPS_PORT:+ / $AMQPS_PORT}"; }
+
+# rabbitmq.conf from the template, for this node's ports; without a TLS port
+# the ssl listener and its options are left out (no TLS files needed).
+render_config() {
+  local conf
+  conf="$(<"$BROKERS_DIR/rabbitmq/rabbitmq.conf.in")"
+  conf="${conf//@STATE@/$STATE}"
+  conf="${conf/listeners.tcp.default = 127.0.0.1:5672/listeners.tcp.default = 127.0.0.1:$AMQP_PORT}"
+  if [[ -n "$AMQPS_PORT" ]]; then
+    printf '%s\n' "${conf/listeners.ssl.default = 127.0.0.1:5671/listeners.ssl.default = 127.0.0.1:$AMQPS_PORT}"
+  else
+    grep -v -e '^listeners.ssl' -e '^ssl_options' <<<"$conf"
+  fi
+}
 
 prepare() {
   mkdir -p "$RDIR/mnesia" "$HOME"
@@ -60,15 +96,18 @@ prepare() {
   if [[ ! -s "$HOME/.erlang.cookie" ]]; then
     # Reuse the package's cookie when there is one, so the stock
     # `rabbitmqctl -n rabbit@localhost ...` (which runs as user rabbitmq
-    # with /var/lib/rabbitmq's cookie) can manage this node too.
+    # with /var/lib/rabbitmq's cookie) can manage this node too; a second
+    # node shares the first node's cookie.
     if [[ -r /var/lib/rabbitmq/.erlang.cookie ]]; then
       cat /var/lib/rabbitmq/.erlang.cookie >"$HOME/.erlang.cookie"
+    elif [[ "$INSTANCE" != rabbitmq && -s "$STATE/rabbitmq/home/.erlang.cookie" ]]; then
+      cat "$STATE/rabbitmq/home/.erlang.cookie" >"$HOME/.erlang.cookie"
     else
       head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20 >"$HOME/.erlang.cookie"
     fi
     chmod 400 "$HOME/.erlang.cookie"
   fi
-  sed "s#@STATE@#$STATE#g" "$BROKERS_DIR/rabbitmq/rabbitmq.conf.in" >"$RABBITMQ_CONFIG_FILE"
+  render_config >"$RABBITMQ_CONFIG_FILE"
   echo "[]." >"$RABBITMQ_ADVANCED_CONFIG_FILE"
   # No plugins: management isn't needed, and Debian does not ship
   # rabbitmq_delayed_message_exchange.
@@ -89,12 +128,12 @@ wait_ready() {
   local launcher="${1:-}" deadline=$((SECONDS + BROKER_TIMEOUT))
   until ready; do
     if [[ -n "$launcher" ]] && ! kill -0 "$launcher" 2>/dev/null; then
-      fail "RabbitMQ exited during startup"
+      fail "$LABEL exited during startup"
     fi
     if [[ -z "$launcher" ]] && ! running; then
-      fail "RabbitMQ exited during startup"
+      fail "$LABEL exited during startup"
     fi
-    ((SECONDS < deadline)) || fail "RabbitMQ not accepting AMQP/TLS clients after ${BROKER_TIMEOUT}s (left running for inspection)"
+    ((SECONDS < deadline)) || fail "$LABEL not accepting AMQP/TLS clients after ${BROKER_TIMEOUT}s (left running for inspection)"
     sleep 0.5
   done
   # Clients are served; also let RabbitMQ itself confirm the boot finished.
@@ -108,22 +147,22 @@ start() {
   if running; then
     # Ours and alive: quick AMQP check; fall back to waiting if still booting.
     ready || wait_ready
-    log "RabbitMQ running (pid $(pid)) on 127.0.0.1:5672 / 5671"
+    log "$LABEL running (pid $(pid)) on $(listeners)"
     return 0
   fi
   rm -f "$RABBITMQ_PID_FILE"
   local p
-  for p in 5672 5671; do
+  for p in $AMQP_PORT $AMQPS_PORT; do
     if port_open "$p"; then
       log "port $p is already taken by a process we did not start (system rabbitmq-server service?); stop it first"
       exit 1
     fi
   done
 
-  "$BROKERS_DIR/tls.sh"
+  [[ -z "$AMQPS_PORT" ]] || "$BROKERS_DIR/tls.sh"
   prepare
-  log "starting RabbitMQ (log: $LOGFILE)"
-  echo "===== $(date -Is) rabbitmq start =====" >>"$STARTUP_LOG"
+  log "starting $LABEL (log: $LOGFILE)"
+  echo "===== $(date -Is) $INSTANCE start =====" >>"$STARTUP_LOG"
   # Not `rabbitmq-server -detached`: a detached VM drops its stdout, so a
   # config error vanishes and we'd only notice at the timeout. Instead run it
   # in the background ourselves: output lands in the startup log and we can
@@ -131,18 +170,18 @@ start() {
   # never holds the caller's terminal or pipe open.
   (cd "$RDIR" && exec setsid "$RBIN/rabbitmq-server" </dev/null >>"$STARTUP_LOG" 2>&1) &
   wait_ready $!
-  log "RabbitMQ ready (pid $(pid)) on 127.0.0.1:5672 / 5671"
+  log "$LABEL ready (pid $(pid)) on $(listeners)"
 }
 
 stop() {
   if ! running; then
     rm -f "$RABBITMQ_PID_FILE"
-    log "RabbitMQ not running"
+    log "$LABEL not running"
     return 0
   fi
   local p
   p="$(pid)"
-  log "stopping RabbitMQ (pid $p)"
+  log "stopping $LABEL (pid $p)"
   # With the pid file, `rabbitmqctl stop` also waits for the VM to exit.
   if ! ctl stop "$RABBITMQ_PID_FILE" >>"$STARTUP_LOG" 2>&1; then
     log "rabbitmqctl stop failed; sending SIGTERM"
@@ -156,12 +195,12 @@ stop() {
 
 status() {
   if running && ready; then
-    echo "rabbitmq: running (pid $(pid)), accepting clients on 127.0.0.1:5672 (amqp) / 5671 (amqps)"
+    echo "$INSTANCE: running (pid $(pid)), accepting clients on 127.0.0.1:$AMQP_PORT (amqp)${AMQPS_PORT:+ / $AMQPS_PORT (amqps)}"
   elif running; then
-    echo "rabbitmq: running (pid $(pid)) but not accepting clients"
+    echo "$INSTANCE: running (pid $(pid)) but not accepting clients"
     return 1
   else
-    echo "rabbitmq: stopped"
+    echo "$INSTANCE: stopped"
     return 1
   fi
 }

@@ -80,3 +80,22 @@ def test_usage(cli, queue):
     assert cli("rabbit", "delay", "publish", "--queue", q, "x").exit_code == 2
     assert cli("rabbit", "delay", "publish", "--delay", "0s", "--queue", q, "x").exit_code == 2
     assert cli("rabbit", "delay", "publish", "--delay", "1s", "x").exit_code == 2
+
+
+def test_property_options_as_for_publish(cli, amqp, queue, delay_queues):
+    q = queue("target")
+    delay_queues.append(delay_queue_name(200, Target(queue=q)))
+    r = cli("rabbit", "delay", "publish", "--delay", "200ms", "--queue", q, "--content-type", "application/json",
+            "--transient", "--message-id", "m-1", "--correlation-id", "c-1", "--type", "job", "--app-id", "ci", "{}")
+    assert r.exit_code == 0, r.stderr
+    r = cli("rabbit", "consume", q, "-c", "1", "-t", "10s", "-o", "json")
+    props = json.loads(r.stdout)["properties"]
+    assert props == {**props, "content_type": "application/json", "delivery_mode": 1, "message_id": "m-1",
+                     "correlation_id": "c-1", "type": "job", "app_id": "ci"}
+
+
+def test_help_spells_the_property_options_like_publish(cli):
+    publish_help = cli("rabbit", "publish", "--help").stdout
+    delay_help = cli("rabbit", "delay", "publish", "--help").stdout
+    for option in ("--content-type", "--persistent / --transient", "--message-id", "--correlation-id", "--type", "--app-id", "--reconnect"):
+        assert option in publish_help and option in delay_help

@@ -129,3 +129,23 @@ def test_serve_declare_and_env(cli, amqp, unique_name, start_mqcli):
     assert r.exit_code == 0, r.stderr
     assert r.stdout.strip() == "37"  # a UUID correlation id and a newline
     assert server.finish()[0] == 0
+
+
+def test_call_timeout_names_every_unanswered_request(cli, queue):
+    q = queue("rpc")  # nobody serves it
+    r = cli("rabbit", "rpc", "call", q, "--timeout", "500ms", input=b"a\nb\nc\n")
+    assert r.exit_code == 5
+    assert "no reply to line 1" in r.stderr
+    for line in (1, 2, 3):
+        assert f"not answered: line {line}: no reply before mqcli stopped" in r.stderr
+    assert "was not sent" not in r.stderr  # the whole input was sent
+
+
+def test_call_requests_are_transient_text(cli, amqp, queue):
+    q = queue("rpc")
+    r = cli("rabbit", "rpc", "call", q, "x", "--timeout", "200ms")
+    assert r.exit_code == 5
+    (_method, props, body), = amqp.get_all(q)
+    assert body == b"x"
+    assert props.content_type == "text/plain" and props.delivery_mode == 1
+    assert props.reply_to.startswith("amq.rabbitmq.reply-to") and props.correlation_id

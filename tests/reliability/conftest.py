@@ -1,10 +1,12 @@
 """Fixtures for the fault tests: broker control through the project's own
-tooling (brokers/rabbitmq.sh stop|start|restart|status), AMQP helpers that
+tooling (brokers/rabbitmq.sh stop|start|restart|status, and
+brokers/rabbitmq-node2.sh for a second, private node), AMQP helpers that
 survive a broker restart, and a place to record the measured figures.
 
 Every test that stops a broker gets it back running (and accepting clients)
 in a finalizer, whatever happened in the test.  A broker that is not running
-when such a test starts FAILS the test (never skips).
+when such a test starts FAILS the test (never skips); so does a second node
+that cannot be started.
 """
 
 from __future__ import annotations
@@ -26,21 +28,31 @@ from tests.rabbit.conftest import _params
 
 ROOT = Path(__file__).resolve().parents[2]
 RABBITMQ_SH = ROOT / "brokers" / "rabbitmq.sh"
+RABBITMQ_NODE2_SH = ROOT / "brokers" / "rabbitmq-node2.sh"
+NODE2_PORT = 5682  # brokers/rabbitmq-node2.sh
 RABBIT_FIGURES = ROOT / ".brokers" / "reliability-rabbit.json"
+
+
+def node2_params() -> pika.ConnectionParameters:
+    """Like tests.rabbit.conftest._params, for the second node."""
+    params = _params()
+    params.port = NODE2_PORT
+    return params
 
 
 # -- RabbitMQ control ------------------------------------------------------------
 class RabbitBroker:
-    """brokers/rabbitmq.sh, timed: what the fault tests do to the shared broker."""
+    """brokers/rabbitmq.sh (or rabbitmq-node2.sh), timed: what the fault tests do to a broker."""
 
-    def __init__(self) -> None:
+    def __init__(self, script: Path = RABBITMQ_SH) -> None:
+        self.script = script
         self.stopped_at: float | None = None
         self.log: list[str] = []
 
     def _run(self, action: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         started = time.monotonic()
         p = subprocess.run(
-            [str(RABBITMQ_SH), action], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+            [str(self.script), action], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
         )
         self.log.append(f"{action}: exit {p.returncode} in {time.monotonic() - started:.1f}s {p.stdout.strip()} {p.stderr.strip()}")
         return p
@@ -51,12 +63,13 @@ class RabbitBroker:
     def stop(self) -> None:
         self.stopped_at = time.monotonic()
         p = self._run("stop")
-        assert p.returncode == 0, f"brokers/rabbitmq.sh stop failed: {p.stdout}{p.stderr}"
+        assert p.returncode == 0, f"brokers/{self.script.name} stop failed: {p.stdout}{p.stderr}"
 
     def start(self) -> None:
         # `start` returns once AMQP clients are accepted (and await_startup passed).
         p = self._run("start")
-        assert p.returncode == 0, f"brokers/rabbitmq.sh start failed: {p.stdout}{p.stderr}"
+        if p.returncode != 0:
+            pytest.fail(f"brokers/{self.script.name} start failed: {p.stdout}{p.stderr}", pytrace=False)
 
     def restart(self) -> None:
         self.stop()
@@ -80,12 +93,40 @@ def rabbit_broker() -> Iterator[RabbitBroker]:
         time.sleep(0.5)
 
 
-def _accepts_clients() -> bool:
+def _accepts_clients(params: Callable[[], pika.ConnectionParameters] = _params) -> bool:
     try:
-        pika.BlockingConnection(_params()).close()
+        pika.BlockingConnection(params()).close()
     except Exception:
         return False
     return True
+
+
+@pytest.fixture(scope="session")
+def _node2_session() -> Iterator[RabbitBroker]:
+    """The second node, started for this session when it is not running
+    (failing, never skipping, when it cannot start) and stopped again at
+    the end if this session started it."""
+    broker = RabbitBroker(RABBITMQ_NODE2_SH)
+    started = not broker.is_up()
+    if started:
+        broker.start()
+    yield broker
+    if started:
+        broker._run("stop")
+
+
+@pytest.fixture
+def rabbit_node2(_node2_session: RabbitBroker) -> Iterator[RabbitBroker]:
+    """A second RabbitMQ node (rabbit2@localhost on 127.0.0.1:5682, not
+    clustered): private to the fault tests, which may stop and restart it
+    freely.  Running (and accepting clients) before and after each test."""
+    broker = _node2_session
+    broker.log.clear()
+    if not broker.is_up():
+        broker.start()
+    yield broker
+    if not _accepts_clients(node2_params):
+        broker.start()
 
 
 @pytest.fixture
@@ -100,12 +141,13 @@ class Rabbit:
     """Setup and checks with short-lived connections, so a broker restart in
     the middle of a test does not break them.  Deletes what it declared."""
 
-    def __init__(self) -> None:
+    def __init__(self, params: Callable[[], pika.ConnectionParameters] = _params) -> None:
+        self.params = params
         self.queues: list[str] = []
         self.exchanges: list[str] = []
 
     def _with(self, fn: Callable[[Any], Any]) -> Any:
-        conn = pika.BlockingConnection(_params())
+        conn = pika.BlockingConnection(self.params())
         try:
             return fn(conn.channel())
         finally:
@@ -183,6 +225,30 @@ def rabbit(unique_name: Callable[[str], str]) -> Iterator[Rabbit]:
     r = Rabbit()
     yield r
     r.cleanup()
+
+
+@pytest.fixture
+def rabbit2(rabbit_node2: RabbitBroker) -> Iterator[Rabbit]:
+    """Rabbit for the second node (which `rabbit_node2` keeps running)."""
+    r = Rabbit(node2_params)
+    yield r
+    if not _accepts_clients(node2_params):  # the test stopped it: back first, to delete what it declared
+        rabbit_node2.start()
+    r.cleanup()
+
+
+def write_profile(path: Path, *ports: int) -> None:
+    """./mqcli.yaml with one default profile whose RabbitMQ hosts are 127.0.0.1:PORT..., tried in order."""
+    hosts = ", ".join(f'"127.0.0.1:{port}"' for port in ports)
+    path.write_text(
+        "default: nodes\n"
+        "profiles:\n"
+        "  nodes:\n"
+        "    rabbit:\n"
+        f"      hosts: [{hosts}]\n"
+        "      username: guest\n"
+        "      password: guest\n"
+    )
 
 
 # -- feeding stdin -------------------------------------------------------------------

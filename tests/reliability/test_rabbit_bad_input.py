@@ -197,6 +197,8 @@ def test_message_larger_than_the_broker_accepts(rabbit_up, rabbit, unique_name, 
         pytest.param(["rabbit", "subscribe", "--exchange", "amq.fanout", "--bind-match", "some"], id="bind-match"),
         pytest.param(["rabbit", "subscribe", "--exchange", "", "-t", "1s"], id="default-exchange"),
         pytest.param(["rabbit", "rpc", "call", "{q}", "x", "--window", "0"], id="rpc-window-zero"),
+        pytest.param(["rabbit", "rpc", "call", "{q}", "x", "--reconnect", "-1"], id="rpc-reconnect-negative"),
+        pytest.param(["rabbit", "delay", "publish", "--delay", "1s", "--queue", "{q}", "--reconnect", "x", "x"], id="delay-reconnect-not-a-number"),
         pytest.param(["rabbit", "delay", "publish", "--delay", "1s", "--queue", "{q}", "--routing-key", "k", "x"], id="delay-queue-and-key"),
     ],
 )

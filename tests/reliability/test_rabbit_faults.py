@@ -1,11 +1,15 @@
 """Fault tests for the RabbitMQ commands (issue 5): the broker stops or
-restarts under publish, consume, subscribe and rpc serve; a consumer is
-killed with SIGKILL; a profile with several hosts fails over; signals arrive
-while publishing, consuming, connecting and while an --exec command runs.
+restarts under publish, consume, subscribe, rpc serve, rpc call and delay
+publish; a consumer is killed with SIGKILL; a profile with several hosts
+fails over, at connect time and mid-run; signals arrive while publishing,
+consuming, connecting and while an --exec command runs.
 
-The broker tests stop the shared local RabbitMQ through brokers/rabbitmq.sh
-(about 10 s of downtime each, two per run) and always leave it running
-(`rabbit_broker` fixture).  They print the figures they measure (-s) and
+The first broker tests stop the shared local RabbitMQ through
+brokers/rabbitmq.sh (about 10 s of downtime each, two per run) and always
+leave it running (`rabbit_broker` fixture).  The rpc call, delay publish and
+mid-run failover tests stop and restart only a second, private node
+(brokers/rabbitmq-node2.sh, 127.0.0.1:5682; `rabbit_node2` fixture), so they
+never disturb the shared one.  They print the figures they measure (-s) and
 keep them in .brokers/reliability-rabbit.json.
 """
 
@@ -23,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.conftest import feed
+from tests.reliability.conftest import NODE2_PORT, Rabbit, feed, write_profile
 
 pytestmark = pytest.mark.rabbit
 
@@ -37,12 +41,13 @@ RESENT = re.compile(r"sending (\d+) unconfirmed message\(s\) again")
 RECONNECTED = "reconnected to RabbitMQ"
 
 
-def paced_lines(n: int, per_chunk: int = 1000, pause: float = 0.1) -> Iterator[bytes]:
-    """'1\\n' .. 'n\\n' (line i holds i, its input line number) at about
-    10k lines/s: the input outlasts the broker's shutdown, so the stop hits
-    the publisher mid-stream with messages awaiting their confirm."""
+def paced_lines(n: int, per_chunk: int = 1000, pause: float = 0.1, prefix: str = "") -> Iterator[bytes]:
+    """'1\\n' .. 'n\\n' (line i holds i, its input line number, after
+    `prefix`) at about 10k lines/s: the input outlasts the broker's shutdown,
+    so the stop hits the publisher mid-stream with messages awaiting their
+    confirm."""
     for start in range(1, n + 1, per_chunk):
-        yield "".join(f"{i}\n" for i in range(start, min(start + per_chunk, n + 1))).encode()
+        yield "".join(f"{prefix}{i}\n" for i in range(start, min(start + per_chunk, n + 1))).encode()
         time.sleep(pause)
 
 
@@ -275,6 +280,194 @@ def test_profile_with_several_hosts_fails_over(cli, rabbit_up, rabbit, unique_na
     r = cli("rabbit", "consume", q, "-e")
     assert r.exit_code == 4
     assert "127.0.0.1:1" in r.stderr and "127.0.0.1:2" in r.stderr and "cluster" in r.stderr
+
+
+def count_or_zero(rabbit: Rabbit, queue: str) -> int:
+    """Ready messages of `queue`, 0 while it does not exist yet (mqcli declares it)."""
+    try:
+        return rabbit.count(queue)
+    except Exception:  # the passive declare is refused (404)
+        return 0
+
+
+N_FAILOVER = 50_000
+FAILOVER_STOP_AT = 10_000
+
+
+@pytest.mark.slow
+def test_profile_with_several_hosts_fails_over_mid_run(
+    rabbit_node2, rabbit2, rabbit, unique_name, mqcli_bg, isolate, tmp_path, record_rabbit_figures
+):
+    # hosts [node 2, the shared node]: mqcli starts on node 2, which then
+    # stops; publish and consume go on with the shared node (never stopped).
+    write_profile(isolate / "mqcli.yaml", NODE2_PORT, 5672)
+    pub_q = unique_name("failpub")
+    rabbit.queues.append(pub_q)  # mqcli declares it (--declare) on each node it uses
+    rabbit2.queues.append(pub_q)
+    cons_q = rabbit.queue(rabbit2.queue(unique_name("failcons")))
+    rabbit2.publish(cons_q, *[f"c{i}" for i in range(10)])
+    rabbit.publish(cons_q, *[f"c{i}" for i in range(10, 20)])
+    processed = tmp_path / "processed"
+    consumer = mqcli_bg("rabbit", "consume", cons_q, "--reconnect", "30", "--count", "20",
+                        "--exec", f'printf "%s\\n" "$(cat)" >> {processed}')
+    rabbit2.wait(lambda: processed.exists() and len(processed.read_text().split()) == 10, message="10 consumed from node 2")
+    time.sleep(0.3)  # the 10th acknowledgement is on its way
+    publisher = mqcli_bg("rabbit", "publish", "--queue", pub_q, "--declare", "--reconnect", "30", stdin=subprocess.PIPE)
+    feed(publisher.p.stdin, paced_lines(N_FAILOVER))
+    rabbit2.wait(lambda: count_or_zero(rabbit2, pub_q) >= FAILOVER_STOP_AT, timeout=60, message=f"{FAILOVER_STOP_AT} published to node 2")
+
+    began = time.monotonic()
+    rabbit_node2.stop()
+    stop_seconds = time.monotonic() - began
+    rc, _out, err = publisher.finish(timeout=120)
+    crc, _cout, cerr = consumer.finish(timeout=60)
+    rabbit_node2.start()  # to count what node 2 kept
+    on_node2, on_main = rabbit2.drain(pub_q), rabbit.drain(pub_q)
+    left_on_node2 = [b.decode() for b in rabbit2.drain(cons_q)]
+
+    print("\npublish stderr:\n" + err[-1500:] + "\nconsume stderr:\n" + cerr[-1500:])
+    assert rc == 0, err[-3000:]
+    assert crc == 0, cerr[-1500:]
+    for text in (err, cerr):
+        assert "reconnected to RabbitMQ at 127.0.0.1:5672" in text and "Traceback" not in text
+    f = publisher_figures(err, on_node2 + on_main, N_FAILOVER)
+    lines = processed.read_text().split()
+    consumed = {
+        "consume_processed": len(lines),
+        "consume_from_node2": sum(int(v[1:]) < 10 for v in lines),
+        "consume_from_main": sum(int(v[1:]) >= 10 for v in lines),
+        "consume_left_on_node2": len(left_on_node2),
+    }
+    record_rabbit_figures(
+        "publisher-failover-mid-run",
+        {**public(f), "found_on_node2": len(on_node2), "found_on_main": len(on_main),
+         "node2_stop_seconds": round(stop_seconds, 1), **consumed},
+    )
+    assert f["reported_unconfirmed"] == 0 and "not delivered" not in err
+    assert f["lost"] == 0 and f["found_distinct"] == N_FAILOVER and f["unexpected_in_queue"] == 0
+    assert len(on_node2) >= FAILOVER_STOP_AT and on_main, "the stop did not hit the publisher mid-stream"
+    assert f["duplicated"] <= f["resent"]
+    # Each message processed once, on the node that held it; an acknowledgement
+    # that did not reach node 2 would leave its message there (again), never lose it.
+    assert sorted(lines, key=lambda v: int(v[1:])) == [f"c{i}" for i in range(20)]
+    assert set(left_on_node2) <= set(lines)
+
+
+# -- rpc call and delay publish through a restart (of the private second node) ------------
+RPC_REQUESTS = 600
+NOT_ANSWERED = re.compile(r"not answered: line (\d+): (.*)")
+CALL_RECONNECTS = re.compile(r"reconnected (\d+) time\(s\), sent (\d+) request\(s\) without a reply again")
+
+
+@pytest.mark.slow
+def test_rpc_call_through_a_broker_restart(rabbit_node2, rabbit2, unique_name, mqcli_bg, isolate, tmp_path, record_rabbit_figures):
+    write_profile(isolate / "mqcli.yaml", NODE2_PORT)
+    q = rabbit2.queue(unique_name("rpc"))
+    served = tmp_path / "served"
+    # One short append per request run (O_APPEND): how often each request ran.
+    # The plain caller's requests ("p...") are slow, so it always has some
+    # waiting for a reply when the broker stops.
+    server = mqcli_bg("rabbit", "rpc", "serve", q, "--reconnect", "30",
+                      "--exec", f'v=$(cat); case $v in p*) sleep 0.05;; esac; printf "%s\\n" "$v" >> {served}; printf "R%s" "$v"')
+    rabbit2.wait(lambda: rabbit2.consumers(q) == 1, message="rpc serve")
+    caller = mqcli_bg("rabbit", "rpc", "call", q, "--reconnect", "30", "--timeout", "60s", stdin=subprocess.PIPE)
+    plain = mqcli_bg("rabbit", "rpc", "call", q, "--timeout", "60s", stdin=subprocess.PIPE)
+    feed(caller.p.stdin, paced_lines(RPC_REQUESTS, per_chunk=10, prefix="c"))
+    feed(plain.p.stdin, paced_lines(RPC_REQUESTS, per_chunk=10, prefix="p"))
+    rabbit2.wait(lambda: served.exists() and served.read_text().count("c") >= 50, timeout=60, message="50 requests served")
+
+    began = time.monotonic()
+    rabbit_node2.restart()
+    downtime = time.monotonic() - began
+    rc, out, err = caller.finish(timeout=120)
+    prc, pout, perr = plain.finish(timeout=60)
+    rabbit2.wait(lambda: any(RECONNECTED in line for line in server.err_lines), message="rpc serve reconnected")
+
+    print("\nrpc call --reconnect stderr:\n" + err[-1500:] + "\nrpc call stderr:\n" + perr[-1500:])
+    # With --reconnect: every request answered, in request order, exit 0.
+    assert rc == 0, err[-3000:]
+    assert out.decode() == "".join(f"Rc{i}\n" for i in range(1, RPC_REQUESTS + 1))
+    counts = CALL_RECONNECTS.findall(err)
+    assert counts, err[-1500:]
+    reconnects, resent = map(int, counts[-1])
+    runs = Counter(line for line in served.read_text().split() if line.startswith("c"))
+    figures = {
+        "requests": RPC_REQUESTS,
+        "answered_in_order": RPC_REQUESTS,
+        "reconnects": reconnects,
+        "resent": resent,
+        "server_runs": sum(runs.values()),
+        "duplicated_runs": sum(c - 1 for c in runs.values()),
+        "lost": RPC_REQUESTS - len(runs),
+        "broker_restart_seconds": round(downtime, 1),
+    }
+    assert reconnects >= 1 and figures["lost"] == 0
+    # A request runs twice only when it was sent again (its reply went to the lost connection).
+    assert figures["duplicated_runs"] <= resent
+
+    # Without --reconnect: exit 4; the replies printed are those of the first
+    # requests, in order; each request sent after them is named, then where the input stopped.
+    assert prc == 4, perr[-1500:]
+    assert "Traceback" not in perr
+    answered = [int(line[2:]) for line in pout.decode().split()]
+    unanswered = [int(n) for n, _why in NOT_ANSWERED.findall(perr)]
+    not_sent = NOT_SENT.search(perr)
+    assert not_sent, perr[-1500:]
+    first_not_sent = int(not_sent.group(1))
+    assert answered == list(range(1, len(answered) + 1))
+    assert unanswered and unanswered == list(range(len(answered) + 1, first_not_sent)), perr[-1500:]
+    assert "connection lost" in NOT_ANSWERED.findall(perr)[0][1]
+    figures.update({"no_reconnect_exit": prc, "no_reconnect_answered": len(answered),
+                    "no_reconnect_reported_unanswered": len(unanswered), "no_reconnect_not_sent_from_line": first_not_sent})
+    record_rabbit_figures("rpc-call-broker-restart", figures)
+
+
+N_DELAY = 20_000
+# Long enough that nothing falls due during the test: what mqcli guarantees is
+# that every confirmed message waits in its delay queue.  (The later step,
+# RabbitMQ dead-lettering it to the target, is at most once for classic
+# queues: a broker stop while messages fall due can drop some there, which
+# no publisher can see or prevent.)
+DELAY_MS = 60_000
+
+
+@pytest.mark.slow
+def test_delay_publish_through_a_broker_restart(rabbit_node2, rabbit2, unique_name, mqcli_bg, isolate, record_rabbit_figures):
+    from mqcli.core.rabbit.delay import Target, delay_queue_name
+
+    write_profile(isolate / "mqcli.yaml", NODE2_PORT)
+    target = rabbit2.queue(unique_name("dtarget"))
+    plain_target = rabbit2.queue(unique_name("dplain"))
+    delay_q, plain_delay_q = (delay_queue_name(DELAY_MS, Target(queue=t)) for t in (target, plain_target))
+    rabbit2.queues += [delay_q, plain_delay_q]
+    publisher = mqcli_bg("rabbit", "delay", "publish", "--delay", "1m", "--queue", target, "--reconnect", "30", stdin=subprocess.PIPE)
+    plain = mqcli_bg("rabbit", "delay", "publish", "--delay", "1m", "--queue", plain_target, stdin=subprocess.PIPE)
+    feed(publisher.p.stdin, paced_lines(N_DELAY, per_chunk=500))
+    feed(plain.p.stdin, paced_lines(N_DELAY, per_chunk=500))
+    rabbit2.wait(lambda: count_or_zero(rabbit2, delay_q) >= 5000, timeout=60, message="5000 messages in the delay queue")
+
+    began = time.monotonic()
+    rabbit_node2.restart()
+    downtime = time.monotonic() - began
+    rc, _out, err = publisher.finish(timeout=120)
+    prc, _pout, perr = plain.finish(timeout=60)
+
+    print("\ndelay publish --reconnect stderr:\n" + err[-1500:] + "\ndelay publish stderr (not delivered lines elided):\n"
+          + "".join(line for line in perr.splitlines(True) if "not delivered" not in line))
+    assert rc == 0, err[-3000:]
+    assert rabbit2.count(target) == 0 and rabbit2.count(plain_target) == 0  # nothing early
+    f = publisher_figures(err, rabbit2.drain(delay_q), N_DELAY)
+    p = publisher_figures(perr, rabbit2.drain(plain_delay_q), N_DELAY)
+    record_rabbit_figures("delay-publish-broker-restart-reconnect", {**public(f), "broker_restart_seconds": round(downtime, 1)})
+    record_rabbit_figures("delay-publish-broker-stop-no-reconnect", {**public(p), "exit": prc})
+    assert f["reported_unconfirmed"] == 0 and "not delivered" not in err
+    assert f["lost"] == 0 and f["found_distinct"] == N_DELAY and f["unexpected_in_queue"] == 0
+    assert f["reconnects"] >= 1 and f["duplicated"] <= f["resent"]
+    # Without --reconnect: exit 4, every line sent is confirmed (and waits) or reported.
+    assert prc == 4, perr[-1500:]
+    assert p["sent"] < N_DELAY and NOT_SENT.search(perr)
+    assert p["lost"] == 0 and p["duplicated"] == 0 and p["unexpected_in_queue"] == 0
+    assert p["confirmed"] + p["reported_unconfirmed"] == p["sent"]
 
 
 # -- signals ------------------------------------------------------------------------------------

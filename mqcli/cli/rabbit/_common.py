@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from mqcli.cli.context import AppContext
+from mqcli.core.errors import InputError
+from mqcli.core.message import Message
+from mqcli.core.parse import parse_duration
+from mqcli.core.readers import ReadStats
 
 if TYPE_CHECKING:
     from mqcli.core.rabbit.client import RabbitClient, ReconnectPolicy
+    from mqcli.core.rabbit.publish import PublishRun
+    from mqcli.core.rabbit.rpc import CallRun
 
 DeclareOpt = Annotated[bool, typer.Option("--declare", help="Declare what is missing (durable); without it a missing queue/exchange is an error (exit 6).")]
 PrefetchOpt = Annotated[
@@ -19,15 +26,96 @@ PrefetchOpt = Annotated[
     typer.Option("--prefetch", min=1, help="Unacknowledged messages the broker may send ahead (QoS). 1 gives fair dispatch across workers. Default 100, 1 with --exec.", show_default=False),
 ]
 
-ReconnectOpt = Annotated[
+
+# --reconnect N: the waits are ReconnectPolicy's defaults; each command says what it does after reconnecting.
+_RECONNECT = "When the connection is lost (broker restart, network), reconnect up to N times, waiting 0.5s, 1s, 2s, 4s, then 5s between attempts, "
+# Consumers (consume, subscribe, rpc serve): what was not acknowledged is redelivered.
+ReconnectOpt = Annotated[int, typer.Option("--reconnect", min=0, metavar="N", help=_RECONNECT + "and resume. 0: exit 4 at once.")]
+# Publishers (publish, delay publish).
+PublishReconnectOpt = Annotated[
     int,
     typer.Option(
-        "--reconnect",
-        min=0,
-        metavar="N",
-        help="When the connection is lost (broker restart, network), reconnect up to N times, waiting 0.5s, 1s, 2s, 4s, then 5s between attempts, and resume. 0: exit 4 at once.",
+        "--reconnect", min=0, metavar="N",
+        help=_RECONNECT + "send every unconfirmed message again (duplicates possible) and go on with the input."
+        " 0: report the unconfirmed ones and exit 4.",
     ),
 ]
+# rpc call: direct reply-to belongs to the connection, so replies on their way to the lost one are gone.
+CallReconnectOpt = Annotated[
+    int,
+    typer.Option(
+        "--reconnect", min=0, metavar="N",
+        help=_RECONNECT + "send every request that has no reply yet again and go on with the input."
+        " Replies travel through direct reply-to, which belongs to the connection: a reply to the lost"
+        " connection is gone, so its request is sent again and the server may run it twice."
+        " 0: report the requests without a reply and exit 4.",
+    ),
+]
+
+# -- destinations of publish and delay publish -----------------------------------
+QueueOpt = Annotated[Optional[str], typer.Option("--queue", "-q", help="Publish to queue Q (default exchange, routing key Q).", show_default=False)]
+ExchangeOpt = Annotated[Optional[str], typer.Option("--exchange", "-e", help="Publish to exchange X ('' is the default exchange).", show_default=False)]
+RoutingKeyOpt = Annotated[Optional[str], typer.Option("--routing-key", "-r", help="Routing key (default: each JSON Lines message's own, else '').", show_default=False)]
+
+# -- message properties (publish, delay publish, rpc call) --------------------------
+ContentTypeOpt = Annotated[Optional[str], typer.Option("--content-type", help="Content type (default text/plain; JSON Lines messages keep their own).", show_default=False)]
+ContentEncodingOpt = Annotated[Optional[str], typer.Option("--content-encoding", help="Content encoding property.", show_default=False)]
+PersistentOpt = Annotated[
+    Optional[bool],
+    typer.Option("--persistent/--transient", help="delivery_mode 2 (written to disk) or 1. Default persistent; JSON Lines messages keep their own.", show_default=False),
+]
+MessageIdOpt = Annotated[Optional[str], typer.Option("--message-id", help="message_id property.", show_default=False)]
+GenerateMessageIdOpt = Annotated[bool, typer.Option("--generate-message-id", help="A fresh UUID message_id for each message that has none.")]
+CorrelationIdOpt = Annotated[Optional[str], typer.Option("--correlation-id", help="correlation_id property.", show_default=False)]
+ReplyToOpt = Annotated[Optional[str], typer.Option("--reply-to", help="reply_to property.", show_default=False)]
+ExpirationOpt = Annotated[Optional[str], typer.Option("--expiration", help="Per-message TTL, e.g. 30s (the expiration property).", show_default=False)]
+PriorityOpt = Annotated[Optional[int], typer.Option("--priority", min=0, max=255, help="priority property (0-255).", show_default=False)]
+TypeOpt = Annotated[Optional[str], typer.Option("--type", help="type property.", show_default=False)]
+AppIdOpt = Annotated[Optional[str], typer.Option("--app-id", help="app_id property.", show_default=False)]
+TimestampOpt = Annotated[bool, typer.Option("--timestamp", help="Set the timestamp property to the time of sending.")]
+
+
+def message_properties(
+    *,
+    jsonl: bool,
+    content_type: Optional[str] = None,
+    content_encoding: Optional[str] = None,
+    persistent: Optional[bool] = None,
+    message_id: Optional[str] = None,
+    correlation_id: Optional[str] = None,
+    reply_to: Optional[str] = None,
+    expiration: Optional[str] = None,
+    priority: Optional[int] = None,
+    type_: Optional[str] = None,
+    app_id: Optional[str] = None,
+) -> dict[str, Any]:
+    """The default properties of every message, from the property options.
+
+    JSON Lines messages are copied as they are (consume | publish is
+    faithful): only what was asked for is set.  Other input is text/plain
+    and persistent unless the options say otherwise."""
+    if not jsonl:
+        content_type = "text/plain" if content_type is None else content_type
+        persistent = True if persistent is None else persistent
+    props: dict[str, Any] = {}
+    if persistent is not None:
+        props["delivery_mode"] = 2 if persistent else 1
+    for name, value in (
+        ("content_type", content_type),
+        ("content_encoding", content_encoding),
+        ("message_id", message_id),
+        ("correlation_id", correlation_id),
+        ("reply_to", reply_to),
+        ("priority", priority),
+        ("type", type_),
+        ("app_id", app_id),
+    ):
+        if value is not None:
+            props[name] = value
+    if expiration is not None:
+        # AMQP's expiration is a string of milliseconds.
+        props["expiration"] = str(int(parse_duration(expiration) * 1000))
+    return props
 
 
 def reconnect_policy(attempts: int) -> ReconnectPolicy:
@@ -80,3 +168,61 @@ def typed_headers(headers: Optional[list[str]]) -> list[tuple[str, Any]]:
     from mqcli.core.parse import typed_header_value
 
     return [(name, typed_header_value(value)) for name, value in parse_headers(headers)]
+
+
+def where(msg: Message, what: str = "message") -> str:
+    """'line 12' for a message read from the input, else `what` (an argument without a line)."""
+    return f"line {msg.line}" if msg.line is not None else what
+
+
+def warn_skipped(app: AppContext, stats: ReadStats) -> None:
+    if stats.skipped:
+        app.warn(f"skipped {stats.skipped} invalid input record(s)")
+
+
+@contextmanager
+def input_stop_reported(app: AppContext, run: PublishRun | CallRun) -> Iterator[None]:
+    """On an error, Ctrl-C or SIGTERM before the whole input was read, say
+    where it stopped, so a script can resume there (`run` is filled in by
+    publish_stream / rpc call as they go)."""
+    try:
+        yield
+    except BaseException as e:
+        if not run.input_ended and not isinstance(e, InputError):
+            app.err.print(f"mqcli: input from line {(run.last_line or 0) + 1} on was not sent", soft_wrap=True)
+        raise
+
+
+class PublishReport:
+    """What publish and delay publish say on stderr: the live line and the
+    summary, one `not delivered: line N: why` per message the broker did not
+    confirm, where the input stopped after an error (so a script can resume
+    there), skipped input records and the reconnects."""
+
+    def __init__(self, app: AppContext, stats: ReadStats, *, confirm: bool = True) -> None:
+        from mqcli.cli.io import SendProgress
+        from mqcli.core.rabbit.publish import PublishRun
+
+        self.app = app
+        self.stats = stats
+        self.progress = SendProgress(app, verb="confirmed" if confirm else "published")
+        self.run: PublishRun = PublishRun()
+
+    def on_ok(self, msg: Message) -> None:
+        self.progress.ok(len(msg.value or b""))
+
+    def on_fail(self, msg: Message, why: str) -> None:
+        self.progress.fail()
+        self.app.err.print(f"mqcli: not delivered: {where(msg)}: {why}", soft_wrap=True)
+
+    @contextmanager
+    def publishing(self) -> Iterator[PublishRun]:
+        """Around publish_stream(..., run=report.run)."""
+        try:
+            with input_stop_reported(self.app, self.run):
+                yield self.run
+        finally:
+            self.progress.summary()
+            warn_skipped(self.app, self.stats)
+        if self.run.reconnects:
+            self.app.info(f"mqcli: reconnected {self.run.reconnects} time(s), sent {self.run.resent} unconfirmed message(s) again")

@@ -157,6 +157,11 @@ class RabbitClient:
         # A Ctrl-C/SIGTERM that arrived while an --exec command ran: the
         # consume loop settles that command's message first, then raises it.
         self.interrupted: BaseException | None = None
+        # Run after every successful reconnect, on the new connection and before
+        # the command resumes: re-check or re-declare what it relies on (the new
+        # connection may be to another host of the profile, which lacks it).
+        # A hook that loses the connection again costs a reconnect attempt.
+        self.on_reconnect: list[Callable[[], None]] = []
         self.connection: BlockingConnection = self._connect()
 
     def where(self) -> str:
@@ -200,9 +205,10 @@ class RabbitClient:
 
     def reconnect(self, policy: ReconnectPolicy, lost: ConnectionLost, notify: Callable[[str], None]) -> int:
         """Replace the lost connection with a new one to the first host that
-        answers, waiting between attempts as `policy` says; returns the number
-        of attempts it took.  Raises ConnectionLost (exit 4) when every
-        attempt failed, or when the policy allows none."""
+        answers, waiting between attempts as `policy` says, and run the
+        `on_reconnect` hooks on it; returns the number of attempts it took.
+        Raises ConnectionLost (exit 4) when every attempt failed, or when the
+        policy allows none."""
         self.close()
         last: ConnectionFailed | None = None
         for attempt, delay in enumerate(policy.delays(), 1):
@@ -210,7 +216,10 @@ class RabbitClient:
             time.sleep(delay)
             try:
                 self.connection = self._connect()
+                for hook in self.on_reconnect:
+                    hook()
             except ConnectionFailed as e:
+                self.close()
                 last = e
                 lost = ConnectionLost(e.message, hint=e.hint)
                 continue

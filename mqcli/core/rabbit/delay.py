@@ -25,16 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pika
 
 from mqcli.core.errors import MqcliError, NotFound
-from mqcli.core.message import Message
 from mqcli.core.rabbit.client import RabbitClient, _close_quietly, amqp_errors
-from mqcli.core.rabbit.publish import OnFail, OnOk, PublishRun, PublishSettings, publish_stream
+from mqcli.core.rabbit.publish import PublishSettings
 from mqcli.core.rabbit.topology import bind_exchange, bind_queue, declare_exchange, declare_queue, queue_exists
 
 REGISTRY = "mqcli.delay.registry"
@@ -134,31 +132,32 @@ def _registered_exchange(client: RabbitClient, name: str) -> bool:
     return any(r.get("exchange") == name for r in _read_registry(client, clean=False))
 
 
-def publish_delayed(
-    client: RabbitClient,
-    messages: Iterable[Message],
-    *,
-    delay_ms: int,
-    target: Target,
-    via: str,
-    settings: PublishSettings,
-    on_ok: OnOk,
-    on_fail: OnFail,
-) -> PublishRun:
-    check_target(client, target)
-    if via == "plugin":
-        exchange = ensure_plugin_exchange(client, target)
-        settings.exchange = exchange
-        settings.routing_key = target.queue if target.queue is not None else target.routing_key
-        # An integer: the plugin ignores a string x-delay.
-        settings.headers = [*settings.headers, ("x-delay", delay_ms)]
-        # The plugin cannot route at publish time, so mandatory would return every message.
-        settings.mandatory = False
-    else:
-        settings.exchange = ""
-        settings.routing_key = ensure_delay_queue(client, delay_ms, target)
-        settings.mandatory = True
-    return publish_stream(client, messages, settings, on_ok, on_fail)
+def prepare_delayed(client: RabbitClient, settings: PublishSettings, *, delay_ms: int, target: Target, via: str) -> None:
+    """Check the target, declare the delay queue (or the plugin's exchange)
+    and point `settings` at it, for publish_stream(..., settings).
+
+    The same runs again after every reconnect (client.on_reconnect), before
+    anything is sent again: the new connection may be to another host of the
+    profile, where the delay queue does not exist yet (messages sent to it
+    would come back unroutable) or the target is missing (exit 6).  Every
+    step is idempotent."""
+
+    def prepare() -> None:
+        check_target(client, target)
+        if via == "plugin":
+            settings.exchange = ensure_plugin_exchange(client, target)
+            settings.routing_key = target.queue if target.queue is not None else target.routing_key
+            # An integer (the plugin ignores a string x-delay), replacing any -H x-delay.
+            settings.headers = [*(h for h in settings.headers if h[0] != "x-delay"), ("x-delay", delay_ms)]
+            # The plugin cannot route at publish time, so mandatory would return every message.
+            settings.mandatory = False
+        else:
+            settings.exchange = ""
+            settings.routing_key = ensure_delay_queue(client, delay_ms, target)
+            settings.mandatory = True
+
+    prepare()
+    client.on_reconnect.append(prepare)
 
 
 @dataclass

@@ -8,12 +8,28 @@ from typing import Annotated, Optional
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SendProgress, SkipInvalidOpt, open_input
+from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SkipInvalidOpt, open_input
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import connect, private_stdin, typed_headers
-from mqcli.cli.rabbit.publish import ExchangeOpt, QueueOpt, RoutingKeyOpt, message_properties
+from mqcli.cli.rabbit._common import (
+    AppIdOpt,
+    ContentTypeOpt,
+    CorrelationIdOpt,
+    ExchangeOpt,
+    MessageIdOpt,
+    PersistentOpt,
+    PublishReconnectOpt,
+    PublishReport,
+    QueueOpt,
+    RoutingKeyOpt,
+    TypeOpt,
+    connect,
+    message_properties,
+    notifier,
+    private_stdin,
+    reconnect_policy,
+    typed_headers,
+)
 from mqcli.core.errors import UsageError
-from mqcli.core.message import Message
 from mqcli.core.parse import parse_duration
 from mqcli.core.readers import InputMode, ReadStats
 
@@ -31,12 +47,13 @@ def publish(
     delimiter: DelimiterOpt = r"\n",
     skip_invalid: SkipInvalidOpt = False,
     header: HeaderOpt = None,
-    content_type: Annotated[Optional[str], typer.Option("--content-type", help="Content type (default text/plain).", show_default=False)] = None,
-    persistent: Annotated[Optional[bool], typer.Option("--persistent/--transient", help="delivery_mode 2 or 1. Default persistent; JSON Lines messages keep their own.", show_default=False)] = None,
-    message_id: Annotated[Optional[str], typer.Option("--message-id", help="message_id property.", show_default=False)] = None,
-    correlation_id: Annotated[Optional[str], typer.Option("--correlation-id", help="correlation_id property.", show_default=False)] = None,
-    type_: Annotated[Optional[str], typer.Option("--type", help="type property.", show_default=False)] = None,
-    app_id: Annotated[Optional[str], typer.Option("--app-id", help="app_id property.", show_default=False)] = None,
+    content_type: ContentTypeOpt = None,
+    persistent: PersistentOpt = None,
+    message_id: MessageIdOpt = None,
+    correlation_id: CorrelationIdOpt = None,
+    type_: TypeOpt = None,
+    app_id: AppIdOpt = None,
+    reconnect: PublishReconnectOpt = 0,
     profile: ProfileOpt = None,
 ) -> None:
     """Publish messages that reach their queue or exchange after a delay.
@@ -44,8 +61,10 @@ def publish(
     With --via ttl (default) each distinct delay gets its own queue
     (x-message-ttl, dead-lettered to the target, x-expires so unused ones go
     away), so a 1s message published after a 10s one still arrives first.
-    Consume the target as usual.  Confirms and the exit code are as for
-    publish; the target must exist.
+    Consume the target as usual.  Confirms, the reports of unconfirmed
+    messages and the exit code are as for publish; the target must exist.
+    --reconnect N survives a broker restart: the delay queue is declared
+    again on the new connection and the unconfirmed messages are sent again.
 
     Example: mqcli rabbit delay publish --delay 30s --queue jobs 'retry me'
     """
@@ -62,28 +81,18 @@ def publish(
     if queue is not None and routing_key is not None:
         raise UsageError("--routing-key goes with --exchange")
 
-    from mqcli.core.rabbit.delay import Target, publish_delayed
-    from mqcli.core.rabbit.publish import PublishSettings
+    from mqcli.core.rabbit.delay import Target, prepare_delayed
+    from mqcli.core.rabbit.publish import PublishSettings, publish_stream
 
     target = Target(queue=queue) if queue is not None else Target(exchange=exchange, routing_key=routing_key or "")
     settings = PublishSettings(
         properties=message_properties(
-            content_type=content_type if content_type is not None or input_mode is InputMode.jsonl else "text/plain",
-            content_encoding=None, persistent=persistent if persistent is not None or input_mode is InputMode.jsonl else True, message_id=message_id, correlation_id=correlation_id,
-            reply_to=None, expiration=None, priority=None, type_=type_, app_id=app_id,
+            jsonl=input_mode is InputMode.jsonl, content_type=content_type, persistent=persistent,
+            message_id=message_id, correlation_id=correlation_id, type_=type_, app_id=app_id,
         ),
         headers=typed_headers(header),
+        reconnect=reconnect_policy(reconnect),
     )
-    progress = SendProgress(app, verb="confirmed")
-
-    def on_ok(msg: Message) -> None:
-        progress.ok(len(msg.value or b""))
-
-    def on_fail(msg: Message, why: str) -> None:
-        progress.fail()
-        where = f"line {msg.line}" if msg.line is not None else "message"
-        app.err.print(f"mqcli: not delivered: {where}: {why}", soft_wrap=True)
-
     stats = ReadStats()
     private_stdin(app)
     with ExitStack() as stack:
@@ -92,9 +101,7 @@ def publish(
             key_separator=None, skip_invalid=skip_invalid, stats=stats,
         )
         client = stack.enter_context(connect(app))
-        try:
-            publish_delayed(client, messages, delay_ms=delay_ms, target=target, via=via, settings=settings, on_ok=on_ok, on_fail=on_fail)
-        finally:
-            progress.summary()
-            if stats.skipped:
-                app.warn(f"skipped {stats.skipped} invalid input record(s)")
+        prepare_delayed(client, settings, delay_ms=delay_ms, target=target, via=via)
+        report = PublishReport(app, stats)
+        with report.publishing() as run:
+            publish_stream(client, messages, settings, report.on_ok, report.on_fail, notify=notifier(app), run=run)

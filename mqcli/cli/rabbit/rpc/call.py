@@ -21,7 +21,19 @@ from mqcli.cli.io import (
     open_input,
 )
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.rabbit._common import connect, private_stdin, typed_headers
+from mqcli.cli.rabbit._common import (
+    CallReconnectOpt,
+    ContentTypeOpt,
+    connect,
+    input_stop_reported,
+    message_properties,
+    notifier,
+    private_stdin,
+    reconnect_policy,
+    typed_headers,
+    warn_skipped,
+    where,
+)
 from mqcli.core.errors import MqcliError
 from mqcli.core.message import Message
 from mqcli.core.parse import parse_duration
@@ -37,9 +49,10 @@ def call(
     delimiter: DelimiterOpt = r"\n",
     skip_invalid: SkipInvalidOpt = False,
     header: HeaderOpt = None,
-    content_type: Annotated[str, typer.Option("--content-type", help="Content type of the requests.")] = "text/plain",
+    content_type: ContentTypeOpt = None,
     timeout: Annotated[str, typer.Option("--timeout", "-t", help="Exit 5 when a reply does not arrive within DURATION of its request.")] = "30s",
     window: Annotated[int, typer.Option("--window", min=1, help="Requests in flight at once (answers are still printed in request order).")] = 100,
+    reconnect: CallReconnectOpt = 0,
     output: OutputOpt = OutputFormat.auto,
     template: FormatOpt = None,
     profile: ProfileOpt = None,
@@ -49,18 +62,24 @@ def call(
     Replies come back through direct reply-to with a fresh correlation id
     per request; many requests (stdin lines) are pipelined.  An error reply
     (header x-mqcli-error, as sent by rpc serve when its command fails) is
-    reported on stderr and makes the exit code 1.
+    reported on stderr and makes the exit code 1.  When mqcli fails (no
+    reply within --timeout: 5; lost connection: 4), every request sent but
+    not answered is reported with its input line.  --reconnect N reconnects
+    instead and sends the requests without a reply again (the server may
+    run them twice: their replies went to the lost connection).
 
     Example: printf '2\\n3\\n' | mqcli rabbit rpc call squares --timeout 10s
     """
     app = get_app(ctx, profile=profile)
-    from mqcli.core.rabbit.rpc import CallSettings, call as rpc_call, reply_error
+    from mqcli.core.rabbit.rpc import CallRun, CallSettings, call as rpc_call, reply_error
 
     settings = CallSettings(
         queue=queue,
         timeout=parse_duration(timeout),
         window=window,
-        properties={"content_type": content_type},
+        # Transient requests: one kept through a broker restart would be
+        # answered to a reply-to that is gone, and sent again anyway.
+        properties=message_properties(jsonl=input_mode is InputMode.jsonl, content_type=content_type, persistent=False),
         headers=typed_headers(header),
     )
     writer = make_writer(app, output, template, delimiter)
@@ -71,13 +90,16 @@ def call(
         error = reply_error(reply)
         if error is not None:
             errors += 1
-            where = f"line {request.line}" if request.line is not None else "request"
-            app.err.print(f"mqcli: error reply to {where}: {error}", soft_wrap=True)
+            app.err.print(f"mqcli: error reply to {where(request, 'request')}: {error}", soft_wrap=True)
             return
         writer.write(reply)
         writer.flush()
 
+    def on_unanswered(request: Message, why: str) -> None:
+        app.err.print(f"mqcli: not answered: {where(request, 'request')}: {why}", soft_wrap=True)
+
     stats = ReadStats()
+    run = CallRun()
     private_stdin(app)
     with ExitStack() as stack:
         requests = open_input(
@@ -86,9 +108,14 @@ def call(
         )
         client = stack.enter_context(connect(app))
         try:
-            rpc_call(client, requests, settings, on_reply)
+            with input_stop_reported(app, run):
+                rpc_call(
+                    client, requests, settings, on_reply,
+                    reconnect=reconnect_policy(reconnect), notify=notifier(app), on_unanswered=on_unanswered, run=run,
+                )
         finally:
-            if stats.skipped:
-                app.warn(f"skipped {stats.skipped} invalid input record(s)")
+            warn_skipped(app, stats)
+    if run.reconnects:
+        app.info(f"mqcli: reconnected {run.reconnects} time(s), sent {run.resent} request(s) without a reply again")
     if errors:
         raise MqcliError(f"{errors} request(s) got an error reply from the server")
