@@ -8,10 +8,10 @@ import traceback
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
 
 from mqcli import __version__
 from mqcli.cli.context import AppContext
+from mqcli.cli.lazy import LazyGroup
 from mqcli.cli.options import complete_profiles
 from mqcli.core.errors import ExitCode, MqcliError, mask_secrets
 
@@ -36,8 +36,18 @@ def _quiet_stdout() -> None:
         pass
 
 
-class MqcliGroup(TyperGroup):
+class MqcliGroup(LazyGroup):
     """Root group: every error of every command ends here, once."""
+
+    # Built on first use (mqcli.cli.lazy), so `mqcli --help` imports no command
+    # module.  Command modules import only typer and the core; broker
+    # libraries are imported inside the commands.
+    lazy_commands = {
+        "ping": "mqcli.cli.ping:ping",
+        "config": "mqcli.cli.config:app",
+        "kafka": "mqcli.cli.kafka:app",
+        "rabbit": "mqcli.cli.rabbit:app",
+    }
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -141,24 +151,6 @@ def threading_main() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
-
-
-def _register() -> None:
-    # Command modules import only typer and the core; broker libraries are
-    # imported inside the commands, so `mqcli --help` stays fast.
-    from mqcli.cli import config as config_cmds
-    from mqcli.cli import ping as ping_cmd
-
-    app.add_typer(config_cmds.app, name="config")
-    app.command("ping")(ping_cmd.ping)
-    from mqcli.cli import kafka as kafka_cmds
-    from mqcli.cli import rabbit as rabbit_cmds
-
-    app.add_typer(kafka_cmds.app, name="kafka")
-    app.add_typer(rabbit_cmds.app, name="rabbit")
-
-
-_register()
 
 
 def main() -> None:

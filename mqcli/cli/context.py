@@ -2,6 +2,9 @@
 
 Like httpie's `Environment`, every attribute can be overridden, so tests can
 build their own (`AppContext.create(stdout=io.BytesIO(), ...)`).
+
+The Rich consoles (and Rich itself, ~15 ms to import) are made on first use:
+`mqcli COMMAND --help` never needs them.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from mqcli.core.config import Profile
 
 
@@ -31,14 +35,15 @@ def _isatty(stream: object) -> bool:
 class AppContext:
     stdin: BinaryIO
     stdout: BinaryIO  # message data and requested output only
-    out: Console  # Rich view of stdout (tables, human message view)
-    err: Console  # diagnostics, progress, summaries
+    text_out: TextIO  # stdout as text, under `out`
+    text_err: TextIO  # stderr, under `err`
     stdin_isatty: bool
     stdout_isatty: bool
     stderr_isatty: bool
     env: Mapping[str, str]
     color: bool
     ci: bool
+    width: int | None = None  # console width ($COLUMNS), None: the terminal's
     debug: bool = False
     verbose: int = 0
     quiet: bool = False
@@ -46,6 +51,8 @@ class AppContext:
     profile_name: str | None = None
     connect_timeout: float | None = None  # global --connect-timeout, seconds
     _profile: Profile | None = field(default=None, repr=False)
+    _out: Console | None = field(default=None, repr=False)
+    _err: Console | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -68,25 +75,12 @@ class AppContext:
         color = "NO_COLOR" not in env
         if env.get("COLUMNS", "").isdigit() and width is None:
             width = int(env["COLUMNS"])
-
-        def console(file: object, tty: bool) -> Console:
-            # markup/highlight/emoji off: payloads must never be read as Rich markup.
-            return Console(
-                file=file,  # type: ignore[arg-type]
-                markup=False,
-                highlight=False,
-                emoji=False,
-                no_color=not color,
-                force_terminal=None if tty else False,
-                width=width,
-                soft_wrap=False,
-            )
-
         return cls(
             stdin=stdin_b,
             stdout=stdout_b,
-            out=console(text_out, stdout_tty),
-            err=console(text_err, stderr_tty),
+            text_out=text_out,  # type: ignore[arg-type]
+            text_err=text_err,  # type: ignore[arg-type]
+            width=width,
             stdin_isatty=_isatty(sys.stdin) if stdin is None else False,
             stdout_isatty=stdout_tty,
             stderr_isatty=stderr_tty,
@@ -94,6 +88,36 @@ class AppContext:
             color=color,
             ci=ci,
             debug=env.get("MQCLI_DEBUG", "") not in ("", "0", "false"),
+        )
+
+    # -- consoles ----------------------------------------------------------------
+    @property
+    def out(self) -> Console:
+        """Rich view of stdout (tables, the human message view)."""
+        if self._out is None:
+            self._out = self._console(self.text_out, self.stdout_isatty)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        """Diagnostics, progress, summaries (stderr)."""
+        if self._err is None:
+            self._err = self._console(self.text_err, self.stderr_isatty)
+        return self._err
+
+    def _console(self, file: TextIO, tty: bool) -> Console:
+        from rich.console import Console
+
+        # markup/highlight/emoji off: payloads must never be read as Rich markup.
+        return Console(
+            file=file,
+            markup=False,
+            highlight=False,
+            emoji=False,
+            no_color=not self.color,
+            force_terminal=None if tty else False,
+            width=self.width,
+            soft_wrap=False,
         )
 
     # -- profile ---------------------------------------------------------------

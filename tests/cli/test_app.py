@@ -43,7 +43,7 @@ def _imported_modules(*args: str) -> set[str]:
         "import sys\n"
         "from mqcli.cli.app import app\n"
         f"try:\n    app({list(args)!r})\nexcept SystemExit:\n    pass\n"
-        "sys.stderr.write('MODULES ' + ' '.join(sorted(m.split('.')[0] for m in sys.modules)) + '\\n')\n"
+        "sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)) + '\\n')\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL, check=False
@@ -54,6 +54,28 @@ def _imported_modules(*args: str) -> set[str]:
 
 
 KAFKA_CLIENTS = {"kafka", "confluent_kafka"}  # kafka-python, and confluent-kafka (the librdkafka engine)
+VERB_MODULES = {
+    "mqcli.cli.kafka.produce",
+    "mqcli.cli.kafka.consume",
+    "mqcli.cli.kafka.topics",
+    "mqcli.cli.rabbit.publish",
+    "mqcli.cli.rabbit.consume",
+    "mqcli.cli.rabbit.rpc",
+    "mqcli.cli.config.show",
+}
+
+
+def test_help_imports_only_what_it_shows() -> None:
+    # Subcommands are imported and built on first use (mqcli.cli.lazy).
+    top = _imported_modules("--help")
+    assert "mqcli.cli.kafka" in top and "mqcli.cli.rabbit" in top  # listed, with their help
+    assert not top & VERB_MODULES, top & VERB_MODULES
+    # Nor the config loader (and YAML), nor Rich: help is plain Click output.
+    assert not top & {"mqcli.core.config", "yaml", "rich"}
+    produce = _imported_modules("kafka", "produce", "--help")
+    assert "mqcli.cli.kafka.produce" in produce
+    assert not produce & (VERB_MODULES - {"mqcli.cli.kafka.produce"})
+    assert not produce & {"mqcli.core.config", "yaml", "rich"}
 
 
 def test_help_imports_no_broker_client() -> None:

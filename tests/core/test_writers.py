@@ -108,3 +108,68 @@ def test_arbitrary_templates_only_raise_usage_error(text: str) -> None:
         Template(text).render(MSG)
     except UsageError:
         pass
+
+
+# -- whole batches (the consumers' fast path) --------------------------------------
+_bytes = st.binary(max_size=12)
+_messages = st.lists(
+    st.builds(
+        Message,
+        value=st.none() | _bytes,
+        key=st.none() | _bytes,
+        headers=st.lists(st.tuples(st.sampled_from(["a", "b", "é"]), st.none() | _bytes), max_size=3),
+        topic=st.just("t"),
+        partition=st.integers(0, 3),
+        offset=st.integers(0, 10**9),
+        timestamp=st.none() | st.integers(0, 2**41),
+    ),
+    max_size=8,
+)
+
+
+class _Stream(io.BytesIO):
+    """Counts the calls on the stream: one per batch is the point of write_batch."""
+
+    calls = 0
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.calls += 1
+        return super().write(data)
+
+
+def _writers(stream: io.BytesIO) -> list[object]:
+    return [
+        RawWriter(stream),
+        RawWriter(stream, b"\0"),
+        JsonWriter(stream),
+        TemplateWriter(stream, Template("{partition}/{offset} {key}={value} {header.a} {headers}"), b"|"),
+    ]
+
+
+@given(_messages)
+def test_a_batch_is_the_same_bytes_as_one_message_at_a_time(msgs: list[Message]) -> None:
+    for index in range(len(_writers(io.BytesIO()))):
+        each, whole = io.BytesIO(), _Stream()
+        for m in msgs:
+            _writers(each)[index].write(m)  # type: ignore[attr-defined]
+        _writers(whole)[index].write_batch(msgs)  # type: ignore[attr-defined]
+        assert whole.getvalue() == each.getvalue()
+        assert whole.calls == (1 if msgs else 0)
+
+
+@given(st.lists(st.none() | _bytes, max_size=8), st.sampled_from([b"\n", b"\0", b"--"]))
+def test_raw_values_are_the_same_bytes_as_messages(values: list[bytes | None], delimiter: bytes) -> None:
+    each, whole = io.BytesIO(), _Stream()
+    for v in values:
+        RawWriter(each, delimiter).write(Message(value=v))
+    RawWriter(whole, delimiter).write_values(values)
+    assert whole.getvalue() == each.getvalue()
+    assert whole.calls == (1 if values else 0)
+
+
+def test_raw_write_is_one_call_per_message() -> None:
+    # The stream may be unbuffered (PYTHONUNBUFFERED): one system call each.
+    stream = _Stream()
+    RawWriter(stream).write(MSG)
+    RawWriter(stream).write(Message(value=None))
+    assert stream.getvalue() == b"v1\n\n" and stream.calls == 2

@@ -115,6 +115,45 @@ def test_from_and_until_times(cli: Any, topic: str) -> None:
     assert cli("kafka", "consume", topic, "-e", "--from", "-1m").stdout == ""
 
 
+def _by_partition(records: list[tuple[int, bytes]]) -> dict[int, list[bytes]]:
+    out: dict[int, list[bytes]] = {}
+    for partition, record in records:
+        out.setdefault(partition, []).append(record)
+    return out
+
+
+def test_whole_batches_write_what_one_message_at_a_time_writes(cli: Any, make_topic: Any, monkeypatch: Any) -> None:
+    # Without --match, consume hands whole batches to the writer; --match ''
+    # matches every message but takes the per-message path.  Small polls put
+    # partition switches, the end offsets and --count inside batches.
+    monkeypatch.setenv("MQCLI_KAFKA_CONSUMER_MAX_POLL_RECORDS", "7")
+    one, three = make_topic(1), make_topic(3)
+    lines = [
+        {"key": f"k{i}", "value": None if i % 10 == 3 else f"v{i}", "headers": {"h": str(i)}, "partition": i % 3}
+        for i in range(60)
+    ]
+    jsonl = "\n".join(json.dumps(x) for x in lines)
+    produce(cli, three, "--input", "jsonl", input=jsonl)
+    produce(cli, one, "--input", "jsonl", "-p", "0", input=jsonl)
+    for args in (["-o", "raw"], ["-D", r"\0"], ["-f", "{offset} {key}={value} {headers}"], ["-o", "json"], ["-c", "25"]):
+        whole = cli("kafka", "consume", one, "-e", *args)
+        each = cli("kafka", "consume", one, "-e", "--match", "", *args)
+        assert whole.exit_code == each.exit_code == 0, whole.stderr + each.stderr
+        assert whole.stdout_bytes == each.stdout_bytes, args
+    assert cli("kafka", "consume", one, "-e", "-c", "25").stdout.splitlines() == [
+        "" if x["value"] is None else x["value"] for x in lines[:25]
+    ]
+    # Across partitions only the order within each partition is fixed.
+    whole = cli("kafka", "consume", three, "-e", "-o", "json")
+    each = cli("kafka", "consume", three, "-e", "-o", "json", "--match", "")
+    assert whole.exit_code == each.exit_code == 0
+    parts = [_by_partition([(json.loads(x)["partition"], x.encode()) for x in r.stdout.splitlines()]) for r in (whole, each)]
+    assert parts[0] == parts[1] and sum(map(len, parts[0].values())) == 60
+    assert len(cli("kafka", "consume", three, "-e", "-c", "25").stdout.splitlines()) == 25
+    # Offsets beyond the start are honoured inside batches too.
+    assert cli("kafka", "consume", one, "-e", "--offset", "-9", "-f", "{offset}").stdout.split() == [str(i) for i in range(51, 60)]
+
+
 def test_count(cli: Any, topic: str) -> None:
     produce(cli, topic, "a", "b", "c")
     r = cli("kafka", "consume", topic, "--count", "2")

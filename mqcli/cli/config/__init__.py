@@ -1,13 +1,22 @@
-"""`mqcli config ...`: configuration profiles, one module per verb."""
+"""`mqcli config ...`: configuration profiles, one module per verb (imported
+and built only when used, see mqcli.cli.lazy)."""
 
 import typer
 
-from mqcli.cli.config import init as init_cmd
-from mqcli.cli.config import list as list_cmd
-from mqcli.cli.config import show as show_cmd
-from mqcli.cli.config import validate as validate_cmd
+from mqcli.cli.lazy import LazyGroup
+
+
+class ConfigGroup(LazyGroup):
+    lazy_commands = {
+        "list": "mqcli.cli.config.list:list_profiles_cmd",
+        "show": "mqcli.cli.config.show:show",
+        "validate": "mqcli.cli.config.validate:validate",
+        "init": "mqcli.cli.config.init:init",
+    }
+
 
 app = typer.Typer(
+    cls=ConfigGroup,
     help=(
         "Configuration profiles: list, show, validate, init.\n\n"
         "Lookup: --config, $MQCLI_CONFIG, ./mqcli.yaml, ~/.config/mqcli/config.yaml; "
@@ -17,8 +26,3 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-app.command("list")(list_cmd.list_profiles_cmd)
-app.command("show")(show_cmd.show)
-app.command("validate")(validate_cmd.validate)
-app.command("init")(init_cmd.init)

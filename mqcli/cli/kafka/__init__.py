@@ -2,19 +2,31 @@
 
 Command modules import the Kafka client libraries (through `mqcli.core.kafka`)
 only inside the command functions, so `mqcli --help` and rabbit commands
-never load them.
+never load them.  The verbs are imported and built only when used (see
+mqcli.cli.lazy): `mqcli kafka produce --help` builds `produce` alone.
 """
 
 from typing import Annotated, Optional
 
 import typer
 
-from mqcli.cli.kafka import consume, group_consume, info, produce
 from mqcli.cli.kafka._common import ENGINE_META
-from mqcli.cli.kafka.groups import app as groups_app
-from mqcli.cli.kafka.topics import app as topics_app
+from mqcli.cli.lazy import LazyGroup
+
+
+class KafkaGroup(LazyGroup):
+    lazy_commands = {
+        "produce": "mqcli.cli.kafka.produce:produce",
+        "consume": "mqcli.cli.kafka.consume:consume",
+        "group-consume": "mqcli.cli.kafka.group_consume:group_consume",
+        "info": "mqcli.cli.kafka.info:info",
+        "topics": "mqcli.cli.kafka.topics:app",
+        "groups": "mqcli.cli.kafka.groups:app",
+    }
+
 
 app = typer.Typer(
+    cls=KafkaGroup,
     help="Apache Kafka: produce, consume, group-consume, topics, groups, info.\n\nExample: mqcli kafka consume events -e",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -41,11 +53,3 @@ def kafka(
     """
     # Read by kafka_settings() in the command; ctx.meta is shared by the whole command tree.
     ctx.meta[ENGINE_META] = engine
-
-
-app.command("produce")(produce.produce)
-app.command("consume")(consume.consume)
-app.command("group-consume")(group_consume.group_consume)
-app.command("info")(info.info)
-app.add_typer(topics_app, name="topics")
-app.add_typer(groups_app, name="groups")

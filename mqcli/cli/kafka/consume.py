@@ -80,6 +80,7 @@ def consume(
             writer.write,
             writer.flush,
             pred,
+            writer=writer,
         )
     finally:
         consumer.close()

@@ -136,7 +136,7 @@ def group_consume(
     # try/finally, not except: SIGTERM arrives as a BaseException (Terminated)
     # and Ctrl-C as KeyboardInterrupt; both must commit handled work and leave.
     try:
-        result = consumer.run(StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle), handle, flush, pred)
+        result = consumer.run(StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle), handle, flush, pred, writer=writer)
     finally:
         consumer.close(commit=True)
     if result.reason == STOPPED and failure:

@@ -4,13 +4,16 @@ commits an offset only after its message was handled.
 
 Both run a poll loop on the calling thread and hand each (matching) message
 to a callback; stopping rules (count, end of partitions, --until, idle
-timeout) live here so both commands behave the same.
+timeout) live here so both commands behave the same.  Given the writer that
+callback writes to, the common case (no --match, no --until) hands it each
+poll's records at once instead: one write per poll.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
@@ -34,9 +37,14 @@ from mqcli.core.kafka.common import (  # noqa: F401 - re-exported
     StopRules,
 )
 from mqcli.core.message import Message
+from mqcli.core.writers import batch_writer
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
+    from mqcli.core.writers import Writer
+
+_value = attrgetter("value")
+
 
 def to_message(r: Any) -> Message:
     return Message(
@@ -134,12 +142,13 @@ class PartitionConsumer:
                 )
                 c.seek(tp, pos)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+        """`writer`: the one `handle` writes to, which then takes whole batches (see _poll_loop)."""
         c = self.consumer
         with self._errors():
             stop_at = c.end_offsets(self.tps) if rules.exit_at_end else {}
         return _poll_loop(
-            c, lambda: list(self.tps), stop_at, rules, handle, flush, matcher, errors=self._errors
+            c, lambda: list(self.tps), stop_at, rules, handle, flush, matcher, errors=self._errors, writer=writer
         )
 
 
@@ -157,13 +166,23 @@ def _poll_loop(
     on_done: Callable[[TopicPartition], None] | None = None,
     on_skipped: Callable[[Message], None] | None = None,
     before_check: Callable[[], Iterable[TopicPartition]] | None = None,
+    writer: Writer | None = None,
+    on_written: Callable[[TopicPartition, int], None] | None = None,
 ) -> RunResult:
     """Poll until a stop rule applies.  `handle` returning False stops the run
-    (the message is not counted as done)."""
+    (the message is not counted as done).
+
+    `writer`, when given, is the writer `handle` writes each message to:
+    without a matcher or --until, each poll's records go to it at once
+    (`batch_writer`: raw output builds no Message), and
+    `on_written(tp, next_offset)` takes the place of what `handle` would have
+    recorded per message."""
     received = 0
     done: set[TopicPartition] = set()
     last_activity = time.monotonic()
     until = rules.until_ms
+    write_records = batch_writer(writer, _value, to_message)
+    whole_polls = matcher is None and until is None and write_records is not None
 
     def mark_done(tp: TopicPartition) -> None:
         if tp not in done:
@@ -209,6 +228,46 @@ def _poll_loop(
             wait = min(wait, left)
         with errors():
             batch = c.poll(timeout_ms=max(int(wait * 1000), 1))
+        if whole_polls:
+            # The per-record rules below, a partition's records at a time
+            # (their offsets only grow).
+            take: list[tuple[TopicPartition, list[Any]]] = []
+            ended: list[TopicPartition] = []
+            left = None if rules.count is None else rules.count - received
+            for tp, records in batch.items():
+                if tp in done or not records:
+                    continue
+                cut = len(records)
+                stop = stop_at.get(tp) if rules.exit_at_end else None
+                if stop is not None and records[-1].offset >= stop:
+                    cut = next(i for i, r in enumerate(records) if r.offset >= stop)
+                if left is not None and cut >= left:
+                    take.append((tp, records[:left]))
+                    left = 0
+                    break
+                if cut < len(records):
+                    ended.append(tp)
+                if cut:
+                    take.append((tp, records[:cut]))
+                    if left is not None:
+                        left -= cut
+            if take:
+                assert write_records is not None
+                write_records([r for _tp, records in take for r in records])
+                received += sum(len(records) for _tp, records in take)
+                last_activity = time.monotonic()
+                if on_written is not None:
+                    for tp, records in take:
+                        on_written(tp, records[-1].offset + 1)
+            for tp in ended:
+                mark_done(tp)
+            if batch:
+                flush()
+                if after_batch is not None:
+                    after_batch()
+            if left == 0:
+                return RunResult(COUNT, received)
+            continue
         for tp, records in batch.items():
             for r in records:
                 if tp in done:
@@ -372,6 +431,9 @@ class GroupConsumer:
         assert msg.topic is not None and msg.partition is not None and msg.offset is not None
         self.done[TopicPartition(msg.topic, msg.partition)] = msg.offset + 1
 
+    def _mark_offset(self, tp: TopicPartition, next_offset: int) -> None:
+        self.done[tp] = next_offset
+
     def commit(self, only: list[TopicPartition] | None = None) -> None:
         """Commit the handled offsets not committed yet (flushing output first)."""
         pending = {
@@ -386,7 +448,8 @@ class GroupConsumer:
             self.consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in pending.items()})
         self.committed.update(pending)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+        """`writer`: the one `handle` writes to, which then takes whole batches (see _poll_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
 
@@ -413,6 +476,8 @@ class GroupConsumer:
             after_batch=self.commit,
             on_skipped=skipped,
             before_check=self.resolve_stops,
+            writer=writer,
+            on_written=self._mark_offset,
         )
 
     def close(self, commit: bool = True) -> None:

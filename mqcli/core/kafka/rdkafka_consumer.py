@@ -9,15 +9,21 @@ enable.auto.offset.store are off): the group consumer commits, after the
 output of a batch was flushed, exactly the offsets its handler finished.
 Partition-end events (enable.partition.eof) tell --exit-at-end and --until
 that a partition has nothing more, without asking the broker each round.
+
+Given the writer its handler writes to, the loop hands it whole batches in
+the common case (no --match, no --until; see `_plan`): one write per batch,
+and for raw output only the values, with no `Message` per record.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Message as RdMessage
 
 from mqcli.core.errors import NotFound, UsageError
 from mqcli.core.kafka.common import (
@@ -34,9 +40,11 @@ from mqcli.core.kafka.common import (
 )
 from mqcli.core.kafka.rdkafka_client import Diagnosis, check_fatal, client_config, kafka_errors, wait_connected
 from mqcli.core.message import Message
+from mqcli.core.writers import batch_writer
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
+    from mqcli.core.writers import Writer
 
 __all__ = ["ASSIGNORS", "COUNT", "END", "IDLE", "STOPPED", "UNTIL", "GroupConsumer", "PartitionConsumer"]
 
@@ -46,6 +54,17 @@ _UNKNOWN = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaEr
 # librdkafka names for --assignor; its "sticky" is only the cooperative kind.
 _ASSIGNORS = {"range": "range", "roundrobin": "roundrobin", "cooperative-sticky": "cooperative-sticky"}
 _PLACEHOLDER_GROUP = "mqcli-no-group"  # librdkafka wants a group.id; a consumer that only assigns never joins it
+# librdkafka stops fetching a partition while queued.min.messages (100,000) of
+# it wait in the local queue, then waits fetch.queue.backoff.ms (1 s by
+# default) before the next fetch -- although mqcli drains that queue in about
+# 0.1 s.  Reading a backlog then stalls for most of every second (1M messages:
+# 8.8 s instead of 1 s).
+_FETCH_QUEUE_BACKOFF_MS = 10
+# Unbound methods of the C message type, for map() and groupby() over a batch.
+_error = RdMessage.error
+_partition = RdMessage.partition
+_topic = RdMessage.topic
+_value = RdMessage.value
 
 
 def to_message(m: Any) -> Message:
@@ -69,6 +88,7 @@ def _new_consumer(settings: KafkaSettings, profile: str | None, diagnosis: Diagn
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "enable.partition.eof": True,
+            "fetch.queue.backoff.ms": _FETCH_QUEUE_BACKOFF_MS,
             "fetch.wait.max.ms": int(settings.consumer.fetch_max_wait_ms),
             "auto.offset.reset": settings.consumer.auto_offset_reset,
             "allow.auto.create.topics": False,
@@ -166,7 +186,8 @@ class PartitionConsumer:
         with self._errors():
             c.assign(assignment)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+        """`writer`: the one `handle` writes to, which then takes whole batches (see _consume_loop)."""
         if not self.positions:
             self.seek(StartOffset("beginning"))
         keys = [(self.topic, p) for p in self.parts]
@@ -182,7 +203,60 @@ class PartitionConsumer:
             max_batch=int(self.settings.consumer.max_poll_records),
             errors=self._errors,
             fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
+            writer=writer,
         )
+
+
+def _plan(
+    batch: list[Any],
+    *,
+    done: set[Key],
+    at_eof: set[Key],
+    stop_at: dict[Key, int],
+    positions: dict[Key, int],
+    exit_at_end: bool,
+    resolve_stop: Callable[[Key], int | None] | None,
+    limit: int | None,
+) -> tuple[list[tuple[Key, list[Any]]], list[Key], bool]:
+    """The per-message rules of `_consume_loop` (without --match and --until)
+    applied to a batch of messages (no error events) a partition run at a
+    time: the runs to write, in order; the partitions that reached their
+    --exit-at-end offset; and whether `limit` (messages left before --count)
+    was reached.  Offsets only grow within a partition's run."""
+    runs: list[tuple[Key, list[Any]]] = []
+    ended: list[Key] = []
+    for p, same_partition in groupby(batch, _partition):
+        for t, same_topic in groupby(same_partition, _topic):
+            key = (t, p)
+            at_eof.discard(key)
+            if key in done or key in ended:
+                continue
+            run = list(same_topic)
+            stop = None
+            if exit_at_end:
+                if key not in stop_at and resolve_stop is not None:
+                    end = resolve_stop(key)
+                    if end is not None:
+                        stop_at[key] = end
+                stop = stop_at.get(key)
+            cut = len(run)
+            if stop is not None and run[-1].offset() >= stop:
+                cut = next(i for i, m in enumerate(run) if m.offset() >= stop)
+            if limit is not None and cut >= limit:
+                # --count is reached before (or at) the stop offset.
+                take = run[:limit]
+                positions[key] = take[-1].offset() + 1
+                runs.append((key, take))
+                return runs, ended, True
+            # The message at the stop offset counts as seen, as in the loop.
+            positions[key] = run[min(cut, len(run) - 1)].offset() + 1
+            if cut < len(run):
+                ended.append(key)
+            if cut:
+                runs.append((key, run[:cut] if cut < len(run) else run))
+                if limit is not None:
+                    limit -= cut
+    return runs, ended, False
 
 
 def _consume_loop(
@@ -202,9 +276,17 @@ def _consume_loop(
     on_skipped: Callable[[Message], None] | None = None,
     before_check: Callable[[], Iterable[Key]] | None = None,
     resolve_stop: Callable[[Key], int | None] | None = None,
+    writer: Writer | None = None,
+    on_written: Callable[[Key, int], None] | None = None,
 ) -> RunResult:
     """Consume until a stop rule applies (the rules of consumer._poll_loop).
-    `handle` returning False stops the run (the message is not counted as done)."""
+    `handle` returning False stops the run (the message is not counted as done).
+
+    `writer`, when given, is the writer `handle` writes each message to: in
+    the common case (no matcher, no --until) whole batches go to it instead
+    (`batch_writer`: raw output builds no Message), and
+    `on_written(key, next_offset)` takes the place of what `handle` would have
+    recorded per message."""
     received = 0
     done: set[Key] = set()
     at_eof: set[Key] = set()  # partitions whose end we reached and nothing came since
@@ -213,6 +295,8 @@ def _consume_loop(
     exit_at_end = rules.exit_at_end
     count = rules.count
     batch_size = max(max_batch, 1)
+    write_records = batch_writer(writer, _value, to_message)
+    whole_batches = matcher is None and until is None and write_records is not None
 
     def mark_done(key: Key) -> None:
         if key not in done:
@@ -258,6 +342,34 @@ def _consume_loop(
                 first = c.poll(max(wait, 0.001))
                 if first is not None:
                     batch = [first, *c.consume(batch_size - 1, 0)] if batch_size > 1 else [first]
+        if whole_batches and batch and not any(map(_error, batch)):
+            runs, ended, full = _plan(
+                batch,
+                done=done,
+                at_eof=at_eof,
+                stop_at=stop_at,
+                positions=positions,
+                exit_at_end=exit_at_end,
+                resolve_stop=resolve_stop,
+                limit=None if count is None else count - received,
+            )
+            if runs:
+                assert write_records is not None
+                write_records(runs[0][1] if len(runs) == 1 else [m for _key, run in runs for m in run])
+                received += sum(len(run) for _key, run in runs)
+                last_activity = time.monotonic()
+                if on_written is not None:
+                    for key, run in runs:
+                        on_written(key, run[-1].offset() + 1)
+            for key in ended:
+                mark_done(key)
+            if full:
+                finish()
+                return RunResult(COUNT, received)
+            if runs:
+                finish()
+            fatal()
+            continue
         handled_any = False
         for m in batch:
             err = m.error()
@@ -430,6 +542,9 @@ class GroupConsumer:
         assert msg.topic is not None and msg.partition is not None and msg.offset is not None
         self.done[(msg.topic, msg.partition)] = msg.offset + 1
 
+    def _mark_offset(self, key: Key, next_offset: int) -> None:
+        self.done[key] = next_offset
+
     def commit(self, only: list[Key] | None = None, *, asynchronous: bool = False) -> None:
         """Commit the handled offsets not committed yet (flushing output first)."""
         pending = {
@@ -446,7 +561,8 @@ class GroupConsumer:
             )
         self.committed.update(pending)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None) -> RunResult:
+    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+        """`writer`: the one `handle` writes to, which then takes whole batches (see _consume_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
         mark = self.mark
@@ -483,6 +599,8 @@ class GroupConsumer:
             on_skipped=skipped,
             before_check=self.resolve_stops,
             resolve_stop=self._end_offset,
+            writer=writer,
+            on_written=self._mark_offset,
         )
 
     def close(self, commit: bool = True) -> None:
