@@ -275,8 +275,8 @@ def _int(lo: int, hi: int | None = None) -> Callable[[object], int]:
             raise _Invalid(f"expected an integer, got {_show(v)}")
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        if isinstance(v, str) and re.fullmatch(r"\s*[+-]?\d+\s*", v):
-            v = int(v)
+        if isinstance(v, str) and re.fullmatch(r"[+-]?[0-9]+", v.strip()):
+            v = int(v.strip())  # int() itself accepts fewer spaces than str.strip(), e.g. not \x1f
         if not isinstance(v, int):
             raise _Invalid(f"expected an integer, got {_show(v)}")
         if hi is not None and not lo <= v <= hi:
