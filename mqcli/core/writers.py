@@ -29,6 +29,7 @@ from typing import BinaryIO, Protocol, TypeVar
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message, header_text, to_json, to_json_obj
 from mqcli.core.parse import unescape
+from mqcli.core.signals import DeferredSignals
 
 
 class Writer(Protocol):
@@ -56,10 +57,43 @@ def batch_writer(
     return None
 
 
-class RawWriter:
-    def __init__(self, stream: BinaryIO, delimiter: bytes = b"\n") -> None:
-        self._write = stream.write
+# POSIX writes up to PIPE_BUF bytes to a pipe at once: no signal can split them.
+_ATOMIC = 512
+
+
+class _StreamWriter:
+    """Writes whole records: a write or flush is never cut in half by Ctrl-C
+    or SIGTERM (the signal acts right after it; a second one at once), so the
+    output ends with a complete record however the run ends."""
+
+    def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
+        self._raw_write = stream.write
+
+    def _write(self, data: bytes) -> None:
+        if len(data) <= _ATOMIC:
+            written = self._raw_write(data)
+            if written is None or written >= len(data):
+                return
+            data = data[written:]
+        with DeferredSignals() as signals:
+            # An unbuffered stdout (PYTHONUNBUFFERED) is a raw stream: its
+            # write() may take only part of the data (a full pipe, a signal).
+            view = memoryview(data)
+            while view:
+                written = self._raw_write(view)
+                view = view[written or 0 :]
+        signals.raise_received()
+
+    def flush(self) -> None:
+        with DeferredSignals() as signals:
+            self._stream.flush()
+        signals.raise_received()
+
+
+class RawWriter(_StreamWriter):
+    def __init__(self, stream: BinaryIO, delimiter: bytes = b"\n") -> None:
+        super().__init__(stream)
         self._delimiter = delimiter
 
     def write(self, msg: Message) -> None:
@@ -79,23 +113,14 @@ class RawWriter:
             data = d.join([b"" if v is None else v for v in values])
         self._write(data + d)
 
-    def flush(self) -> None:
-        self._stream.flush()
 
-
-class JsonWriter:
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-
+class JsonWriter(_StreamWriter):
     def write(self, msg: Message) -> None:
-        self._stream.write(to_json(msg).encode("utf-8") + b"\n")
+        self._write(to_json(msg).encode("utf-8") + b"\n")
 
     def write_batch(self, msgs: Sequence[Message]) -> None:
         if msgs:
-            self._stream.write("".join([to_json(m) + "\n" for m in msgs]).encode("utf-8"))
-
-    def flush(self) -> None:
-        self._stream.flush()
+            self._write("".join([to_json(m) + "\n" for m in msgs]).encode("utf-8"))
 
 
 def _iso(ms: int | None) -> str:
@@ -192,19 +217,16 @@ class Template:
         return b"".join(p if isinstance(p, bytes) else p(msg) for p in self._parts)
 
 
-class TemplateWriter:
+class TemplateWriter(_StreamWriter):
     def __init__(self, stream: BinaryIO, template: Template, delimiter: bytes = b"\n") -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._template = template
         self._delimiter = delimiter
 
     def write(self, msg: Message) -> None:
-        self._stream.write(self._template.render(msg) + self._delimiter)
+        self._write(self._template.render(msg) + self._delimiter)
 
     def write_batch(self, msgs: Sequence[Message]) -> None:
         if msgs:
             render, d = self._template.render, self._delimiter
-            self._stream.write(d.join([render(m) for m in msgs]) + d)
-
-    def flush(self) -> None:
-        self._stream.flush()
+            self._write(d.join([render(m) for m in msgs]) + d)

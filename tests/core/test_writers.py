@@ -173,3 +173,20 @@ def test_raw_write_is_one_call_per_message() -> None:
     RawWriter(stream).write(MSG)
     RawWriter(stream).write(Message(value=None))
     assert stream.getvalue() == b"v1\n\n" and stream.calls == 2
+
+
+class _Trickle(io.BytesIO):
+    """A raw stream (like an unbuffered stdout on a full pipe): each write takes at most 100 bytes."""
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def,override]
+        return super().write(bytes(data[:100]))
+
+
+@pytest.mark.parametrize("size", [10, 600, 5000])
+def test_partial_writes_are_continued_until_the_record_is_whole(size: int) -> None:
+    stream = _Trickle()
+    msgs = [Message(value=b"x" * size), Message(value=b"y" * size)]
+    RawWriter(stream).write_batch(msgs)
+    JsonWriter(stream).write(msgs[0])
+    expected = b"x" * size + b"\n" + b"y" * size + b"\n" + b'{"value":"' + b"x" * size + b'"}\n'
+    assert stream.getvalue() == expected

@@ -35,7 +35,7 @@ from mqcli.core.errors import DeliveryFailed, InputError, MqcliError
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors, channel_error
 from mqcli.core.rabbit.convert import build_properties
-from mqcli.core.rabbit.signals import DeferredSignals
+from mqcli.core.signals import DeferredSignals
 
 
 @dataclass
@@ -68,7 +68,7 @@ OnFail = Callable[[Message, str], None]
 
 
 class _SignalStop(BaseException):
-    """A deferred SIGINT/SIGTERM was noticed (see mqcli.core.rabbit.signals)."""
+    """A deferred SIGINT/SIGTERM was noticed (see mqcli.core.signals)."""
 
 
 class Publisher:

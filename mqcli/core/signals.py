@@ -1,13 +1,18 @@
-"""Deferring Ctrl-C and SIGTERM while pika writes frames.
+"""Deferring Ctrl-C and SIGTERM while something must not be cut in half.
 
-A KeyboardInterrupt (or the CLI's SIGTERM exception) raised in the middle of
-`basic_publish` can leave half a message in pika's output buffer; the broker
-then closes the connection (505 UNEXPECTED_FRAME) and the confirms of every
-message already sent are lost with it.  Inside `DeferredSignals` the first
-SIGINT/SIGTERM is only recorded; the publisher notices it between messages,
-stops taking input, collects the outstanding confirms and then re-raises the
-signal, so the usual handler (KeyboardInterrupt -> exit 130, SIGTERM -> 143)
-runs.  A second signal is handled as usual at once.
+* pika writing frames: a KeyboardInterrupt (or the CLI's SIGTERM exception)
+  raised in the middle of `basic_publish` can leave half a message in pika's
+  output buffer; the broker then closes the connection (505
+  UNEXPECTED_FRAME) and the confirms of every message already sent are lost
+  with it.  The publisher notices a deferred signal between messages, stops
+  taking input, collects the outstanding confirms and then re-raises it.
+* a consumer writing a batch of records to stdout: a signal in the middle of
+  a large write() would leave half a record at the end of the output
+  (`mqcli.core.writers`).
+
+Inside `DeferredSignals` the first SIGINT/SIGTERM is only recorded;
+`raise_received()` then runs the usual handler (KeyboardInterrupt -> exit
+130, SIGTERM -> 143).  A second signal is handled as usual at once.
 """
 
 from __future__ import annotations
