@@ -214,7 +214,7 @@ def markdown(rows: list[Row], info: dict[str, Any], size: str) -> str:
         f"{', confluent-kafka ' + info['confluent_kafka'] if info['confluent_kafka'] else ''}; "
         f"Kafka {info['kafka']} (1 node, KRaft), RabbitMQ {info['rabbitmq']}; kcat {info['kcat']}; "
         f"{info['java']}; PerfTest {info['perftest'] or 'not fetched'}. "
-        "Brokers and tools on the same machine, loopback.\n"
+        "Brokers and tools on the same machine, loopback; tools run without PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE.\n"
     )
     out.append(
         "msg/s and MB/s are end to end: messages (payload bytes) divided by the wall time of the whole "

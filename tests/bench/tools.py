@@ -36,6 +36,9 @@ class ToolMissing(Exception):
     """A reference tool is not installed or cannot be set up (shown in its row)."""
 
 
+UNSET_FOR_TOOLS = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
+
+
 @dataclass
 class Tools:
     """Commands for every tool, resolved once per run."""
@@ -53,7 +56,10 @@ class Tools:
         self.mqcli = [str(script)] if script.exists() else [self.python, "-m", "mqcli"]
         cfg = self.workdir / "config"
         cfg.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MQCLI_")}
+        # As a user's shell runs them: no MQCLI_* settings, and none of the
+        # CI-style PYTHONUNBUFFERED (stdout a raw stream) or
+        # PYTHONDONTWRITEBYTECODE (every module compiled again at each start).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MQCLI_") and k not in UNSET_FOR_TOOLS}
         env.update(
             # No user config file: the built-in `local` profile, pointed at
             # 127.0.0.1 (localhost may resolve to ::1 first).

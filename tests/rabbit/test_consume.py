@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 from tests.conftest import run_mqcli
@@ -264,3 +265,77 @@ def test_no_ack_with_count_takes_only_count(cli, amqp, queue):
     r = cli("rabbit", "consume", q, "--no-ack", "-c", "2")
     assert (r.exit_code, r.stdout) == (0, "0\n1\n")
     assert amqp.bodies(q) == ["2", "3", "4"]  # not pushed at us and forgotten
+
+
+def test_count_beyond_prefetch_outputs_and_acks_exactly_count(cli, amqp, queue):
+    # Acknowledgements go out in batches; --count still takes exactly N and
+    # hands the rest (prefetched or not) back.
+    q = queue()
+    for i in range(300):
+        amqp.publish(q, str(i))
+    r = cli("rabbit", "consume", q, "--count", "130")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.split() == [str(i) for i in range(130)]
+    assert sorted(map(int, amqp.bodies(q))) == list(range(130, 300))
+
+
+def test_match_count_across_ack_batches(cli, amqp, queue):
+    q = queue()
+    bodies = [f"keep {i}" if i % 3 == 0 else f"drop {i}" for i in range(240)]
+    for b in bodies:
+        amqp.publish(q, b)
+    r = cli("rabbit", "consume", q, "--match", "keep", "--count", "40", "--prefetch", "20")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [f"keep {i}" for i in range(0, 120, 3)]
+    # Everything up to the 40th match was handled or skipped (acknowledged); the rest is back.
+    assert sorted(amqp.bodies(q), key=lambda b: int(b.split()[1])) == bodies[118:]
+
+
+def _read_lines(stream, n: int, timeout: float = 20) -> list[bytes]:
+    """n lines from a pipe, failing (not hanging) when they do not come."""
+    box: list[bytes] = []
+    t = threading.Thread(target=lambda: box.extend(stream.readline() for _ in range(n)), daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), f"only {len(box)} of {n} lines within {timeout}s"
+    return box
+
+
+def test_output_reaches_a_live_reader_without_waiting_for_more(amqp, queue, start_mqcli):
+    # Batched flushes never hold back a message while mqcli waits for the next one.
+    q = queue()
+    for args in ((), ("--no-ack",)):
+        w = start_mqcli("rabbit", "consume", q, *args)
+        for i in range(3):
+            amqp.publish(q, f"live {i}")
+            assert _read_lines(w.p.stdout, 1) == [f"live {i}\n".encode()]
+        w.kill()
+    assert amqp.count(q) == 0
+
+
+def test_killed_writing_consumer_loses_nothing(amqp, queue):
+    # Acked only after the output was flushed: killed while blocked on a full
+    # pipe, every message is either in the pipe (flushed) or back in the queue.
+    q = queue()
+    n = 3000
+    # Small enough that a whole ack batch sits in mqcli's stdout buffer until
+    # the flush that blocks on the full pipe.
+    values = [f"{i:05d}-" + "x" * 200 for i in range(n)]
+    for v in values:
+        amqp.publish(q, v)
+    # A buffered stdout, as usual (the test run may set PYTHONUNBUFFERED).
+    p = subprocess.Popen(
+        [sys.executable, "-m", "mqcli", "rabbit", "consume", q], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env=mqcli_env({"PYTHONUNBUFFERED": ""}),
+    )
+    try:
+        seen = _read_lines(p.stdout, 200)
+        time.sleep(0.5)  # the pipe fills up again and mqcli blocks writing
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+    seen += p.stdout.read().splitlines(keepends=True)
+    got = {line.decode().rstrip("\n") for line in seen if line.endswith(b"\n")}  # a cut-off last line does not count
+    rest = set(amqp.bodies(q))
+    assert got | rest == set(values)  # nothing lost
+    assert len(got) >= 200 and rest  # it really stopped half-way

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pika
@@ -189,3 +190,45 @@ def test_nacked_messages_are_reported_with_their_line(cli, amqp, queue):
     assert "line 1" not in r.stderr
     assert "confirmed 2, failed 2" in r.stderr
     assert amqp.bodies(q) == ["a", "b"]
+
+
+def test_mandatory_mixed_stream_reports_only_the_returned_lines(cli, amqp, exchange, queue):
+    # Returned and confirmed messages interleave within one confirm window:
+    # each basic.return must be matched to its own pending message.
+    x = exchange("direct")
+    q = queue()
+    amqp.channel().queue_bind(q, x, routing_key="k")
+    lines = [{"routing_key": "k" if i % 3 else "nobody", "value": f"m{i}"} for i in range(1, 61)]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    r = cli("rabbit", "publish", "--exchange", x, "--mandatory", "--input", "jsonl", "--confirm-window", "8", input=data)
+    assert r.exit_code == 1
+    unroutable = [i for i in range(1, 61) if i % 3 == 0]
+    reported = [int(n) for n in re.findall(r"not delivered: line (\d+): returned unroutable", r.stderr)]
+    assert sorted(reported) == unroutable
+    assert f"confirmed {60 - len(unroutable)}, failed {len(unroutable)}" in r.stderr
+    assert amqp.bodies(q) == [f"m{i}" for i in range(1, 61) if i % 3]
+
+
+def test_publisher_keeps_unconfirmed_in_input_order(queue):
+    from mqcli.core.config import RabbitSettings
+    from mqcli.core.message import Message
+    from mqcli.core.rabbit.client import RabbitClient
+    from mqcli.core.rabbit.publish import Publisher, PublishSettings
+
+    q = queue()
+    ok: list[int | None] = []
+    with RabbitClient(RabbitSettings(hosts=(("127.0.0.1", 5672),))) as client:
+        publisher = Publisher(client, PublishSettings(exchange="", routing_key=q), lambda m: ok.append(m.line), lambda m, why: None)
+        first = [Message(b"c%d" % i, line=i) for i in range(1, 4)]
+        for m in first:
+            publisher.publish(m)
+        publisher.finish()  # every confirm in, however the broker grouped them
+        assert ok == [1, 2, 3]
+        later = [Message(b"p%d" % i, line=i) for i in range(4, 9)]
+        for m in later:
+            publisher.publish(m, flush=False)  # not even sent: surely unconfirmed
+        assert all(publisher.is_pending(m) for m in later)
+        assert not publisher.is_pending(first[0])
+        assert publisher.take_pending() == later  # as for a re-send after a reconnect
+        assert not publisher.is_pending(later[0]) and publisher.take_pending() == []
+        publisher.close()

@@ -75,8 +75,8 @@ def run_consumer(
 
     def handle(msg: Message) -> Outcome:
         if writer is not None:
+            # Only written: consume() flushes before it acknowledges (in batches).
             writer.write(msg)
-            writer.flush()  # on its way to the reader before the ack
             return Outcome.ACK
         assert exec_cmd is not None
         app.stdout.flush()
@@ -98,7 +98,10 @@ def run_consumer(
         if resubscribe is not None:
             settings.queue = resubscribe()
 
-    result = consume(client, settings, handle, reconnect=reconnect_policy(reconnect), notify=notifier(app), on_reconnect=on_reconnect)
+    result = consume(
+        client, settings, handle, flush=writer.flush if writer is not None else None,
+        reconnect=reconnect_policy(reconnect), notify=notifier(app), on_reconnect=on_reconnect,
+    )
     if result.handled or result.failed:
         app.debug_log(f"consumed {result.handled} message(s) from {queue}, {result.failed} failed, {result.skipped} did not match")
     if result.stopped_by_handler:

@@ -5,6 +5,11 @@ ACK, i.e. its output was written and flushed or its --exec command
 succeeded.  Whatever is unacknowledged when mqcli stops (Ctrl-C, a closed
 pipe, an error, --count reached with more prefetched) goes back to the queue
 when the channel closes.
+
+Writing consumers (`consume`/`subscribe` without --exec) acknowledge in
+batches: one flush of the output, then one basic.ack with multiple=True for
+every message written so far (see _Acks).  A flush and a basic.ack per
+message, each a round of socket I/O, held the rate to less than half.
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPoli
 from mqcli.core.rabbit.convert import from_delivery
 
 DEFAULT_PREFETCH = 100
+# Writing consumers flush and acknowledge at least every prefetch/ACK_EVERY
+# messages (and whenever no more are at hand), so the broker sends the next
+# ones while the rest are written.  Measured: 1, 2 and 4 alike (200k
+# messages, prefetch 100), 10 (an ack per 10 messages) slower; 4 keeps the
+# batch (what comes again after a crash) small.
+ACK_EVERY = 4
 # After the broker reports no ready message, how long to keep listening for
 # deliveries that were already on their way before stopping (--exit-when-empty).
 EMPTY_GRACE = 0.1
@@ -125,12 +136,18 @@ def consume(
     settings: ConsumeSettings,
     handle: Handler,
     *,
+    flush: Callable[[], None] | None = None,
     reconnect: ReconnectPolicy | None = None,
     notify: Callable[[str], None] = lambda _t: None,
     on_reconnect: Callable[[], None] | None = None,
 ) -> ConsumeResult:
     """Consume `settings.queue` until --count, --exit-when-empty, --timeout or
     a STOP outcome; raises TimeoutExpired (exit 5) when the idle timeout expires.
+
+    With `flush`, `handle` only writes its output (buffered) and the ACKs are
+    sent in batches, each right after `flush()` returned (see _Acks).
+    Without it (--exec, rpc serve: the work is done when `handle` returns)
+    each message is acknowledged at once.
 
     With `reconnect`, a lost connection is re-opened (bounded attempts, see
     ReconnectPolicy), `on_reconnect` re-creates what the consumer needs
@@ -145,7 +162,7 @@ def consume(
         try:
             if reconnected and on_reconnect is not None:
                 on_reconnect()
-            _consume_channel(client, settings, handle, result, progress)
+            _consume_channel(client, settings, handle, flush, result, progress)
             return result
         except ConnectionLost as lost:
             if policy.attempts <= 0:
@@ -158,8 +175,63 @@ def consume(
             reconnected = True
 
 
+class _Acks:
+    """Settles deliveries on one channel.
+
+    With `flush`, an ACK waits: `send()` flushes the output, then sends one
+    basic.ack with multiple=True for the highest tag acknowledged so far,
+    which covers every earlier delivery on the channel.  That is exact
+    because the loop settles deliveries one by one in arrival order, and a
+    nack is preceded by a send(): every delivery up to that tag was handled
+    and written.  Without `flush`, each ACK is sent at once.  With
+    `on_receipt` (--no-ack) deliveries were acknowledged as they came: only
+    the output is flushed, at the same points."""
+
+    def __init__(self, client: RabbitClient, ch: Any, flush: Callable[[], None] | None, every: int, on_receipt: bool) -> None:
+        self._client = client
+        self._ch = ch
+        self._flush = flush
+        self._every = every
+        self._on_receipt = on_receipt
+        self._tag: int | None = None  # the highest delivery tag written but not yet acknowledged
+        self._waiting = 0  # messages written since the last send()
+
+    def settle(self, tag: int, outcome: Outcome) -> None:
+        if outcome is not Outcome.ACK:
+            self.send()
+            if not self._on_receipt:
+                with amqp_errors(self._client):
+                    self._ch.basic_nack(tag, requeue=outcome is not Outcome.REJECT)
+        elif self._flush is None:
+            if not self._on_receipt:
+                with amqp_errors(self._client):
+                    self._ch.basic_ack(tag)
+        else:
+            if not self._on_receipt:
+                self._tag = tag
+            self._waiting += 1
+            if self._waiting >= self._every:
+                self.send()
+
+    def send(self) -> None:
+        """Flush the output, then acknowledge everything written so far."""
+        if not self._waiting:
+            return
+        assert self._flush is not None
+        self._flush()  # a closed pipe raises here: nothing is acknowledged
+        tag, self._tag, self._waiting = self._tag, None, 0
+        if tag is not None:
+            with amqp_errors(self._client):
+                self._ch.basic_ack(tag, multiple=True)
+
+
 def _consume_channel(
-    client: RabbitClient, settings: ConsumeSettings, handle: Handler, result: ConsumeResult, progress: _Progress
+    client: RabbitClient,
+    settings: ConsumeSettings,
+    handle: Handler,
+    flush: Callable[[], None] | None,
+    result: ConsumeResult,
+    progress: _Progress,
 ) -> None:
     inbox: deque[tuple[Any, Any, bytes]] = deque()
     cancelled: list[bool] = []
@@ -183,20 +255,14 @@ def _consume_channel(
             exclusive=settings.exclusive,
         )
     progress.subscribed = True
-
-    def settle(tag: int, outcome: Outcome) -> None:
-        if settings.no_ack:
-            return  # acknowledged on receipt
-        with amqp_errors(client):
-            if outcome is Outcome.ACK:
-                ch.basic_ack(tag)
-            else:
-                ch.basic_nack(tag, requeue=outcome is not Outcome.REJECT)
-
+    acks = _Acks(client, ch, flush, max(1, prefetch // ACK_EVERY), on_receipt=settings.no_ack)
     last_empty_check = 0.0
     try:
         while settings.count is None or result.handled < settings.count:
             if not inbox:
+                # Nothing more at hand: what was written reaches the reader
+                # and is acknowledged before waiting for more.
+                acks.send()
                 if cancelled:
                     raise MqcliError(f"RabbitMQ cancelled the consumer of queue '{settings.queue}' (was it deleted?)")
                 now = time.monotonic()
@@ -227,14 +293,14 @@ def _consume_channel(
             msg = from_delivery(method, props, body, queue=settings.queue)
             if settings.matcher is not None and not settings.matcher(msg):
                 result.skipped += 1
-                settle(method.delivery_tag, Outcome.ACK)
+                acks.settle(method.delivery_tag, Outcome.ACK)
                 continue
             progress.last_match = time.monotonic()
             outcome = handle(msg)
             if client.interrupted is not None and outcome is not Outcome.ACK:
                 # The command may have failed because of the signal: back to the queue, never dropped.
                 outcome = Outcome.REQUEUE
-            settle(method.delivery_tag, outcome)
+            acks.settle(method.delivery_tag, outcome)
             if client.interrupted is not None:
                 raise client.interrupted  # the command finished and its message is settled: now stop
             if outcome is Outcome.ACK:
@@ -244,6 +310,17 @@ def _consume_channel(
                 if outcome is Outcome.STOP:
                     result.stopped_by_handler = True
                     break
+        acks.send()
+    except BaseException as e:
+        if not isinstance(e, Exception):
+            # Ctrl-C/SIGTERM while writing: what was written is flushed and
+            # acknowledged, so it does not come again (best effort: if that
+            # fails too, it goes back to the queue).
+            try:
+                acks.send()
+            except Exception:
+                pass
+        raise
     finally:
         # Closing the channel hands every unacknowledged delivery back to the queue.
         try:
