@@ -95,3 +95,17 @@ def test_subscribe_exec_and_match(cli, exchange, start_mqcli, tmp_path):
     rc, _out, err = s.finish()
     assert rc == 0, err
     assert out.read_text() == f"keep 1 {x}\nkeep 2 {x}\n"
+
+
+def test_count_across_ack_batches_leaves_the_rest_in_a_named_queue(cli, amqp, exchange, unique_name, start_mqcli):
+    # Written messages are acknowledged in batches; --count still takes exactly N.
+    x = exchange("fanout")
+    q = unique_name("sub")
+    amqp.queues.append(q)
+    s = _sub(start_mqcli, x, "--queue", q, "-c", "120", "-t", "20s")
+    data = "".join(f"{i}\n" for i in range(150)).encode()
+    assert cli("rabbit", "publish", "--exchange", x, input=data).exit_code == 0
+    rc, out, err = s.finish()
+    assert rc == 0, err
+    assert out.decode().split() == [str(i) for i in range(120)]
+    assert sorted(map(int, amqp.bodies(q))) == list(range(120, 150))
