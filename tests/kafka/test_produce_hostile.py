@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mqcli.core.errors import InputError
@@ -54,15 +54,18 @@ def _expected(data: bytes) -> tuple[list[Message], int | None]:
     return good, None
 
 
-def _sendable(m: Message) -> bool:
-    # The topic has one partition; a null value needs a key (a tombstone).
-    return m.partition in (None, 0) and not (m.value is None and m.key is None)
+def _sendable(m: Message, engine: str) -> bool:
+    # The topic has one partition; a null value needs a key (a tombstone);
+    # librdkafka cannot send a header name with a NUL in it (C strings).
+    nul_name = any("\0" in k for k, _ in m.headers)
+    return m.partition in (None, 0) and not (m.value is None and m.key is None) and not (nul_name and engine == "librdkafka")
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=_lines)
+@example(lines=[to_json(Message(value=b"", headers=[("\0", "")]))])  # librdkafka once sent it as ""
 def test_hostile_jsonl_gets_documented_outcomes(
-    cli: Callable[..., Any], make_topic: Callable[..., str], kafka_broker: str, lines: list[str]
+    cli: Callable[..., Any], make_topic: Callable[..., str], kafka_broker: str, engine: str, lines: list[str]
 ) -> None:
     topic = make_topic(1)
     data = "\n".join(lines).encode("utf-8", errors="surrogateescape")
@@ -75,7 +78,7 @@ def test_hostile_jsonl_gets_documented_outcomes(
     if bad_line is not None:
         assert r.exit_code == 7, r.stderr
         assert f"line {bad_line}" in r.stderr
-    elif all(_sendable(m) for m in good):
+    elif all(_sendable(m, engine) for m in good):
         assert r.exit_code == 0, r.stderr
     else:
         assert r.exit_code == 1, r.stderr  # each unsendable one is named on stderr
@@ -83,6 +86,6 @@ def test_hostile_jsonl_gets_documented_outcomes(
     # Whatever the outcome, the topic holds exactly the sendable records before
     # the first invalid line, in input order.
     want = [(m.key, m.value, [(k, header_bytes(v)) for k, v in m.headers])
-            for m in good if _sendable(m)]
+            for m in good if _sendable(m, engine)]
     got = [(rec.key, rec.value, [(k, v) for k, v in rec.headers]) for rec in records(kafka_broker, topic, timeout=5)]
     assert got == want

@@ -47,7 +47,12 @@ def _produce_kwargs(msg: Message, partition: int | None, extra_headers: list[tup
     if msg.timestamp is not None:
         kwargs["timestamp"] = msg.timestamp
     if msg.headers or extra_headers:
-        kwargs["headers"] = [(k, header_bytes(v)) for k, v in msg.headers] + extra_headers
+        headers = [(k, header_bytes(v)) for k, v in msg.headers] + extra_headers
+        if any("\0" in k for k, _ in headers):
+            # librdkafka takes header names as C strings: it would cut the name
+            # at the NUL and send another header than the one given.
+            raise ValueError("a header name with a NUL character cannot be sent with the librdkafka engine (use --engine kafka-python)")
+        kwargs["headers"] = headers
     return kwargs
 
 
@@ -196,12 +201,12 @@ class Producer:
                 if value is None and key is None:
                     failed_at_once(msg, size, "a null value (tombstone) needs a key")
                     continue
-                if plain and msg.partition is None and msg.timestamp is None and not msg.headers:
-                    kwargs = _NO_EXTRAS  # the common case: no dict to build per message
-                else:
-                    kwargs = _produce_kwargs(msg, o.partition, extra_headers)
                 while True:
                     try:
+                        if plain and msg.partition is None and msg.timestamp is None and not msg.headers:
+                            kwargs = _NO_EXTRAS  # the common case: no dict to build per message
+                        else:
+                            kwargs = _produce_kwargs(msg, o.partition, extra_headers)
                         produce(topic, value, key, on_delivery=partial(on_delivery, msg, size), **kwargs)
                     except BufferError:
                         # librdkafka's queue is full (its bound is near ours): wait for room.
