@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-unit bench bench-small completions clean
+.PHONY: help install demo test test-unit lint bench bench-small completions clean
 
 include brokers.mk
 
@@ -58,3 +58,9 @@ completions: install
 
 clean: brokers-stop
 	rm -rf $(VENV) .brokers .pytest_cache .hypothesis *.egg-info
+
+# ruff (lint + format check) and mypy (mqcli.core strict); `make test` runs it first.
+lint: install
+	$(BIN)/ruff check mqcli tests
+	$(BIN)/ruff format --check mqcli tests
+	$(BIN)/mypy

@@ -5,7 +5,8 @@ from __future__ import annotations
 import signal
 import sys
 import traceback
-from typing import Annotated, Any, Optional
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Optional
 
 import typer
 
@@ -42,7 +43,7 @@ class MqcliGroup(LazyGroup):
     # Built on first use (mqcli.cli.lazy), so `mqcli --help` imports no command
     # module.  Command modules import only typer and the core; broker
     # libraries are imported inside the commands.
-    lazy_commands = {
+    lazy_commands: ClassVar[Mapping[str, str]] = {
         "ping": "mqcli.cli.ping:ping",
         "config": "mqcli.cli.config:app",
         "kafka": "mqcli.cli.kafka:app",
@@ -113,20 +114,47 @@ def root(
     ctx: typer.Context,
     config: Annotated[
         Optional[str],
-        typer.Option("--config", metavar="PATH", help="Config file (default: $MQCLI_CONFIG, ./mqcli.yaml, ~/.config/mqcli/config.yaml).", envvar="MQCLI_CONFIG", show_envvar=True),
+        typer.Option(
+            "--config",
+            metavar="PATH",
+            help="Config file (default: $MQCLI_CONFIG, ./mqcli.yaml, ~/.config/mqcli/config.yaml).",
+            envvar="MQCLI_CONFIG",
+            show_envvar=True,
+        ),
     ] = None,
     profile: Annotated[
         Optional[str],
-        typer.Option("--profile", "-P", metavar="NAME", help="Profile to use (default: $MQCLI_PROFILE, then the file's default).", envvar="MQCLI_PROFILE", show_envvar=True, autocompletion=complete_profiles),
+        typer.Option(
+            "--profile",
+            "-P",
+            metavar="NAME",
+            help="Profile to use (default: $MQCLI_PROFILE, then the file's default).",
+            envvar="MQCLI_PROFILE",
+            show_envvar=True,
+            autocompletion=complete_profiles,
+        ),
     ] = None,
     connect_timeout: Annotated[
         Optional[str],
-        typer.Option("--connect-timeout", metavar="DURATION", help="How long to wait for a broker to answer before failing with exit code 4 (default 5s, or the profile's).", show_default=False),
+        typer.Option(
+            "--connect-timeout",
+            metavar="DURATION",
+            help="How long to wait for a broker to answer before failing with exit code 4 (default 5s, or the profile's).",
+            show_default=False,
+        ),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs (secrets masked). Also MQCLI_DEBUG=1.")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False, help="More diagnostics on stderr.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summaries or progress on stderr (errors still print).")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and debug logs (secrets masked). Also MQCLI_DEBUG=1.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, show_default=False, help="More diagnostics on stderr.")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summaries or progress on stderr (errors still print).")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """mqcli: produce, consume and inspect Kafka and RabbitMQ from the shell.
 

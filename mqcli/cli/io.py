@@ -36,53 +36,116 @@ def _duration(value: Optional[str]) -> Optional[float]:
 # -- input options -------------------------------------------------------------
 FileOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--file", metavar="PATH", help="Read messages from FILE ('-' is stdin; repeatable). Default: stdin.", show_default=False),
+    typer.Option(
+        "--file",
+        metavar="PATH",
+        help="Read messages from FILE ('-' is stdin; repeatable). Default: stdin.",
+        show_default=False,
+    ),
 ]
 InputOpt = Annotated[
     InputMode,
-    typer.Option("--input", "-i", help="line: one message per delimited record; whole: all input is one message; jsonl: JSON Lines as written by consume --output json."),
+    typer.Option(
+        "--input",
+        "-i",
+        help="line: one message per delimited record; whole: all input is one message; jsonl: JSON Lines as written by consume --output json.",
+    ),
 ]
 DelimiterOpt = Annotated[
     str,
-    typer.Option("--delimiter", "-D", metavar="SEP", help=r"Record delimiter for input and raw/template output (escapes: \n \t \0 \xHH)."),
+    typer.Option(
+        "--delimiter",
+        "-D",
+        metavar="SEP",
+        help=r"Record delimiter for input and raw/template output (escapes: \n \t \0 \xHH).",
+    ),
 ]
 KeySeparatorOpt = Annotated[
     Optional[str],
-    typer.Option("--key-separator", "-K", metavar="SEP", help="Split each input record into key and value at the first SEP.", show_default=False),
+    typer.Option(
+        "--key-separator",
+        "-K",
+        metavar="SEP",
+        help="Split each input record into key and value at the first SEP.",
+        show_default=False,
+    ),
 ]
 SkipInvalidOpt = Annotated[
     bool, typer.Option("--skip-invalid", help="Skip invalid input records (reported, counted) instead of stopping.")
 ]
 HeaderOpt = Annotated[
-    Optional[list[str]], typer.Option("--header", "-H", metavar="NAME=VALUE", help="Header name=value (repeatable).", show_default=False)
+    Optional[list[str]],
+    typer.Option("--header", "-H", metavar="NAME=VALUE", help="Header name=value (repeatable).", show_default=False),
 ]
 
 # -- output options ------------------------------------------------------------
 OutputOpt = Annotated[
     OutputFormat,
-    typer.Option("--output", "-o", help="auto: human on a terminal, raw otherwise; raw: value + delimiter; json: one object per line with all metadata; human: readable view."),
+    typer.Option(
+        "--output",
+        "-o",
+        help="auto: human on a terminal, raw otherwise; raw: value + delimiter; json: one object per line with all metadata; human: readable view.",
+    ),
 ]
 FormatOpt = Annotated[
     Optional[str],
-    typer.Option("--format", "-f", metavar="TEMPLATE", help="Template per message, e.g. '{key}={value}' (placeholders in the README).", show_default=False),
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="TEMPLATE",
+        help="Template per message, e.g. '{key}={value}' (placeholders in the README).",
+        show_default=False,
+    ),
 ]
-CountOpt = Annotated[Optional[int], typer.Option("--count", "-c", min=1, metavar="N", help="Stop after N messages.", show_default=False)]
+CountOpt = Annotated[
+    Optional[int], typer.Option("--count", "-c", min=1, metavar="N", help="Stop after N messages.", show_default=False)
+]
 TimeoutOpt = Annotated[
     Optional[str],
-    typer.Option("--timeout", "-t", metavar="DURATION", help="Stop with exit code 5 when no (matching) message arrives for DURATION (e.g. 30s).", show_default=False),
+    typer.Option(
+        "--timeout",
+        "-t",
+        metavar="DURATION",
+        help="Stop with exit code 5 when no (matching) message arrives for DURATION (e.g. 30s).",
+        show_default=False,
+    ),
 ]
 MatchOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--match", "-m", metavar="REGEX", help="Only messages whose key, value or a header matches REGEX (repeatable; all must match).", show_default=False),
+    typer.Option(
+        "--match",
+        "-m",
+        metavar="REGEX",
+        help="Only messages whose key, value or a header matches REGEX (repeatable; all must match).",
+        show_default=False,
+    ),
 ]
-MatchKeyOpt = Annotated[Optional[list[str]], typer.Option("--match-key", metavar="REGEX", help="Only messages whose key matches REGEX.", show_default=False)]
-MatchValueOpt = Annotated[Optional[list[str]], typer.Option("--match-value", metavar="REGEX", help="Only messages whose value matches REGEX.", show_default=False)]
+MatchKeyOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--match-key", metavar="REGEX", help="Only messages whose key matches REGEX.", show_default=False),
+]
+MatchValueOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--match-value", metavar="REGEX", help="Only messages whose value matches REGEX.", show_default=False),
+]
 MatchHeaderOpt = Annotated[
-    Optional[list[str]], typer.Option("--match-header", metavar="NAME=REGEX", help="Only messages whose header NAME matches: NAME=REGEX.", show_default=False)
+    Optional[list[str]],
+    typer.Option(
+        "--match-header",
+        metavar="NAME=REGEX",
+        help="Only messages whose header NAME matches: NAME=REGEX.",
+        show_default=False,
+    ),
 ]
 ExecOpt = Annotated[
     Optional[str],
-    typer.Option("--exec", "-x", metavar="CMD", help="Run CMD (via the shell) per message: value on stdin, metadata in MQCLI_* variables; ack/commit only when it exits 0.", show_default=False),
+    typer.Option(
+        "--exec",
+        "-x",
+        metavar="CMD",
+        help="Run CMD (via the shell) per message: value on stdin, metadata in MQCLI_* variables; ack/commit only when it exits 0.",
+        show_default=False,
+    ),
 ]
 
 
@@ -90,7 +153,9 @@ def timeout_seconds(value: Optional[str]) -> Optional[float]:
     return _duration(value)
 
 
-def matcher(match: Optional[list[str]], key: Optional[list[str]], value: Optional[list[str]], header: Optional[list[str]]) -> Matcher | None:
+def matcher(
+    match: Optional[list[str]], key: Optional[list[str]], value: Optional[list[str]], header: Optional[list[str]]
+) -> Matcher | None:
     return build_matcher(match or (), key or (), value or (), header or ())
 
 

@@ -19,7 +19,13 @@ def ping(
     rabbit: Annotated[bool, typer.Option("--rabbit", help="Check only RabbitMQ.")] = False,
     wait: Annotated[
         Optional[str],
-        typer.Option("--wait", "-w", metavar="DURATION", help="Keep trying for up to DURATION (e.g. 60s) before failing.", show_default=False),
+        typer.Option(
+            "--wait",
+            "-w",
+            metavar="DURATION",
+            help="Keep trying for up to DURATION (e.g. 60s) before failing.",
+            show_default=False,
+        ),
     ] = None,
     profile: ProfileOpt = None,
 ) -> None:

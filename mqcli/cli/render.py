@@ -16,7 +16,9 @@ def write_json(app: AppContext, obj: Any) -> None:
     app.stdout.flush()
 
 
-def write_table(app: AppContext, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+def write_table(
+    app: AppContext, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+) -> None:
     """A Rich table on a terminal; tab-separated columns (with a header row) in a pipe,
     so `cut` and `awk` work on it."""
     if app.stdout_isatty:

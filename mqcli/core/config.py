@@ -183,7 +183,13 @@ class Profile:
             return MASK if (mask and v) else v
 
         def tls(t: TlsSettings) -> dict[str, Any]:
-            return {"ca": t.ca, "cert": t.cert, "key": t.key, "key_password": secret(t.key_password), "verify": t.verify}
+            return {
+                "ca": t.ca,
+                "cert": t.cert,
+                "key": t.key,
+                "key_password": secret(t.key_password),
+                "verify": t.verify,
+            }
 
         k, r = self.kafka, self.rabbit
         kafka = {
@@ -309,7 +315,7 @@ def _duration(v: object) -> float:
 
 
 def _whole_seconds(v: object) -> int:
-    return int(round(_duration(v)))
+    return round(_duration(v))
 
 
 def _enum(*choices: str, normalise: Callable[[str], str] = str) -> Callable[[object], str]:
@@ -400,9 +406,13 @@ def _amqp_url(v: object) -> _Url:
     except ValueError:
         raise _Invalid("invalid URL: bad host or port (the port must be 1..65535)") from None
     if parts.scheme.lower() not in ("amqp", "amqps"):
-        raise _Invalid(f"invalid URL: the scheme must be amqp:// or amqps://, not {parts.scheme + '://' if parts.scheme else 'missing'}")
+        raise _Invalid(
+            f"invalid URL: the scheme must be amqp:// or amqps://, not {parts.scheme + '://' if parts.scheme else 'missing'}"
+        )
     if parts.query or parts.fragment:
-        raise _Invalid("invalid URL: query parameters are not supported (use the heartbeat and connection_timeout keys)")
+        raise _Invalid(
+            "invalid URL: query parameters are not supported (use the heartbeat and connection_timeout keys)"
+        )
     if port is not None and not 0 < port < 65536:
         raise _Invalid("invalid URL: bad port (expected 1..65535)")
     path = parts.path
@@ -424,8 +434,12 @@ _SCHEMA: dict[str, Any] = {
     "kafka": {
         "bootstrap_servers": _servers,
         "client_id": _str,
-        "security_protocol": _enum("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", normalise=lambda s: s.upper().replace("-", "_")),
-        "sasl_mechanism": _enum("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", normalise=lambda s: s.upper().replace("_", "-")),
+        "security_protocol": _enum(
+            "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", normalise=lambda s: s.upper().replace("-", "_")
+        ),
+        "sasl_mechanism": _enum(
+            "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", normalise=lambda s: s.upper().replace("_", "-")
+        ),
         "username": _str,
         "password": _str,
         "tls": _tls_schema(),
@@ -640,7 +654,9 @@ def _build(layer: _Layer) -> tuple[KafkaSettings, RabbitSettings, tuple[str, ...
     if protocol.startswith("SASL_") and mechanism is None:
         mechanism = "PLAIN"
     if not protocol.startswith("SASL_") and (get("kafka", "username") or get("kafka", "password")):
-        warnings.append(f"kafka username/password are ignored with security_protocol {protocol} (use SASL_PLAINTEXT or SASL_SSL)")
+        warnings.append(
+            f"kafka username/password are ignored with security_protocol {protocol} (use SASL_PLAINTEXT or SASL_SSL)"
+        )
     kafka_tls = tls("kafka")
     if protocol in ("PLAINTEXT", "SASL_PLAINTEXT") and kafka_tls != TlsSettings():
         warnings.append(f"kafka tls settings are ignored with security_protocol {protocol} (use SSL or SASL_SSL)")
@@ -745,7 +761,9 @@ def interpolate(text: str, env: Mapping[str, str]) -> str:
             raise InterpolationError("unterminated ${ (write $$ for a literal $)")
         var = _VAR.match(m["body"])
         if var is None:
-            raise InterpolationError(f"invalid variable reference ${{{m['body']}}} (use ${{NAME}} or ${{NAME:-default}})")
+            raise InterpolationError(
+                f"invalid variable reference ${{{m['body']}}} (use ${{NAME}} or ${{NAME:-default}})"
+            )
         value = env.get(var["name"])
         if var["default"] is not None:
             return value if value else var["default"]
@@ -806,12 +824,16 @@ def _read_document(path: Path) -> _Document:
         elif key.value == "profiles":
             profiles_node = value
         elif not key.value.startswith("x-"):  # x-* keys hold shared YAML anchors
-            raise ConfigError(f"{_where(path, key)}: {_name(key.value)}: unknown key{_suggest(key.value, ['default', 'profiles'])}")
+            raise ConfigError(
+                f"{_where(path, key)}: {_name(key.value)}: unknown key{_suggest(key.value, ['default', 'profiles'])}"
+            )
 
     if profiles_node is None or _is_null(profiles_node):
         raise ConfigError(f"{path}: no profiles defined (add a profiles: section; see `mqcli config init -`)")
     if not isinstance(profiles_node, MappingNode):
-        raise ConfigError(f"{_where(path, profiles_node)}: profiles: expected a mapping of profile names, got {_node_kind(profiles_node)}")
+        raise ConfigError(
+            f"{_where(path, profiles_node)}: profiles: expected a mapping of profile names, got {_node_kind(profiles_node)}"
+        )
     profiles = {key.value: (key, value) for key, value in _items(path, profiles_node, "profiles.")}
     if not profiles:
         raise ConfigError(f"{_where(path, profiles_node)}: profiles: no profiles defined")
@@ -819,7 +841,9 @@ def _read_document(path: Path) -> _Document:
     default: str | None = None
     if default_node is not None and not _is_null(default_node):
         if not isinstance(default_node, ScalarNode):
-            raise ConfigError(f"{_where(path, default_node)}: default: expected a profile name, got {_node_kind(default_node)}")
+            raise ConfigError(
+                f"{_where(path, default_node)}: default: expected a profile name, got {_node_kind(default_node)}"
+            )
         default = default_node.value
         if default not in profiles:
             raise ConfigError(
@@ -832,7 +856,9 @@ def _read_document(path: Path) -> _Document:
     return _Document(path, default, profiles, _has_literal_secrets(root))
 
 
-def _items(path: Path, node: MappingNode, prefix: str, _outer: frozenset[int] = frozenset()) -> Iterator[tuple[ScalarNode, Node]]:
+def _items(
+    path: Path, node: MappingNode, prefix: str, _outer: frozenset[int] = frozenset()
+) -> Iterator[tuple[ScalarNode, Node]]:
     """A mapping's (key, value) nodes: merge keys (<<) flattened, duplicates rejected."""
     if id(node) in _outer:  # an alias merging a mapping into itself
         raise ConfigError(f"{_where(path, node)}: {prefix}<<: recursive merge")
@@ -843,7 +869,9 @@ def _items(path: Path, node: MappingNode, prefix: str, _outer: frozenset[int] = 
             sources = value.value if isinstance(value, SequenceNode) else [value]
             for src in sources:
                 if not isinstance(src, MappingNode):
-                    raise ConfigError(f"{_where(path, src)}: {prefix}<<: a merge key needs a mapping (or a list of them)")
+                    raise ConfigError(
+                        f"{_where(path, src)}: {prefix}<<: a merge key needs a mapping (or a list of them)"
+                    )
                 merged.extend(_items(path, src, prefix, _outer | {id(node)}))
             continue
         if not isinstance(key, ScalarNode) or _is_null(key):
@@ -852,7 +880,9 @@ def _items(path: Path, node: MappingNode, prefix: str, _outer: frozenset[int] = 
     seen: dict[str, ScalarNode] = {}
     for key, _ in explicit:
         if key.value in seen:
-            raise ConfigError(f"{_where(path, key)}: {prefix}{_name(key.value)}: duplicate key (first at line {seen[key.value].start_mark.line + 1})")
+            raise ConfigError(
+                f"{_where(path, key)}: {prefix}{_name(key.value)}: duplicate key (first at line {seen[key.value].start_mark.line + 1})"
+            )
         seen[key.value] = key
     # Explicit keys win over merged ones; of merged ones the first wins (YAML's rule).
     out: dict[str, tuple[ScalarNode, Node]] = {}
@@ -902,7 +932,12 @@ def _has_literal_secrets(root: Node) -> bool:
         seen.add(id(node))
         if isinstance(node, MappingNode):
             for key, value in node.value:
-                if isinstance(key, ScalarNode) and isinstance(value, ScalarNode) and value.value and "${" not in value.value:
+                if (
+                    isinstance(key, ScalarNode)
+                    and isinstance(value, ScalarNode)
+                    and value.value
+                    and "${" not in value.value
+                ):
                     # RabbitMQ's well-known guest password is no secret worth a warning.
                     if key.value in _SECRET_KEYS and value.value != "guest":
                         return True
@@ -917,13 +952,15 @@ def _has_literal_secrets(root: Node) -> bool:
 
 def _profile_layer(doc: _Document, name: str, env: Mapping[str, str]) -> _Layer:
     """One profile's values from the file: unknown keys and ${VAR}s checked, types not yet."""
-    key_node, node = doc.profiles[name]
+    _key_node, node = doc.profiles[name]
     prefix = f"profiles.{_name(name)}."
     layer = _Layer()
     if _is_null(node):
         return layer
     if not isinstance(node, MappingNode):
-        raise ConfigError(f"{_where(doc.path, node)}: profiles.{_name(name)}: expected a mapping with kafka: and/or rabbit:, got {_node_kind(node)}")
+        raise ConfigError(
+            f"{_where(doc.path, node)}: profiles.{_name(name)}: expected a mapping with kafka: and/or rabbit:, got {_node_kind(node)}"
+        )
 
     def origin(n: Node) -> _Origin:
         return _Origin(_where(doc.path, n), prefix)
@@ -980,10 +1017,14 @@ def _file_warnings(doc: _Document) -> tuple[str, ...]:
     return (warning,) if warning else ()
 
 
-def _file_profile(doc: _Document, name: str, env: Mapping[str, str], extra: _Layer | None = None, extra_warnings: tuple[str, ...] = ()) -> Profile:
+def _file_profile(
+    doc: _Document, name: str, env: Mapping[str, str], extra: _Layer | None = None, extra_warnings: tuple[str, ...] = ()
+) -> Profile:
     layers = [_profile_layer(doc, name, env)] + ([extra] if extra is not None else [])
     kafka, rabbit, warnings = _build(_merge(*layers))
-    return Profile(name, str(doc.path), kafka, rabbit, tuple(dict.fromkeys(_file_warnings(doc) + extra_warnings + warnings)))
+    return Profile(
+        name, str(doc.path), kafka, rabbit, tuple(dict.fromkeys(_file_warnings(doc) + extra_warnings + warnings))
+    )
 
 
 # -- public functions ------------------------------------------------------------------------

@@ -84,6 +84,7 @@ def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+
     def key_value(m: re.Match[str]) -> str:
         if m["eq"] is not None:
             return f"{m['k']}{m['eq']}{MASK}"

@@ -50,7 +50,9 @@ def build_matcher(
         key = msg.key or b""
         value = msg.value or b""
         for rx in anywhere:
-            if not (rx.search(key) or rx.search(value) or any(rx.search(header_text(v).encode()) for _, v in msg.headers)):
+            if not (
+                rx.search(key) or rx.search(value) or any(rx.search(header_text(v).encode()) for _, v in msg.headers)
+            ):
                 return False
         if any(not rx.search(key) for rx in keys) or any(not rx.search(value) for rx in values):
             return False

@@ -94,5 +94,3 @@ def _call(handler: Any, signum: int, frame: FrameType | None) -> None:
     # SIG_DFL: let the default action happen (terminate).
     signal.signal(signum, signal.SIG_DFL)
     signal.raise_signal(signum)
-
-

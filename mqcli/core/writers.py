@@ -141,7 +141,9 @@ def _prop(name: str) -> Callable[[Message], bytes]:
 FIELDS: dict[str, Callable[[Message], bytes]] = {
     "value": lambda m: m.value or b"",
     "key": lambda m: m.key or b"",
-    "headers": lambda m: json.dumps(to_json_obj(m).get("headers", {}), ensure_ascii=False, separators=(",", ":")).encode(),
+    "headers": lambda m: json.dumps(
+        to_json_obj(m).get("headers", {}), ensure_ascii=False, separators=(",", ":")
+    ).encode(),
     "topic": lambda m: _b(m.topic),
     "partition": lambda m: _b(m.partition),
     "offset": lambda m: _b(m.offset),
@@ -195,7 +197,9 @@ class Template:
             if token in ("{{", "}}"):
                 self._parts.append(token[0].encode())
             elif m.group(1) is None:
-                raise UsageError(f"invalid template {text!r}: unmatched {token!r} (use {token * 2} for a literal brace)")
+                raise UsageError(
+                    f"invalid template {text!r}: unmatched {token!r} (use {token * 2} for a literal brace)"
+                )
             else:
                 self._parts.append(self._field(m.group(1).strip(), text))
             pos = m.end()

@@ -86,9 +86,15 @@ def reachable(host: str, port: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="small",
-                        help="full: the issue's sizes (1M Kafka, 200k RabbitMQ); small: ~1/50; tiny: smoke test")
-    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="report directory (default bench-results)")
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="small",
+        help="full: the issue's sizes (1M Kafka, 200k RabbitMQ); small: ~1/50; tiny: smoke test",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench-results"), help="report directory (default bench-results)"
+    )
     parser.add_argument("--only", help=f"comma-separated scenarios or prefixes: {', '.join(SCENARIOS)}")
     parser.add_argument("--skip", help="comma-separated scenarios or prefixes to leave out")
     parser.add_argument("--memory-sizes", type=counts, help="message counts for the memory rows, e.g. 10000,100000")
@@ -107,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
     needed = set().union(*(NEEDS[s] for s in chosen)) if chosen else set()
-    down = [f"{name} at {h}:{p}" for name, h, p in (("Kafka", KAFKA_HOST, KAFKA_PORT), ("RabbitMQ", RABBIT_HOST, RABBIT_PORT))
-            if name.lower()[:5] in {n[:5] for n in needed} and not reachable(h, p)]
+    down = [
+        f"{name} at {h}:{p}"
+        for name, h, p in (("Kafka", KAFKA_HOST, KAFKA_PORT), ("RabbitMQ", RABBIT_HOST, RABBIT_PORT))
+        if name.lower()[:5] in {n[:5] for n in needed} and not reachable(h, p)
+    ]
     if down:
         print(f"bench: not reachable: {', '.join(down)} -- start the brokers with `make brokers`", file=sys.stderr)
         return 4
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if needed & {"rabbit"}:
         try:
             rabbit_version = bench.rabbit.server_version()
-        except Exception:  # noqa: BLE001 -- the version is informative only
+        except Exception:
             pass
     info = report.machine(kafka_version(), rabbit_version, None)
     info["scenarios"] = chosen
@@ -143,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"== {name}")
             try:
                 RUNNERS[name](bench)
-            except Exception as e:  # noqa: BLE001 -- a broken scenario is a failed row, not a crash
+            except Exception as e:
                 bench.add(Row(name, "(scenario set-up)", "mqcli", error=f"{type(e).__name__}: {e}"[:300]))
             write("complete" if i == len(chosen) - 1 else f"partial: {i + 1} of {len(chosen)} scenarios")
     except KeyboardInterrupt:

@@ -39,9 +39,15 @@ def produce(bootstrap: str, topic: str, acks: str) -> int:
 
 def consume(bootstrap: str, topic: str, count: int) -> int:
     # assign(), no commits: no consumer group is left behind on the broker.
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "mqcli-bench-helper", "enable.auto.commit": False,
-                  # As mqcli's consumer: librdkafka's 1 s default idles on a backlog.
-                  "fetch.queue.backoff.ms": 10})
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "mqcli-bench-helper",
+            "enable.auto.commit": False,
+            # As mqcli's consumer: librdkafka's 1 s default idles on a backlog.
+            "fetch.queue.backoff.ms": 10,
+        }
+    )
     parts = c.list_topics(topic, timeout=10).topics[topic].partitions
     c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
     out = sys.stdout.buffer

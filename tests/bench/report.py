@@ -94,39 +94,83 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
         if a.tool_msg_s and b.tool_msg_s:
             # Both print their own rate: the ratio without start-up, for reference.
             measured += f" (own rates: {a.tool_msg_s / b.tool_msg_s:.2f})"
-        out.append({"target": name, "measured": measured, "want": f">= {want:.2f}", "met": r >= want, "note": note,
-                    "ratio": r})
+        out.append(
+            {"target": name, "measured": measured, "want": f">= {want:.2f}", "met": r >= want, "note": note, "ratio": r}
+        )
 
     for acks in ("1", "all"):
         sid = f"kafka-produce/acks={acks}"
-        ratio(f"Kafka produce acks={acks}: mqcli / kcat", _find(rows, sid, "mqcli"), _find(rows, sid, "kcat"), 0.8,
-              "the target is for the librdkafka engine")
-    ratio("Kafka consume: mqcli / kcat", _find(rows, "kafka-consume", "mqcli"), _find(rows, "kafka-consume", "kcat"), 0.8,
-          "the target is for the librdkafka engine")
+        ratio(
+            f"Kafka produce acks={acks}: mqcli / kcat",
+            _find(rows, sid, "mqcli"),
+            _find(rows, sid, "kcat"),
+            0.8,
+            "the target is for the librdkafka engine",
+        )
+    ratio(
+        "Kafka consume: mqcli / kcat",
+        _find(rows, "kafka-consume", "mqcli"),
+        _find(rows, "kafka-consume", "kcat"),
+        0.8,
+        "the target is for the librdkafka engine",
+    )
     confirmed = _find(rows, "rabbit-publish/confirm", "mqcli")
-    ratio("RabbitMQ publish: confirmed / mqcli's own unconfirmed", confirmed,
-          _find(rows, "rabbit-publish/no-confirm", "mqcli"), 0.7)
-    ratio("RabbitMQ publish: confirmed, mqcli / PerfTest", confirmed, _find(rows, "rabbit-publish/confirm", "PerfTest"), 0.5)
-    ratio("RabbitMQ consume, manual ack: mqcli / PerfTest", _find(rows, "rabbit-consume", "mqcli"),
-          _find(rows, "rabbit-consume", "PerfTest"), 0.5)
+    ratio(
+        "RabbitMQ publish: confirmed / mqcli's own unconfirmed",
+        confirmed,
+        _find(rows, "rabbit-publish/no-confirm", "mqcli"),
+        0.7,
+    )
+    ratio(
+        "RabbitMQ publish: confirmed, mqcli / PerfTest",
+        confirmed,
+        _find(rows, "rabbit-publish/confirm", "PerfTest"),
+        0.5,
+    )
+    ratio(
+        "RabbitMQ consume, manual ack: mqcli / PerfTest",
+        _find(rows, "rabbit-consume", "mqcli"),
+        _find(rows, "rabbit-consume", "PerfTest"),
+        0.5,
+    )
     helps = _find(rows, "startup", "mqcli --help")
     if helps is not None and "p50_ms" in helps.extra:
         ms = helps.extra["p50_ms"]
-        out.append({"target": "mqcli --help start-up (median)", "measured": f"{ms:.0f} ms", "want": "< 150 ms",
-                    "met": ms < 150, "note": ""})
+        out.append(
+            {
+                "target": "mqcli --help start-up (median)",
+                "measured": f"{ms:.0f} ms",
+                "want": "< 150 ms",
+                "met": ms < 150,
+                "note": "",
+            }
+        )
     probes = [r for r in rows if r.sid == "imports"]
     if probes:
         bad = [r.tool for r in probes if r.error]
-        out.append({"target": "no broker client imported for help / the other broker's commands",
-                    "measured": "; ".join(f"{r.tool}: {r.note or r.error}" for r in probes),
-                    "want": "none", "met": not bad, "note": ""})
+        out.append(
+            {
+                "target": "no broker client imported for help / the other broker's commands",
+                "measured": "; ".join(f"{r.tool}: {r.note or r.error}" for r in probes),
+                "want": "none",
+                "met": not bad,
+                "note": "",
+            }
+        )
     mem_sids = sorted({r.sid for r in rows if r.kind == "memory"})
     for sid in mem_sids:
         group = [r for r in rows if r.sid == sid and not r.error and r.peak_rss_mb]
         if len(group) >= 2:
             growth = group[-1].peak_rss_mb / group[0].peak_rss_mb - 1  # type: ignore[operator]
-            out.append({"target": f"{group[0].scenario}: peak RSS {group[0].messages:,} -> {group[-1].messages:,}",
-                        "measured": f"{growth:+.0%}", "want": "within 20%", "met": abs(growth) <= 0.2, "note": ""})
+            out.append(
+                {
+                    "target": f"{group[0].scenario}: peak RSS {group[0].messages:,} -> {group[-1].messages:,}",
+                    "measured": f"{growth:+.0%}",
+                    "want": "within 20%",
+                    "met": abs(growth) <= 0.2,
+                    "note": "",
+                }
+            )
     return out
 
 
@@ -158,7 +202,9 @@ def machine(kafka_version: str | None, rabbit_version: str | None, perftest_vers
     except OSError:
         pass
     kcat = None
-    kcat_out = subprocess.run(["kcat", "-V"], capture_output=True, check=False).stdout.decode() if shutil.which("kcat") else ""
+    kcat_out = (
+        subprocess.run(["kcat", "-V"], capture_output=True, check=False).stdout.decode() if shutil.which("kcat") else ""
+    )
     m = re.search(r"Version (\S+).*librdkafka (\S+)", kcat_out)
     if m:
         kcat = f"{m.group(1)} (librdkafka {m.group(2)})"
@@ -227,7 +273,9 @@ def markdown(rows: list[Row], info: dict[str, Any], size: str) -> str:
     thr = [r for r in rows if r.kind == "throughput"]
     if thr:
         out.append("## Throughput\n")
-        out.append("| scenario | tool | messages | wall s | msg/s | MB/s | mqcli ÷ this | tool's own msg/s | peak RSS MB | notes |")
+        out.append(
+            "| scenario | tool | messages | wall s | msg/s | MB/s | mqcli ÷ this | tool's own msg/s | peak RSS MB | notes |"
+        )
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for r in thr:
             note = f"**error**: {r.error}" if r.error else r.note
@@ -269,8 +317,10 @@ def markdown(rows: list[Row], info: dict[str, Any], size: str) -> str:
         if r.error:
             out.append(f"**error**: {_esc(r.error)}\n")
             continue
-        out.append(f"{_esc(r.note)}. Self time per function, summed over threads (waiting in select/poll "
-                   "counts: a thread blocked there is idle).\n")
+        out.append(
+            f"{_esc(r.note)}. Self time per function, summed over threads (waiting in select/poll "
+            "counts: a thread blocked there is idle).\n"
+        )
         out.append("| function | calls | self s | % of profiled time |")
         out.append("| --- | ---: | ---: | ---: |")
         for f in r.extra.get("top", []):
@@ -279,16 +329,24 @@ def markdown(rows: list[Row], info: dict[str, Any], size: str) -> str:
     goals = targets(rows)
     if goals:
         out.append("## Targets of issue 6 (reported, not asserted)\n")
-        out.append("Ratios of end-to-end msg/s (start-up included)"
-                   + ("." if size == "full" else
-                      f"; at the {size} size start-up dominates (a JVM needs ~1 s), so only the full size "
-                      "(`make bench`) says whether a throughput target is met.") + "\n")
+        out.append(
+            "Ratios of end-to-end msg/s (start-up included)"
+            + (
+                "."
+                if size == "full"
+                else f"; at the {size} size start-up dominates (a JVM needs ~1 s), so only the full size "
+                "(`make bench`) says whether a throughput target is met."
+            )
+            + "\n"
+        )
         out.append("| target | measured | wanted | met |")
         out.append("| --- | --- | --- | --- |")
         for g in goals:
             note = f" ({g['note']})" if g["note"] else ""
-            out.append(f"| {_esc(g['target'])}{_esc(note)} | {_esc(g['measured'])} | {_esc(g['want'])} | "
-                       f"{'yes' if g['met'] else '**no**'} |")
+            out.append(
+                f"| {_esc(g['target'])}{_esc(note)} | {_esc(g['measured'])} | {_esc(g['want'])} | "
+                f"{'yes' if g['met'] else '**no**'} |"
+            )
         out.append("")
     failed = [r for r in rows if is_mqcli_failure(r)]
     if failed:
@@ -302,8 +360,17 @@ def write(out_dir: Path, rows: list[Row], info: dict[str, Any], size: str, sizes
     js = out_dir / "report.json"
     md.write_text(markdown(rows, info, size), encoding="utf-8")
     js.write_text(
-        json.dumps({"size": size, "sizes": sizes, "machine": info, "targets": targets(rows), "rows": [asdict(r) for r in rows]},
-                   indent=2) + "\n",
+        json.dumps(
+            {
+                "size": size,
+                "sizes": sizes,
+                "machine": info,
+                "targets": targets(rows),
+                "rows": [asdict(r) for r in rows],
+            },
+            indent=2,
+        )
+        + "\n",
         encoding="utf-8",
     )
     return md, js

@@ -29,8 +29,8 @@ from tests.bench.tools import (
     RABBIT_URL,
     KafkaAdmin,
     RabbitAdmin,
-    Tools,
     ToolMissing,
+    Tools,
     data_file,
     unique,
 )
@@ -140,7 +140,7 @@ def guarded(bench: Bench, row: Row) -> Iterator[Row]:
         yield row
     except ToolMissing as e:
         row.error = f"not available: {e}"
-    except Exception as e:  # noqa: BLE001 -- one failing tool must not stop the run
+    except Exception as e:
         row.error = f"{type(e).__name__}: {e}"[:300]
     bench.add(row)
 
@@ -256,7 +256,7 @@ class RabbitWatcher:
             while not self._stop.is_set():
                 conn.process_data_events(time_limit=0.005)
             conn.close()
-        except BaseException as e:  # noqa: BLE001 -- reported by the caller
+        except BaseException as e:
             self._error = e
             self._ready.set()
 
@@ -359,14 +359,25 @@ def first_message(b: Bench) -> None:
             row.peak_rss_mb = rss / 1024
             row.note = f"median of {runs}"
 
-    producer_case("mqcli kafka produce", "mqcli", "kafka", lambda t: b.tools.mqcli + ["kafka", "produce", t, "hello"], None)
-    producer_case("kcat -P", "reference", "kafka", lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], b"hello\n")
     producer_case(
-        "mqcli rabbit publish", "mqcli", "rabbit", lambda q: b.tools.mqcli + ["rabbit", "publish", "--queue", q, "hello"], None
+        "mqcli kafka produce", "mqcli", "kafka", lambda t: b.tools.mqcli + ["kafka", "produce", t, "hello"], None
     )
     producer_case(
-        "amqp-publish", "reference", "rabbit",
-        lambda q: b.tools.amqp_tool("amqp-publish") + ["-u", AMQP_TOOLS_URL, "-r", q, "-b", "hello"], None,
+        "kcat -P", "reference", "kafka", lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], b"hello\n"
+    )
+    producer_case(
+        "mqcli rabbit publish",
+        "mqcli",
+        "rabbit",
+        lambda q: b.tools.mqcli + ["rabbit", "publish", "--queue", q, "hello"],
+        None,
+    )
+    producer_case(
+        "amqp-publish",
+        "reference",
+        "rabbit",
+        lambda q: b.tools.amqp_tool("amqp-publish") + ["-u", AMQP_TOOLS_URL, "-r", q, "-b", "hello"],
+        None,
     )
 
     # Consumers: process start -> first line on its stdout.
@@ -392,12 +403,24 @@ def first_message(b: Bench) -> None:
             row.peak_rss_mb = rss / 1024
             row.note = f"median of {runs}"
 
-    consumer_case("mqcli kafka consume", "mqcli", "kafka",
-                  lambda t: b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--count", "1"])
-    consumer_case("kcat -C", "reference", "kafka",
-                  lambda t: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-c", "1", "-q"])
-    consumer_case("mqcli rabbit consume", "mqcli", "rabbit", lambda q: b.tools.mqcli + ["rabbit", "consume", q, "--count", "1"])
-    consumer_case("amqp-get", "reference", "rabbit", lambda q: b.tools.amqp_tool("amqp-get") + ["-u", AMQP_TOOLS_URL, "-q", q])
+    consumer_case(
+        "mqcli kafka consume",
+        "mqcli",
+        "kafka",
+        lambda t: b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--count", "1"],
+    )
+    consumer_case(
+        "kcat -C",
+        "reference",
+        "kafka",
+        lambda t: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-c", "1", "-q"],
+    )
+    consumer_case(
+        "mqcli rabbit consume", "mqcli", "rabbit", lambda q: b.tools.mqcli + ["rabbit", "consume", q, "--count", "1"]
+    )
+    consumer_case(
+        "amqp-get", "reference", "rabbit", lambda q: b.tools.amqp_tool("amqp-get") + ["-u", AMQP_TOOLS_URL, "-q", q]
+    )
 
 
 # -- Kafka ------------------------------------------------------------------------
@@ -411,20 +434,39 @@ def kafka_produce(b: Bench) -> None:
         scen = f"Kafka produce {n:,} x {SIZE} B from stdin, acks={acks}"
         b.log(f"{scen}")
         cases: list[tuple[str, str, Callable[[str], list[str]], str]] = [
-            ("mqcli kafka produce", "mqcli", lambda t: b.tools.mqcli + ["kafka", "--engine", "librdkafka", "produce", t, "--acks", acks],
-             "librdkafka engine (the default)" + (", idempotent" if acks == "all" else "")),
-            ("mqcli kafka produce (kafka-python)", "context",
-             lambda t: b.tools.mqcli + ["kafka", "--engine", "kafka-python", "produce", t, "--acks", acks],
-             "--engine kafka-python" + (", idempotent" if acks == "all" else "")),
-            ("confluent-kafka loop", "ceiling",
-             lambda t: b.tools.helper("kafka_helper") + ["produce", BOOTSTRAP, t, acks],
-             "one produce() per line, nothing else: the most Python gets from librdkafka"),
-            ("kcat -P", "reference", lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t, "-X", f"acks={acks}"],
-             "librdkafka defaults"),
-            ("ConsoleProducer", "reference",
-             lambda t: b.tools.kafka_tool("org.apache.kafka.tools.ConsoleProducer")
-             + ["--bootstrap-server", BOOTSTRAP, "--topic", t, "--request-required-acks", acks],
-             "JVM start-up included"),
+            (
+                "mqcli kafka produce",
+                "mqcli",
+                lambda t: b.tools.mqcli + ["kafka", "--engine", "librdkafka", "produce", t, "--acks", acks],
+                "librdkafka engine (the default)" + (", idempotent" if acks == "all" else ""),
+            ),
+            (
+                "mqcli kafka produce (kafka-python)",
+                "context",
+                lambda t: b.tools.mqcli + ["kafka", "--engine", "kafka-python", "produce", t, "--acks", acks],
+                "--engine kafka-python" + (", idempotent" if acks == "all" else ""),
+            ),
+            (
+                "confluent-kafka loop",
+                "ceiling",
+                lambda t: b.tools.helper("kafka_helper") + ["produce", BOOTSTRAP, t, acks],
+                "one produce() per line, nothing else: the most Python gets from librdkafka",
+            ),
+            (
+                "kcat -P",
+                "reference",
+                lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t, "-X", f"acks={acks}"],
+                "librdkafka defaults",
+            ),
+            (
+                "ConsoleProducer",
+                "reference",
+                lambda t: (
+                    b.tools.kafka_tool("org.apache.kafka.tools.ConsoleProducer")
+                    + ["--bootstrap-server", BOOTSTRAP, "--topic", t, "--request-required-acks", acks]
+                ),
+                "JVM start-up included",
+            ),
         ]
         for tool, role, make, note in cases:
             row = Row(scen, tool, role, sid=f"kafka-produce/acks={acks}", note=note)
@@ -434,11 +476,27 @@ def kafka_produce(b: Bench) -> None:
                     got = b.kafka.end_offset(t)
                     if got != n:
                         row.error = f"only {got} of {n} messages on the topic"
-        row = Row(scen, "ProducerPerformance", "ceiling", sid=f"kafka-produce/acks={acks}", note="Java client, no stdin parsing; JVM start-up included")
+        row = Row(
+            scen,
+            "ProducerPerformance",
+            "ceiling",
+            sid=f"kafka-produce/acks={acks}",
+            note="Java client, no stdin parsing; JVM start-up included",
+        )
         with guarded(b, row), b.kafka.topic("produce") as t:
             cmd = b.tools.kafka_tool("org.apache.kafka.tools.ProducerPerformance") + [
-                "--topic", t, "--num-records", str(n), "--record-size", str(SIZE), "--throughput", "-1",
-                "--bootstrap-server", BOOTSTRAP, "--command-property", f"acks={acks}",
+                "--topic",
+                t,
+                "--num-records",
+                str(n),
+                "--record-size",
+                str(SIZE),
+                "--throughput",
+                "-1",
+                "--bootstrap-server",
+                BOOTSTRAP,
+                "--command-property",
+                f"acks={acks}",
             ]
             p = b.run(cmd, capture=True, timeout=b.timeout(n, 2000))
             if take(row, p, n):
@@ -461,22 +519,59 @@ def kafka_consume(b: Bench) -> None:
         if not fill.ok or got != n:
             raise RuntimeError(f"filling {t}: {fill.error() if not fill.ok else f'{got} of {n}'}")
         cases: list[tuple[str, str, Callable[[], list[str]], str]] = [
-            ("mqcli kafka consume", "mqcli",
-             lambda: b.tools.mqcli + ["kafka", "--engine", "librdkafka", "consume", t, "--offset", "beginning", "--exit-at-end"],
-             "librdkafka engine (the default)"),
-            ("mqcli kafka consume (kafka-python)", "context",
-             lambda: b.tools.mqcli + ["kafka", "--engine", "kafka-python", "consume", t, "--offset", "beginning", "--exit-at-end"],
-             "--engine kafka-python"),
-            ("confluent-kafka loop", "ceiling", lambda: b.tools.helper("kafka_helper") + ["consume", BOOTSTRAP, t, str(n)],
-             "batches of consume(), values joined, one write each: the most Python gets from librdkafka"),
-            ("kcat -C -e", "reference", lambda: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-e", "-q"], ""),
+            (
+                "mqcli kafka consume",
+                "mqcli",
+                lambda: (
+                    b.tools.mqcli
+                    + ["kafka", "--engine", "librdkafka", "consume", t, "--offset", "beginning", "--exit-at-end"]
+                ),
+                "librdkafka engine (the default)",
+            ),
+            (
+                "mqcli kafka consume (kafka-python)",
+                "context",
+                lambda: (
+                    b.tools.mqcli
+                    + ["kafka", "--engine", "kafka-python", "consume", t, "--offset", "beginning", "--exit-at-end"]
+                ),
+                "--engine kafka-python",
+            ),
+            (
+                "confluent-kafka loop",
+                "ceiling",
+                lambda: b.tools.helper("kafka_helper") + ["consume", BOOTSTRAP, t, str(n)],
+                "batches of consume(), values joined, one write each: the most Python gets from librdkafka",
+            ),
+            (
+                "kcat -C -e",
+                "reference",
+                lambda: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-e", "-q"],
+                "",
+            ),
             # A named group (deleted below) instead of a random console-consumer-NNNN
             # left behind; no commits, like the other two.
-            ("ConsoleConsumer", "reference",
-             lambda: b.tools.kafka_tool("org.apache.kafka.tools.consumer.ConsoleConsumer")
-             + ["--bootstrap-server", BOOTSTRAP, "--topic", t, "--from-beginning", "--max-messages", str(n),
-                "--group", group, "--command-property", "enable.auto.commit=false"],
-             "--max-messages N (no exit-at-end option); JVM start-up included"),
+            (
+                "ConsoleConsumer",
+                "reference",
+                lambda: (
+                    b.tools.kafka_tool("org.apache.kafka.tools.consumer.ConsoleConsumer")
+                    + [
+                        "--bootstrap-server",
+                        BOOTSTRAP,
+                        "--topic",
+                        t,
+                        "--from-beginning",
+                        "--max-messages",
+                        str(n),
+                        "--group",
+                        group,
+                        "--command-property",
+                        "enable.auto.commit=false",
+                    ]
+                ),
+                "--max-messages N (no exit-at-end option); JVM start-up included",
+            ),
         ]
         group = unique("console")
         try:
@@ -500,20 +595,49 @@ def rabbit_publish(b: Bench) -> None:
         scen = f"RabbitMQ publish {n:,} x {SIZE} B, persistent, " + ("confirms" if confirm else "no confirms")
         b.log(scen)
         sid = "rabbit-publish/" + ("confirm" if confirm else "no-confirm")
-        row = Row(scen, "mqcli rabbit publish", "mqcli", sid=sid, note="confirm window 256" if confirm else "--no-confirm")
+        row = Row(
+            scen, "mqcli rabbit publish", "mqcli", sid=sid, note="confirm window 256" if confirm else "--no-confirm"
+        )
         with guarded(b, row), b.rabbit.queue("publish") as q:
             cmd = b.tools.mqcli + ["rabbit", "publish", "--queue", q] + ([] if confirm else ["--no-confirm"])
             if take(row, b.run(cmd, stdin_path=data, timeout=b.timeout(n)), n):
                 got = b.rabbit.wait_count(q, n)
                 if got != n:
                     row.error = f"only {got} of {n} messages in the queue"
-        row = Row(scen, "PerfTest", "ceiling", sid=sid,
-                  note=("-c 256 (same window); " if confirm else "") + "Java client; JVM start-up included")
+        row = Row(
+            scen,
+            "PerfTest",
+            "ceiling",
+            sid=sid,
+            note=("-c 256 (same window); " if confirm else "") + "Java client; JVM start-up included",
+        )
         with guarded(b, row), b.rabbit.queue("publish") as q:
-            cmd = b.tools.perftest() + [
-                "-x", "1", "-y", "0", "-C", str(n), "-s", str(SIZE), "-f", "persistent", "-u", q, "-p",
-                "-e", "", "-k", q, "-sb", "-i", "1",
-            ] + (["-c", "256"] if confirm else [])
+            cmd = (
+                b.tools.perftest()
+                + [
+                    "-x",
+                    "1",
+                    "-y",
+                    "0",
+                    "-C",
+                    str(n),
+                    "-s",
+                    str(SIZE),
+                    "-f",
+                    "persistent",
+                    "-u",
+                    q,
+                    "-p",
+                    "-e",
+                    "",
+                    "-k",
+                    q,
+                    "-sb",
+                    "-i",
+                    "1",
+                ]
+                + (["-c", "256"] if confirm else [])
+            )
             p = b.run(cmd, capture=True, timeout=b.timeout(n))
             if take(row, p, n):
                 m = PT_SEND.findall(p.stdout.decode("utf-8", "replace"))
@@ -523,10 +647,19 @@ def rabbit_publish(b: Bench) -> None:
                 if got != n:
                     row.error = f"only {got} of {n} messages in the queue"
         m_floor = min(n, b.sizes.floor) if confirm else n
-        row = Row(scen, "pika loop" + (", wait per confirm" if confirm else ""), "floor" if confirm else "context", sid=sid,
-                  note=(f"{m_floor:,} messages" if m_floor != n else "") )
+        row = Row(
+            scen,
+            "pika loop" + (", wait per confirm" if confirm else ""),
+            "floor" if confirm else "context",
+            sid=sid,
+            note=(f"{m_floor:,} messages" if m_floor != n else ""),
+        )
         with guarded(b, row), b.rabbit.queue("publish") as q:
-            cmd = b.tools.helper("pika_helper") + ["publish", RABBIT_URL, q, str(m_floor)] + (["--confirm"] if confirm else [])
+            cmd = (
+                b.tools.helper("pika_helper")
+                + ["publish", RABBIT_URL, q, str(m_floor)]
+                + (["--confirm"] if confirm else [])
+            )
             if take(row, b.run(cmd, timeout=b.timeout(m_floor, 200)), m_floor):
                 got = b.rabbit.wait_count(q, m_floor)
                 if got != m_floor:
@@ -538,13 +671,27 @@ def rabbit_consume(b: Bench) -> None:
     scen = f"RabbitMQ consume {n:,} x {SIZE} B, manual ack, prefetch 100"
     b.log(scen)
     cases: list[tuple[str, str, Callable[[str], list[str]], str, bool]] = [
-        ("mqcli rabbit consume", "mqcli", lambda q: b.tools.mqcli + ["rabbit", "consume", q, "--count", str(n)],
-         "--count N, to /dev/null", False),
-        ("PerfTest", "ceiling",
-         lambda q: b.tools.perftest() + ["-x", "0", "-y", "1", "-D", str(n), "-u", q, "-p", "-q", "100", "-i", "1"],
-         "Java client; JVM start-up included", True),
-        ("pika loop", "context", lambda q: b.tools.helper("pika_helper") + ["consume", RABBIT_URL, q, str(n), "100"],
-         "one ack per message", False),
+        (
+            "mqcli rabbit consume",
+            "mqcli",
+            lambda q: b.tools.mqcli + ["rabbit", "consume", q, "--count", str(n)],
+            "--count N, to /dev/null",
+            False,
+        ),
+        (
+            "PerfTest",
+            "ceiling",
+            lambda q: b.tools.perftest() + ["-x", "0", "-y", "1", "-D", str(n), "-u", q, "-p", "-q", "100", "-i", "1"],
+            "Java client; JVM start-up included",
+            True,
+        ),
+        (
+            "pika loop",
+            "context",
+            lambda q: b.tools.helper("pika_helper") + ["consume", RABBIT_URL, q, str(n), "100"],
+            "one ack per message",
+            False,
+        ),
     ]
     for tool, role, make, note, parse in cases:
         row = Row(scen, tool, role, sid="rabbit-consume", note=note)
@@ -563,7 +710,11 @@ def rabbit_consume(b: Bench) -> None:
 
 def rpc(b: Bench) -> None:
     servers = [
-        ("mqcli rabbit rpc serve --exec cat", "serve", lambda q: b.tools.mqcli + ["rabbit", "rpc", "serve", q, "--exec", "cat"]),
+        (
+            "mqcli rabbit rpc serve --exec cat",
+            "serve",
+            lambda q: b.tools.mqcli + ["rabbit", "rpc", "serve", q, "--exec", "cat"],
+        ),
         ("pika echo server", "echo", lambda q: b.tools.helper("pika_helper") + ["echo", RABBIT_URL, q]),
     ]
     for server, key, make in servers:
@@ -578,17 +729,21 @@ def rpc(b: Bench) -> None:
                     raise RuntimeError("the server did not start consuming")
                 for window, count in ((1, b.sizes.rpc_serial), (100, b.sizes.rpc_pipelined)):
                     mode = "one at a time (--window 1)" if window == 1 else f"pipelined (--window {window})"
-                    row = Row(f"RPC round trips {mode}, server: {server}", "mqcli rabbit rpc call", role,
-                              sid=f"rpc/window={window}/{key}",
-                              note="msg/s = round trips/s; " + ("a cat process per request" if key == "serve"
-                                                                 else "isolates rpc call"))
+                    row = Row(
+                        f"RPC round trips {mode}, server: {server}",
+                        "mqcli rabbit rpc call",
+                        role,
+                        sid=f"rpc/window={window}/{key}",
+                        note="msg/s = round trips/s; "
+                        + ("a cat process per request" if key == "serve" else "isolates rpc call"),
+                    )
                     with guarded(b, row):
                         body = b"".join(b"%d\n" % i for i in range(count))
                         cmd = b.tools.mqcli + ["rabbit", "rpc", "call", q, "--window", str(window)]
                         take(row, b.run(cmd, stdin_bytes=body, timeout=b.timeout(count, 20)), count)
                         row.payload_bytes, row.mb_s = 0, None
                     rows.append(row)
-            except Exception as e:  # noqa: BLE001 -- reported as a row
+            except Exception as e:
                 error = f"{type(e).__name__}: {e}"
             finally:
                 srv.terminate()
@@ -601,7 +756,11 @@ def rpc(b: Bench) -> None:
             row.note += f"; server peak RSS {done.maxrss_kb / 1024:.0f} MB"
         # mqcli ends with 143 on SIGTERM (the documented signal exit); anything else is a failure.
         if key == "serve" and rows and done.rc not in (0, 143, -15) and not done.timed_out:
-            b.add(Row(f"RPC server: {server}", server, role, sid=f"rpc/{key}", error=f"server ended badly: {done.error()}"))
+            b.add(
+                Row(
+                    f"RPC server: {server}", server, role, sid=f"rpc/{key}", error=f"server ended badly: {done.error()}"
+                )
+            )
 
 
 def delay(b: Bench) -> None:
@@ -641,8 +800,10 @@ def delay(b: Bench) -> None:
         late = [(at - float(body) - d) * 1000 for at, body in watcher.arrivals[1:]]
         row.messages = count
         row.extra = latency_extra(late)
-        row.note = (f"min {min(late):+.1f} ms (negative: early); one message every 5 ms; "
-                    "via TTL + dead-letter queues; arrival seen by a pika consumer in the runner")
+        row.note = (
+            f"min {min(late):+.1f} ms (negative: early); one message every 5 ms; "
+            "via TTL + dead-letter queues; arrival seen by a pika consumer in the runner"
+        )
 
 
 # -- memory -------------------------------------------------------------------------
@@ -668,17 +829,27 @@ def memory(b: Bench) -> None:
                             p = b.run(produce, stdin_path=data, timeout=b.timeout(n))
                         else:
                             try:
-                                fill = b.run(b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], stdin_path=data, timeout=b.timeout(n))
+                                fill = b.run(
+                                    b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t],
+                                    stdin_path=data,
+                                    timeout=b.timeout(n),
+                                )
                             except ToolMissing:
                                 fill = b.run(produce, stdin_path=data, timeout=b.timeout(n))
                             if not fill.ok:
                                 raise RuntimeError(f"filling: {fill.error()}")
-                            p = b.run(b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--exit-at-end"],
-                                      timeout=b.timeout(n))
+                            p = b.run(
+                                b.tools.mqcli + ["kafka", "consume", t, "--offset", "beginning", "--exit-at-end"],
+                                timeout=b.timeout(n),
+                            )
                 else:
                     with b.rabbit.queue("memory") as q:
                         if what == "rabbit-publish":
-                            p = b.run(b.tools.mqcli + ["rabbit", "publish", "--queue", q], stdin_path=data, timeout=b.timeout(n))
+                            p = b.run(
+                                b.tools.mqcli + ["rabbit", "publish", "--queue", q],
+                                stdin_path=data,
+                                timeout=b.timeout(n),
+                            )
                         else:
                             b.rabbit.fill(q, n, SIZE)
                             p = b.run(b.tools.mqcli + ["rabbit", "consume", q, "--count", str(n)], timeout=b.timeout(n))
@@ -707,13 +878,17 @@ def profile(b: Bench) -> None:
             with guarded(b, row):
                 out = b.tools.workdir / "profile.json"
                 out.unlink(missing_ok=True)
-                p = b.run(b.tools.helper("profile_run") + [str(out), "15", *args], stdin_path=stdin, timeout=b.timeout(n, 200))
+                p = b.run(
+                    b.tools.helper("profile_run") + [str(out), "15", *args], stdin_path=stdin, timeout=b.timeout(n, 200)
+                )
                 row.wall_s, row.peak_rss_mb = p.wall, p.maxrss_kb / 1024
                 if not p.ok:
                     raise RuntimeError(p.error())
                 row.extra = json.loads(out.read_text())
-                row.note = (f"{row.extra['threads']} thread(s) profiled, {row.extra['total_s']:.1f}s of self time in all; "
-                            f"wall {p.wall:.1f}s under the profiler")
+                row.note = (
+                    f"{row.extra['threads']} thread(s) profiled, {row.extra['total_s']:.1f}s of self time in all; "
+                    f"wall {p.wall:.1f}s under the profiler"
+                )
 
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {

@@ -29,7 +29,9 @@ def bench_brokers() -> None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
         except OSError:
-            pytest.fail(f"{name} is not answering on 127.0.0.1:{port}: start it with `make brokers` (see brokers/README.md)")
+            pytest.fail(
+                f"{name} is not answering on 127.0.0.1:{port}: start it with `make brokers` (see brokers/README.md)"
+            )
 
 
 def test_bench_runner_writes_report(bench_brokers: None, tmp_path: Path) -> None:

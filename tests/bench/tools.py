@@ -123,9 +123,19 @@ def fetch_perftest() -> str:
         log = PERFTEST_LIB.parent / "mvn.log"
         with open(log, "wb") as out:
             rc = subprocess.call(
-                ["mvn", "-B", "-ntp", "-f", str(PERFTEST_POM), "dependency:copy-dependencies",
-                 f"-DoutputDirectory={tmp}"],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=600,
+                [
+                    "mvn",
+                    "-B",
+                    "-ntp",
+                    "-f",
+                    str(PERFTEST_POM),
+                    "dependency:copy-dependencies",
+                    f"-DoutputDirectory={tmp}",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=600,
             )
         if rc != 0:
             raise ToolMissing(f"mvn could not fetch PerfTest (see {log})")
@@ -163,7 +173,7 @@ def data_file(workdir: Path, n: int, size: int = 100) -> Path:
             chunk: list[str] = []
             for i in range(n):
                 head = f"{i:010d} "
-                chunk.append(head + pad[len(head):] + "\n")
+                chunk.append(head + pad[len(head) :] + "\n")
                 if len(chunk) == 10_000:
                     f.write("".join(chunk))
                     chunk.clear()
@@ -194,15 +204,15 @@ class KafkaAdmin:
     def delete(self, topic: str) -> None:
         try:
             self.admin.delete_topics([topic])
-        except Exception:  # noqa: BLE001 -- cleanup must never hide the result
+        except Exception:
             pass
 
     def delete_group(self, group: str) -> None:
         # kafka-python 3 names it delete_groups; 2.x delete_consumer_groups.
-        delete = getattr(self.admin, "delete_groups", None) or getattr(self.admin, "delete_consumer_groups")
+        delete = getattr(self.admin, "delete_groups", None) or self.admin.delete_consumer_groups
         try:
             delete([group])
-        except Exception:  # noqa: BLE001 -- cleanup must never hide the result
+        except Exception:
             pass
 
     def end_offset(self, topic: str) -> int | None:
@@ -212,7 +222,7 @@ class KafkaAdmin:
         try:
             tp = TopicPartition(topic, 0)
             return int(consumer.end_offsets([tp])[tp])
-        except Exception:  # noqa: BLE001 -- "not there yet" in any form
+        except Exception:
             return None
         finally:
             consumer.close()
@@ -253,13 +263,13 @@ class RabbitAdmin:
     def delete(self, queue: str) -> None:
         try:
             self.ch.queue_delete(queue)
-        except Exception:  # noqa: BLE001 -- cleanup must never hide the result
+        except Exception:
             self._reopen()
 
     def _reopen(self) -> None:
         try:
             self.conn.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         self.conn = rabbit_connection()
         self.ch = self.conn.channel()
@@ -270,7 +280,7 @@ class RabbitAdmin:
             try:
                 ok = self.ch.queue_declare(queue, passive=True)
                 return ok.method.message_count, ok.method.consumer_count
-            except Exception:  # noqa: BLE001 -- a failed passive declare closes the channel
+            except Exception:
                 self._reopen()
         return (-1, -1)
 
@@ -315,7 +325,7 @@ class RabbitAdmin:
     def close(self) -> None:
         try:
             self.conn.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
     @contextmanager

@@ -107,7 +107,13 @@ def test_show_masks_secrets(tmp_path: Path) -> None:
 
 def test_show_json_after_env_overrides(tmp_path: Path) -> None:
     path = local_file(tmp_path)
-    r = mqcli("config", "show", "-o", "json", env={"MQCLI_KAFKA_BOOTSTRAP_SERVERS": "e:1,f:2", "MQCLI_KAFKA_PASSWORD": "env-secret-789"})
+    r = mqcli(
+        "config",
+        "show",
+        "-o",
+        "json",
+        env={"MQCLI_KAFKA_BOOTSTRAP_SERVERS": "e:1,f:2", "MQCLI_KAFKA_PASSWORD": "env-secret-789"},
+    )
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)
     assert (data["name"], data["source"]) == ("dev", str(path))
@@ -139,7 +145,10 @@ def test_show_unknown_profile_exits_3(tmp_path: Path) -> None:
     r = mqcli("config", "show", "stage")
     assert r.exit_code == 3
     assert r.stdout == ""
-    assert r.stderr == "mqcli: error: unknown profile 'stage' in " + str(tmp_path / "mqcli.yaml") + " (available: dev, prod)\n"
+    assert (
+        r.stderr
+        == "mqcli: error: unknown profile 'stage' in " + str(tmp_path / "mqcli.yaml") + " (available: dev, prod)\n"
+    )
 
 
 def test_show_bad_env_value_exits_3(tmp_path: Path) -> None:
@@ -168,7 +177,10 @@ def test_validate_reports_file_line_and_key(tmp_path: Path) -> None:
     r = mqcli("config", "validate")
     assert r.exit_code == 3
     assert r.stdout == ""
-    assert r.stderr == f"mqcli: error: {path}:4: profiles.prod.kafka.bootstrap_server: unknown key (did you mean bootstrap_servers?)\n"
+    assert (
+        r.stderr
+        == f"mqcli: error: {path}:4: profiles.prod.kafka.bootstrap_server: unknown key (did you mean bootstrap_servers?)\n"
+    )
 
 
 def test_validate_checks_every_profile_and_missing_vars(tmp_path: Path) -> None:

@@ -165,14 +165,17 @@ def test_list_profiles_in_file_order(tmp_path: Path) -> None:
 
 
 def test_other_profiles_problems_do_not_block_the_chosen_one(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yaml", """
+    path = write(
+        tmp_path / "c.yaml",
+        """
         default: dev
         profiles:
           dev: {}
           prod:
             kafka:
               password: ${PROD_ONLY_SECRET}
-        """)
+        """,
+    )
     assert resolve_profile(str(path), None, base_env(tmp_path)).name == "dev"
     with config_error("PROD_ONLY_SECRET"):
         load_config(path, base_env(tmp_path))
@@ -199,7 +202,9 @@ def test_load_config_reads_all_profiles(tmp_path: Path) -> None:
 
 
 def test_every_key_and_coercion(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yaml", """
+    path = write(
+        tmp_path / "c.yaml",
+        """
         profiles:
           full:
             kafka:
@@ -222,7 +227,8 @@ def test_every_key_and_coercion(tmp_path: Path) -> None:
               tls: {verify: false}
               heartbeat: 30s
               connection_timeout: 2
-        """)
+        """,
+    )
     p = resolve_profile(str(path), None, base_env(tmp_path))
     k = p.kafka
     assert k.bootstrap_servers == ("a:1", "b:2")
@@ -231,11 +237,28 @@ def test_every_key_and_coercion(tmp_path: Path) -> None:
     assert k.password == "0123"  # the text, not YAML's octal 83
     assert k.tls == TlsSettings(os.path.expanduser("~/ca.pem"), "c.pem", "k.pem", "kp", False)
     assert (k.connect_timeout, k.engine) == (90.0, "librdkafka")
-    assert (k.producer.acks, k.producer.compression, k.producer.linger_ms, k.producer.batch_size) == ("all", "zstd", 20, 1)
+    assert (k.producer.acks, k.producer.compression, k.producer.linger_ms, k.producer.batch_size) == (
+        "all",
+        "zstd",
+        20,
+        1,
+    )
     assert (k.producer.idempotence, k.producer.delivery_timeout) == (False, 0.5)
-    assert (k.consumer.max_poll_records, k.consumer.fetch_max_wait_ms, k.consumer.auto_offset_reset) == (10, 0, "latest")
+    assert (k.consumer.max_poll_records, k.consumer.fetch_max_wait_ms, k.consumer.auto_offset_reset) == (
+        10,
+        0,
+        "latest",
+    )
     r = p.rabbit
-    assert r == RabbitSettings(hosts=(("r1", 5673),), vhost="v", username="ru", password="rp", tls=TlsSettings(verify=False), heartbeat=30, connection_timeout=2.0)
+    assert r == RabbitSettings(
+        hosts=(("r1", 5673),),
+        vhost="v",
+        username="ru",
+        password="rp",
+        tls=TlsSettings(verify=False),
+        heartbeat=30,
+        connection_timeout=2.0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -254,19 +277,28 @@ def test_every_key_and_coercion(tmp_path: Path) -> None:
 def test_rabbit_url_and_discrete_keys(
     tmp_path: Path, rabbit: str, hosts: tuple[tuple[str, int], ...], vhost: str, user: str, password: str, tls: bool
 ) -> None:
-    path = write(tmp_path / "c.yaml", f"profiles:\n  p:\n    rabbit: {rabbit}\n" if rabbit.startswith("{") else f"profiles:\n  p:\n    rabbit:\n      {rabbit}\n")
+    path = write(
+        tmp_path / "c.yaml",
+        f"profiles:\n  p:\n    rabbit: {rabbit}\n"
+        if rabbit.startswith("{")
+        else f"profiles:\n  p:\n    rabbit:\n      {rabbit}\n",
+    )
     r = resolve_profile(str(path), None, base_env(tmp_path)).rabbit
     assert (r.hosts, r.vhost, r.username, r.password, r.tls is not None) == (hosts, vhost, user, password, tls)
 
 
 def test_display_url_never_holds_the_password() -> None:
-    r = RabbitSettings(hosts=(("::1", 5671), ("b", 5671)), vhost="a/b", username="u@x", password="pw", tls=TlsSettings())
+    r = RabbitSettings(
+        hosts=(("::1", 5671), ("b", 5671)), vhost="a/b", username="u@x", password="pw", tls=TlsSettings()
+    )
     assert r.display_url() == "amqps://u%40x@[::1]:5671/a%2Fb"
     assert r.display_url(("b", 5671)) == "amqps://u%40x@b:5671/a%2Fb"
 
 
 def test_anchors_merge_keys_and_x_keys(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yaml", """
+    path = write(
+        tmp_path / "c.yaml",
+        """
         x-kafka: &kafka
           bootstrap_servers: shared:9092
           client_id: base
@@ -277,7 +309,8 @@ def test_anchors_merge_keys_and_x_keys(tmp_path: Path) -> None:
               client_id: own
           b:
             kafka: *kafka
-        """)
+        """,
+    )
     c = load_config(path, base_env(tmp_path))
     assert c.profiles["a"].kafka.bootstrap_servers == ("shared:9092",)
     assert c.profiles["a"].kafka.client_id == "own"
@@ -301,14 +334,28 @@ def test_env_overrides(tmp_path: Path) -> None:
     )
     p = resolve_profile(path, None, env)
     assert p.kafka.bootstrap_servers == ("e1:9092", "e2:9092")
-    assert (p.kafka.password, p.kafka.tls.ca, p.kafka.producer.acks, p.kafka.client_id) == ("envpw", "/ca.pem", "1", "mqcli")
+    assert (p.kafka.password, p.kafka.tls.ca, p.kafka.producer.acks, p.kafka.client_id) == (
+        "envpw",
+        "/ca.pem",
+        "1",
+        "mqcli",
+    )
     assert (p.rabbit.username, p.rabbit.password) == ("app", "rabbitenv")  # only the password part of the URL replaced
 
 
 def test_env_url_replaces_the_whole_address(tmp_path: Path) -> None:
-    path = str(write(tmp_path / "c.yaml", "profiles:\n  p:\n    rabbit: {host: filehost, port: 1, username: fu, password: fp}\n"))
+    path = str(
+        write(
+            tmp_path / "c.yaml", "profiles:\n  p:\n    rabbit: {host: filehost, port: 1, username: fu, password: fp}\n"
+        )
+    )
     p = resolve_profile(path, None, base_env(tmp_path, MQCLI_RABBIT_URL="amqp://eu:ep@envhost/v"))
-    assert (p.rabbit.hosts, p.rabbit.username, p.rabbit.password, p.rabbit.vhost) == ((("envhost", 5672),), "eu", "ep", "v")
+    assert (p.rabbit.hosts, p.rabbit.username, p.rabbit.password, p.rabbit.vhost) == (
+        (("envhost", 5672),),
+        "eu",
+        "ep",
+        "v",
+    )
 
 
 def test_env_overrides_apply_to_builtin_profile(tmp_path: Path) -> None:
@@ -325,7 +372,9 @@ def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:
 def test_near_miss_env_var_is_a_warning(tmp_path: Path) -> None:
     p = resolve_profile(env=base_env(tmp_path, MQCLI_KAFKA_BOOTSTRAP_SERVER="x:1", MQCLI_KAFKA_GROUP="g"))
     assert p.kafka.bootstrap_servers == ("localhost:9092",)
-    assert p.warnings == ("ignoring environment variable MQCLI_KAFKA_BOOTSTRAP_SERVER (did you mean MQCLI_KAFKA_BOOTSTRAP_SERVERS?)",)
+    assert p.warnings == (
+        "ignoring environment variable MQCLI_KAFKA_BOOTSTRAP_SERVER (did you mean MQCLI_KAFKA_BOOTSTRAP_SERVERS?)",
+    )
 
 
 def test_env_var_names_cover_every_key() -> None:
@@ -338,7 +387,12 @@ def test_with_overrides(tmp_path: Path) -> None:
     path = str(write(tmp_path / "c.yaml", TWO))
     p = resolve_profile(path, "prod", base_env(tmp_path, MQCLI_KAFKA_PRODUCER_ACKS="0"))
     q = p.with_overrides(
-        {"kafka.bootstrap_servers": "a:9092", "kafka.producer.acks": "1", "kafka.client_id": None, "kafka.connect_timeout": "2s"}
+        {
+            "kafka.bootstrap_servers": "a:9092",
+            "kafka.producer.acks": "1",
+            "kafka.client_id": None,
+            "kafka.connect_timeout": "2s",
+        }
     )
     assert q is not p and p.kafka.bootstrap_servers == ("p1:9092", "p2:9092")  # the original is unchanged
     assert (q.kafka.bootstrap_servers, q.kafka.producer.acks, q.kafka.connect_timeout) == (("a:9092",), "1", 2.0)
@@ -351,7 +405,7 @@ def test_with_overrides(tmp_path: Path) -> None:
     assert (s.rabbit.hosts, s.rabbit.username, s.rabbit.tls) == ((("other", 5671),), "guest", TlsSettings(verify=False))
     with pytest.raises(UsageError, match=r"invalid value for kafka.producer.acks: invalid value '2'"):
         p.with_overrides({"kafka.producer.acks": 2})
-    with pytest.raises(ValueError, match="did you mean kafka.producer.acks"):
+    with pytest.raises(ValueError, match=r"did you mean kafka.producer.acks"):
         p.with_overrides({"kafka.producer.ack": "1"})
 
 
@@ -378,13 +432,16 @@ def test_interpolation_forms() -> None:
 
 
 def test_missing_variable_names_file_line_and_key(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yaml", """
+    path = write(
+        tmp_path / "c.yaml",
+        """
         profiles:
           prod:
             kafka:
               username: u
               password: ${NOT_SET_ANYWHERE}
-        """)
+        """,
+    )
     with pytest.raises(ConfigError) as e:
         load_config(path, base_env(tmp_path))
     assert e.value.message == (
@@ -394,7 +451,9 @@ def test_missing_variable_names_file_line_and_key(tmp_path: Path) -> None:
 
 
 def test_interpolation_in_lists_and_typed_values(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yaml", """
+    path = write(
+        tmp_path / "c.yaml",
+        """
         profiles:
           p:
             kafka:
@@ -403,7 +462,8 @@ def test_interpolation_in_lists_and_typed_values(tmp_path: Path) -> None:
               tls: {verify: "${VERIFY:-false}"}
             rabbit:
               password: "pa$$word"
-        """)
+        """,
+    )
     p = resolve_profile(str(path), None, base_env(tmp_path, BROKER="a:9092", LINGER="7"))
     assert p.kafka.bootstrap_servers == ("a:9092", "b:9093")
     assert (p.kafka.producer.linger_ms, p.kafka.tls.verify, p.rabbit.password) == (7, False, "pa$word")
@@ -434,21 +494,51 @@ BAD_CASES = [
     ),
     ("profiles:\n  p:\n    kafak: {}\n", r":3: profiles\.p\.kafak: unknown key \(did you mean kafka\?\)$"),
     ("profile:\n  p: {}\n", r":1: profile: unknown key \(did you mean profiles\?\)$"),
-    ("profiles:\n  p:\n    kafka:\n      producer:\n        linger_ms: soon\n", r":5: profiles\.p\.kafka\.producer\.linger_ms: expected an integer, got 'soon'$"),
+    (
+        "profiles:\n  p:\n    kafka:\n      producer:\n        linger_ms: soon\n",
+        r":5: profiles\.p\.kafka\.producer\.linger_ms: expected an integer, got 'soon'$",
+    ),
     ("profiles:\n  p:\n    kafka:\n      producer:\n        linger_ms: -1\n", r":5: .*linger_ms: -1 is too small"),
-    ("profiles:\n  p:\n    kafka:\n      producer:\n        acks: everyone\n", r"acks: invalid value 'everyone' \(expected one of 0, 1, all"),
-    ("profiles:\n  p:\n    kafka:\n      security_protocol: SASL_TLS\n", r":4: .*security_protocol: invalid value 'SASL_TLS' \(expected one of .*did you mean SASL_SSL\?\)"),
-    ("profiles:\n  p:\n    kafka:\n      connect_timeout: 5 parsecs\n", r":4: .*connect_timeout: invalid duration '5 parsecs'"),
-    ("profiles:\n  p:\n    kafka:\n      tls: {verify: maybe}\n", r":4: .*kafka\.tls\.verify: expected true or false, got 'maybe'"),
+    (
+        "profiles:\n  p:\n    kafka:\n      producer:\n        acks: everyone\n",
+        r"acks: invalid value 'everyone' \(expected one of 0, 1, all",
+    ),
+    (
+        "profiles:\n  p:\n    kafka:\n      security_protocol: SASL_TLS\n",
+        r":4: .*security_protocol: invalid value 'SASL_TLS' \(expected one of .*did you mean SASL_SSL\?\)",
+    ),
+    (
+        "profiles:\n  p:\n    kafka:\n      connect_timeout: 5 parsecs\n",
+        r":4: .*connect_timeout: invalid duration '5 parsecs'",
+    ),
+    (
+        "profiles:\n  p:\n    kafka:\n      tls: {verify: maybe}\n",
+        r":4: .*kafka\.tls\.verify: expected true or false, got 'maybe'",
+    ),
     ("profiles:\n  p:\n    kafka:\n      tls: yes\n", r":4: profiles\.p\.kafka\.tls: expected a mapping, got a value"),
     ("profiles:\n  p:\n    kafka:\n      client_id: [a]\n", r":4: .*client_id: expected a single value, got a list"),
-    ("profiles:\n  p:\n    kafka:\n      bootstrap_servers: 'a:b'\n", r":4: .*bootstrap_servers: invalid port in 'a:b'"),
-    ("profiles:\n  p:\n    rabbit:\n      url: http://h/\n", r":4: profiles\.p\.rabbit\.url: invalid URL: the scheme must be amqp:// or amqps://, not http://$"),
-    ("profiles:\n  p:\n    rabbit:\n      url: amqp://u:secretpw@h:99999/\n", r":4: .*rabbit\.url: invalid URL: bad host or port"),
+    (
+        "profiles:\n  p:\n    kafka:\n      bootstrap_servers: 'a:b'\n",
+        r":4: .*bootstrap_servers: invalid port in 'a:b'",
+    ),
+    (
+        "profiles:\n  p:\n    rabbit:\n      url: http://h/\n",
+        r":4: profiles\.p\.rabbit\.url: invalid URL: the scheme must be amqp:// or amqps://, not http://$",
+    ),
+    (
+        "profiles:\n  p:\n    rabbit:\n      url: amqp://u:secretpw@h:99999/\n",
+        r":4: .*rabbit\.url: invalid URL: bad host or port",
+    ),
     ("profiles:\n  p:\n    rabbit:\n      url: amqp://h/?heartbeat=5\n", r"query parameters are not supported"),
     ("profiles:\n  p:\n    rabbit:\n      port: 0\n", r":4: .*rabbit\.port: 0 is out of range \(expected 1\.\.65535\)"),
-    ("profiles:\n  p:\n    rabbit:\n      url: amqp://h\n      tls: {ca: x}\n", r":5: profiles\.p\.rabbit\.tls: TLS settings given but rabbit\.url is amqp://"),
-    ("profiles:\n  p:\n    rabbit:\n      host: a\n      hosts: [b]\n", r":4: .*rabbit\.host: give either host or hosts, not both"),
+    (
+        "profiles:\n  p:\n    rabbit:\n      url: amqp://h\n      tls: {ca: x}\n",
+        r":5: profiles\.p\.rabbit\.tls: TLS settings given but rabbit\.url is amqp://",
+    ),
+    (
+        "profiles:\n  p:\n    rabbit:\n      host: a\n      hosts: [b]\n",
+        r":4: .*rabbit\.host: give either host or hosts, not both",
+    ),
     ("profiles:\n  p:\n    kafka: {}\n    kafka: {}\n", r":4: profiles\.p\.kafka: duplicate key \(first at line 3\)"),
     ("profiles:\n  p: [1]\n", r":2: profiles\.p: expected a mapping"),
     ("profiles: []\n", r":1: profiles: expected a mapping of profile names, got a list"),
@@ -486,16 +576,36 @@ def test_unreadable_and_directory_paths(tmp_path: Path) -> None:
         load_config(tmp_path / "bin.yaml", {})
 
 
-YAML_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12)
-)
+YAML_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12))
 KEYS = st.one_of(
-    st.sampled_from(["kafka", "rabbit", "profiles", "default", "tls", "url", "hosts", "port", "producer", "acks",
-                     "bootstrap_servers", "password", "<<", "verify", "heartbeat", "x-a"]),
+    st.sampled_from(
+        [
+            "kafka",
+            "rabbit",
+            "profiles",
+            "default",
+            "tls",
+            "url",
+            "hosts",
+            "port",
+            "producer",
+            "acks",
+            "bootstrap_servers",
+            "password",
+            "<<",
+            "verify",
+            "heartbeat",
+            "x-a",
+        ]
+    ),
     st.text(max_size=6),
     st.integers(),
 )
-YAMLISH = st.recursive(YAML_SCALARS, lambda children: st.lists(children, max_size=3) | st.dictionaries(KEYS, children, max_size=4), max_leaves=12)
+YAMLISH = st.recursive(
+    YAML_SCALARS,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(KEYS, children, max_size=4),
+    max_leaves=12,
+)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=300, deadline=None)
@@ -510,7 +620,11 @@ def test_arbitrary_documents_raise_only_config_errors(tmp_path: Path, doc: objec
     path = tmp_path / "fuzz.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
     env = base_env(tmp_path)
-    for call in (lambda: load_config(path, env), lambda: resolve_profile(str(path), None, env), lambda: list_profiles(str(path), env)):
+    for call in (
+        lambda: load_config(path, env),
+        lambda: resolve_profile(str(path), None, env),
+        lambda: list_profiles(str(path), env),
+    ):
         try:
             call()
         except ConfigError as e:
@@ -544,12 +658,15 @@ def test_arbitrary_env_values_raise_only_config_errors(name: str, value: str) ->
 
 
 def test_secrets_and_masked_dict(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.yaml", """
+    path = write(
+        tmp_path / "c.yaml",
+        """
         profiles:
           p:
             kafka: {password: kpw, tls: {key_password: tkpw}}
             rabbit: {url: "amqps://u:r%40pw@h/", tls: {key_password: rkpw}}
-        """)
+        """,
+    )
     p = resolve_profile(str(path), None, base_env(tmp_path))
     assert set(p.secrets()) == {"kpw", "tkpw", "r@pw", "r%40pw", "rkpw"}
     dumped = repr(p) + yaml.safe_dump(p.to_dict())

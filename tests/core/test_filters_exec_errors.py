@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from mqcli.core.errors import (
@@ -21,7 +19,15 @@ from mqcli.core.execute import OnError, exec_env, run_exec
 from mqcli.core.filters import build_matcher
 from mqcli.core.message import Message
 
-MSG = Message(value=b"order-42 shipped", key=b"cust-7", headers=[("region", b"eu-west"), ("Trace-Id", b"t1")], topic="o", partition=1, offset=9, timestamp=5)
+MSG = Message(
+    value=b"order-42 shipped",
+    key=b"cust-7",
+    headers=[("region", b"eu-west"), ("Trace-Id", b"t1")],
+    topic="o",
+    partition=1,
+    offset=9,
+    timestamp=5,
+)
 
 
 def test_no_patterns_no_filter() -> None:

@@ -12,7 +12,14 @@ from mqcli.core.kafka.common import StartOffset
 
 @pytest.mark.parametrize(
     "text, kind, value",
-    [("beginning", "beginning", 0), ("END", "end", 0), ("stored", "stored", 0), ("42", "offset", 42), ("-3", "relative", -3), ("-0", "relative", 0)],
+    [
+        ("beginning", "beginning", 0),
+        ("END", "end", 0),
+        ("stored", "stored", 0),
+        ("42", "offset", 42),
+        ("-3", "relative", -3),
+        ("-0", "relative", 0),
+    ],
 )
 def test_offsets(text: str, kind: str, value: int) -> None:
     assert StartOffset.parse(text) == StartOffset(kind, value)

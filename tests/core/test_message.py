@@ -29,7 +29,9 @@ def _norm_header(v: object) -> bytes:
     timestamp=st.one_of(st.none(), st.integers(0, 2**42)),
 )
 def test_json_round_trip_is_faithful(value, key, hdrs, partition, offset, timestamp) -> None:
-    msg = Message(value=value, key=key, headers=hdrs, topic="t", partition=partition, offset=offset, timestamp=timestamp)
+    msg = Message(
+        value=value, key=key, headers=hdrs, topic="t", partition=partition, offset=offset, timestamp=timestamp
+    )
     back = from_json(to_json(msg))
     assert back.value == value
     assert back.key == key

@@ -60,7 +60,16 @@ def test_headers() -> None:
 
 @pytest.mark.parametrize(
     "text, value",
-    [("30000", 30000), ("-2", -2), ("true", True), ("false", False), ("1.5", 1.5), ("abc", "abc"), ('"30000"', "30000"), ("", "")],
+    [
+        ("30000", 30000),
+        ("-2", -2),
+        ("true", True),
+        ("false", False),
+        ("1.5", 1.5),
+        ("abc", "abc"),
+        ('"30000"', "30000"),
+        ("", ""),
+    ],
 )
 def test_typed_header_values(text: str, value: object) -> None:
     result = typed_header_value(text)

@@ -48,7 +48,12 @@ def one_input(data: bytes) -> None:
             delim = fdp.ConsumeBytes(fdp.ConsumeIntInRange(1, 3)) or b"\n"
             key_sep = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 2)) or None
             mode = readers.InputMode(["line", "whole", "jsonl"][fdp.ConsumeIntInRange(0, 2)])
-            _records(fdp.ConsumeBytes(fdp.remaining_bytes()), mode, delim, None if mode is readers.InputMode.jsonl else key_sep)
+            _records(
+                fdp.ConsumeBytes(fdp.remaining_bytes()),
+                mode,
+                delim,
+                None if mode is readers.InputMode.jsonl else key_sep,
+            )
         elif target == 2:
             writers.Template(_text(fdp)).render(_MSG)
         elif target == 3:

@@ -10,7 +10,15 @@ from tests.conftest import ROOT
 
 def test_fuzzing_run_finds_no_undocumented_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     done = subprocess.run(
-        [sys.executable, "-m", "tests.fuzz.fuzz_inputs", "-runs=100000", "-max_len=512", "-seed=1", f"-artifact_prefix={tmp_path}/"],
+        [
+            sys.executable,
+            "-m",
+            "tests.fuzz.fuzz_inputs",
+            "-runs=100000",
+            "-max_len=512",
+            "-seed=1",
+            f"-artifact_prefix={tmp_path}/",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -153,7 +153,14 @@ def start_mqcli(args: list[str], **kw: Any) -> subprocess.Popen[bytes]:
     """A long-running `python -m mqcli` (group consumers, signals)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "mqcli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "mqcli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        **kw,
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -71,12 +71,18 @@ def test_consume_pipe_produce_subprocess(cli: Any, make_topic: Any) -> None:
     m = f"{sys.executable} -m mqcli kafka"
     p = subprocess.run(
         f"set -o pipefail; {m} consume {src} -e -o json | {m} produce {dst} --input jsonl",
-        shell=True, executable="/bin/bash", capture_output=True, timeout=120,
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout == b""
-    assert [(x.key, x.value, x.headers) for x in records(BOOTSTRAP, dst)] == [(b"a", b"1", [("h", b"1")]), (b"b", b"\xff\xfe", [("h", b"1")])]
+    assert [(x.key, x.value, x.headers) for x in records(BOOTSTRAP, dst)] == [
+        (b"a", b"1", [("h", b"1")]),
+        (b"b", b"\xff\xfe", [("h", b"1")]),
+    ]
 
 
 def test_offsets(cli: Any, topic: str) -> None:
@@ -135,7 +141,13 @@ def test_whole_batches_write_what_one_message_at_a_time_writes(cli: Any, make_to
     jsonl = "\n".join(json.dumps(x) for x in lines)
     produce(cli, three, "--input", "jsonl", input=jsonl)
     produce(cli, one, "--input", "jsonl", "-p", "0", input=jsonl)
-    for args in (["-o", "raw"], ["-D", r"\0"], ["-f", "{offset} {key}={value} {headers}"], ["-o", "json"], ["-c", "25"]):
+    for args in (
+        ["-o", "raw"],
+        ["-D", r"\0"],
+        ["-f", "{offset} {key}={value} {headers}"],
+        ["-o", "json"],
+        ["-c", "25"],
+    ):
         whole = cli("kafka", "consume", one, "-e", *args)
         each = cli("kafka", "consume", one, "-e", "--match", "", *args)
         assert whole.exit_code == each.exit_code == 0, whole.stderr + each.stderr
@@ -147,11 +159,15 @@ def test_whole_batches_write_what_one_message_at_a_time_writes(cli: Any, make_to
     whole = cli("kafka", "consume", three, "-e", "-o", "json")
     each = cli("kafka", "consume", three, "-e", "-o", "json", "--match", "")
     assert whole.exit_code == each.exit_code == 0
-    parts = [_by_partition([(json.loads(x)["partition"], x.encode()) for x in r.stdout.splitlines()]) for r in (whole, each)]
+    parts = [
+        _by_partition([(json.loads(x)["partition"], x.encode()) for x in r.stdout.splitlines()]) for r in (whole, each)
+    ]
     assert parts[0] == parts[1] and sum(map(len, parts[0].values())) == 60
     assert len(cli("kafka", "consume", three, "-e", "-c", "25").stdout.splitlines()) == 25
     # Offsets beyond the start are honoured inside batches too.
-    assert cli("kafka", "consume", one, "-e", "--offset", "-9", "-f", "{offset}").stdout.split() == [str(i) for i in range(51, 60)]
+    assert cli("kafka", "consume", one, "-e", "--offset", "-9", "-f", "{offset}").stdout.split() == [
+        str(i) for i in range(51, 60)
+    ]
 
 
 def test_count(cli: Any, topic: str) -> None:
@@ -219,7 +235,11 @@ def test_head_closes_pipe_quietly(cli: Any, topic: str) -> None:
 
     p = subprocess.run(
         f"{sys.executable} -m mqcli kafka consume {topic} -e | head -1",
-        shell=True, capture_output=True, cwd=ROOT, timeout=60, env={**__import__('os').environ, "PYTHONPATH": str(ROOT)},
+        shell=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
     )
     assert p.stdout == b"0\n"
     assert p.stderr == b""

@@ -26,7 +26,9 @@ def test_default_is_librdkafka_when_installed(cli: Any, topic: str) -> None:
     assert _engine_used(r) == "librdkafka"
 
 
-def test_flag_beats_environment_beats_profile(cli: Any, topic: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flag_beats_environment_beats_profile(
+    cli: Any, topic: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_profile(tmp_path, "p", {"bootstrap_servers": BOOTSTRAP, "engine": "kafka-python"})
     monkeypatch.delenv("MQCLI_KAFKA_BOOTSTRAP_SERVERS")
     assert _engine_used(cli("--debug", "kafka", "produce", topic, "a")) == "kafka-python"  # the profile

@@ -51,7 +51,9 @@ def test_count_commits_only_what_was_written(cli: Any, admin: Any, topic: str, u
     assert [json.loads(x)["value"] for x in r.stdout.splitlines()] == ["c", "d"]
 
 
-def test_whole_batches_commit_what_was_written(cli: Any, admin: Any, topic3: str, unique_name: Any, monkeypatch: Any) -> None:
+def test_whole_batches_commit_what_was_written(
+    cli: Any, admin: Any, topic3: str, unique_name: Any, monkeypatch: Any
+) -> None:
     # Small polls: --count and the end offsets fall inside batches, which go to
     # the writer whole; the commits still cover exactly what was written.
     monkeypatch.setenv("MQCLI_KAFKA_CONSUMER_MAX_POLL_RECORDS", "7")
@@ -94,7 +96,9 @@ def test_bad_options(cli: Any, topic: str) -> None:
     assert cli("kafka", "group-consume", "--group", "g", topic, "--assignor", "fancy").exit_code == 2
     assert cli("kafka", "group-consume", "--group", "g", topic, "--from", "middle").exit_code == 2
     assert cli("kafka", "group-consume", "--group", "g", topic, "--on-error", "skip").exit_code == 2
-    assert cli("kafka", "group-consume", "--group", "g", topic, "--exec", "true", "--on-error", "retry:x").exit_code == 2
+    assert (
+        cli("kafka", "group-consume", "--group", "g", topic, "--exec", "true", "--on-error", "retry:x").exit_code == 2
+    )
     assert cli("kafka", "group-consume", topic).exit_code == 2  # --group is required
 
 
@@ -136,7 +140,18 @@ def test_exec_failure_leaves_offset_uncommitted(cli: Any, admin: Any, topic: str
 def test_exec_on_error_skip(cli: Any, admin: Any, topic: str, unique_name: Any) -> None:
     produce(cli, topic, "a", "b", "c")
     group = unique_name("g")
-    r = cli("kafka", "group-consume", "--group", group, topic, "--exec", 'test "$MQCLI_OFFSET" != 1', "--on-error", "skip", "-e")
+    r = cli(
+        "kafka",
+        "group-consume",
+        "--group",
+        group,
+        topic,
+        "--exec",
+        'test "$MQCLI_OFFSET" != 1',
+        "--on-error",
+        "skip",
+        "-e",
+    )
     assert r.exit_code == 0, r.stderr
     assert "skipped" in r.stderr
     assert committed(admin, group) == {0: 3}
@@ -146,7 +161,18 @@ def test_exec_on_error_retry(cli: Any, admin: Any, topic: str, unique_name: Any,
     produce(cli, topic, "a")
     tries = tmp_path / "tries"
     group = unique_name("g")
-    r = cli("kafka", "group-consume", "--group", group, topic, "--exec", f"echo x >> {tries}; false", "--on-error", "retry:2", "-e")
+    r = cli(
+        "kafka",
+        "group-consume",
+        "--group",
+        group,
+        topic,
+        "--exec",
+        f"echo x >> {tries}; false",
+        "--on-error",
+        "retry:2",
+        "-e",
+    )
     assert r.exit_code == 1
     assert tries.read_text().count("x") == 3  # first try + 2 retries
     assert committed(admin, group) == {}
@@ -184,7 +210,10 @@ def test_two_members_split_and_take_over(cli: Any, admin: Any, topic3: str, uniq
     try:
         wait_for(lambda: _members_with_partitions(admin, group) == [3], what="first member assigned")
         b = start_mqcli(args)
-        wait_for(lambda: sorted(_members_with_partitions(admin, group)) == [1, 2], what="partitions split between two members")
+        wait_for(
+            lambda: sorted(_members_with_partitions(admin, group)) == [1, 2],
+            what="partitions split between two members",
+        )
         first = [{"value": f"one-{p}-{i}", "partition": p} for p in range(3) for i in range(10)]
         produce(cli, topic3, "--input", "jsonl", input="\n".join(json.dumps(x) for x in first))
         wait_for(lambda: sum(committed(admin, group).values()) == 30, what="first batch committed")

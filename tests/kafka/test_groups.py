@@ -28,7 +28,9 @@ def test_list_and_describe(cli: Any, topic3: str, unique_name: Any) -> None:
     assert d["group"] == group and d["state"] == "Empty" and d["members"] == []
     parts = {p["partition"]: p for p in d["partitions"]}
     assert sorted(parts) == [0, 1, 2] and all(p["end_offset"] == 2 and p["topic"] == topic3 for p in parts.values())
-    assert sorted((p["committed_offset"], p["lag"]) for p in parts.values() if p["committed_offset"] is not None) == [(2, 0)]
+    assert sorted((p["committed_offset"], p["lag"]) for p in parts.values() if p["committed_offset"] is not None) == [
+        (2, 0)
+    ]
     assert sum(1 for p in parts.values() if p["committed_offset"] is None and p["lag"] is None) == 2
     table = cli("kafka", "groups", "describe", group)
     assert table.exit_code == 0 and table.stdout.startswith("TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG")
@@ -47,7 +49,9 @@ def test_reset_offsets_dry_run_then_execute(cli: Any, admin: Any, topic: str, un
     dry = cli("kafka", "groups", "reset-offsets", group, "--to", "earliest", "-o", "json")
     assert dry.exit_code == 0 and "dry run" in dry.stderr
     plan = json.loads(dry.stdout)
-    assert plan["executed"] is False and plan["partitions"] == [{"topic": topic, "partition": 0, "current_offset": 3, "new_offset": 0}]
+    assert plan["executed"] is False and plan["partitions"] == [
+        {"topic": topic, "partition": 0, "current_offset": 3, "new_offset": 0}
+    ]
     assert committed(admin, group) == {0: 3}  # unchanged
 
     assert cli("kafka", "groups", "reset-offsets", group, "--to", "1", "--execute").exit_code == 0
@@ -63,7 +67,9 @@ def test_reset_offsets_dry_run_then_execute(cli: Any, admin: Any, topic: str, un
 def test_reset_by_time(cli: Any, admin: Any, topic: str, unique_name: Any) -> None:
     now = int(time.time() * 1000)
     lines = [{"value": f"m{h}", "timestamp": now - h * 3600_000} for h in (3, 2, 1)]
-    assert cli("kafka", "produce", topic, "--input", "jsonl", input="\n".join(json.dumps(x) for x in lines)).exit_code == 0
+    assert (
+        cli("kafka", "produce", topic, "--input", "jsonl", input="\n".join(json.dumps(x) for x in lines)).exit_code == 0
+    )
     group = unique_name("g")
     r = cli("kafka", "groups", "reset-offsets", group, "--topic", topic, "--to", "-150m", "--execute")
     assert r.exit_code == 0, r.stderr

@@ -152,7 +152,9 @@ def test_acks(cli: Any, topic: str, acks: str) -> None:
 
 
 def test_batching_options_and_no_idempotence(cli: Any, topic: str) -> None:
-    r = cli("kafka", "produce", topic, "--linger-ms", "50", "--batch-size", "1024", "--no-idempotence", input=b"a\nb\nc\n")
+    r = cli(
+        "kafka", "produce", topic, "--linger-ms", "50", "--batch-size", "1024", "--no-idempotence", input=b"a\nb\nc\n"
+    )
     assert r.exit_code == 0, r.stderr
     assert len(records(BOOTSTRAP, topic)) == 3
 

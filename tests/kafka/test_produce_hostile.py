@@ -32,8 +32,14 @@ _faithful = st.builds(
 # Objects with the right field names and the wrong kinds of values.
 _near_miss = st.dictionaries(
     st.sampled_from(["value", "key", "headers", "partition", "value_encoding", "key_encoding", "offset", "bogus"]),
-    st.one_of(st.none(), st.booleans(), st.integers(-3, 3), _text, st.lists(_text, max_size=2),
-              st.dictionaries(_text, _text, max_size=2)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 3),
+        _text,
+        st.lists(_text, max_size=2),
+        st.dictionaries(_text, _text, max_size=2),
+    ),
     max_size=4,
 ).map(lambda obj: json.dumps(obj, ensure_ascii=False))
 _garbage = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b" ").decode("latin-1"))
@@ -58,7 +64,11 @@ def _sendable(m: Message, engine: str) -> bool:
     # The topic has one partition; a null value needs a key (a tombstone);
     # librdkafka cannot send a header name with a NUL in it (C strings).
     nul_name = any("\0" in k for k, _ in m.headers)
-    return m.partition in (None, 0) and not (m.value is None and m.key is None) and not (nul_name and engine == "librdkafka")
+    return (
+        m.partition in (None, 0)
+        and not (m.value is None and m.key is None)
+        and not (nul_name and engine == "librdkafka")
+    )
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -85,7 +95,6 @@ def test_hostile_jsonl_gets_documented_outcomes(
         assert "not delivered: line" in r.stderr
     # Whatever the outcome, the topic holds exactly the sendable records before
     # the first invalid line, in input order.
-    want = [(m.key, m.value, [(k, header_bytes(v)) for k, v in m.headers])
-            for m in good if _sendable(m, engine)]
+    want = [(m.key, m.value, [(k, header_bytes(v)) for k, v in m.headers]) for m in good if _sendable(m, engine)]
     got = [(rec.key, rec.value, [(k, v) for k, v in rec.headers]) for rec in records(kafka_broker, topic, timeout=5)]
     assert got == want

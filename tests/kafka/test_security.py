@@ -87,7 +87,11 @@ def test_tls_untrusted_certificate_is_refused(cli: Any, topic: str, profile_dir:
 
 def test_tls_system_cas_do_not_trust_the_test_ca(cli: Any, topic: str, profile_dir: Path) -> None:
     # No tls.ca: verification against the system store must refuse the throw-away CA.
-    write_profile(profile_dir, "tls", {"bootstrap_servers": f"{HOST}:{TLS_PORT}", "security_protocol": "SSL", "connect_timeout": "3s"})
+    write_profile(
+        profile_dir,
+        "tls",
+        {"bootstrap_servers": f"{HOST}:{TLS_PORT}", "security_protocol": "SSL", "connect_timeout": "3s"},
+    )
     assert cli("kafka", "produce", topic, "x").exit_code == 4
 
 

@@ -25,8 +25,13 @@ HOST, PORT = "127.0.0.1", 5672
 
 def _params() -> pika.ConnectionParameters:
     return pika.ConnectionParameters(
-        host=HOST, port=PORT, credentials=pika.PlainCredentials("guest", "guest"),
-        socket_timeout=5, stack_timeout=5, connection_attempts=1, heartbeat=60,
+        host=HOST,
+        port=PORT,
+        credentials=pika.PlainCredentials("guest", "guest"),
+        socket_timeout=5,
+        stack_timeout=5,
+        connection_attempts=1,
+        heartbeat=60,
     )
 
 
@@ -36,7 +41,10 @@ def rabbitmq_broker() -> None:
     try:
         pika.BlockingConnection(_params()).close()
     except Exception as e:  # any failure to connect means the tests cannot run
-        pytest.fail(f"RabbitMQ is not reachable on {HOST}:{PORT} ({type(e).__name__}: {e}); start it with `make brokers`", pytrace=False)
+        pytest.fail(
+            f"RabbitMQ is not reachable on {HOST}:{PORT} ({type(e).__name__}: {e}); start it with `make brokers`",
+            pytrace=False,
+        )
 
 
 class Amqp:
@@ -140,8 +148,11 @@ class Proc:
     def __init__(self, args: Sequence[str], *, stdin: Any = subprocess.DEVNULL) -> None:
         self.p = subprocess.Popen(
             [sys.executable, "-m", "mqcli", *args],
-            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=mqcli_env(), start_new_session=True,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=mqcli_env(),
+            start_new_session=True,
         )
         self.err_lines: list[str] = []
         self._t = threading.Thread(target=self._read_err, daemon=True)
@@ -158,7 +169,9 @@ class Proc:
             if self.p.poll() is not None and not any(text in line for line in self.err_lines):
                 time.sleep(0.1)
                 if not any(text in line for line in self.err_lines):
-                    raise AssertionError(f"mqcli exited ({self.p.returncode}) before printing {text!r}: {''.join(self.err_lines)}")
+                    raise AssertionError(
+                        f"mqcli exited ({self.p.returncode}) before printing {text!r}: {''.join(self.err_lines)}"
+                    )
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {text!r} on stderr within {timeout}s: {''.join(self.err_lines)}")
             time.sleep(0.05)

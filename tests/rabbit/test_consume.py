@@ -65,23 +65,54 @@ def test_match_filters_and_timeout_when_no_match(cli, amqp, queue):
 
 def test_json_output_has_properties_and_headers(cli, amqp, queue):
     q = queue()
-    amqp.publish(q, "payload", headers={"n": 7, "s": "x"}, content_type="application/json", delivery_mode=2,
-                 message_id="m1", correlation_id="c1", priority=4, timestamp=1764059000, type="t", app_id="a")
+    amqp.publish(
+        q,
+        "payload",
+        headers={"n": 7, "s": "x"},
+        content_type="application/json",
+        delivery_mode=2,
+        message_id="m1",
+        correlation_id="c1",
+        priority=4,
+        timestamp=1764059000,
+        type="t",
+        app_id="a",
+    )
     r = cli("rabbit", "consume", q, "-e", "--output", "json")
     assert r.exit_code == 0, r.stderr
     obj = json.loads(r.stdout)
     assert obj["value"] == "payload" and obj["queue"] == q and obj["routing_key"] == q and obj["exchange"] == ""
     assert obj["redelivered"] is False
     assert obj["headers"] == {"n": 7, "s": "x"}
-    assert obj["properties"] == {"content_type": "application/json", "delivery_mode": 2, "message_id": "m1",
-                                 "correlation_id": "c1", "priority": 4, "timestamp": 1764059000, "type": "t", "app_id": "a"}
+    assert obj["properties"] == {
+        "content_type": "application/json",
+        "delivery_mode": 2,
+        "message_id": "m1",
+        "correlation_id": "c1",
+        "priority": 4,
+        "timestamp": 1764059000,
+        "type": "t",
+        "app_id": "a",
+    }
 
 
 def test_jsonl_round_trip_consume_publish(cli, amqp, queue):
     src, dst = queue("src"), queue("dst")
-    amqp.publish(src, b"\x00\xffbinary", headers={"n": 1, "txt": "h"}, content_type="application/octet-stream",
-                 delivery_mode=1, message_id="m", correlation_id="c", reply_to="r", expiration="600000", priority=2,
-                 timestamp=1764059000, type="t", app_id="a")
+    amqp.publish(
+        src,
+        b"\x00\xffbinary",
+        headers={"n": 1, "txt": "h"},
+        content_type="application/octet-stream",
+        delivery_mode=1,
+        message_id="m",
+        correlation_id="c",
+        reply_to="r",
+        expiration="600000",
+        priority=2,
+        timestamp=1764059000,
+        type="t",
+        app_id="a",
+    )
     amqp.publish(src, "second")
     out = cli("rabbit", "consume", src, "-e", "-o", "json").stdout_bytes
     r = cli("rabbit", "publish", "--queue", dst, "--input", "jsonl", input=out)
@@ -111,7 +142,14 @@ def test_exec_acks_on_success_with_env(cli, amqp, queue, tmp_path):
     q = queue()
     amqp.publish(q, "body-1", headers={"trace-id": "t1"}, message_id="m1")
     out = tmp_path / "seen"
-    r = cli("rabbit", "consume", q, "-e", "--exec", f'cat >> {out}; echo " $MQCLI_QUEUE $MQCLI_MESSAGE_ID $MQCLI_HEADER_TRACE_ID" >> {out}')
+    r = cli(
+        "rabbit",
+        "consume",
+        q,
+        "-e",
+        "--exec",
+        f'cat >> {out}; echo " $MQCLI_QUEUE $MQCLI_MESSAGE_ID $MQCLI_HEADER_TRACE_ID" >> {out}',
+    )
     assert r.exit_code == 0, r.stderr
     assert out.read_text() == f"body-1 {q} m1 t1\n"
     assert amqp.count(q) == 0
@@ -146,7 +184,7 @@ def test_exec_failure_requeue_goes_on(cli, amqp, queue, tmp_path):
     amqp.publish(q, "flaky")
     marker = tmp_path / "once"
     # Fails the first time, succeeds on the redelivery.
-    cmd = f'if [ -e {marker} ]; then exit 0; else touch {marker}; exit 1; fi'
+    cmd = f"if [ -e {marker} ]; then exit 0; else touch {marker}; exit 1; fi"
     r = cli("rabbit", "consume", q, "--count", "1", "--timeout", "10s", "--exec", cmd, "--on-error", "requeue")
     assert r.exit_code == 1  # one failure happened along the way
     assert "requeued" in r.stderr
@@ -202,7 +240,10 @@ def test_pipe_into_head_exits_quietly(amqp, queue):
         amqp.publish(q, str(i))
     p = subprocess.run(
         f"{sys.executable} -m mqcli rabbit consume {q} -e | head -1",
-        shell=True, capture_output=True, env=mqcli_env(), timeout=60,
+        shell=True,
+        capture_output=True,
+        env=mqcli_env(),
+        timeout=60,
     )
     assert p.returncode == 0
     assert p.stdout == b"0\n"
@@ -249,7 +290,10 @@ def test_consume_pipe_publish_copies_with_real_pipes(amqp, queue):
         amqp.publish(src, f"m{i}", headers={"i": i}, message_id=f"id{i}")
     p = subprocess.run(
         f"{sys.executable} -m mqcli rabbit consume {src} -e -o json | {sys.executable} -m mqcli rabbit publish --queue {dst} --input jsonl",
-        shell=True, capture_output=True, env=mqcli_env(), timeout=60,
+        shell=True,
+        capture_output=True,
+        env=mqcli_env(),
+        timeout=60,
     )
     assert p.returncode == 0, p.stderr
     got = amqp.get_all(dst)
@@ -326,7 +370,9 @@ def test_killed_writing_consumer_loses_nothing(amqp, queue):
         amqp.publish(q, v)
     # A buffered stdout, as usual (the test run may set PYTHONUNBUFFERED).
     p = subprocess.Popen(
-        [sys.executable, "-m", "mqcli", "rabbit", "consume", q], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "mqcli", "rabbit", "consume", q],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env=mqcli_env({"PYTHONUNBUFFERED": ""}),
     )
     try:

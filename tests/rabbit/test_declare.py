@@ -11,13 +11,41 @@ import pytest
 def test_declare_queue_with_arguments(cli, amqp, unique_name):
     q = unique_name("decl")
     amqp.queues.append(q)
-    r = cli("rabbit", "declare", "queue", q, "--ttl", "30s", "--dlx", "", "--dlk", "dead", "--max-length", "10", "--output", "json")
+    r = cli(
+        "rabbit",
+        "declare",
+        "queue",
+        q,
+        "--ttl",
+        "30s",
+        "--dlx",
+        "",
+        "--dlk",
+        "dead",
+        "--max-length",
+        "10",
+        "--output",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout) == {"queue": q, "messages": 0, "consumers": 0}
     # Same arguments again: fine; the broker confirms they are these.
-    amqp.channel().queue_declare(q, durable=True, arguments={
-        "x-message-ttl": 30000, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dead", "x-max-length": 10})
-    assert cli("rabbit", "declare", "queue", q, "--ttl", "30s", "--dlx", "", "--dlk", "dead", "--max-length", "10").exit_code == 0
+    amqp.channel().queue_declare(
+        q,
+        durable=True,
+        arguments={
+            "x-message-ttl": 30000,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": "dead",
+            "x-max-length": 10,
+        },
+    )
+    assert (
+        cli(
+            "rabbit", "declare", "queue", q, "--ttl", "30s", "--dlx", "", "--dlk", "dead", "--max-length", "10"
+        ).exit_code
+        == 0
+    )
     # Different arguments: a clear refusal, not a traceback.
     r = cli("rabbit", "declare", "queue", q, "--ttl", "10s")
     assert r.exit_code == 1
@@ -38,7 +66,10 @@ def test_declare_exchange_and_binding(cli, amqp, unique_name, queue):
     amqp.exchanges.append(x)
     q = queue()
     assert cli("rabbit", "declare", "exchange", x, "--type", "topic").exit_code == 0
-    assert cli("rabbit", "declare", "binding", "--exchange", x, "--queue", q, "--key", "a.*", "--key", "b.#").exit_code == 0
+    assert (
+        cli("rabbit", "declare", "binding", "--exchange", x, "--queue", q, "--key", "a.*", "--key", "b.#").exit_code
+        == 0
+    )
     ch = amqp.channel()
     for key in ("a.1", "b.1.2", "c.1"):
         ch.basic_publish(x, key, key.encode(), pika.BasicProperties())

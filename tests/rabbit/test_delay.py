@@ -41,7 +41,20 @@ def test_delay_to_exchange_with_routing_key(cli, amqp, exchange, queue, delay_qu
     q = queue()
     amqp.channel().queue_bind(q, x, routing_key="job.*")
     delay_queues.append(delay_queue_name(500, Target(exchange=x, routing_key="job.retry")))
-    r = cli("rabbit", "delay", "publish", "--delay", "500ms", "--exchange", x, "--routing-key", "job.retry", "-H", "attempt=2", "again")
+    r = cli(
+        "rabbit",
+        "delay",
+        "publish",
+        "--delay",
+        "500ms",
+        "--exchange",
+        x,
+        "--routing-key",
+        "job.retry",
+        "-H",
+        "attempt=2",
+        "again",
+    )
     assert r.exit_code == 0, r.stderr
     r = cli("rabbit", "consume", q, "-c", "1", "-t", "10s", "-o", "json")
     obj = json.loads(r.stdout)
@@ -55,8 +68,16 @@ def test_delay_queue_arguments_and_status(cli, amqp, queue, delay_queues):
     delay_queues.append(name)
     assert cli("rabbit", "delay", "publish", "--delay", "1m", "--queue", q, "a", "b").exit_code == 0
     # Redeclaring with the same arguments succeeds: these are exactly the arguments used.
-    amqp.channel().queue_declare(name, durable=True, arguments={
-        "x-message-ttl": 60000, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": q, "x-expires": 120000})
+    amqp.channel().queue_declare(
+        name,
+        durable=True,
+        arguments={
+            "x-message-ttl": 60000,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": q,
+            "x-expires": 120000,
+        },
+    )
     r = cli("rabbit", "delay", "status", "--output", "json")
     assert r.exit_code == 0, r.stderr
     rows = {row["name"]: row for row in json.loads(r.stdout)}
@@ -85,17 +106,51 @@ def test_usage(cli, queue):
 def test_property_options_as_for_publish(cli, amqp, queue, delay_queues):
     q = queue("target")
     delay_queues.append(delay_queue_name(200, Target(queue=q)))
-    r = cli("rabbit", "delay", "publish", "--delay", "200ms", "--queue", q, "--content-type", "application/json",
-            "--transient", "--message-id", "m-1", "--correlation-id", "c-1", "--type", "job", "--app-id", "ci", "{}")
+    r = cli(
+        "rabbit",
+        "delay",
+        "publish",
+        "--delay",
+        "200ms",
+        "--queue",
+        q,
+        "--content-type",
+        "application/json",
+        "--transient",
+        "--message-id",
+        "m-1",
+        "--correlation-id",
+        "c-1",
+        "--type",
+        "job",
+        "--app-id",
+        "ci",
+        "{}",
+    )
     assert r.exit_code == 0, r.stderr
     r = cli("rabbit", "consume", q, "-c", "1", "-t", "10s", "-o", "json")
     props = json.loads(r.stdout)["properties"]
-    assert props == {**props, "content_type": "application/json", "delivery_mode": 1, "message_id": "m-1",
-                     "correlation_id": "c-1", "type": "job", "app_id": "ci"}
+    assert props == {
+        **props,
+        "content_type": "application/json",
+        "delivery_mode": 1,
+        "message_id": "m-1",
+        "correlation_id": "c-1",
+        "type": "job",
+        "app_id": "ci",
+    }
 
 
 def test_help_spells_the_property_options_like_publish(cli):
     publish_help = cli("rabbit", "publish", "--help").stdout
     delay_help = cli("rabbit", "delay", "publish", "--help").stdout
-    for option in ("--content-type", "--persistent / --transient", "--message-id", "--correlation-id", "--type", "--app-id", "--reconnect"):
+    for option in (
+        "--content-type",
+        "--persistent / --transient",
+        "--message-id",
+        "--correlation-id",
+        "--type",
+        "--app-id",
+        "--reconnect",
+    ):
         assert option in publish_help and option in delay_help

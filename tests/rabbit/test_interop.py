@@ -20,7 +20,11 @@ def amqp_tools() -> None:
 
 def test_amqp_publish_to_mqcli_consume(cli, queue):
     q = queue()
-    subprocess.run(["amqp-publish", "-u", URL, "-r", q, "-p", "-C", "application/json", "-H", "trace: abc", "-b", '{"n": 1}'], check=True, timeout=30)
+    subprocess.run(
+        ["amqp-publish", "-u", URL, "-r", q, "-p", "-C", "application/json", "-H", "trace: abc", "-b", '{"n": 1}'],
+        check=True,
+        timeout=30,
+    )
     r = cli("rabbit", "consume", q, "-e", "-o", "json")
     assert r.exit_code == 0, r.stderr
     obj = json.loads(r.stdout)
@@ -36,7 +40,9 @@ def test_mqcli_publish_to_amqp_get_and_consume(cli, queue):
     got = subprocess.run(["amqp-get", "-u", URL, "-q", q], capture_output=True, check=True, timeout=30)
     assert got.stdout == b"first"
     # amqp-consume runs the command per message with the body on stdin.
-    got = subprocess.run(["amqp-consume", "-u", URL, "-q", q, "-c", "2", "cat"], capture_output=True, check=True, timeout=30)
+    got = subprocess.run(
+        ["amqp-consume", "-u", URL, "-q", q, "-c", "2", "cat"], capture_output=True, check=True, timeout=30
+    )
     assert got.stdout == b"secondthird"
 
 

@@ -42,11 +42,39 @@ def test_publish_many_pipelined(cli, amqp, queue):
 def test_publish_properties_and_typed_headers(cli, amqp, queue):
     q = queue()
     r = cli(
-        "rabbit", "publish", "--queue", q, "body",
-        "-H", "x-delay=5000", "-H", "flag=true", "-H", "ratio=1.5", "-H", "name=bob", "-H", "id=\"42\"",
-        "--content-type", "application/json", "--transient", "--message-id", "m-1", "--correlation-id", "c-1",
-        "--reply-to", "replies", "--expiration", "60s", "--priority", "5", "--type", "order.created",
-        "--app-id", "ci", "--timestamp",
+        "rabbit",
+        "publish",
+        "--queue",
+        q,
+        "body",
+        "-H",
+        "x-delay=5000",
+        "-H",
+        "flag=true",
+        "-H",
+        "ratio=1.5",
+        "-H",
+        "name=bob",
+        "-H",
+        'id="42"',
+        "--content-type",
+        "application/json",
+        "--transient",
+        "--message-id",
+        "m-1",
+        "--correlation-id",
+        "c-1",
+        "--reply-to",
+        "replies",
+        "--expiration",
+        "60s",
+        "--priority",
+        "5",
+        "--type",
+        "order.created",
+        "--app-id",
+        "ci",
+        "--timestamp",
     )
     assert r.exit_code == 0, r.stderr
     [(_m, p, body)] = amqp.get_all(q)
@@ -119,7 +147,12 @@ def test_jsonl_honours_properties_headers_and_routing_key(cli, amqp, exchange, q
     amqp.channel().queue_bind(qa, x, routing_key="a")
     amqp.channel().queue_bind(qb, x, routing_key="b")
     lines = [
-        {"routing_key": "a", "value": "to-a", "headers": {"n": 1, "bin": {"base64": "AAE="}}, "properties": {"content_type": "application/json", "priority": 3, "message_id": "id-a"}},
+        {
+            "routing_key": "a",
+            "value": "to-a",
+            "headers": {"n": 1, "bin": {"base64": "AAE="}},
+            "properties": {"content_type": "application/json", "priority": 3, "message_id": "id-a"},
+        },
         {"routing_key": "b", "value": "to-b", "properties": {"delivery_mode": 1}},
     ]
     data = "".join(json.dumps(o) + "\n" for o in lines).encode()
@@ -129,7 +162,12 @@ def test_jsonl_honours_properties_headers_and_routing_key(cli, amqp, exchange, q
     [(_m, pb, bb)] = amqp.get_all(qb)
     assert (ba, bb) == (b"to-a", b"to-b")
     assert pa.headers["n"] == 1 and pa.headers["bin"] == b"\x00\x01"
-    assert (pa.content_type, pa.priority, pa.message_id, pa.delivery_mode) == ("application/json", 3, "id-a", None)  # copied as is
+    assert (pa.content_type, pa.priority, pa.message_id, pa.delivery_mode) == (
+        "application/json",
+        3,
+        "id-a",
+        None,
+    )  # copied as is
     assert pb.delivery_mode == 1
 
 
@@ -147,7 +185,16 @@ def test_invalid_input_after_valid_lines(cli, amqp, queue):
     assert r.exit_code == 7
     assert "line 2" in r.stderr
     assert amqp.bodies(q) == ["ok"]  # what came before the bad line was sent and confirmed
-    r = cli("rabbit", "publish", "--queue", q, "--input", "jsonl", "--skip-invalid", input=b'{"value":"a"}\n{bad\n{"value":"b"}\n')
+    r = cli(
+        "rabbit",
+        "publish",
+        "--queue",
+        q,
+        "--input",
+        "jsonl",
+        "--skip-invalid",
+        input=b'{"value":"a"}\n{bad\n{"value":"b"}\n',
+    )
     assert r.exit_code == 0
     assert amqp.bodies(q) == ["a", "b"]
 
@@ -168,7 +215,16 @@ def test_no_confirm(cli, amqp, queue):
 
 
 def test_unreachable_broker_names_host_and_profile(cli):
-    r = cli("--connect-timeout", "2s", "rabbit", "publish", "--queue", "q", "x", env={"MQCLI_RABBIT_URL": "amqp://guest:guest@127.0.0.1:1/"})
+    r = cli(
+        "--connect-timeout",
+        "2s",
+        "rabbit",
+        "publish",
+        "--queue",
+        "q",
+        "x",
+        env={"MQCLI_RABBIT_URL": "amqp://guest:guest@127.0.0.1:1/"},
+    )
     assert r.exit_code == 4
     assert "127.0.0.1:1" in r.stderr and "local" in r.stderr
 
@@ -200,7 +256,9 @@ def test_mandatory_mixed_stream_reports_only_the_returned_lines(cli, amqp, excha
     amqp.channel().queue_bind(q, x, routing_key="k")
     lines = [{"routing_key": "k" if i % 3 else "nobody", "value": f"m{i}"} for i in range(1, 61)]
     data = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    r = cli("rabbit", "publish", "--exchange", x, "--mandatory", "--input", "jsonl", "--confirm-window", "8", input=data)
+    r = cli(
+        "rabbit", "publish", "--exchange", x, "--mandatory", "--input", "jsonl", "--confirm-window", "8", input=data
+    )
     assert r.exit_code == 1
     unroutable = [i for i in range(1, 61) if i % 3 == 0]
     reported = [int(n) for n in re.findall(r"not delivered: line (\d+): returned unroutable", r.stderr)]
@@ -218,7 +276,9 @@ def test_publisher_keeps_unconfirmed_in_input_order(queue):
     q = queue()
     ok: list[int | None] = []
     with RabbitClient(RabbitSettings(hosts=(("127.0.0.1", 5672),))) as client:
-        publisher = Publisher(client, PublishSettings(exchange="", routing_key=q), lambda m: ok.append(m.line), lambda m, why: None)
+        publisher = Publisher(
+            client, PublishSettings(exchange="", routing_key=q), lambda m: ok.append(m.line), lambda m, why: None
+        )
         first = [Message(b"c%d" % i, line=i) for i in range(1, 4)]
         for m in first:
             publisher.publish(m)

@@ -94,7 +94,7 @@ def test_call_missing_queue_exit_6(cli, unique_name):
 
 def test_serve_and_call(cli, queue, start_mqcli):
     q = queue("rpc")
-    server = start_mqcli("rabbit", "rpc", "serve", q, "--exec", 'read n; echo $((n*n))', "--count", "5")
+    server = start_mqcli("rabbit", "rpc", "serve", q, "--exec", "read n; echo $((n*n))", "--count", "5")
     r = cli("rabbit", "rpc", "call", q, "--timeout", "20s", input=b"1\n2\n3\n4\n5\n")
     assert r.exit_code == 0, r.stderr
     assert r.stdout == "1\n4\n9\n16\n25\n"
@@ -117,7 +117,9 @@ def test_serve_error_reply(cli, amqp, queue, start_mqcli):
 def test_serve_declare_and_env(cli, amqp, unique_name, start_mqcli):
     q = unique_name("rpcdecl")
     amqp.queues.append(q)
-    server = start_mqcli("rabbit", "rpc", "serve", q, "--declare", "--exec", 'echo "$MQCLI_CORRELATION_ID" | wc -c', "--count", "1")
+    server = start_mqcli(
+        "rabbit", "rpc", "serve", q, "--declare", "--exec", 'echo "$MQCLI_CORRELATION_ID" | wc -c', "--count", "1"
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -145,7 +147,7 @@ def test_call_requests_are_transient_text(cli, amqp, queue):
     q = queue("rpc")
     r = cli("rabbit", "rpc", "call", q, "x", "--timeout", "200ms")
     assert r.exit_code == 5
-    (_method, props, body), = amqp.get_all(q)
+    ((_method, props, body),) = amqp.get_all(q)
     assert body == b"x"
     assert props.content_type == "text/plain" and props.delivery_mode == 1
     assert props.reply_to.startswith("amq.rabbitmq.reply-to") and props.correlation_id

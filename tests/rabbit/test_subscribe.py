@@ -90,7 +90,18 @@ def test_headers_exchange(cli, exchange, start_mqcli):
 def test_subscribe_exec_and_match(cli, exchange, start_mqcli, tmp_path):
     x = exchange("fanout")
     out = tmp_path / "out"
-    s = _sub(start_mqcli, x, "--match", "keep", "--exec", f'cat >> {out}; echo " $MQCLI_EXCHANGE" >> {out}', "-c", "2", "-t", "20s")
+    s = _sub(
+        start_mqcli,
+        x,
+        "--match",
+        "keep",
+        "--exec",
+        f'cat >> {out}; echo " $MQCLI_EXCHANGE" >> {out}',
+        "-c",
+        "2",
+        "-t",
+        "20s",
+    )
     assert cli("rabbit", "publish", "--exchange", x, "keep 1", "drop", "keep 2").exit_code == 0
     rc, _out, err = s.finish()
     assert rc == 0, err

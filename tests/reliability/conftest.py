@@ -54,7 +54,9 @@ class RabbitBroker:
         p = subprocess.run(
             [str(self.script), action], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
         )
-        self.log.append(f"{action}: exit {p.returncode} in {time.monotonic() - started:.1f}s {p.stdout.strip()} {p.stderr.strip()}")
+        self.log.append(
+            f"{action}: exit {p.returncode} in {time.monotonic() - started:.1f}s {p.stdout.strip()} {p.stderr.strip()}"
+        )
         return p
 
     def is_up(self) -> bool:
@@ -209,6 +211,7 @@ class Rabbit:
 
     def cleanup(self) -> None:
         try:
+
             def delete(ch: Any) -> None:
                 for q in self.queues:
                     ch.queue_delete(q)

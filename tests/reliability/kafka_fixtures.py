@@ -38,7 +38,11 @@ def accepts_clients(bootstrap: str = BOOTSTRAP, timeout: float = 5.0) -> bool:
     from kafka import KafkaAdminClient
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000), bootstrap_timeout_ms=int(timeout * 1000))
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout * 1000),
+            bootstrap_timeout_ms=int(timeout * 1000),
+        )
     except Exception:
         return False
     try:
@@ -67,10 +71,14 @@ class BrokerControl:
 
     def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         started = time.monotonic()
-        p = subprocess.run([str(self.script), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+        p = subprocess.run(
+            [str(self.script), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        )
         took = time.monotonic() - started
         self.timings[" ".join(args)] = round(took, 1)
-        self.log.append(f"{' '.join(args)}: exit {p.returncode} in {took:.1f}s {p.stdout.strip()} {p.stderr.strip()[-500:]}")
+        self.log.append(
+            f"{' '.join(args)}: exit {p.returncode} in {took:.1f}s {p.stdout.strip()} {p.stderr.strip()[-500:]}"
+        )
         return p
 
     def must(self, *args: str) -> None:
@@ -186,7 +194,9 @@ def read_values(bootstrap: str, topic: str, timeout: float = 60.0) -> list[bytes
     """Every value in `topic` (kafka-python directly, to check what mqcli wrote)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5000, fetch_max_bytes=32 * 1024 * 1024)
+    c = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5000, fetch_max_bytes=32 * 1024 * 1024
+    )
     try:
         tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
         c.assign(tps)
@@ -234,9 +244,16 @@ class Feeder:
         self.thread.start()
 
 
-def start_mqcli(args: list[str], env: dict[str, str], *, stdin: Any = subprocess.DEVNULL, **kw: Any) -> subprocess.Popen[bytes]:
+def start_mqcli(
+    args: list[str], env: dict[str, str], *, stdin: Any = subprocess.DEVNULL, **kw: Any
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mqcli", *args], env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw
+        [sys.executable, "-m", "mqcli", *args],
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
     )
 
 

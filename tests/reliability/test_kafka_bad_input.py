@@ -32,13 +32,22 @@ def topic(kafka_topics: Any, unique_name: Any) -> str:
     return str(kafka_topics().make(unique_name("bad")))
 
 
-def mqcli(*args: str, env: dict[str, str], input: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def mqcli(
+    *args: str, env: dict[str, str], input: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     p = subprocess.run(
         [sys.executable, "-m", "mqcli", *args],
-        input=input, stdin=None if input is not None else subprocess.DEVNULL,
-        env=env, cwd=cwd, capture_output=True, timeout=120, check=False,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
-    return subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"))
+    return subprocess.CompletedProcess(
+        p.args, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    )
 
 
 def one_error_line(err: str) -> str:
@@ -69,7 +78,9 @@ def one_error_line(err: str) -> str:
         (["produce", "T", "--null", "--input", "jsonl"], "--null"),
     ],
 )
-def test_invalid_values_and_conflicts_are_usage_errors(kafka_env: dict[str, str], topic: str, args: list[str], says: str) -> None:
+def test_invalid_values_and_conflicts_are_usage_errors(
+    kafka_env: dict[str, str], topic: str, args: list[str], says: str
+) -> None:
     args = [topic if a == "T" else a for a in args]
     r = mqcli("kafka", *args, env=kafka_env, input=b'{"value": "x"}\n' if "--null" in args else None)
     assert r.returncode == 2, r.stderr
@@ -92,7 +103,9 @@ def test_invalid_json_line_is_named_and_stops_the_input(kafka_env: dict[str, str
 
 def test_skip_invalid_counts_what_it_skipped(kafka_env: dict[str, str], topic: str, engine: str) -> None:
     data = b'{"value": "a"}\nnot json\n{"value": "c"}\n[1, 2]\n{"value": "e"}\n'
-    r = mqcli("kafka", "--engine", engine, "produce", topic, "--input", "jsonl", "--skip-invalid", env=kafka_env, input=data)
+    r = mqcli(
+        "kafka", "--engine", engine, "produce", topic, "--input", "jsonl", "--skip-invalid", env=kafka_env, input=data
+    )
     assert r.returncode == 0, r.stderr
     assert "line 2" in r.stderr and "line 4" in r.stderr
     assert "skipped 2 invalid input record(s)" in r.stderr
@@ -107,7 +120,17 @@ def test_key_separator_missing_is_named(kafka_env: dict[str, str], topic: str) -
 
 # -- non-UTF-8 where text is expected -----------------------------------------------------
 def test_non_utf8_json_lines_is_input_error(kafka_env: dict[str, str], topic: str, engine: str) -> None:
-    r = mqcli("kafka", "--engine", engine, "produce", topic, "--input", "jsonl", env=kafka_env, input=b'{"value": "\xff\xfe"}\n')
+    r = mqcli(
+        "kafka",
+        "--engine",
+        engine,
+        "produce",
+        topic,
+        "--input",
+        "jsonl",
+        env=kafka_env,
+        input=b'{"value": "\xff\xfe"}\n',
+    )
     assert r.returncode == 7, r.stderr
     line = one_error_line(r.stderr)
     assert "line 1" in line and "UTF-8" in line
@@ -150,7 +173,9 @@ def test_oversized_message_reported_with_both_engines(kafka_env: dict[str, str],
 
 
 # -- unknown topic, wrong credentials, TLS that does not verify (both engines) ---------------
-@pytest.mark.parametrize("args", [["produce", "NOPE", "x"], ["consume", "NOPE", "-e"], ["group-consume", "-g", "g", "NOPE", "-e"]])
+@pytest.mark.parametrize(
+    "args", [["produce", "NOPE", "x"], ["consume", "NOPE", "-e"], ["group-consume", "-g", "g", "NOPE", "-e"]]
+)
 def test_unknown_topic_is_not_found(kafka_env: dict[str, str], engine: str, unique_name: Any, args: list[str]) -> None:
     missing = unique_name("nope")
     r = mqcli("kafka", "--engine", engine, *[missing if a == "NOPE" else a for a in args], env=kafka_env)
@@ -175,10 +200,16 @@ def profile_env(kafka_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
-def test_wrong_credentials_exit_4_without_the_password(profile_env: Any, topic: str, engine: str, mechanism: str) -> None:
+def test_wrong_credentials_exit_4_without_the_password(
+    profile_env: Any, topic: str, engine: str, mechanism: str
+) -> None:
     env = profile_env(
-        bootstrap_servers="127.0.0.1:9093", security_protocol="SASL_PLAINTEXT", sasl_mechanism=mechanism,
-        username="mqcli", password="not-the-password", connect_timeout="5s",
+        bootstrap_servers="127.0.0.1:9093",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism=mechanism,
+        username="mqcli",
+        password="not-the-password",
+        connect_timeout="5s",
     )
     for args in (["produce", topic, "x"], ["consume", topic, "-e"]):
         r = mqcli("kafka", "--engine", engine, *args, env=env)
@@ -191,7 +222,10 @@ def test_wrong_credentials_exit_4_without_the_password(profile_env: Any, topic: 
 
 def test_tls_that_does_not_verify_is_refused(profile_env: Any, topic: str, engine: str) -> None:
     env = profile_env(
-        bootstrap_servers="127.0.0.1:9094", security_protocol="SSL", tls={"ca": str(TLS_DIR / "other-ca.crt")}, connect_timeout="5s",
+        bootstrap_servers="127.0.0.1:9094",
+        security_protocol="SSL",
+        tls={"ca": str(TLS_DIR / "other-ca.crt")},
+        connect_timeout="5s",
     )
     for args in (["produce", topic, "x"], ["consume", topic, "-e"]):
         r = mqcli("kafka", "--engine", engine, *args, env=env)

@@ -128,7 +128,12 @@ def produce_through_restart(
     timings: dict[str, float] = {}
     try:
         # Mid-stream: a good part in the topic, most of the input still to come.
-        wait_until(lambda: end_offsets(BOOTSTRAP, topic) >= 30_000 or proc.poll() is not None, 120, "30k messages in the topic", every=0.1)
+        wait_until(
+            lambda: end_offsets(BOOTSTRAP, topic) >= 30_000 or proc.poll() is not None,
+            120,
+            "30k messages in the topic",
+            every=0.1,
+        )
         assert proc.poll() is None, "produce finished before the broker could be stopped; make the input longer"
         timings["in_topic_at_stop"] = end_offsets(BOOTSTRAP, topic)
         t0 = time.monotonic()
@@ -155,7 +160,9 @@ def produce_through_restart(
     return proc.returncode, err, timings
 
 
-def test_producer_survives_broker_restart(kafka_broker: BrokerControl, engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any) -> None:
+def test_producer_survives_broker_restart(
+    kafka_broker: BrokerControl, engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any
+) -> None:
     """Delivery timeout (120s) longer than the outage: nothing may be lost,
     every line lands exactly once (idempotent retries)."""
     topics = kafka_topics()
@@ -164,7 +171,9 @@ def test_producer_survives_broker_restart(kafka_broker: BrokerControl, engine_en
     values = read_values(BOOTSTRAP, topic)
     fig = producer_figures(err, values, N_PRODUCE, code)
     engine = engine_env["MQCLI_KAFKA_ENGINE"]
-    kafka_figures(f"producer-broker-restart-{engine}", {**public(fig), **timings, "engine": engine, "delivery_timeout_s": 120})
+    kafka_figures(
+        f"producer-broker-restart-{engine}", {**public(fig), **timings, "engine": engine, "delivery_timeout_s": 120}
+    )
     assert timings["input_lines_fed"] == N_PRODUCE
     assert fig["reported_not_sent"] == 0, err[-3000:]
     assert fig["silently_dropped"] == 0, err[-3000:]
@@ -179,7 +188,9 @@ def test_producer_survives_broker_restart(kafka_broker: BrokerControl, engine_en
         assert fig["found_distinct"] == N_PRODUCE
 
 
-def test_producer_outage_longer_than_delivery_timeout(kafka_broker: BrokerControl, engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any) -> None:
+def test_producer_outage_longer_than_delivery_timeout(
+    kafka_broker: BrokerControl, engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any
+) -> None:
     """Delivery timeout (3s) shorter than the outage: the messages that expire
     are each reported by line number and the exit is 1; every line reported
     delivered is in the topic."""
@@ -189,10 +200,13 @@ def test_producer_outage_longer_than_delivery_timeout(kafka_broker: BrokerContro
     values = read_values(BOOTSTRAP, topic)
     fig = producer_figures(err, values, N_PRODUCE, code)
     engine = engine_env["MQCLI_KAFKA_ENGINE"]
-    kafka_figures(f"producer-outage-over-delivery-timeout-{engine}", {**public(fig), **timings, "engine": engine, "delivery_timeout_s": 3})
+    kafka_figures(
+        f"producer-outage-over-delivery-timeout-{engine}",
+        {**public(fig), **timings, "engine": engine, "delivery_timeout_s": 3},
+    )
     assert fig["reported_not_delivered"] > 0, "the outage should have outlasted the delivery timeout"
     assert code == 1
-    if fig["reported_not_sent"]:  # kafka-python gave up (see mqcli/core/kafka/producer.py)
+    if fig["reported_not_sent"]:  # kafka-python gave up (see mqcli/core/kafka/kafka_python/producer.py)
         assert "was not sent" in err
     assert "were not acknowledged" in err or "was not sent" in err
     assert fig["failed_in_summary"] == fig["reported_not_delivered"]
@@ -213,12 +227,18 @@ MAX_POLL = 50  # kafka.consumer.max_poll_records for this test: the in-flight bo
 def produce_numbered(env: dict[str, str], topic: str, n: int) -> None:
     p = subprocess.run(
         [sys.executable, "-m", "mqcli", "kafka", "produce", topic],
-        input=b"".join(numbered_lines(n)), env=env, capture_output=True, timeout=120, check=False,
+        input=b"".join(numbered_lines(n)),
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
     assert p.returncode == 0, p.stderr[-2000:]
 
 
-def test_group_consume_exec_killed_and_restarted(engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any, tmp_path: Path) -> None:
+def test_group_consume_exec_killed_and_restarted(
+    engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any, tmp_path: Path
+) -> None:
     """SIGKILL a `group-consume --exec` mid-stream and start it again: every
     message is processed at least once; the duplicates are only what the
     killed member had handled but not committed (at most one poll batch)."""
@@ -251,7 +271,9 @@ def test_group_consume_exec_killed_and_restarted(engine_env: dict[str, str], kaf
     t0 = time.monotonic()
     # The group still counts the dead member until its session times out;
     # the new member gets the partitions then.
-    second = subprocess.run([sys.executable, "-m", "mqcli", *args, "--exit-at-end"], env=env, capture_output=True, timeout=240, check=False)
+    second = subprocess.run(
+        [sys.executable, "-m", "mqcli", *args, "--exit-at-end"], env=env, capture_output=True, timeout=240, check=False
+    )
     took = time.monotonic() - t0
     assert second.returncode == 0, second.stderr.decode()[-2000:]
     seen = Counter(processed())
@@ -277,7 +299,9 @@ def test_group_consume_exec_killed_and_restarted(engine_env: dict[str, str], kaf
 N_CLUSTER = 100_000
 
 
-def test_cluster_leader_killed_mid_produce(kafka_cluster: BrokerControl, engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any) -> None:
+def test_cluster_leader_killed_mid_produce(
+    kafka_cluster: BrokerControl, engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any
+) -> None:
     """Replication factor 3, min.insync.replicas=2, acks=all: SIGKILL the
     partition leader mid-stream.  No acknowledged message may be missing."""
     topics = kafka_topics(CLUSTER_BOOTSTRAP)
@@ -291,7 +315,12 @@ def test_cluster_leader_killed_mid_produce(kafka_cluster: BrokerControl, engine_
     reader.start()
     feeder = Feeder(proc.stdin, numbered_lines(N_CLUSTER, per_chunk=1000))
     try:
-        wait_until(lambda: end_offsets(CLUSTER_BOOTSTRAP, topic) >= N_CLUSTER // 5 or proc.poll() is not None, 120, "a fifth in the topic", every=0.1)
+        wait_until(
+            lambda: end_offsets(CLUSTER_BOOTSTRAP, topic) >= N_CLUSTER // 5 or proc.poll() is not None,
+            120,
+            "a fifth in the topic",
+            every=0.1,
+        )
         assert proc.poll() is None, "produce finished before the leader could be killed"
         at_kill = end_offsets(CLUSTER_BOOTSTRAP, topic)
         kafka_cluster.must("kill", str(leader))
@@ -311,7 +340,16 @@ def test_cluster_leader_killed_mid_produce(kafka_cluster: BrokerControl, engine_
     values = read_values(CLUSTER_BOOTSTRAP, topic)
     fig = producer_figures(err, values, N_CLUSTER, proc.returncode)
     engine = env["MQCLI_KAFKA_ENGINE"]
-    kafka_figures(f"cluster-leader-kill9-{engine}", {**public(fig), "engine": engine, "killed_leader": leader, "new_leader": new_leader, "in_topic_at_kill": at_kill})
+    kafka_figures(
+        f"cluster-leader-kill9-{engine}",
+        {
+            **public(fig),
+            "engine": engine,
+            "killed_leader": leader,
+            "new_leader": new_leader,
+            "in_topic_at_kill": at_kill,
+        },
+    )
     assert out == b""
     assert "Traceback" not in err, err[-3000:]
     assert new_leader != leader
@@ -362,7 +400,9 @@ def test_signal_while_connecting(engine_env: dict[str, str], silent_server: str,
     assert b"Traceback" not in err
 
 
-def test_sigterm_while_producing(engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any) -> None:
+def test_sigterm_while_producing(
+    engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any
+) -> None:
     """SIGTERM mid-stream: what was sent is flushed and acknowledged before
     the exit (143); everything counted as sent is in the topic, once."""
     topics = kafka_topics()
@@ -372,7 +412,9 @@ def test_sigterm_while_producing(engine_env: dict[str, str], kafka_topics: Any, 
     # Slow input: the run is still reading when the signal comes.
     feeder = Feeder(proc.stdin, numbered_lines(1_000_000, per_chunk=500, pause=0.05))
     try:
-        wait_until(lambda: end_offsets(BOOTSTRAP, topic) >= 3000 or proc.poll() is not None, 60, "3000 messages in the topic")
+        wait_until(
+            lambda: end_offsets(BOOTSTRAP, topic) >= 3000 or proc.poll() is not None, 60, "3000 messages in the topic"
+        )
         proc.send_signal(signal.SIGTERM)
         proc.stdin = None
         out, err_b = proc.communicate(timeout=60)
@@ -425,8 +467,12 @@ def committed_offsets(admin: Any, group: str) -> dict[int, int]:
     return {tp.partition: om.offset for tp, om in offsets.items() if om.offset is not None and om.offset >= 0}
 
 
-@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT], [signal.SIGTERM, signal.SIGTERM]], ids=["term", "int", "term-twice"])
-def test_signal_while_exec_runs(engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, tmp_path: Path, signals: list[int]) -> None:
+@pytest.mark.parametrize(
+    "signals", [[signal.SIGTERM], [signal.SIGINT], [signal.SIGTERM, signal.SIGTERM]], ids=["term", "int", "term-twice"]
+)
+def test_signal_while_exec_runs(
+    engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, tmp_path: Path, signals: list[int]
+) -> None:
     """One signal: the running command finishes, its message is committed,
     no further command starts, exit 130/143.  A second signal: the command
     is cut off and its message stays uncommitted (delivered again)."""

@@ -21,7 +21,7 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("mqcli: error:")]
 
 
-def one_clear_error(r) -> str:  # noqa: ANN001 - tests.conftest.Run
+def one_clear_error(r) -> str:
     assert "Traceback" not in r.stderr, r.stderr
     lines = error_lines(r.stderr)
     assert len(lines) == 1, r.stderr
@@ -36,9 +36,17 @@ def one_clear_error(r) -> str:  # noqa: ANN001 - tests.conftest.Run
         pytest.param(["rabbit", "rpc", "serve", "{missing}", "--exec", "touch {marker}", "-t", "2s"], id="rpc-serve"),
         pytest.param(["rabbit", "consume", "{missing}", "--exec", "touch {marker}", "-t", "2s"], id="consume-exec"),
         pytest.param(["rabbit", "queue", "purge", "{missing}"], id="queue-purge"),
-        pytest.param(["rabbit", "delay", "publish", "--delay", "1s", "--exchange", "{missing}", "--routing-key", "k", "x"], id="delay-exchange"),
-        pytest.param(["rabbit", "subscribe", "--exchange", "{missing}", "--queue", "{missing}-q", "-t", "2s"], id="subscribe-named-queue"),
-        pytest.param(["rabbit", "declare", "binding", "--exchange", "{missing}", "--queue", "{existing}"], id="binding-exchange"),
+        pytest.param(
+            ["rabbit", "delay", "publish", "--delay", "1s", "--exchange", "{missing}", "--routing-key", "k", "x"],
+            id="delay-exchange",
+        ),
+        pytest.param(
+            ["rabbit", "subscribe", "--exchange", "{missing}", "--queue", "{missing}-q", "-t", "2s"],
+            id="subscribe-named-queue",
+        ),
+        pytest.param(
+            ["rabbit", "declare", "binding", "--exchange", "{missing}", "--queue", "{existing}"], id="binding-exchange"
+        ),
     ],
 )
 def test_missing_queue_or_exchange_exit_6(args, cli, rabbit_up, rabbit, unique_name, tmp_path):
@@ -81,7 +89,7 @@ def test_wrong_credentials_exit_4_nothing_sent(args, cli, rabbit_up, rabbit, uni
     assert rabbit.count(q) == 1  # nothing sent, nothing taken
 
 
-def _tls_profile(path, ca: str) -> None:  # noqa: ANN001 - a Path
+def _tls_profile(path, ca: str) -> None:
     path.write_text(
         "default: tls\n"
         "profiles:\n"
@@ -114,8 +122,16 @@ def test_tls_certificate_that_does_not_verify_is_refused(args, cli, rabbit_up, r
 
 def test_silent_host_fails_within_the_connect_timeout(cli, silent_server):
     started = time.monotonic()
-    r = cli("--connect-timeout", "1s", "rabbit", "publish", "--queue", "q", "x",
-            env={"MQCLI_RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{silent_server}/"})
+    r = cli(
+        "--connect-timeout",
+        "1s",
+        "rabbit",
+        "publish",
+        "--queue",
+        "q",
+        "x",
+        env={"MQCLI_RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{silent_server}/"},
+    )
     assert r.exit_code == 4
     assert f"127.0.0.1:{silent_server}" in one_clear_error(r)
     assert time.monotonic() - started < 15  # the timeout, not a hang
@@ -144,7 +160,9 @@ def test_non_utf8_json_lines_names_the_line(cli, rabbit_up, rabbit, unique_name)
     "args",
     [
         pytest.param(["rabbit", "rpc", "call", "{q}", "--input", "jsonl", "--timeout", "2s"], id="rpc-call"),
-        pytest.param(["rabbit", "delay", "publish", "--delay", "1m", "--queue", "{q}", "--input", "jsonl"], id="delay-publish"),
+        pytest.param(
+            ["rabbit", "delay", "publish", "--delay", "1m", "--queue", "{q}", "--input", "jsonl"], id="delay-publish"
+        ),
     ],
 )
 def test_invalid_json_lines_other_commands(args, cli, rabbit_up, rabbit, unique_name):
@@ -184,22 +202,34 @@ def test_message_larger_than_the_broker_accepts(rabbit_up, rabbit, unique_name, 
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(["rabbit", "publish", "--queue", "{q}", "--reconnect", "3", "--no-confirm", "x"], id="reconnect-no-confirm"),
+        pytest.param(
+            ["rabbit", "publish", "--queue", "{q}", "--reconnect", "3", "--no-confirm", "x"], id="reconnect-no-confirm"
+        ),
         pytest.param(["rabbit", "publish", "--queue", "{q}", "--reconnect", "-1", "x"], id="reconnect-negative"),
-        pytest.param(["rabbit", "publish", "--queue", "{q}", "--exchange-type", "topic", "x"], id="exchange-type-without-declare"),
+        pytest.param(
+            ["rabbit", "publish", "--queue", "{q}", "--exchange-type", "topic", "x"], id="exchange-type-without-declare"
+        ),
         pytest.param(["rabbit", "publish", "--queue", "{q}", "--input", "jsonl", "x"], id="jsonl-with-arguments"),
         pytest.param(["rabbit", "publish", "--queue", "{q}", "--file", "f", "x"], id="file-and-arguments"),
         pytest.param(["rabbit", "publish", "--queue", "{q}", "-H", "novalue", "x"], id="header-without-value"),
         pytest.param(["rabbit", "publish", "--queue", "{q}", "--confirm-timeout", "soon", "x"], id="bad-duration"),
-        pytest.param(["rabbit", "consume", "{q}", "--format", "{{value}}", "--output", "json", "-e"], id="format-and-output"),
+        pytest.param(
+            ["rabbit", "consume", "{q}", "--format", "{{value}}", "--output", "json", "-e"], id="format-and-output"
+        ),
         pytest.param(["rabbit", "consume", "{q}", "--count", "0"], id="count-zero"),
         pytest.param(["rabbit", "consume", "{q}", "--reconnect", "x"], id="reconnect-not-a-number"),
         pytest.param(["rabbit", "subscribe", "--exchange", "amq.fanout", "--bind-match", "some"], id="bind-match"),
         pytest.param(["rabbit", "subscribe", "--exchange", "", "-t", "1s"], id="default-exchange"),
         pytest.param(["rabbit", "rpc", "call", "{q}", "x", "--window", "0"], id="rpc-window-zero"),
         pytest.param(["rabbit", "rpc", "call", "{q}", "x", "--reconnect", "-1"], id="rpc-reconnect-negative"),
-        pytest.param(["rabbit", "delay", "publish", "--delay", "1s", "--queue", "{q}", "--reconnect", "x", "x"], id="delay-reconnect-not-a-number"),
-        pytest.param(["rabbit", "delay", "publish", "--delay", "1s", "--queue", "{q}", "--routing-key", "k", "x"], id="delay-queue-and-key"),
+        pytest.param(
+            ["rabbit", "delay", "publish", "--delay", "1s", "--queue", "{q}", "--reconnect", "x", "x"],
+            id="delay-reconnect-not-a-number",
+        ),
+        pytest.param(
+            ["rabbit", "delay", "publish", "--delay", "1s", "--queue", "{q}", "--routing-key", "k", "x"],
+            id="delay-queue-and-key",
+        ),
     ],
 )
 def test_conflicting_or_invalid_options_exit_2(args, cli, rabbit_up, rabbit, unique_name):
@@ -215,7 +245,9 @@ def test_conflicting_or_invalid_options_exit_2(args, cli, rabbit_up, rabbit, uni
     ("args", "data"),
     [
         pytest.param(["rabbit", "publish", "--queue", "{q}"], b"", id="publish"),
-        pytest.param(["rabbit", "publish", "--queue", "{q}", "--input", "jsonl"], b"\n\n  \n", id="publish-jsonl-blank-lines"),
+        pytest.param(
+            ["rabbit", "publish", "--queue", "{q}", "--input", "jsonl"], b"\n\n  \n", id="publish-jsonl-blank-lines"
+        ),
         pytest.param(["rabbit", "publish", "--queue", "{q}", "-D", r"\0"], b"", id="publish-nul-delimited"),
         pytest.param(["rabbit", "rpc", "call", "{q}", "--timeout", "2s"], b"", id="rpc-call"),
         pytest.param(["rabbit", "delay", "publish", "--delay", "1s", "--queue", "{q}"], b"", id="delay-publish"),

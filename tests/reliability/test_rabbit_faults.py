@@ -105,7 +105,12 @@ def test_broker_stop_without_reconnect(rabbit_broker, rabbit, unique_name, mqcli
     try:
         rabbit_broker.stop()
         stopped_in = time.monotonic() - stop_began
-        for name, proc in (("publish", publisher), ("consume", consumer), ("subscribe", subscriber), ("rpc serve", server)):
+        for name, proc in (
+            ("publish", publisher),
+            ("consume", consumer),
+            ("subscribe", subscriber),
+            ("rpc serve", server),
+        ):
             rc, _out, err = proc.finish(timeout=60)  # never hang
             exits[name] = (rc, round(time.monotonic() - stop_began, 1), err)
     finally:
@@ -116,13 +121,20 @@ def test_broker_stop_without_reconnect(rabbit_broker, rabbit, unique_name, mqcli
         assert "Traceback" not in err, err[-1500:]
         assert "closed the connection" in err or "lost" in err, err[-1500:]
     err = exits["publish"][2]
-    print("\npublish stderr (not delivered lines elided):\n" + "".join(line for line in err.splitlines(True) if "not delivered" not in line))
+    print(
+        "\npublish stderr (not delivered lines elided):\n"
+        + "".join(line for line in err.splitlines(True) if "not delivered" not in line)
+    )
     print("consume stderr: " + exits["consume"][2])
     found = rabbit.drain(pub_q)
     f = publisher_figures(err, found, N_PUBLISH)
     record_rabbit_figures(
         "publisher-broker-stop-no-reconnect",
-        {**public(f), "broker_stop_seconds": round(stopped_in, 1), **{f"exit_after_stop_{k.replace(' ', '_')}_s": v[1] for k, v in exits.items()}},
+        {
+            **public(f),
+            "broker_stop_seconds": round(stopped_in, 1),
+            **{f"exit_after_stop_{k.replace(' ', '_')}_s": v[1] for k, v in exits.items()},
+        },
     )
     assert f["sent"] < N_PUBLISH, "the stop did not hit the publisher mid-stream"
     assert f["lost"] == 0  # every line mqcli did not report is in the queue
@@ -133,15 +145,26 @@ def test_broker_stop_without_reconnect(rabbit_broker, rabbit, unique_name, mqcli
 
 
 @pytest.mark.slow
-def test_broker_restart_with_reconnect(cli, rabbit_broker, rabbit, unique_name, mqcli_bg, record_rabbit_figures, tmp_path):
+def test_broker_restart_with_reconnect(
+    cli, rabbit_broker, rabbit, unique_name, mqcli_bg, record_rabbit_figures, tmp_path
+):
     pub_q = rabbit.queue(unique_name("pub"))
     cons_q = rabbit.queue(unique_name("cons"))
     rpc_q = rabbit.queue(unique_name("rpc"))
     sub_q = rabbit.queue(unique_name("sub"))
     fanout = rabbit.exchange(unique_name("fan"))
     processed = tmp_path / "processed"
-    consumer = mqcli_bg("rabbit", "consume", cons_q, "--reconnect", "30", "--count", "20",
-                        "--exec", f'printf "%s\\n" "$(cat)" >> {processed}')
+    consumer = mqcli_bg(
+        "rabbit",
+        "consume",
+        cons_q,
+        "--reconnect",
+        "30",
+        "--count",
+        "20",
+        "--exec",
+        f'printf "%s\\n" "$(cat)" >> {processed}',
+    )
     server = mqcli_bg("rabbit", "rpc", "serve", rpc_q, "--exec", "tr a-z A-Z", "--count", "2", "--reconnect", "30")
     subscriber = mqcli_bg("rabbit", "subscribe", "--exchange", fanout, "--queue", sub_q, "-c", "2", "--reconnect", "30")
     # Without --queue: a server-named queue, gone with the connection; declared and bound again.
@@ -166,17 +189,29 @@ def test_broker_restart_with_reconnect(cli, rabbit_broker, rabbit, unique_name, 
     downtime = time.monotonic() - began
 
     # After the restart: the rest of the work arrives and everyone finishes it.
-    rabbit.wait(lambda: sum("subscribed:" in line for line in transient.err_lines) >= 2, timeout=60, message="subscribed again")
+    rabbit.wait(
+        lambda: sum("subscribed:" in line for line in transient.err_lines) >= 2, timeout=60, message="subscribed again"
+    )
     rabbit.publish(cons_q, *[f"c{i}" for i in range(10, 20)])
     r = cli("rabbit", "rpc", "call", rpc_q, "after", "--timeout", "60s")
     assert (r.exit_code, r.stdout) == (0, "AFTER\n"), r.stderr
     assert cli("rabbit", "publish", "--exchange", fanout, "after").exit_code == 0
 
     rc, _out, pub_err = publisher.finish(timeout=300)
-    print("\npublish --reconnect stderr:\n" + "".join(line for line in pub_err.splitlines(True) if "confirmed" in line or "warning" in line or "reconnect" in line))
+    print(
+        "\npublish --reconnect stderr:\n"
+        + "".join(
+            line for line in pub_err.splitlines(True) if "confirmed" in line or "warning" in line or "reconnect" in line
+        )
+    )
     assert rc == 0, pub_err[-3000:]
     results = {}
-    for name, proc in (("consume", consumer), ("subscribe", subscriber), ("subscribe (server-named queue)", transient), ("rpc serve", server)):
+    for name, proc in (
+        ("consume", consumer),
+        ("subscribe", subscriber),
+        ("subscribe (server-named queue)", transient),
+        ("rpc serve", server),
+    ):
         results[name] = proc.finish(timeout=120)
         assert results[name][0] == 0, f"{name}: {results[name][2][-1500:]}"
         assert RECONNECTED in results[name][2], f"{name}: {results[name][2][-1500:]}"
@@ -187,7 +222,9 @@ def test_broker_restart_with_reconnect(cli, rabbit_broker, rabbit, unique_name, 
 
     found = rabbit.drain(pub_q)
     f = publisher_figures(pub_err, found, N_PUBLISH)
-    record_rabbit_figures("publisher-broker-restart-reconnect", {**public(f), "broker_restart_seconds": round(downtime, 1)})
+    record_rabbit_figures(
+        "publisher-broker-restart-reconnect", {**public(f), "broker_restart_seconds": round(downtime, 1)}
+    )
     assert f["reported_unconfirmed"] == 0 and "not delivered" not in pub_err
     assert f["lost"] == 0 and f["found_distinct"] == N_PUBLISH and f["unexpected_in_queue"] == 0
     assert f["reconnects"] >= 1
@@ -225,7 +262,9 @@ def test_error_while_the_input_waits_keeps_its_exit_code(rabbit_up, rabbit, uniq
 
 # -- kill -9 of a consumer: at least once -------------------------------------------------
 @pytest.mark.slow
-def test_consumer_kill_9_processes_everything_at_least_once(rabbit, unique_name, mqcli_bg, tmp_path, record_rabbit_figures):
+def test_consumer_kill_9_processes_everything_at_least_once(
+    rabbit, unique_name, mqcli_bg, tmp_path, record_rabbit_figures
+):
     from tests.conftest import run_mqcli
 
     q = rabbit.queue(unique_name("kill9"))
@@ -235,7 +274,9 @@ def test_consumer_kill_9_processes_everything_at_least_once(rabbit, unique_name,
     # One write per message (O_APPEND, a short line): a kill cannot leave half a line.
     cmd = f'printf "%s\\n" "$(cat)" >> {processed}'
     worker = mqcli_bg("rabbit", "consume", q, "--prefetch", "20", "--exec", cmd)
-    rabbit.wait(lambda: processed.exists() and len(processed.read_text().split()) >= 100, timeout=60, message="100 processed")
+    rabbit.wait(
+        lambda: processed.exists() and len(processed.read_text().split()) >= 100, timeout=60, message="100 processed"
+    )
     worker.kill()  # SIGKILL, process group (the running --exec command too)
     killed_after = len(processed.read_text().split())
     r = run_mqcli(["rabbit", "consume", q, "-e", "--exec", cmd])
@@ -308,13 +349,28 @@ def test_profile_with_several_hosts_fails_over_mid_run(
     rabbit2.publish(cons_q, *[f"c{i}" for i in range(10)])
     rabbit.publish(cons_q, *[f"c{i}" for i in range(10, 20)])
     processed = tmp_path / "processed"
-    consumer = mqcli_bg("rabbit", "consume", cons_q, "--reconnect", "30", "--count", "20",
-                        "--exec", f'printf "%s\\n" "$(cat)" >> {processed}')
-    rabbit2.wait(lambda: processed.exists() and len(processed.read_text().split()) == 10, message="10 consumed from node 2")
+    consumer = mqcli_bg(
+        "rabbit",
+        "consume",
+        cons_q,
+        "--reconnect",
+        "30",
+        "--count",
+        "20",
+        "--exec",
+        f'printf "%s\\n" "$(cat)" >> {processed}',
+    )
+    rabbit2.wait(
+        lambda: processed.exists() and len(processed.read_text().split()) == 10, message="10 consumed from node 2"
+    )
     time.sleep(0.3)  # the 10th acknowledgement is on its way
     publisher = mqcli_bg("rabbit", "publish", "--queue", pub_q, "--declare", "--reconnect", "30", stdin=subprocess.PIPE)
     feed(publisher.p.stdin, paced_lines(N_FAILOVER))
-    rabbit2.wait(lambda: count_or_zero(rabbit2, pub_q) >= FAILOVER_STOP_AT, timeout=60, message=f"{FAILOVER_STOP_AT} published to node 2")
+    rabbit2.wait(
+        lambda: count_or_zero(rabbit2, pub_q) >= FAILOVER_STOP_AT,
+        timeout=60,
+        message=f"{FAILOVER_STOP_AT} published to node 2",
+    )
 
     began = time.monotonic()
     rabbit_node2.stop()
@@ -340,8 +396,13 @@ def test_profile_with_several_hosts_fails_over_mid_run(
     }
     record_rabbit_figures(
         "publisher-failover-mid-run",
-        {**public(f), "found_on_node2": len(on_node2), "found_on_main": len(on_main),
-         "node2_stop_seconds": round(stop_seconds, 1), **consumed},
+        {
+            **public(f),
+            "found_on_node2": len(on_node2),
+            "found_on_main": len(on_main),
+            "node2_stop_seconds": round(stop_seconds, 1),
+            **consumed,
+        },
     )
     assert f["reported_unconfirmed"] == 0 and "not delivered" not in err
     assert f["lost"] == 0 and f["found_distinct"] == N_FAILOVER and f["unexpected_in_queue"] == 0
@@ -360,21 +421,33 @@ CALL_RECONNECTS = re.compile(r"reconnected (\d+) time\(s\), sent (\d+) request\(
 
 
 @pytest.mark.slow
-def test_rpc_call_through_a_broker_restart(rabbit_node2, rabbit2, unique_name, mqcli_bg, isolate, tmp_path, record_rabbit_figures):
+def test_rpc_call_through_a_broker_restart(
+    rabbit_node2, rabbit2, unique_name, mqcli_bg, isolate, tmp_path, record_rabbit_figures
+):
     write_profile(isolate / "mqcli.yaml", NODE2_PORT)
     q = rabbit2.queue(unique_name("rpc"))
     served = tmp_path / "served"
     # One short append per request run (O_APPEND): how often each request ran.
     # The plain caller's requests ("p...") are slow, so it always has some
     # waiting for a reply when the broker stops.
-    server = mqcli_bg("rabbit", "rpc", "serve", q, "--reconnect", "30",
-                      "--exec", f'v=$(cat); case $v in p*) sleep 0.05;; esac; printf "%s\\n" "$v" >> {served}; printf "R%s" "$v"')
+    server = mqcli_bg(
+        "rabbit",
+        "rpc",
+        "serve",
+        q,
+        "--reconnect",
+        "30",
+        "--exec",
+        f'v=$(cat); case $v in p*) sleep 0.05;; esac; printf "%s\\n" "$v" >> {served}; printf "R%s" "$v"',
+    )
     rabbit2.wait(lambda: rabbit2.consumers(q) == 1, message="rpc serve")
     caller = mqcli_bg("rabbit", "rpc", "call", q, "--reconnect", "30", "--timeout", "60s", stdin=subprocess.PIPE)
     plain = mqcli_bg("rabbit", "rpc", "call", q, "--timeout", "60s", stdin=subprocess.PIPE)
     feed(caller.p.stdin, paced_lines(RPC_REQUESTS, per_chunk=10, prefix="c"))
     feed(plain.p.stdin, paced_lines(RPC_REQUESTS, per_chunk=10, prefix="p"))
-    rabbit2.wait(lambda: served.exists() and served.read_text().count("c") >= 50, timeout=60, message="50 requests served")
+    rabbit2.wait(
+        lambda: served.exists() and served.read_text().count("c") >= 50, timeout=60, message="50 requests served"
+    )
 
     began = time.monotonic()
     rabbit_node2.restart()
@@ -417,8 +490,14 @@ def test_rpc_call_through_a_broker_restart(rabbit_node2, rabbit2, unique_name, m
     assert answered == list(range(1, len(answered) + 1))
     assert unanswered and unanswered == list(range(len(answered) + 1, first_not_sent)), perr[-1500:]
     assert "connection lost" in NOT_ANSWERED.findall(perr)[0][1]
-    figures.update({"no_reconnect_exit": prc, "no_reconnect_answered": len(answered),
-                    "no_reconnect_reported_unanswered": len(unanswered), "no_reconnect_not_sent_from_line": first_not_sent})
+    figures.update(
+        {
+            "no_reconnect_exit": prc,
+            "no_reconnect_answered": len(answered),
+            "no_reconnect_reported_unanswered": len(unanswered),
+            "no_reconnect_not_sent_from_line": first_not_sent,
+        }
+    )
     record_rabbit_figures("rpc-call-broker-restart", figures)
 
 
@@ -432,7 +511,9 @@ DELAY_MS = 60_000
 
 
 @pytest.mark.slow
-def test_delay_publish_through_a_broker_restart(rabbit_node2, rabbit2, unique_name, mqcli_bg, isolate, record_rabbit_figures):
+def test_delay_publish_through_a_broker_restart(
+    rabbit_node2, rabbit2, unique_name, mqcli_bg, isolate, record_rabbit_figures
+):
     from mqcli.core.rabbit.delay import Target, delay_queue_name
 
     write_profile(isolate / "mqcli.yaml", NODE2_PORT)
@@ -440,11 +521,15 @@ def test_delay_publish_through_a_broker_restart(rabbit_node2, rabbit2, unique_na
     plain_target = rabbit2.queue(unique_name("dplain"))
     delay_q, plain_delay_q = (delay_queue_name(DELAY_MS, Target(queue=t)) for t in (target, plain_target))
     rabbit2.queues += [delay_q, plain_delay_q]
-    publisher = mqcli_bg("rabbit", "delay", "publish", "--delay", "1m", "--queue", target, "--reconnect", "30", stdin=subprocess.PIPE)
+    publisher = mqcli_bg(
+        "rabbit", "delay", "publish", "--delay", "1m", "--queue", target, "--reconnect", "30", stdin=subprocess.PIPE
+    )
     plain = mqcli_bg("rabbit", "delay", "publish", "--delay", "1m", "--queue", plain_target, stdin=subprocess.PIPE)
     feed(publisher.p.stdin, paced_lines(N_DELAY, per_chunk=500))
     feed(plain.p.stdin, paced_lines(N_DELAY, per_chunk=500))
-    rabbit2.wait(lambda: count_or_zero(rabbit2, delay_q) >= 5000, timeout=60, message="5000 messages in the delay queue")
+    rabbit2.wait(
+        lambda: count_or_zero(rabbit2, delay_q) >= 5000, timeout=60, message="5000 messages in the delay queue"
+    )
 
     began = time.monotonic()
     rabbit_node2.restart()
@@ -452,13 +537,19 @@ def test_delay_publish_through_a_broker_restart(rabbit_node2, rabbit2, unique_na
     rc, _out, err = publisher.finish(timeout=120)
     prc, _pout, perr = plain.finish(timeout=60)
 
-    print("\ndelay publish --reconnect stderr:\n" + err[-1500:] + "\ndelay publish stderr (not delivered lines elided):\n"
-          + "".join(line for line in perr.splitlines(True) if "not delivered" not in line))
+    print(
+        "\ndelay publish --reconnect stderr:\n"
+        + err[-1500:]
+        + "\ndelay publish stderr (not delivered lines elided):\n"
+        + "".join(line for line in perr.splitlines(True) if "not delivered" not in line)
+    )
     assert rc == 0, err[-3000:]
     assert rabbit2.count(target) == 0 and rabbit2.count(plain_target) == 0  # nothing early
     f = publisher_figures(err, rabbit2.drain(delay_q), N_DELAY)
     p = publisher_figures(perr, rabbit2.drain(plain_delay_q), N_DELAY)
-    record_rabbit_figures("delay-publish-broker-restart-reconnect", {**public(f), "broker_restart_seconds": round(downtime, 1)})
+    record_rabbit_figures(
+        "delay-publish-broker-restart-reconnect", {**public(f), "broker_restart_seconds": round(downtime, 1)}
+    )
     record_rabbit_figures("delay-publish-broker-stop-no-reconnect", {**public(p), "exit": prc})
     assert f["reported_unconfirmed"] == 0 and "not delivered" not in err
     assert f["lost"] == 0 and f["found_distinct"] == N_DELAY and f["unexpected_in_queue"] == 0
@@ -496,8 +587,15 @@ def test_signal_while_exec_runs_finishes_and_acks_it(signum, code, rabbit_up, ra
     q = rabbit.queue(unique_name("sigexec"))
     rabbit.publish(q, "m0", "m1", "m2")
     started, done = tmp_path / "started", tmp_path / "done"
-    worker = mqcli_bg("rabbit", "consume", q, "--prefetch", "3",
-                      "--exec", f'touch {started}; sleep 1; printf "%s\\n" "$(cat)" >> {done}')
+    worker = mqcli_bg(
+        "rabbit",
+        "consume",
+        q,
+        "--prefetch",
+        "3",
+        "--exec",
+        f'touch {started}; sleep 1; printf "%s\\n" "$(cat)" >> {done}',
+    )
     rabbit.wait(started.exists, timeout=30, message="the first --exec command")
     worker.p.send_signal(signum)  # to mqcli only: its command is not signalled
     rc, _out, err = worker.finish(timeout=30)
@@ -545,7 +643,11 @@ def test_signal_while_connecting(signum, code, silent_server, tmp_path):
     env = mqcli_env({"MQCLI_RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{silent_server}/"})
     p = subprocess.Popen(
         [sys.executable, "-m", "mqcli", "--connect-timeout", "60s", "rabbit", "consume", "q"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
     )
     time.sleep(1.5)  # python start-up, then stuck in the handshake
     assert p.poll() is None

@@ -1,13 +1,16 @@
 """`mqcli config ...`: configuration profiles, one module per verb (imported
 and built only when used, see mqcli.cli.lazy)."""
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import typer
 
 from mqcli.cli.lazy import LazyGroup
 
 
 class ConfigGroup(LazyGroup):
-    lazy_commands = {
+    lazy_commands: ClassVar[Mapping[str, str]] = {
         "list": "mqcli.cli.config.list:list_profiles_cmd",
         "show": "mqcli.cli.config.show:show",
         "validate": "mqcli.cli.config.validate:validate",

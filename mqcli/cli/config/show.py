@@ -22,7 +22,11 @@ def show(
     ctx: typer.Context,
     profile: Annotated[
         Optional[str],
-        typer.Argument(help="Profile to show (default: --profile, $MQCLI_PROFILE, the file's default).", autocompletion=complete_profiles, show_default=False),
+        typer.Argument(
+            help="Profile to show (default: --profile, $MQCLI_PROFILE, the file's default).",
+            autocompletion=complete_profiles,
+            show_default=False,
+        ),
     ] = None,
     output: Annotated[ShowFormat, typer.Option("--output", "-o", help="yaml or json.")] = ShowFormat.yaml,
 ) -> None:

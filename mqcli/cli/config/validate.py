@@ -7,7 +7,14 @@ from typing import Annotated, Optional
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.core.config import BUILTIN_PROFILE, LOCAL_FILE, default_config_path, find_config_file, load_config, resolve_profile
+from mqcli.core.config import (
+    BUILTIN_PROFILE,
+    LOCAL_FILE,
+    default_config_path,
+    find_config_file,
+    load_config,
+    resolve_profile,
+)
 
 
 def validate(

@@ -6,7 +6,8 @@ never load them.  The verbs are imported and built only when used (see
 mqcli.cli.lazy): `mqcli kafka produce --help` builds `produce` alone.
 """
 
-from typing import Annotated, Optional
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Optional
 
 import typer
 
@@ -15,7 +16,7 @@ from mqcli.cli.lazy import LazyGroup
 
 
 class KafkaGroup(LazyGroup):
-    lazy_commands = {
+    lazy_commands: ClassVar[Mapping[str, str]] = {
         "produce": "mqcli.cli.kafka.produce:produce",
         "consume": "mqcli.cli.kafka.consume:consume",
         "group-consume": "mqcli.cli.kafka.group_consume:group_consume",

@@ -10,7 +10,9 @@ from mqcli.cli.context import AppContext
 
 ENGINE_META = "mqcli.kafka.engine"  # ctx.meta key: the `mqcli kafka --engine` value
 
-TableOutputOpt = Annotated[str, typer.Option("--output", "-o", help="table (on a terminal; tab-separated in a pipe) or json.")]
+TableOutputOpt = Annotated[
+    str, typer.Option("--output", "-o", help="table (on a terminal; tab-separated in a pipe) or json.")
+]
 
 
 def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:

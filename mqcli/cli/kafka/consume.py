@@ -31,12 +31,35 @@ from mqcli.core.parse import parse_time
 def consume(
     ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help="Topic to read.", show_default=False)],
-    partition: Annotated[Optional[list[int]], typer.Option("--partition", "-p", min=0, help="Read only partition N (repeatable; default: all).", show_default=False)] = None,
-    offset: Annotated[Optional[str], typer.Option("--offset", help="Start at beginning, end, stored (needs --group), N, or -N (N before the end, per partition). Default: beginning (as kcat).", show_default=False)] = None,
-    from_time: Annotated[Optional[str], typer.Option("--from", help="Start at the first message at or after TIME (ISO-8601, -1h, epoch ms).", show_default=False)] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Stop each partition at its first message after TIME.", show_default=False)] = None,
+    partition: Annotated[
+        Optional[list[int]],
+        typer.Option(
+            "--partition", "-p", min=0, help="Read only partition N (repeatable; default: all).", show_default=False
+        ),
+    ] = None,
+    offset: Annotated[
+        Optional[str],
+        typer.Option(
+            "--offset",
+            help="Start at beginning, end, stored (needs --group), N, or -N (N before the end, per partition). Default: beginning (as kcat).",
+            show_default=False,
+        ),
+    ] = None,
+    from_time: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from", help="Start at the first message at or after TIME (ISO-8601, -1h, epoch ms).", show_default=False
+        ),
+    ] = None,
+    until: Annotated[
+        Optional[str],
+        typer.Option("--until", help="Stop each partition at its first message after TIME.", show_default=False),
+    ] = None,
     count: CountOpt = None,
-    exit_at_end: Annotated[bool, typer.Option("--exit-at-end", "-e", help="Stop when every partition reaches the end offset it had at start.")] = False,
+    exit_at_end: Annotated[
+        bool,
+        typer.Option("--exit-at-end", "-e", help="Stop when every partition reaches the end offset it had at start."),
+    ] = False,
     timeout: TimeoutOpt = None,
     match: MatchOpt = None,
     match_key: MatchKeyOpt = None,
@@ -45,7 +68,15 @@ def consume(
     output: OutputOpt = OutputFormat.auto,
     template: FormatOpt = None,
     delimiter: DelimiterOpt = r"\n",
-    group: Annotated[Optional[str], typer.Option("--group", "-g", help="Group whose committed offsets --offset stored starts from (never joined, never committed).", show_default=False)] = None,
+    group: Annotated[
+        Optional[str],
+        typer.Option(
+            "--group",
+            "-g",
+            help="Group whose committed offsets --offset stored starts from (never joined, never committed).",
+            show_default=False,
+        ),
+    ] = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Read messages from a topic without joining a group; follows forever by default.

@@ -37,10 +37,26 @@ def group_consume(
     ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics to subscribe to.", show_default=False)],
     group: Annotated[str, typer.Option("--group", "-g", help="Consumer group id (required).", show_default=False)],
-    assignor: Annotated[str, typer.Option("--assignor", help="range, roundrobin, sticky or cooperative-sticky.")] = "range",
-    start: Annotated[Optional[str], typer.Option("--from", help="Where the group has no committed offset: earliest or latest (default: the profile's, normally earliest).", show_default=False)] = None,
+    assignor: Annotated[
+        str, typer.Option("--assignor", help="range, roundrobin, sticky or cooperative-sticky.")
+    ] = "range",
+    start: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from",
+            help="Where the group has no committed offset: earliest or latest (default: the profile's, normally earliest).",
+            show_default=False,
+        ),
+    ] = None,
     count: CountOpt = None,
-    exit_at_end: Annotated[bool, typer.Option("--exit-at-end", "-e", help="Stop when every assigned partition reaches the end offset it had when assigned.")] = False,
+    exit_at_end: Annotated[
+        bool,
+        typer.Option(
+            "--exit-at-end",
+            "-e",
+            help="Stop when every assigned partition reaches the end offset it had when assigned.",
+        ),
+    ] = False,
     timeout: TimeoutOpt = None,
     match: MatchOpt = None,
     match_key: MatchKeyOpt = None,
@@ -50,7 +66,13 @@ def group_consume(
     template: FormatOpt = None,
     delimiter: DelimiterOpt = r"\n",
     exec_cmd: ExecOpt = None,
-    on_error: Annotated[str, typer.Option("--on-error", help="When --exec fails: stop (default; the message stays uncommitted), skip, or retry:N (then stop).")] = "stop",
+    on_error: Annotated[
+        str,
+        typer.Option(
+            "--on-error",
+            help="When --exec fails: stop (default; the message stays uncommitted), skip, or retry:N (then stop).",
+        ),
+    ] = "stop",
     profile: ProfileOpt = None,
 ) -> None:
     """Consume as a member of a consumer group, at least once.
@@ -110,7 +132,9 @@ def group_consume(
             if code == 0:
                 return True
             if attempt + 1 < attempts:
-                app.warn(f"--exec exited {code} for {msg.topic}[{msg.partition}]@{msg.offset}; retrying ({attempt + 1}/{policy.retries})")
+                app.warn(
+                    f"--exec exited {code} for {msg.topic}[{msg.partition}]@{msg.offset}; retrying ({attempt + 1}/{policy.retries})"
+                )
         where = f"{msg.topic}[{msg.partition}]@{msg.offset}"
         if policy.action == "skip":
             app.warn(f"--exec exited {code} for {where}; skipped (committed)")
@@ -136,14 +160,18 @@ def group_consume(
     # try/finally, not except: SIGTERM arrives as a BaseException (Terminated)
     # and Ctrl-C as KeyboardInterrupt; both must commit handled work and leave.
     try:
-        result = consumer.run(StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle), handle, flush, pred, writer=writer)
+        result = consumer.run(
+            StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle), handle, flush, pred, writer=writer
+        )
     finally:
         consumer.close(commit=True)
     if result.reason == STOPPED and failure:
         raise ExecFailed(failure[0])
     if result.reason == IDLE and (result.received == 0 or (count is not None and result.received < count)):
         got = f"{result.received} of {count}" if count is not None else "no"
-        raise TimeoutExpired(f"{got} {'matching ' if pred else ''}messages for group {group} within {timeout} of idle time")
+        raise TimeoutExpired(
+            f"{got} {'matching ' if pred else ''}messages for group {group} within {timeout} of idle time"
+        )
 
 
 class _SignalsWait:

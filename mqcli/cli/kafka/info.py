@@ -6,8 +6,8 @@ import typer
 
 from mqcli.cli.context import get_app
 from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
-from mqcli.cli.render import write_json, write_table
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.render import write_json, write_table
 
 
 def info(ctx: typer.Context, output: TableOutputOpt = "table", profile: ProfileOpt = None) -> None:
@@ -26,6 +26,8 @@ def info(ctx: typer.Context, output: TableOutputOpt = "table", profile: ProfileO
         write_json(app, cluster)
         return
     app.err.print(f"cluster {cluster['cluster_id']}, controller {cluster['controller_id']} (profile {profile_name})")
-    rows = [(b["id"], b["host"], b["port"], b["rack"], "yes" if b["id"] == cluster["controller_id"] else "") for b in cluster["brokers"]]
+    rows = [
+        (b["id"], b["host"], b["port"], b["rack"], "yes" if b["id"] == cluster["controller_id"] else "")
+        for b in cluster["brokers"]
+    ]
     write_table(app, ("id", "host", "port", "rack", "controller"), rows)
-

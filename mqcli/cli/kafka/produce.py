@@ -33,27 +33,86 @@ from mqcli.core.readers import InputMode, ReadStats
 def produce(
     ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help="Topic to send to.", show_default=False)],
-    values: Annotated[Optional[list[str]], typer.Argument(help="Message values (default: read --file or stdin).", show_default=False)] = None,
+    values: Annotated[
+        Optional[list[str]], typer.Argument(help="Message values (default: read --file or stdin).", show_default=False)
+    ] = None,
     files: FileOpt = None,
     input_mode: InputOpt = InputMode.line,
     delimiter: DelimiterOpt = r"\n",
     key_separator: KeySeparatorOpt = None,
     skip_invalid: SkipInvalidOpt = False,
-    key: Annotated[Optional[str], typer.Option("--key", "-k", help="Key for every message (that has none of its own).", show_default=False)] = None,
+    key: Annotated[
+        Optional[str],
+        typer.Option("--key", "-k", help="Key for every message (that has none of its own).", show_default=False),
+    ] = None,
     header: HeaderOpt = None,
-    partition: Annotated[Optional[int], typer.Option("--partition", "-p", min=0, help="Send to partition N (default: by key, or the partitioner).", show_default=False)] = None,
-    null: Annotated[bool, typer.Option("--null", "--tombstone", help="Send null values (tombstones): each input record is a KEY; with --key and no input, one tombstone for that key.")] = False,
-    acks: Annotated[Optional[str], typer.Option("--acks", help="0, 1 or all (default: the profile's, normally all).", show_default=False)] = None,
-    compression: Annotated[Optional[str], typer.Option("--compression", help="none, gzip, snappy, lz4 or zstd.", show_default=False)] = None,
-    linger_ms: Annotated[Optional[int], typer.Option("--linger-ms", min=0, help="Wait up to MS to fill a batch.", show_default=False)] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Maximum batch size in bytes per partition.", show_default=False)] = None,
-    no_idempotence: Annotated[bool, typer.Option("--no-idempotence", help="Turn off the idempotent producer (on by default with --acks all).")] = False,
-    delivery_timeout: Annotated[Optional[str], typer.Option("--delivery-timeout", metavar="DURATION", help="Give up on a message not acknowledged within DURATION, retries included (default: the profile's, normally 120s); it is then reported as not delivered.", show_default=False)] = None,
-    sync: Annotated[bool, typer.Option("--sync", help="Wait for each message and print PARTITION<TAB>OFFSET on stdout (JSON with --output json).")] = False,
+    partition: Annotated[
+        Optional[int],
+        typer.Option(
+            "--partition",
+            "-p",
+            min=0,
+            help="Send to partition N (default: by key, or the partitioner).",
+            show_default=False,
+        ),
+    ] = None,
+    null: Annotated[
+        bool,
+        typer.Option(
+            "--null",
+            "--tombstone",
+            help="Send null values (tombstones): each input record is a KEY; with --key and no input, one tombstone for that key.",
+        ),
+    ] = False,
+    acks: Annotated[
+        Optional[str],
+        typer.Option("--acks", help="0, 1 or all (default: the profile's, normally all).", show_default=False),
+    ] = None,
+    compression: Annotated[
+        Optional[str], typer.Option("--compression", help="none, gzip, snappy, lz4 or zstd.", show_default=False)
+    ] = None,
+    linger_ms: Annotated[
+        Optional[int], typer.Option("--linger-ms", min=0, help="Wait up to MS to fill a batch.", show_default=False)
+    ] = None,
+    batch_size: Annotated[
+        Optional[int],
+        typer.Option("--batch-size", min=1, help="Maximum batch size in bytes per partition.", show_default=False),
+    ] = None,
+    no_idempotence: Annotated[
+        bool, typer.Option("--no-idempotence", help="Turn off the idempotent producer (on by default with --acks all).")
+    ] = False,
+    delivery_timeout: Annotated[
+        Optional[str],
+        typer.Option(
+            "--delivery-timeout",
+            metavar="DURATION",
+            help="Give up on a message not acknowledged within DURATION, retries included (default: the profile's, normally 120s); it is then reported as not delivered.",
+            show_default=False,
+        ),
+    ] = None,
+    sync: Annotated[
+        bool,
+        typer.Option(
+            "--sync", help="Wait for each message and print PARTITION<TAB>OFFSET on stdout (JSON with --output json)."
+        ),
+    ] = False,
     output: OutputOpt = OutputFormat.auto,
     create: Annotated[bool, typer.Option("--create", help="Create the topic if it does not exist.")] = False,
-    partitions: Annotated[Optional[int], typer.Option("--partitions", min=1, help="Partitions for --create (default: the broker's).", show_default=False)] = None,
-    replication_factor: Annotated[Optional[int], typer.Option("--replication-factor", min=1, help="Replication factor for --create (default: the broker's).", show_default=False)] = None,
+    partitions: Annotated[
+        Optional[int],
+        typer.Option(
+            "--partitions", min=1, help="Partitions for --create (default: the broker's).", show_default=False
+        ),
+    ] = None,
+    replication_factor: Annotated[
+        Optional[int],
+        typer.Option(
+            "--replication-factor",
+            min=1,
+            help="Replication factor for --create (default: the broker's).",
+            show_default=False,
+        ),
+    ] = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Send messages to a topic: from arguments, files or stdin.
@@ -80,7 +139,9 @@ def produce(
         linger_ms=linger_ms if linger_ms is not None else int(defaults.linger_ms),
         batch_size=batch_size if batch_size is not None else _profile_batch_size(defaults),
         idempotence=bool(defaults.idempotence) and not no_idempotence,
-        delivery_timeout=_positive_duration(delivery_timeout) if delivery_timeout is not None else float(defaults.delivery_timeout),
+        delivery_timeout=_positive_duration(delivery_timeout)
+        if delivery_timeout is not None
+        else float(defaults.delivery_timeout),
         sync=sync,
         partition=partition,
         key=key.encode("utf-8", errors="surrogateescape") if key is not None else None,
@@ -92,13 +153,22 @@ def produce(
             messages = iter([Message(value=None, key=options.key, line=1)])
         else:
             messages = open_input(
-                app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
-                key_separator=key_separator, skip_invalid=skip_invalid, stats=stats,
+                app,
+                stack,
+                values=values,
+                files=files,
+                mode=input_mode,
+                delimiter=delimiter,
+                key_separator=key_separator,
+                skip_invalid=skip_invalid,
+                stats=stats,
             )
             if null:
                 if input_mode is InputMode.jsonl:
-                    raise UsageError("--null does not apply to --input jsonl (use \"value\": null)")
-                messages = (Message(value=None, key=m.key if m.key is not None else m.value, line=m.line) for m in messages)
+                    raise UsageError('--null does not apply to --input jsonl (use "value": null)')
+                messages = (
+                    Message(value=None, key=m.key if m.key is not None else m.value, line=m.line) for m in messages
+                )
 
         with open_admin(settings, profile_name) as admin:
             if create:
@@ -144,7 +214,15 @@ class _Report(DeliveryReport):
 
     def landed(self, d: Delivery) -> None:
         if self.json_out:
-            line = json.dumps({"line": d.msg.line, "topic": self.topic, "partition": d.partition, "offset": d.offset, "timestamp": d.timestamp})
+            line = json.dumps(
+                {
+                    "line": d.msg.line,
+                    "topic": self.topic,
+                    "partition": d.partition,
+                    "offset": d.offset,
+                    "timestamp": d.timestamp,
+                }
+            )
         else:
             line = f"{d.partition}\t{d.offset}"
         self.app.stdout.write(line.encode() + b"\n")

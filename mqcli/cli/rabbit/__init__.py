@@ -5,13 +5,16 @@ command functions, so `mqcli --help` and kafka commands never load it.  The
 verbs are imported and built only when used (see mqcli.cli.lazy).
 """
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import typer
 
 from mqcli.cli.lazy import LazyGroup
 
 
 class RabbitGroup(LazyGroup):
-    lazy_commands = {
+    lazy_commands: ClassVar[Mapping[str, str]] = {
         "publish": "mqcli.cli.rabbit.publish:publish",
         "consume": "mqcli.cli.rabbit.consume:consume",
         "subscribe": "mqcli.cli.rabbit.subscribe:subscribe",

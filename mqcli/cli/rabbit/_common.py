@@ -20,22 +20,36 @@ if TYPE_CHECKING:
     from mqcli.core.rabbit.publish import PublishRun
     from mqcli.core.rabbit.rpc import CallRun
 
-DeclareOpt = Annotated[bool, typer.Option("--declare", help="Declare what is missing (durable); without it a missing queue/exchange is an error (exit 6).")]
+DeclareOpt = Annotated[
+    bool,
+    typer.Option(
+        "--declare", help="Declare what is missing (durable); without it a missing queue/exchange is an error (exit 6)."
+    ),
+]
 PrefetchOpt = Annotated[
     Optional[int],
-    typer.Option("--prefetch", min=1, help="Unacknowledged messages the broker may send ahead (QoS). 1 gives fair dispatch across workers. Default 100, 1 with --exec.", show_default=False),
+    typer.Option(
+        "--prefetch",
+        min=1,
+        help="Unacknowledged messages the broker may send ahead (QoS). 1 gives fair dispatch across workers. Default 100, 1 with --exec.",
+        show_default=False,
+    ),
 ]
 
 
 # --reconnect N: the waits are ReconnectPolicy's defaults; each command says what it does after reconnecting.
 _RECONNECT = "When the connection is lost (broker restart, network), reconnect up to N times, waiting 0.5s, 1s, 2s, 4s, then 5s between attempts, "
 # Consumers (consume, subscribe, rpc serve): what was not acknowledged is redelivered.
-ReconnectOpt = Annotated[int, typer.Option("--reconnect", min=0, metavar="N", help=_RECONNECT + "and resume. 0: exit 4 at once.")]
+ReconnectOpt = Annotated[
+    int, typer.Option("--reconnect", min=0, metavar="N", help=_RECONNECT + "and resume. 0: exit 4 at once.")
+]
 # Publishers (publish, delay publish).
 PublishReconnectOpt = Annotated[
     int,
     typer.Option(
-        "--reconnect", min=0, metavar="N",
+        "--reconnect",
+        min=0,
+        metavar="N",
         help=_RECONNECT + "send every unconfirmed message again (duplicates possible) and go on with the input."
         " 0: report the unconfirmed ones and exit 4.",
     ),
@@ -44,7 +58,9 @@ PublishReconnectOpt = Annotated[
 CallReconnectOpt = Annotated[
     int,
     typer.Option(
-        "--reconnect", min=0, metavar="N",
+        "--reconnect",
+        min=0,
+        metavar="N",
         help=_RECONNECT + "send every request that has no reply yet again and go on with the input."
         " Replies travel through direct reply-to, which belongs to the connection: a reply to the lost"
         " connection is gone, so its request is sent again and the server may run it twice."
@@ -53,23 +69,56 @@ CallReconnectOpt = Annotated[
 ]
 
 # -- destinations of publish and delay publish -----------------------------------
-QueueOpt = Annotated[Optional[str], typer.Option("--queue", "-q", help="Publish to queue Q (default exchange, routing key Q).", show_default=False)]
-ExchangeOpt = Annotated[Optional[str], typer.Option("--exchange", "-e", help="Publish to exchange X ('' is the default exchange).", show_default=False)]
-RoutingKeyOpt = Annotated[Optional[str], typer.Option("--routing-key", "-r", help="Routing key (default: each JSON Lines message's own, else '').", show_default=False)]
+QueueOpt = Annotated[
+    Optional[str],
+    typer.Option("--queue", "-q", help="Publish to queue Q (default exchange, routing key Q).", show_default=False),
+]
+ExchangeOpt = Annotated[
+    Optional[str],
+    typer.Option("--exchange", "-e", help="Publish to exchange X ('' is the default exchange).", show_default=False),
+]
+RoutingKeyOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--routing-key", "-r", help="Routing key (default: each JSON Lines message's own, else '').", show_default=False
+    ),
+]
 
 # -- message properties (publish, delay publish, rpc call) --------------------------
-ContentTypeOpt = Annotated[Optional[str], typer.Option("--content-type", help="Content type (default text/plain; JSON Lines messages keep their own).", show_default=False)]
-ContentEncodingOpt = Annotated[Optional[str], typer.Option("--content-encoding", help="Content encoding property.", show_default=False)]
+ContentTypeOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--content-type",
+        help="Content type (default text/plain; JSON Lines messages keep their own).",
+        show_default=False,
+    ),
+]
+ContentEncodingOpt = Annotated[
+    Optional[str], typer.Option("--content-encoding", help="Content encoding property.", show_default=False)
+]
 PersistentOpt = Annotated[
     Optional[bool],
-    typer.Option("--persistent/--transient", help="delivery_mode 2 (written to disk) or 1. Default persistent; JSON Lines messages keep their own.", show_default=False),
+    typer.Option(
+        "--persistent/--transient",
+        help="delivery_mode 2 (written to disk) or 1. Default persistent; JSON Lines messages keep their own.",
+        show_default=False,
+    ),
 ]
 MessageIdOpt = Annotated[Optional[str], typer.Option("--message-id", help="message_id property.", show_default=False)]
-GenerateMessageIdOpt = Annotated[bool, typer.Option("--generate-message-id", help="A fresh UUID message_id for each message that has none.")]
-CorrelationIdOpt = Annotated[Optional[str], typer.Option("--correlation-id", help="correlation_id property.", show_default=False)]
+GenerateMessageIdOpt = Annotated[
+    bool, typer.Option("--generate-message-id", help="A fresh UUID message_id for each message that has none.")
+]
+CorrelationIdOpt = Annotated[
+    Optional[str], typer.Option("--correlation-id", help="correlation_id property.", show_default=False)
+]
 ReplyToOpt = Annotated[Optional[str], typer.Option("--reply-to", help="reply_to property.", show_default=False)]
-ExpirationOpt = Annotated[Optional[str], typer.Option("--expiration", help="Per-message TTL, e.g. 30s (the expiration property).", show_default=False)]
-PriorityOpt = Annotated[Optional[int], typer.Option("--priority", min=0, max=255, help="priority property (0-255).", show_default=False)]
+ExpirationOpt = Annotated[
+    Optional[str],
+    typer.Option("--expiration", help="Per-message TTL, e.g. 30s (the expiration property).", show_default=False),
+]
+PriorityOpt = Annotated[
+    Optional[int], typer.Option("--priority", min=0, max=255, help="priority property (0-255).", show_default=False)
+]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="type property.", show_default=False)]
 AppIdOpt = Annotated[Optional[str], typer.Option("--app-id", help="app_id property.", show_default=False)]
 TimestampOpt = Annotated[bool, typer.Option("--timestamp", help="Set the timestamp property to the time of sending.")]
@@ -225,4 +274,6 @@ class PublishReport:
             self.progress.summary()
             warn_skipped(self.app, self.stats)
         if self.run.reconnects:
-            self.app.info(f"mqcli: reconnected {self.run.reconnects} time(s), sent {self.run.resent} unconfirmed message(s) again")
+            self.app.info(
+                f"mqcli: reconnected {self.run.reconnects} time(s), sent {self.run.resent} unconfirmed message(s) again"
+            )

@@ -15,11 +15,18 @@ from mqcli.core.message import Message
 if TYPE_CHECKING:
     from mqcli.core.rabbit.client import RabbitClient
 
-NoAckOpt = Annotated[bool, typer.Option("--no-ack", help="Acknowledge each message as it arrives, before writing it (at most once).")]
-ExitWhenEmptyOpt = Annotated[bool, typer.Option("--exit-when-empty", "-e", help="Stop when the queue has no ready message left.")]
+NoAckOpt = Annotated[
+    bool, typer.Option("--no-ack", help="Acknowledge each message as it arrives, before writing it (at most once).")
+]
+ExitWhenEmptyOpt = Annotated[
+    bool, typer.Option("--exit-when-empty", "-e", help="Stop when the queue has no ready message left.")
+]
 OnErrorOpt = Annotated[
     str,
-    typer.Option("--on-error", help="When --exec fails: stop (message back to the queue, exit 1), requeue (back to the queue, go on) or reject (dead-letter where the queue has a DLX, else drop; go on)."),
+    typer.Option(
+        "--on-error",
+        help="When --exec fails: stop (message back to the queue, exit 1), requeue (back to the queue, go on) or reject (dead-letter where the queue has a DLX, else drop; go on).",
+    ),
 ]
 
 ON_ERROR_CHOICES = ("stop", "requeue", "reject")
@@ -89,7 +96,8 @@ def run_consumer(
         mid = msg.properties.get("message_id")
         app.err.print(
             f"mqcli: --exec exited with {done.returncode} for a message from {queue}"
-            + (f" (message_id {mid})" if mid else "") + f": {what}",
+            + (f" (message_id {mid})" if mid else "")
+            + f": {what}",
             soft_wrap=True,
         )
         return on_fail
@@ -99,12 +107,21 @@ def run_consumer(
             settings.queue = resubscribe()
 
     result = consume(
-        client, settings, handle, flush=writer.flush if writer is not None else None,
-        reconnect=reconnect_policy(reconnect), notify=notifier(app), on_reconnect=on_reconnect,
+        client,
+        settings,
+        handle,
+        flush=writer.flush if writer is not None else None,
+        reconnect=reconnect_policy(reconnect),
+        notify=notifier(app),
+        on_reconnect=on_reconnect,
     )
     if result.handled or result.failed:
-        app.debug_log(f"consumed {result.handled} message(s) from {queue}, {result.failed} failed, {result.skipped} did not match")
+        app.debug_log(
+            f"consumed {result.handled} message(s) from {queue}, {result.failed} failed, {result.skipped} did not match"
+        )
     if result.stopped_by_handler:
         raise MqcliError("--exec failed; the message went back to the queue")
     if result.failed:
-        raise MqcliError(f"--exec failed for {result.failed} message(s) ({'requeued' if action == 'requeue' else 'rejected'})")
+        raise MqcliError(
+            f"--exec failed for {result.failed} message(s) ({'requeued' if action == 'requeue' else 'rejected'})"
+        )

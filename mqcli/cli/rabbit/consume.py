@@ -60,8 +60,22 @@ def consume(
     app = get_app(ctx, profile=profile)
     with connect(app) as client:
         run_consumer(
-            app, client, queue, output=output, template=template, delimiter=delimiter, count=count, timeout=timeout,
-            exit_when_empty=exit_when_empty, match=match, match_key=match_key, match_value=match_value,
-            match_header=match_header, exec_cmd=exec_cmd, on_error=on_error, no_ack=no_ack, prefetch=prefetch,
+            app,
+            client,
+            queue,
+            output=output,
+            template=template,
+            delimiter=delimiter,
+            count=count,
+            timeout=timeout,
+            exit_when_empty=exit_when_empty,
+            match=match,
+            match_key=match_key,
+            match_value=match_value,
+            match_header=match_header,
+            exec_cmd=exec_cmd,
+            on_error=on_error,
+            no_ack=no_ack,
+            prefetch=prefetch,
             reconnect=reconnect,
         )

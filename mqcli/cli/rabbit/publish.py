@@ -43,7 +43,9 @@ from mqcli.core.readers import InputMode, ReadStats
 
 def publish(
     ctx: typer.Context,
-    values: Annotated[Optional[list[str]], typer.Argument(help="Message bodies (default: read --file or stdin).", show_default=False)] = None,
+    values: Annotated[
+        Optional[list[str]], typer.Argument(help="Message bodies (default: read --file or stdin).", show_default=False)
+    ] = None,
     queue: QueueOpt = None,
     exchange: ExchangeOpt = None,
     routing_key: RoutingKeyOpt = None,
@@ -64,13 +66,26 @@ def publish(
     type_: TypeOpt = None,
     app_id: AppIdOpt = None,
     timestamp: TimestampOpt = False,
-    mandatory: Annotated[bool, typer.Option("--mandatory", help="Report messages no queue received (basic.return) and exit 1.")] = False,
-    no_confirm: Annotated[bool, typer.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")] = False,
-    window: Annotated[int, typer.Option("--confirm-window", min=1, help="Messages that may await their confirm at once.")] = 256,
-    confirm_timeout: Annotated[str, typer.Option("--confirm-timeout", help="Give up (exit 1) when no confirm arrives for DURATION.")] = "30s",
+    mandatory: Annotated[
+        bool, typer.Option("--mandatory", help="Report messages no queue received (basic.return) and exit 1.")
+    ] = False,
+    no_confirm: Annotated[
+        bool, typer.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")
+    ] = False,
+    window: Annotated[
+        int, typer.Option("--confirm-window", min=1, help="Messages that may await their confirm at once.")
+    ] = 256,
+    confirm_timeout: Annotated[
+        str, typer.Option("--confirm-timeout", help="Give up (exit 1) when no confirm arrives for DURATION.")
+    ] = "30s",
     reconnect: PublishReconnectOpt = 0,
     declare: DeclareOpt = False,
-    exchange_type: Annotated[Optional[str], typer.Option("--exchange-type", help="Exchange type for --declare: direct, fanout, topic, headers.", show_default=False)] = None,
+    exchange_type: Annotated[
+        Optional[str],
+        typer.Option(
+            "--exchange-type", help="Exchange type for --declare: direct, fanout, topic, headers.", show_default=False
+        ),
+    ] = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Publish messages to a queue or an exchange, with publisher confirms.
@@ -112,8 +127,17 @@ def publish(
         window=window,
         confirm_timeout=parse_duration(confirm_timeout),
         properties=message_properties(
-            jsonl=input_mode is InputMode.jsonl, content_type=content_type, content_encoding=content_encoding, persistent=persistent, message_id=message_id,
-            correlation_id=correlation_id, reply_to=reply_to, expiration=expiration, priority=priority, type_=type_, app_id=app_id,
+            jsonl=input_mode is InputMode.jsonl,
+            content_type=content_type,
+            content_encoding=content_encoding,
+            persistent=persistent,
+            message_id=message_id,
+            correlation_id=correlation_id,
+            reply_to=reply_to,
+            expiration=expiration,
+            priority=priority,
+            type_=type_,
+            app_id=app_id,
         ),
         headers=typed_headers(header),
         generate_message_id=generate_message_id,
@@ -121,12 +145,23 @@ def publish(
         reconnect=reconnect_policy(reconnect),
     )
     stats = ReadStats()
-    target = f"queue {queue}" if queue is not None else (f"exchange {exchange or '(default)'}" if exchange is not None else "the messages' destinations")
+    target = (
+        f"queue {queue}"
+        if queue is not None
+        else (f"exchange {exchange or '(default)'}" if exchange is not None else "the messages' destinations")
+    )
     private_stdin(app)
     with ExitStack() as stack:
         messages = open_input(
-            app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
-            key_separator=None, skip_invalid=skip_invalid, stats=stats,
+            app,
+            stack,
+            values=values,
+            files=files,
+            mode=input_mode,
+            delimiter=delimiter,
+            key_separator=None,
+            skip_invalid=skip_invalid,
+            stats=stats,
         )
         client = stack.enter_context(connect(app))
 

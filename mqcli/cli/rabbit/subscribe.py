@@ -29,12 +29,45 @@ from mqcli.core.errors import UsageError
 def subscribe(
     ctx: typer.Context,
     exchange: Annotated[str, typer.Option("--exchange", help="Exchange to subscribe to.", show_default=False)],
-    exchange_type: Annotated[Optional[str], typer.Option("--type", help="Exchange type: fanout, direct, topic, headers (for --declare, and to pick the default binding key).", show_default=False)] = None,
-    keys: Annotated[Optional[list[str]], typer.Option("--key", "-k", help="Binding key (repeatable). Topic wildcards: * one word, # zero or more. Default: '#' for topic, '' otherwise.", show_default=False)] = None,
-    bind_header: Annotated[Optional[list[str]], typer.Option("--bind-header", help="headers exchange: bind on header name=value (repeatable).", show_default=False)] = None,
-    bind_match: Annotated[str, typer.Option("--bind-match", help="headers exchange: all or any of the --bind-header values must match.")] = "all",
-    queue: Annotated[Optional[str], typer.Option("--queue", "-q", help="A durable named queue (declared when missing) that keeps collecting while nobody listens. Default: a server-named exclusive queue that goes away with mqcli.", show_default=False)] = None,
-    declare: Annotated[bool, typer.Option("--declare", help="Declare the exchange (durable, --type, default fanout) when it is missing.")] = False,
+    exchange_type: Annotated[
+        Optional[str],
+        typer.Option(
+            "--type",
+            help="Exchange type: fanout, direct, topic, headers (for --declare, and to pick the default binding key).",
+            show_default=False,
+        ),
+    ] = None,
+    keys: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--key",
+            "-k",
+            help="Binding key (repeatable). Topic wildcards: * one word, # zero or more. Default: '#' for topic, '' otherwise.",
+            show_default=False,
+        ),
+    ] = None,
+    bind_header: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--bind-header", help="headers exchange: bind on header name=value (repeatable).", show_default=False
+        ),
+    ] = None,
+    bind_match: Annotated[
+        str, typer.Option("--bind-match", help="headers exchange: all or any of the --bind-header values must match.")
+    ] = "all",
+    queue: Annotated[
+        Optional[str],
+        typer.Option(
+            "--queue",
+            "-q",
+            help="A durable named queue (declared when missing) that keeps collecting while nobody listens. Default: a server-named exclusive queue that goes away with mqcli.",
+            show_default=False,
+        ),
+    ] = None,
+    declare: Annotated[
+        bool,
+        typer.Option("--declare", help="Declare the exchange (durable, --type, default fanout) when it is missing."),
+    ] = False,
     output: OutputOpt = OutputFormat.auto,
     template: FormatOpt = None,
     delimiter: DelimiterOpt = r"\n",
@@ -93,13 +126,30 @@ def subscribe(
             for key in binding_keys:
                 bind_queue(client, name, exchange, key, binding_args)
             # Tells people and scripts that from now on nothing published is missed.
-            app.info(f"mqcli: subscribed: queue {name} bound to {exchange} with {', '.join(repr(k) for k in binding_keys)}")
+            app.info(
+                f"mqcli: subscribed: queue {name} bound to {exchange} with {', '.join(repr(k) for k in binding_keys)}"
+            )
             return name
 
         name = setup()
         run_consumer(
-            app, client, name, output=output, template=template, delimiter=delimiter, count=count, timeout=timeout,
-            exit_when_empty=exit_when_empty, match=match, match_key=match_key, match_value=match_value,
-            match_header=match_header, exec_cmd=exec_cmd, on_error=on_error, no_ack=no_ack, prefetch=prefetch,
-            reconnect=reconnect, resubscribe=setup,
+            app,
+            client,
+            name,
+            output=output,
+            template=template,
+            delimiter=delimiter,
+            count=count,
+            timeout=timeout,
+            exit_when_empty=exit_when_empty,
+            match=match,
+            match_key=match_key,
+            match_value=match_value,
+            match_header=match_header,
+            exec_cmd=exec_cmd,
+            on_error=on_error,
+            no_ack=no_ack,
+            prefetch=prefetch,
+            reconnect=reconnect,
+            resubscribe=setup,
         )

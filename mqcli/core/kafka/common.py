@@ -8,7 +8,6 @@ loads kafka-python (its import alone costs ~130 ms of start-up).
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,7 +146,9 @@ class StartOffset:
             return cls("relative", n) if t.startswith("-") else cls("offset", n)
         raise UsageError(f"invalid --offset {text!r} (use beginning, end, stored, N or -N)")
 
-    def resolve(self, lo: int, hi: int, *, found: int | None = None, committed: int | None = None, reset: str = "earliest") -> int:
+    def resolve(
+        self, lo: int, hi: int, *, found: int | None = None, committed: int | None = None, reset: str = "earliest"
+    ) -> int:
         """The start position in a partition whose offsets run from lo to hi.
 
         `found` is the offset looked up for a time (None: no message that

@@ -55,7 +55,9 @@ def resolve(settings: KafkaSettings, requested: str | None = None) -> KafkaSetti
         if name not in ENGINES:
             raise UsageError(f"invalid --engine {requested!r} (use {' or '.join(ENGINES)})")
         if name == LIBRDKAFKA and not librdkafka_available():
-            raise UsageError("--engine librdkafka needs the confluent-kafka package, which is not installed", hint=_INSTALL_HINT)
+            raise UsageError(
+                "--engine librdkafka needs the confluent-kafka package, which is not installed", hint=_INSTALL_HINT
+            )
     elif settings.engine:
         name = settings.engine
         if name == LIBRDKAFKA and not librdkafka_available():
@@ -76,10 +78,10 @@ def _rd(settings: KafkaSettings) -> bool:
 def admin(settings: KafkaSettings, profile: str | None = None) -> Any:
     """A connected Admin (a context manager) for the settings' engine."""
     if _rd(settings):
-        from mqcli.core.kafka.rdkafka_admin import Admin as RdAdmin
+        from mqcli.core.kafka.librdkafka.admin import Admin as RdAdmin
 
         return RdAdmin(settings, profile)
-    from mqcli.core.kafka.admin import Admin
+    from mqcli.core.kafka.kafka_python.admin import Admin
 
     return Admin(settings, profile)
 
@@ -97,10 +99,10 @@ def ping(settings: KafkaSettings, profile: str | None = None) -> str:
 def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Any:
     """A connected Producer: send_all(topic, messages, on_result), close()."""
     if _rd(settings):
-        from mqcli.core.kafka.rdkafka_producer import Producer as RdProducer
+        from mqcli.core.kafka.librdkafka.producer import Producer as RdProducer
 
         return RdProducer(settings, options, profile)
-    from mqcli.core.kafka.producer import Producer
+    from mqcli.core.kafka.kafka_python.producer import Producer
 
     options.check()
     if options.batch_size is None:
@@ -118,10 +120,10 @@ def partition_consumer(
 ) -> Any:
     """A PartitionConsumer: seek(StartOffset), run(rules, handle, flush, matcher), close()."""
     if _rd(settings):
-        from mqcli.core.kafka.rdkafka_consumer import PartitionConsumer as RdPartitionConsumer
+        from mqcli.core.kafka.librdkafka.consumer import PartitionConsumer as RdPartitionConsumer
 
         return RdPartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
-    from mqcli.core.kafka.consumer import PartitionConsumer
+    from mqcli.core.kafka.kafka_python.consumer import PartitionConsumer
 
     return PartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
 
@@ -138,10 +140,12 @@ def group_consumer(
 ) -> Any:
     """A GroupConsumer: run(rules, handle, flush, matcher), close(commit=True)."""
     if _rd(settings):
-        from mqcli.core.kafka.rdkafka_consumer import GroupConsumer as RdGroupConsumer
+        from mqcli.core.kafka.librdkafka.consumer import GroupConsumer as RdGroupConsumer
 
-        return RdGroupConsumer(settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event)
-    from mqcli.core.kafka.consumer import GroupConsumer
+        return RdGroupConsumer(
+            settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event
+        )
+    from mqcli.core.kafka.kafka_python.consumer import GroupConsumer
 
     return GroupConsumer(settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event)
 
@@ -150,9 +154,9 @@ def enable_library_logs(settings: KafkaSettings, stream: Any, secrets: list[str]
     """--debug: the engine's own log lines on `stream`, secrets masked; returns
     the function that turns them off again."""
     if _rd(settings):
-        from mqcli.core.kafka.rdkafka_client import enable_library_logs as rd_logs
+        from mqcli.core.kafka.librdkafka.client import enable_library_logs as rd_logs
 
         return rd_logs(stream, secrets)
-    from mqcli.core.kafka.client import enable_library_logs as kp_logs
+    from mqcli.core.kafka.kafka_python.client import enable_library_logs as kp_logs
 
     return kp_logs(stream, secrets)

@@ -121,7 +121,10 @@ def describe_connect_error(exc: BaseException) -> tuple[str, str | None]:
         if isinstance(e, ssl.SSLCertVerificationError):
             return f"TLS certificate verification failed: {e.verify_message or e.reason}", "check the profile's tls.ca"
         if isinstance(e, ssl.SSLError):
-            return f"TLS handshake failed: {e.reason or e}", "check the profile's tls settings and the port (amqps is usually 5671)"
+            return (
+                f"TLS handshake failed: {e.reason or e}",
+                "check the profile's tls settings and the port (amqps is usually 5671)",
+            )
     for e in chain:
         if isinstance(e, (pex.ProbableAuthenticationError, pex.AuthenticationError)):
             return "authentication failed (ACCESS_REFUSED)", "check the profile's username and password"
@@ -134,7 +137,10 @@ def describe_connect_error(exc: BaseException) -> tuple[str, str | None]:
                 return f"access denied ({e.reply_text})", "check the vhost and the user's permissions"
             return f"closed by the broker: {e.reply_code} {e.reply_text}", None
         if isinstance(e, pex.IncompatibleProtocolError):
-            return "the server closed the connection during the AMQP handshake", "is this an AMQP port? amqps (TLS) is usually 5671"
+            return (
+                "the server closed the connection during the AMQP handshake",
+                "is this an AMQP port? amqps (TLS) is usually 5671",
+            )
         if isinstance(e, ConnectionRefusedError):
             return "connection refused", "is RabbitMQ running? check with: mqcli ping --rabbit"
         if isinstance(e, TimeoutError) or "Timeout" in type(e).__name__:
@@ -227,13 +233,11 @@ class RabbitClient:
             return attempt
         if last is None:
             raise lost
-        raise ConnectionLost(
-            f"{last.message}; gave up after {policy.attempts} reconnect attempt(s)", hint=last.hint
-        )
+        raise ConnectionLost(f"{last.message}; gave up after {policy.attempts} reconnect attempt(s)", hint=last.hint)
 
     def server_properties(self) -> dict[str, Any]:
         # The server's connection.start properties (product, version, ...).
-        return dict(self.connection._impl.server_properties or {})  # noqa: SLF001 - pika has no public accessor
+        return dict(self.connection._impl.server_properties or {})
 
     def close(self) -> None:
         try:
@@ -317,11 +321,15 @@ def amqp_errors(client: RabbitClient | None, *, what: str | None = None) -> Iter
         ) from None
     except pex.ConnectionClosedByBroker as e:
         if e.reply_code == 503 and "exchange type" in (e.reply_text or ""):
-            raise MqcliError(f"RabbitMQ refused: {e.reply_text}", hint="is the plugin providing this exchange type enabled?") from None
+            raise MqcliError(
+                f"RabbitMQ refused: {e.reply_text}", hint="is the plugin providing this exchange type enabled?"
+            ) from None
         if e.reply_code == 320:  # CONNECTION_FORCED: broker shutdown or an operator closed it
             raise ConnectionLost(f"RabbitMQ at {where} closed the connection: {e.reply_code} {e.reply_text}") from None
         if e.reply_code in (403, 530):  # auth, vhost access
-            raise ConnectionFailed(f"RabbitMQ at {where} closed the connection: {e.reply_code} {e.reply_text}") from None
+            raise ConnectionFailed(
+                f"RabbitMQ at {where} closed the connection: {e.reply_code} {e.reply_text}"
+            ) from None
         # Protocol-level refusals (540 NOT_IMPLEMENTED, 503 COMMAND_INVALID, ...): the request was wrong.
         raise MqcliError(f"RabbitMQ refused: {e.reply_code} {e.reply_text}") from None
     except pex.AMQPHeartbeatTimeout:

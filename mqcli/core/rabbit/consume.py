@@ -187,7 +187,9 @@ class _Acks:
     `on_receipt` (--no-ack) deliveries were acknowledged as they came: only
     the output is flushed, at the same points."""
 
-    def __init__(self, client: RabbitClient, ch: Any, flush: Callable[[], None] | None, every: int, on_receipt: bool) -> None:
+    def __init__(
+        self, client: RabbitClient, ch: Any, flush: Callable[[], None] | None, every: int, on_receipt: bool
+    ) -> None:
         self._client = client
         self._ch = ch
         self._flush = flush

@@ -58,7 +58,9 @@ def _where(msg: Message) -> str:
     return f"line {msg.line}: " if msg.line is not None else ""
 
 
-def build_properties(msg: Message, defaults: dict[str, Any], default_headers: list[tuple[str, Any]]) -> pika.BasicProperties:
+def build_properties(
+    msg: Message, defaults: dict[str, Any], default_headers: list[tuple[str, Any]]
+) -> pika.BasicProperties:
     """Properties for publishing `msg`: the command-line `defaults`, overridden by
     the message's own (from JSON Lines), which are validated here."""
     props: dict[str, Any] = dict(defaults)

@@ -99,7 +99,12 @@ def _register(client: RabbitClient, record: dict[str, Any]) -> None:
     with amqp_errors(client):
         ch = client.connection.channel()
         try:
-            ch.basic_publish("", REGISTRY, json.dumps(record).encode(), pika.BasicProperties(delivery_mode=2, content_type="application/json"))
+            ch.basic_publish(
+                "",
+                REGISTRY,
+                json.dumps(record).encode(),
+                pika.BasicProperties(delivery_mode=2, content_type="application/json"),
+            )
         finally:
             _close_quietly(ch)
 
@@ -132,7 +137,9 @@ def _registered_exchange(client: RabbitClient, name: str) -> bool:
     return any(r.get("exchange") == name for r in _read_registry(client, clean=False))
 
 
-def prepare_delayed(client: RabbitClient, settings: PublishSettings, *, delay_ms: int, target: Target, via: str) -> None:
+def prepare_delayed(
+    client: RabbitClient, settings: PublishSettings, *, delay_ms: int, target: Target, via: str
+) -> None:
     """Check the target, declare the delay queue (or the plugin's exchange)
     and point `settings` at it, for publish_stream(..., settings).
 
@@ -169,7 +176,13 @@ class DelayQueueStatus:
     waiting: int | None  # messages in the delay queue (None: not countable, plugin)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "via": self.via, "target": self.target, "delay_ms": self.delay_ms, "waiting": self.waiting}
+        return {
+            "name": self.name,
+            "via": self.via,
+            "target": self.target,
+            "delay_ms": self.delay_ms,
+            "waiting": self.waiting,
+        }
 
 
 def _read_registry(client: RabbitClient, *, clean: bool) -> list[dict[str, Any]]:
@@ -218,4 +231,3 @@ def status(client: RabbitClient) -> list[DelayQueueStatus]:
         out.append(DelayQueueStatus(r["queue"], "ttl", r.get("target", ""), r.get("delay_ms"), waiting))
     out.sort(key=lambda s: (s.target, s.delay_ms or 0))
     return out
-

@@ -109,7 +109,7 @@ class Publisher:
         self._channel = client.channel()
         # The only use of pika internals here: the asynchronous channel under
         # pika's blocking wrapper (see the module docstring).
-        self._impl = self._channel._impl  # noqa: SLF001
+        self._impl = self._channel._impl
         self._impl.add_on_close_callback(self._on_close)
         self._impl.add_on_return_callback(self._on_return)
         if settings.confirm:
@@ -246,7 +246,9 @@ class Publisher:
             if time.monotonic() - self._last_progress > self.settings.confirm_timeout:
                 n = len(self._pending)
                 self._fail_pending(f"not confirmed within {self.settings.confirm_timeout:g}s")
-                raise DeliveryFailed(f"{n} message(s) not confirmed by RabbitMQ within {self.settings.confirm_timeout:g}s")
+                raise DeliveryFailed(
+                    f"{n} message(s) not confirmed by RabbitMQ within {self.settings.confirm_timeout:g}s"
+                )
             self._poll_until_confirm(POLL)
 
     # -- publishing ------------------------------------------------------------
@@ -279,7 +281,9 @@ class Publisher:
             self._wait_window(s.window - 1)
         with amqp_errors(self.client):
             try:
-                self._impl.basic_publish(exchange=exchange, routing_key=rk, body=body, properties=props, mandatory=s.mandatory)
+                self._impl.basic_publish(
+                    exchange=exchange, routing_key=rk, body=body, properties=props, mandatory=s.mandatory
+                )
             except (pex.UnsupportedAMQPFieldException, pex.ShortStringTooLong) as e:
                 where = f"line {msg.line}: " if msg.line is not None else ""
                 raise InputError(f"{where}cannot encode this message for AMQP ({type(e).__name__})") from None
@@ -497,7 +501,9 @@ def _publish_stream(
             try:
                 with signals.paused():  # Ctrl-C ends the waiting at once
                     used = client.reconnect(
-                        ReconnectPolicy(attempts_left, settings.reconnect.first, settings.reconnect.longest), lost, notify
+                        ReconnectPolicy(attempts_left, settings.reconnect.first, settings.reconnect.longest),
+                        lost,
+                        notify,
                     )
             except BaseException:
                 abandon("connection lost before the broker confirmed it")

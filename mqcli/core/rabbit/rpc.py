@@ -80,7 +80,9 @@ class _Calls:
     """The requests in flight, which outlive a connection, and the channel of
     the current one (direct reply-to consumer, mandatory returns)."""
 
-    def __init__(self, client: RabbitClient, settings: CallSettings, on_reply: Callable[[Message, Message], None], run: CallRun) -> None:
+    def __init__(
+        self, client: RabbitClient, settings: CallSettings, on_reply: Callable[[Message, Message], None], run: CallRun
+    ) -> None:
         self.client = client
         self.settings = settings
         self.on_reply = on_reply
@@ -102,7 +104,9 @@ class _Calls:
             ch = self.ch = self.client.connection.channel()
             # Direct reply-to: the consumer must exist (on this channel) before publishing.
             ch.basic_consume(DIRECT_REPLY_TO, on_message_callback=self._on_message, auto_ack=True)
-            ch.add_on_return_callback(lambda _ch, method, _props, _body: self.returned.append(f"{method.reply_code} {method.reply_text}"))
+            ch.add_on_return_callback(
+                lambda _ch, method, _props, _body: self.returned.append(f"{method.reply_code} {method.reply_text}")
+            )
         again = [r for r in self.pending if r.corr not in self.replies]
         for request in again:
             self.publish(request)
@@ -131,20 +135,28 @@ class _Calls:
         props.reply_to = DIRECT_REPLY_TO
         request.sent_at = time.monotonic()
         with amqp_errors(self.client):
-            self.ch.basic_publish("", self.settings.queue, request.message.value or b"", properties=props, mandatory=True)
+            self.ch.basic_publish(
+                "", self.settings.queue, request.message.value or b"", properties=props, mandatory=True
+            )
 
     def poll(self, limit: float) -> None:
         with amqp_errors(self.client):
             self.client.connection.process_data_events(time_limit=limit)
         if self.returned:
-            raise MqcliError(f"request to queue '{self.settings.queue}' was returned unroutable ({self.returned[0]}); was the queue deleted?")
+            raise MqcliError(
+                f"request to queue '{self.settings.queue}' was returned unroutable ({self.returned[0]}); was the queue deleted?"
+            )
         while self.pending and self.pending[0].corr in self.replies:
             request = self.pending.popleft()
             self.run.answered += 1
             self.on_reply(request.message, self.replies.pop(request.corr))
         if self.pending and time.monotonic() - self.pending[0].sent_at > self.settings.timeout:
-            where = f"line {self.pending[0].message.line}" if self.pending[0].message.line is not None else "the request"
-            raise TimeoutExpired(f"no reply to {where} from queue '{self.settings.queue}' within {self.settings.timeout:g}s")
+            where = (
+                f"line {self.pending[0].message.line}" if self.pending[0].message.line is not None else "the request"
+            )
+            raise TimeoutExpired(
+                f"no reply to {where} from queue '{self.settings.queue}' within {self.settings.timeout:g}s"
+            )
 
     def unanswered(self, lost: bool) -> Iterator[tuple[Message, str]]:
         """Every request whose reply was not handed on, with the reason."""

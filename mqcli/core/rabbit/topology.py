@@ -123,7 +123,9 @@ def declare_queue(
         raise UsageError(f"{qtype} queues cannot be exclusive or auto-delete")
 
     def run(ch: BlockingChannel) -> QueueInfo:
-        ok = ch.queue_declare(name, durable=not exclusive, exclusive=exclusive, auto_delete=auto_delete, arguments=args or None)
+        ok = ch.queue_declare(
+            name, durable=not exclusive, exclusive=exclusive, auto_delete=auto_delete, arguments=args or None
+        )
         return QueueInfo(ok.method.queue, ok.method.message_count, ok.method.consumer_count)
 
     return _on_channel(client, f"queue '{name}'", run)
@@ -145,18 +147,31 @@ def declare_exchange(
         client,
         f"exchange '{name}'",
         lambda ch: ch.exchange_declare(
-            name, exchange_type=exchange_type, durable=durable, auto_delete=auto_delete, internal=internal, arguments=arguments or None
+            name,
+            exchange_type=exchange_type,
+            durable=durable,
+            auto_delete=auto_delete,
+            internal=internal,
+            arguments=arguments or None,
         ),
     )
 
 
-def bind_queue(client: RabbitClient, queue: str, exchange: str, key: str = "", arguments: dict[str, Any] | None = None) -> None:
+def bind_queue(
+    client: RabbitClient, queue: str, exchange: str, key: str = "", arguments: dict[str, Any] | None = None
+) -> None:
     if exchange == "":
         raise UsageError("queues cannot be bound to the default exchange (it routes by queue name already)")
-    _on_channel(client, f"exchange '{exchange}' or queue '{queue}'", lambda ch: ch.queue_bind(queue, exchange, routing_key=key, arguments=arguments or None))
+    _on_channel(
+        client,
+        f"exchange '{exchange}' or queue '{queue}'",
+        lambda ch: ch.queue_bind(queue, exchange, routing_key=key, arguments=arguments or None),
+    )
 
 
-def bind_exchange(client: RabbitClient, destination: str, source: str, key: str = "", arguments: dict[str, Any] | None = None) -> None:
+def bind_exchange(
+    client: RabbitClient, destination: str, source: str, key: str = "", arguments: dict[str, Any] | None = None
+) -> None:
     _on_channel(
         client,
         f"exchange '{source}' or '{destination}'",
@@ -195,11 +210,15 @@ def delete_queue(client: RabbitClient, name: str, *, if_empty: bool = False, if_
     (RabbitMQ itself treats deleting a missing queue as success)."""
     info = inspect_queue(client, name)
     try:
-        ok = _on_channel(client, f"queue '{name}'", lambda ch: ch.queue_delete(name, if_unused=if_unused, if_empty=if_empty))
+        ok = _on_channel(
+            client, f"queue '{name}'", lambda ch: ch.queue_delete(name, if_unused=if_unused, if_empty=if_empty)
+        )
     except MqcliError as e:
         if "PRECONDITION_FAILED" in e.message:
             why = "it has consumers (--if-unused)" if "in use" in e.message else "it is not empty (--if-empty)"
-            raise MqcliError(f"queue '{name}' not deleted: {why}; {info.messages} ready, {info.consumers} consumers") from None
+            raise MqcliError(
+                f"queue '{name}' not deleted: {why}; {info.messages} ready, {info.consumers} consumers"
+            ) from None
         raise
     return int(ok.method.message_count)
 

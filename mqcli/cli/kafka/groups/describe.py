@@ -8,8 +8,8 @@ import typer
 
 from mqcli.cli.context import get_app
 from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
-from mqcli.cli.render import write_json, write_table
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.render import write_json, write_table
 
 
 def describe(
@@ -33,11 +33,20 @@ def describe(
         write_json(app, d)
         return
     members = {m["member_id"]: f"{m['client_id']}@{m['host']}" for m in d["members"]}
-    title = f"group {d['group']}: {d['state']}, {len(d['members'])} member(s)" + (f", assignor {d['protocol']}" if d["protocol"] else "")
+    title = f"group {d['group']}: {d['state']}, {len(d['members'])} member(s)" + (
+        f", assignor {d['protocol']}" if d["protocol"] else ""
+    )
     if not app.stdout_isatty:
         app.err.print(title)
     rows = [
-        (p["topic"], p["partition"], p["committed_offset"], p["end_offset"], p["lag"], members.get(p["member_id"] or "", ""))
+        (
+            p["topic"],
+            p["partition"],
+            p["committed_offset"],
+            p["end_offset"],
+            p["lag"],
+            members.get(p["member_id"] or "", ""),
+        )
         for p in d["partitions"]
     ]
     write_table(app, ("topic", "partition", "committed", "end", "lag", "member"), rows, title=title)

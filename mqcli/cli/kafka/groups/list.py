@@ -6,8 +6,8 @@ import typer
 
 from mqcli.cli.context import get_app
 from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
-from mqcli.cli.render import write_json, write_table
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.render import write_json, write_table
 
 
 def list_groups(ctx: typer.Context, output: TableOutputOpt = "table", profile: ProfileOpt = None) -> None:

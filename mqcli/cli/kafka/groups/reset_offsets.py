@@ -8,17 +8,34 @@ import typer
 
 from mqcli.cli.context import get_app
 from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
-from mqcli.cli.render import write_json, write_table
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.render import write_json, write_table
 from mqcli.core.parse import parse_time
 
 
 def reset_offsets(
     ctx: typer.Context,
     group: Annotated[str, typer.Argument(help="Consumer group id.", show_default=False)],
-    to: Annotated[str, typer.Option("--to", help="earliest, latest, an OFFSET (clamped to each partition's range) or a TIME (ISO-8601 or -1h).", show_default=False)],
-    topic: Annotated[Optional[list[str]], typer.Option("--topic", "-t", help="Topic to reset (repeatable; default: the topics the group has offsets for).", show_default=False)] = None,
-    execute: Annotated[bool, typer.Option("--execute", help="Apply the reset (without it: a dry run that only shows the plan).")] = False,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="earliest, latest, an OFFSET (clamped to each partition's range) or a TIME (ISO-8601 or -1h).",
+            show_default=False,
+        ),
+    ],
+    topic: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--topic",
+            "-t",
+            help="Topic to reset (repeatable; default: the topics the group has offsets for).",
+            show_default=False,
+        ),
+    ] = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Apply the reset (without it: a dry run that only shows the plan).")
+    ] = False,
     output: TableOutputOpt = "table",
     profile: ProfileOpt = None,
 ) -> None:

@@ -15,10 +15,28 @@ from mqcli.core.errors import UsageError
 def create(
     ctx: typer.Context,
     topic: Annotated[str, typer.Argument(help="Topic to create.", show_default=False)],
-    partitions: Annotated[Optional[int], typer.Option("--partitions", min=1, help="Number of partitions (default: the broker's).", show_default=False)] = None,
-    replication_factor: Annotated[Optional[int], typer.Option("--replication-factor", "-r", min=1, help="Replication factor (default: the broker's).", show_default=False)] = None,
-    config: Annotated[Optional[list[str]], typer.Option("--config", "-c", help="Topic config name=value (repeatable), e.g. retention.ms=86400000.", show_default=False)] = None,
-    if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Succeed (exit 0) when the topic already exists.")] = False,
+    partitions: Annotated[
+        Optional[int],
+        typer.Option("--partitions", min=1, help="Number of partitions (default: the broker's).", show_default=False),
+    ] = None,
+    replication_factor: Annotated[
+        Optional[int],
+        typer.Option(
+            "--replication-factor", "-r", min=1, help="Replication factor (default: the broker's).", show_default=False
+        ),
+    ] = None,
+    config: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--config",
+            "-c",
+            help="Topic config name=value (repeatable), e.g. retention.ms=86400000.",
+            show_default=False,
+        ),
+    ] = None,
+    if_not_exists: Annotated[
+        bool, typer.Option("--if-not-exists", help="Succeed (exit 0) when the topic already exists.")
+    ] = False,
     profile: ProfileOpt = None,
 ) -> None:
     """Create a topic; fails (exit 1) when it exists unless --if-not-exists.

@@ -14,7 +14,9 @@ from mqcli.cli.options import ProfileOpt
 def delete(
     ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics to delete.", show_default=False)],
-    if_exists: Annotated[bool, typer.Option("--if-exists", help="Succeed (exit 0) when a topic does not exist.")] = False,
+    if_exists: Annotated[
+        bool, typer.Option("--if-exists", help="Succeed (exit 0) when a topic does not exist.")
+    ] = False,
     profile: ProfileOpt = None,
 ) -> None:
     """Delete topics; a missing topic is exit 6 unless --if-exists.

@@ -8,8 +8,8 @@ import typer
 
 from mqcli.cli.context import get_app
 from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
-from mqcli.cli.render import write_json, write_table
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.render import write_json, write_table
 
 
 def describe(
@@ -39,7 +39,14 @@ def describe(
         if not app.stdout_isatty:
             app.err.print(title)
         rows = [
-            (p["partition"], p["leader"], ",".join(map(str, p["replicas"])), ",".join(map(str, p["isr"])), p["earliest_offset"], p["latest_offset"])
+            (
+                p["partition"],
+                p["leader"],
+                ",".join(map(str, p["replicas"])),
+                ",".join(map(str, p["isr"])),
+                p["earliest_offset"],
+                p["latest_offset"],
+            )
             for p in d["partitions"]
         ]
         write_table(app, ("partition", "leader", "replicas", "isr", "earliest", "latest"), rows, title=title)

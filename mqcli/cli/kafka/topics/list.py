@@ -8,13 +8,15 @@ import typer
 
 from mqcli.cli.context import get_app
 from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
-from mqcli.cli.render import write_json, write_table
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.render import write_json, write_table
 
 
 def list_topics(
     ctx: typer.Context,
-    internal: Annotated[bool, typer.Option("--internal", help="Include internal topics (__consumer_offsets, ...).")] = False,
+    internal: Annotated[
+        bool, typer.Option("--internal", help="Include internal topics (__consumer_offsets, ...).")
+    ] = False,
     output: TableOutputOpt = "table",
     profile: ProfileOpt = None,
 ) -> None:
@@ -32,4 +34,8 @@ def list_topics(
     if fmt == "json":
         write_json(app, topics)
         return
-    write_table(app, ("topic", "partitions", "replication"), [(t["name"], t["partitions"], t["replication_factor"]) for t in topics])
+    write_table(
+        app,
+        ("topic", "partitions", "replication"),
+        [(t["name"], t["partitions"], t["replication_factor"]) for t in topics],
+    )

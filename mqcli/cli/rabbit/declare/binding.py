@@ -15,10 +15,25 @@ from mqcli.core.errors import UsageError
 def binding(
     ctx: typer.Context,
     exchange: Annotated[str, typer.Option("--exchange", help="Source exchange.", show_default=False)],
-    queue: Annotated[Optional[str], typer.Option("--queue", "-q", help="Destination queue.", show_default=False)] = None,
-    to_exchange: Annotated[Optional[str], typer.Option("--to-exchange", help="Destination exchange (exchange-to-exchange binding).", show_default=False)] = None,
-    keys: Annotated[Optional[list[str]], typer.Option("--key", "-k", help="Binding key (repeatable; default '').", show_default=False)] = None,
-    arg: Annotated[Optional[list[str]], typer.Option("--arg", help="Binding argument name=value, e.g. for headers exchanges x-match=all (typed like -H).", show_default=False)] = None,
+    queue: Annotated[
+        Optional[str], typer.Option("--queue", "-q", help="Destination queue.", show_default=False)
+    ] = None,
+    to_exchange: Annotated[
+        Optional[str],
+        typer.Option("--to-exchange", help="Destination exchange (exchange-to-exchange binding).", show_default=False),
+    ] = None,
+    keys: Annotated[
+        Optional[list[str]],
+        typer.Option("--key", "-k", help="Binding key (repeatable; default '').", show_default=False),
+    ] = None,
+    arg: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--arg",
+            help="Binding argument name=value, e.g. for headers exchanges x-match=all (typed like -H).",
+            show_default=False,
+        ),
+    ] = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Bind a queue (or another exchange) to an exchange with each --key.

@@ -36,12 +36,23 @@ from mqcli.core.readers import InputMode, ReadStats
 
 def publish(
     ctx: typer.Context,
-    values: Annotated[Optional[list[str]], typer.Argument(help="Message bodies (default: read --file or stdin).", show_default=False)] = None,
-    delay: Annotated[str, typer.Option("--delay", "-d", help="How long to hold each message, e.g. 30s, 5m, 1500ms.", show_default=False)] = "",
+    values: Annotated[
+        Optional[list[str]], typer.Argument(help="Message bodies (default: read --file or stdin).", show_default=False)
+    ] = None,
+    delay: Annotated[
+        str,
+        typer.Option("--delay", "-d", help="How long to hold each message, e.g. 30s, 5m, 1500ms.", show_default=False),
+    ] = "",
     queue: QueueOpt = None,
     exchange: ExchangeOpt = None,
     routing_key: RoutingKeyOpt = None,
-    via: Annotated[str, typer.Option("--via", help="ttl: a TTL + dead-letter queue per delay (works everywhere); plugin: the rabbitmq_delayed_message_exchange plugin.")] = "ttl",
+    via: Annotated[
+        str,
+        typer.Option(
+            "--via",
+            help="ttl: a TTL + dead-letter queue per delay (works everywhere); plugin: the rabbitmq_delayed_message_exchange plugin.",
+        ),
+    ] = "ttl",
     files: FileOpt = None,
     input_mode: InputOpt = InputMode.line,
     delimiter: DelimiterOpt = r"\n",
@@ -71,7 +82,7 @@ def publish(
     app = get_app(ctx, profile=profile)
     if not delay:
         raise UsageError("--delay is required (e.g. --delay 30s)")
-    delay_ms = int(round(parse_duration(delay) * 1000))
+    delay_ms = round(parse_duration(delay) * 1000)
     if delay_ms <= 0:
         raise UsageError("--delay must be positive")
     if via not in ("ttl", "plugin"):
@@ -87,8 +98,13 @@ def publish(
     target = Target(queue=queue) if queue is not None else Target(exchange=exchange, routing_key=routing_key or "")
     settings = PublishSettings(
         properties=message_properties(
-            jsonl=input_mode is InputMode.jsonl, content_type=content_type, persistent=persistent,
-            message_id=message_id, correlation_id=correlation_id, type_=type_, app_id=app_id,
+            jsonl=input_mode is InputMode.jsonl,
+            content_type=content_type,
+            persistent=persistent,
+            message_id=message_id,
+            correlation_id=correlation_id,
+            type_=type_,
+            app_id=app_id,
         ),
         headers=typed_headers(header),
         reconnect=reconnect_policy(reconnect),
@@ -97,8 +113,15 @@ def publish(
     private_stdin(app)
     with ExitStack() as stack:
         messages = open_input(
-            app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
-            key_separator=None, skip_invalid=skip_invalid, stats=stats,
+            app,
+            stack,
+            values=values,
+            files=files,
+            mode=input_mode,
+            delimiter=delimiter,
+            key_separator=None,
+            skip_invalid=skip_invalid,
+            stats=stats,
         )
         client = stack.enter_context(connect(app))
         prepare_delayed(client, settings, delay_ms=delay_ms, target=target, via=via)

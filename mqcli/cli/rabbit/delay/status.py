@@ -28,5 +28,14 @@ def status(ctx: typer.Context, output: OutputOpt = OutputFormat.auto, profile: P
     write_table(
         app,
         ["name", "via", "delay", "target", "waiting"],
-        [(r.name, r.via, f"{r.delay_ms / 1000:g}s" if r.delay_ms is not None else "per message", r.target, "" if r.waiting is None else r.waiting) for r in rows],
+        [
+            (
+                r.name,
+                r.via,
+                f"{r.delay_ms / 1000:g}s" if r.delay_ms is not None else "per message",
+                r.target,
+                "" if r.waiting is None else r.waiting,
+            )
+            for r in rows
+        ],
     )

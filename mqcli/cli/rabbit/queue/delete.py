@@ -14,8 +14,12 @@ from mqcli.cli.rabbit._common import connect
 def delete(
     ctx: typer.Context,
     queue: Annotated[str, typer.Argument(help="Queue name.", show_default=False)],
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when it holds no ready messages (else exit 1).")] = False,
-    if_unused: Annotated[bool, typer.Option("--if-unused", help="Only when it has no consumers (else exit 1).")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only when it holds no ready messages (else exit 1).")
+    ] = False,
+    if_unused: Annotated[
+        bool, typer.Option("--if-unused", help="Only when it has no consumers (else exit 1).")
+    ] = False,
     profile: ProfileOpt = None,
 ) -> None:
     """Delete a queue and the messages in it (exit 6 when it does not exist).

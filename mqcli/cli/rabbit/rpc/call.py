@@ -43,15 +43,25 @@ from mqcli.core.readers import InputMode, ReadStats
 def call(
     ctx: typer.Context,
     queue: Annotated[str, typer.Argument(help="Queue the server consumes.", show_default=False)],
-    values: Annotated[Optional[list[str]], typer.Argument(help="Request bodies (default: one request per line of --file or stdin).", show_default=False)] = None,
+    values: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Request bodies (default: one request per line of --file or stdin).", show_default=False),
+    ] = None,
     files: FileOpt = None,
     input_mode: InputOpt = InputMode.line,
     delimiter: DelimiterOpt = r"\n",
     skip_invalid: SkipInvalidOpt = False,
     header: HeaderOpt = None,
     content_type: ContentTypeOpt = None,
-    timeout: Annotated[str, typer.Option("--timeout", "-t", help="Exit 5 when a reply does not arrive within DURATION of its request.")] = "30s",
-    window: Annotated[int, typer.Option("--window", min=1, help="Requests in flight at once (answers are still printed in request order).")] = 100,
+    timeout: Annotated[
+        str, typer.Option("--timeout", "-t", help="Exit 5 when a reply does not arrive within DURATION of its request.")
+    ] = "30s",
+    window: Annotated[
+        int,
+        typer.Option(
+            "--window", min=1, help="Requests in flight at once (answers are still printed in request order)."
+        ),
+    ] = 100,
     reconnect: CallReconnectOpt = 0,
     output: OutputOpt = OutputFormat.auto,
     template: FormatOpt = None,
@@ -71,7 +81,8 @@ def call(
     Example: printf '2\\n3\\n' | mqcli rabbit rpc call squares --timeout 10s
     """
     app = get_app(ctx, profile=profile)
-    from mqcli.core.rabbit.rpc import CallRun, CallSettings, call as rpc_call, reply_error
+    from mqcli.core.rabbit.rpc import CallRun, CallSettings, reply_error
+    from mqcli.core.rabbit.rpc import call as rpc_call
 
     settings = CallSettings(
         queue=queue,
@@ -103,15 +114,28 @@ def call(
     private_stdin(app)
     with ExitStack() as stack:
         requests = open_input(
-            app, stack, values=values, files=files, mode=input_mode, delimiter=delimiter,
-            key_separator=None, skip_invalid=skip_invalid, stats=stats,
+            app,
+            stack,
+            values=values,
+            files=files,
+            mode=input_mode,
+            delimiter=delimiter,
+            key_separator=None,
+            skip_invalid=skip_invalid,
+            stats=stats,
         )
         client = stack.enter_context(connect(app))
         try:
             with input_stop_reported(app, run):
                 rpc_call(
-                    client, requests, settings, on_reply,
-                    reconnect=reconnect_policy(reconnect), notify=notifier(app), on_unanswered=on_unanswered, run=run,
+                    client,
+                    requests,
+                    settings,
+                    on_reply,
+                    reconnect=reconnect_policy(reconnect),
+                    notify=notifier(app),
+                    on_unanswered=on_unanswered,
+                    run=run,
                 )
         finally:
             warn_skipped(app, stats)

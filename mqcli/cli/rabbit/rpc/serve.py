@@ -16,7 +16,15 @@ from mqcli.core.message import Message
 def serve(
     ctx: typer.Context,
     queue: Annotated[str, typer.Argument(help="Queue to take requests from.", show_default=False)],
-    exec_cmd: Annotated[str, typer.Option("--exec", "-x", help="Command run per request (via the shell): request body on stdin, metadata in MQCLI_* variables; its stdout is the reply.", show_default=False)],
+    exec_cmd: Annotated[
+        str,
+        typer.Option(
+            "--exec",
+            "-x",
+            help="Command run per request (via the shell): request body on stdin, metadata in MQCLI_* variables; its stdout is the reply.",
+            show_default=False,
+        ),
+    ],
     count: CountOpt = None,
     timeout: TimeoutOpt = None,
     prefetch: PrefetchOpt = None,
@@ -46,7 +54,9 @@ def serve(
     def on_request(request: Message, status: int) -> None:
         if status != 0:
             cid = request.properties.get("correlation_id")
-            app.err.print(f"mqcli: --exec exited with {status} for request {cid or ''}; sent an error reply", soft_wrap=True)
+            app.err.print(
+                f"mqcli: --exec exited with {status} for request {cid or ''}; sent an error reply", soft_wrap=True
+            )
 
     with connect(app) as client:
         if ensure_queue(client, queue, declare=declare):

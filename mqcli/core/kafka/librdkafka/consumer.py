@@ -1,7 +1,7 @@
 """Consuming with librdkafka: PartitionConsumer (`consume`, no group) and
 GroupConsumer (`group-consume`, commits only handled messages), with the
 same start points, stop rules and commit order as the kafka-python engine
-(mqcli/core/kafka/consumer.py).
+(mqcli/core/kafka/kafka_python/consumer.py).
 
 Messages arrive in batches from `consume(num_messages, timeout)`.  Offsets
 are never committed or stored automatically (enable.auto.commit and
@@ -38,7 +38,7 @@ from mqcli.core.kafka.common import (
     StartOffset,
     StopRules,
 )
-from mqcli.core.kafka.rdkafka_client import Diagnosis, check_fatal, client_config, kafka_errors, wait_connected
+from mqcli.core.kafka.librdkafka.client import Diagnosis, check_fatal, client_config, kafka_errors, wait_connected
 from mqcli.core.message import Message
 from mqcli.core.writers import batch_writer
 
@@ -83,7 +83,9 @@ def to_message(m: Any) -> Message:
     )
 
 
-def _new_consumer(settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis, extra: dict[str, Any]) -> tuple[Consumer, Any]:
+def _new_consumer(
+    settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis, extra: dict[str, Any]
+) -> tuple[Consumer, Any]:
     """A connected consumer and the cluster metadata (ConnectionFailed within connect_timeout)."""
     cfg = client_config(settings, diagnosis)
     cfg.update(
@@ -171,10 +173,15 @@ class PartitionConsumer:
         if start.kind == "stored" and not self.group:
             raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
         with self._errors():
-            marks = {p: c.get_watermark_offsets(TopicPartition(t, p), timeout=self._timeout, cached=False) for p in self.parts}
+            marks = {
+                p: c.get_watermark_offsets(TopicPartition(t, p), timeout=self._timeout, cached=False)
+                for p in self.parts
+            }
             found: dict[int, int] = {}
             if start.kind == "time":
-                for tp in c.offsets_for_times([TopicPartition(t, p, start.value) for p in self.parts], timeout=self._timeout):
+                for tp in c.offsets_for_times(
+                    [TopicPartition(t, p, start.value) for p in self.parts], timeout=self._timeout
+                ):
                     found[tp.partition] = tp.offset
             stored: dict[int, int] = {}
             if start.kind == "stored":
@@ -183,14 +190,24 @@ class PartitionConsumer:
         assignment = []
         for p in self.parts:
             lo, hi = marks[p]
-            pos = start.resolve(lo, hi, found=found.get(p), committed=stored.get(p), reset=self.settings.consumer.auto_offset_reset)
+            pos = start.resolve(
+                lo, hi, found=found.get(p), committed=stored.get(p), reset=self.settings.consumer.auto_offset_reset
+            )
             self.positions[(t, p)] = pos
             self.ends[(t, p)] = hi
             assignment.append(TopicPartition(t, p, pos))
         with self._errors():
             c.assign(assignment)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+    def run(
+        self,
+        rules: StopRules,
+        handle: Callable[[Message], None],
+        flush: Callable[[], None],
+        matcher: Matcher | None = None,
+        *,
+        writer: Writer | None = None,
+    ) -> RunResult:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _consume_loop)."""
         if not self.positions:
             self.seek(StartOffset("beginning"))
@@ -482,7 +499,9 @@ class GroupConsumer:
                 self.close(commit=False)
                 raise NotFound(f"topic {topic!r} does not exist")
         with self._errors():
-            self.consumer.subscribe(topics, on_assign=self._on_assigned, on_revoke=self._on_revoked, on_lost=self._on_lost)
+            self.consumer.subscribe(
+                topics, on_assign=self._on_assigned, on_revoke=self._on_revoked, on_lost=self._on_lost
+            )
 
     def _errors(self, topic: str | None = None) -> Any:
         return kafka_errors(self.settings, self.profile, topic=topic, diagnosis=self.diagnosis)
@@ -526,7 +545,9 @@ class GroupConsumer:
 
     def _end_offset(self, key: Key) -> int | None:
         with self._errors(key[0]):
-            _lo, hi = self.consumer.get_watermark_offsets(TopicPartition(key[0], key[1]), timeout=self._timeout, cached=False)
+            _lo, hi = self.consumer.get_watermark_offsets(
+                TopicPartition(key[0], key[1]), timeout=self._timeout, cached=False
+            )
         return int(hi)
 
     def resolve_stops(self) -> set[Key]:
@@ -565,7 +586,15 @@ class GroupConsumer:
             )
         self.committed.update(pending)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+    def run(
+        self,
+        rules: StopRules,
+        handle: Callable[[Message], bool],
+        flush: Callable[[], None],
+        matcher: Matcher | None = None,
+        *,
+        writer: Writer | None = None,
+    ) -> RunResult:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _consume_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end

@@ -23,7 +23,7 @@ from confluent_kafka import Producer as _RdProducer
 from mqcli.core.bulk import fewer_gc_passes
 from mqcli.core.errors import UsageError
 from mqcli.core.kafka.common import Delivery, DeliveryReport, ProduceOptions, header_bytes
-from mqcli.core.kafka.rdkafka_client import Diagnosis, check_fatal, client_config, describe, wait_connected
+from mqcli.core.kafka.librdkafka.client import Diagnosis, check_fatal, client_config, describe, wait_connected
 from mqcli.core.message import Message
 
 if TYPE_CHECKING:
@@ -51,7 +51,9 @@ def _produce_kwargs(msg: Message, partition: int | None, extra_headers: list[tup
         if any("\0" in k for k, _ in headers):
             # librdkafka takes header names as C strings: it would cut the name
             # at the NUL and send another header than the one given.
-            raise ValueError("a header name with a NUL character cannot be sent with the librdkafka engine (use --engine kafka-python)")
+            raise ValueError(
+                "a header name with a NUL character cannot be sent with the librdkafka engine (use --engine kafka-python)"
+            )
         kwargs["headers"] = headers
     return kwargs
 
@@ -181,7 +183,9 @@ class Producer:
                 settled += lost
                 failed += lost
                 sync_counts()
-                report.failure(Delivery(msg=Message(value=None), size=0, error=f"{lost} message(s) got no delivery report"))
+                report.failure(
+                    Delivery(msg=Message(value=None), size=0, error=f"{lost} message(s) got no delivery report")
+                )
 
         def failed_at_once(msg: Message, size: int, why: str) -> None:
             nonlocal refused

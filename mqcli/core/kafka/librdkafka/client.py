@@ -151,7 +151,9 @@ def connection_error(settings: KafkaSettings, profile: str | None, diagnosis: Di
             hint="check username/password and sasl_mechanism in the profile",
         )
     if "certificate verify failed" in text:
-        detail = text.split("certificate verify failed", 1)[1].lstrip(": ").split(",", 1)[0].split(" (after", 1)[0].strip()
+        detail = (
+            text.split("certificate verify failed", 1)[1].lstrip(": ").split(",", 1)[0].split(" (after", 1)[0].strip()
+        )
         return ConnectionFailed(
             f"TLS certificate of Kafka at {where} does not verify: {detail or 'verify failed'}",
             hint="set tls.ca to the CA that signed the broker certificate",
@@ -163,7 +165,11 @@ def connection_error(settings: KafkaSettings, profile: str | None, diagnosis: Di
             f"cannot connect to Kafka at {where}: connection refused",
             hint="is the broker running? try: mqcli ping --kafka",
         )
-    reason = f": {_tail(text)}" if text and err is not None and err.code() != KafkaError._ALL_BROKERS_DOWN else f": no answer within {settings.connect_timeout:g}s"
+    reason = (
+        f": {_tail(text)}"
+        if text and err is not None and err.code() != KafkaError._ALL_BROKERS_DOWN
+        else f": no answer within {settings.connect_timeout:g}s"
+    )
     hint = None
     if settings.security_protocol in ("PLAINTEXT", "SASL_PLAINTEXT"):
         hint = "does the listener expect TLS or SASL? check security_protocol"
@@ -178,7 +184,14 @@ def _tail(text: str) -> str:
     return text.strip()
 
 
-def wait_connected(client: Any, settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis, *, serve: Callable[[], Any] | None = None) -> Any:
+def wait_connected(
+    client: Any,
+    settings: KafkaSettings,
+    profile: str | None,
+    diagnosis: Diagnosis,
+    *,
+    serve: Callable[[], Any] | None = None,
+) -> Any:
     """Fetch cluster metadata, so a dead or misconfigured broker fails now:
     ConnectionFailed within connect_timeout, sooner for bad credentials or
     certificates.  Returns the metadata."""
@@ -191,7 +204,11 @@ def wait_connected(client: Any, settings: KafkaSettings, profile: str | None, di
             metadata = client.list_topics(timeout=max(min(left, 0.5), 0.05))
         except KafkaException as e:
             err = e.args[0] if e.args and isinstance(e.args[0], KafkaError) else None
-            if err is not None and err.code() not in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN):
+            if err is not None and err.code() not in (
+                KafkaError._TRANSPORT,
+                KafkaError._TIMED_OUT,
+                KafkaError._ALL_BROKERS_DOWN,
+            ):
                 raise map_error(e, settings, profile) from None
         else:
             if _debug_enabled:
@@ -227,7 +244,14 @@ def describe(err: KafkaError) -> str:
     return f"{error_name(err)}: {err.str()}"
 
 
-def map_error(e: BaseException, settings: KafkaSettings, profile: str | None = None, *, topic: str | None = None, diagnosis: Diagnosis | None = None) -> MqcliError:
+def map_error(
+    e: BaseException,
+    settings: KafkaSettings,
+    profile: str | None = None,
+    *,
+    topic: str | None = None,
+    diagnosis: Diagnosis | None = None,
+) -> MqcliError:
     """A confluent-kafka exception as the mqcli error a user should see."""
     if isinstance(e, MqcliError):
         return e
@@ -239,12 +263,21 @@ def map_error(e: BaseException, settings: KafkaSettings, profile: str | None = N
             raise e
     code = err.code()
     where = _where(settings, profile)
-    if code in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_ID):
+    if code in (
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_TOPIC,
+        KafkaError._UNKNOWN_PARTITION,
+        KafkaError.UNKNOWN_TOPIC_ID,
+    ):
         what = f"topic {topic!r}" if topic else "topic or partition"
         return NotFound(f"{what} does not exist on {where}")
     if code in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED):
         return ConnectionFailed(f"Kafka authentication failed at {where}: {err.str()}")
-    if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
+    if code in (
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    ):
         return ConnectionFailed(f"not authorized on {where}: {error_name(err)}")
     if code in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
         if diagnosis is not None and diagnosis.errors:
@@ -256,7 +289,9 @@ def map_error(e: BaseException, settings: KafkaSettings, profile: str | None = N
 
 
 @contextmanager
-def kafka_errors(settings: KafkaSettings, profile: str | None = None, *, topic: str | None = None, diagnosis: Diagnosis | None = None) -> Iterator[None]:
+def kafka_errors(
+    settings: KafkaSettings, profile: str | None = None, *, topic: str | None = None, diagnosis: Diagnosis | None = None
+) -> Iterator[None]:
     """Turn confluent-kafka exceptions raised inside the block into mqcli errors."""
     try:
         yield

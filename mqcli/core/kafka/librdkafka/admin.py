@@ -13,7 +13,14 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, New
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
 from mqcli.core.kafka.common import ResetTarget
-from mqcli.core.kafka.rdkafka_client import Diagnosis, client_config, describe, kafka_errors, map_error, wait_connected
+from mqcli.core.kafka.librdkafka.client import (
+    Diagnosis,
+    client_config,
+    describe,
+    kafka_errors,
+    map_error,
+    wait_connected,
+)
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
@@ -90,7 +97,9 @@ class Admin:
             md = self.client.list_topics(topic, timeout=self.timeout)
         t = md.topics.get(topic)
         if t is None or (t.error is not None and t.error.code() in _UNKNOWN) or not t.partitions:
-            raise NotFound(f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`")
+            raise NotFound(
+                f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`"
+            )
         if t.error is not None:
             raise map_error(KafkaException(t.error), self.settings, self.profile, topic=topic)
         return sorted(t.partitions)
@@ -127,7 +136,14 @@ class Admin:
             if t.is_internal and not include_internal:
                 continue
             rf = max((len(p.replicas) for p in t.partitions), default=0)
-            out.append({"name": name, "partitions": len(t.partitions), "replication_factor": rf, "internal": bool(t.is_internal)})
+            out.append(
+                {
+                    "name": name,
+                    "partitions": len(t.partitions),
+                    "replication_factor": rf,
+                    "internal": bool(t.is_internal),
+                }
+            )
         return out
 
     def describe_topic(self, topic: str) -> dict[str, Any]:
@@ -204,7 +220,14 @@ class Admin:
                 if if_not_exists:
                     return False
                 raise MqcliError(f"topic {topic!r} already exists", hint="use --if-not-exists to accept that") from None
-            if code in (KafkaError.TOPIC_EXCEPTION, KafkaError.INVALID_REPLICA_ASSIGNMENT, KafkaError.INVALID_PARTITIONS, KafkaError.INVALID_REPLICATION_FACTOR, KafkaError.INVALID_CONFIG, KafkaError.POLICY_VIOLATION):
+            if code in (
+                KafkaError.TOPIC_EXCEPTION,
+                KafkaError.INVALID_REPLICA_ASSIGNMENT,
+                KafkaError.INVALID_PARTITIONS,
+                KafkaError.INVALID_REPLICATION_FACTOR,
+                KafkaError.INVALID_CONFIG,
+                KafkaError.POLICY_VIOLATION,
+            ):
                 raise UsageError(f"cannot create topic {topic!r}: {err.str() if err is not None else e}") from None
             raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
         self._wait_for_metadata(topic)
@@ -263,7 +286,9 @@ class Admin:
         )
 
     def committed(self, group: str) -> dict[TopicPartition, int]:
-        futs = self.client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=self.timeout)
+        futs = self.client.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group)], request_timeout=self.timeout
+        )
         res = self._result(futs[group])
         return {
             TopicPartition(tp.topic, tp.partition): tp.offset
@@ -377,9 +402,15 @@ class Admin:
         if state not in (None, "Empty", "Dead", "Unknown"):
             raise MqcliError(f"group {group!r} is {state}: stop its consumers before resetting offsets")
         offsets = [TopicPartition(r["topic"], r["partition"], r["new_offset"]) for r in plan]
-        futs = self.client.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, offsets)], request_timeout=self.timeout)
+        futs = self.client.alter_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group, offsets)], request_timeout=self.timeout
+        )
         res = self._result(futs[group])
-        bad = [f"{tp.topic}[{tp.partition}]: {describe(tp.error)}" for tp in (res.topic_partitions or []) if tp.error is not None]
+        bad = [
+            f"{tp.topic}[{tp.partition}]: {describe(tp.error)}"
+            for tp in (res.topic_partitions or [])
+            if tp.error is not None
+        ]
         if bad:
             raise MqcliError(f"offset reset failed for {', '.join(bad)}")
 

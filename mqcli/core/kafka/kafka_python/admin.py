@@ -11,8 +11,8 @@ from kafka.admin import ConfigResource, ConfigResourceType, OffsetSpec
 from kafka.structs import OffsetAndMetadata
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
-from mqcli.core.kafka.client import admin_client, kafka_errors, map_error
-from mqcli.core.kafka.common import ResetTarget  # noqa: F401 - re-exported
+from mqcli.core.kafka.common import ResetTarget
+from mqcli.core.kafka.kafka_python.client import admin_client, kafka_errors, map_error
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
@@ -49,7 +49,9 @@ class Admin:
         with self._errors(topic):
             (desc,) = self.client.describe_topics([topic])
         if desc.get("error_code") == _UNKNOWN_TOPIC or not desc.get("partitions"):
-            raise NotFound(f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`")
+            raise NotFound(
+                f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`"
+            )
         if desc.get("error_code"):
             raise map_error(kerr.for_code(desc["error_code"])(), self.settings, self.profile, topic=topic)
         return sorted(p["partition_index"] for p in desc["partitions"])
@@ -70,7 +72,14 @@ class Admin:
                 continue
             parts = t.get("partitions") or []
             rf = max((len(p.get("replica_nodes") or []) for p in parts), default=0)
-            out.append({"name": t["name"], "partitions": len(parts), "replication_factor": rf, "internal": bool(t.get("is_internal"))})
+            out.append(
+                {
+                    "name": t["name"],
+                    "partitions": len(parts),
+                    "replication_factor": rf,
+                    "internal": bool(t.get("is_internal")),
+                }
+            )
         return out
 
     def describe_topic(self, topic: str) -> dict[str, Any]:
@@ -135,7 +144,12 @@ class Admin:
             if if_not_exists:
                 return False
             raise MqcliError(f"topic {topic!r} already exists", hint="use --if-not-exists to accept that") from None
-        except (kerr.InvalidTopicError, kerr.InvalidPartitionsError, kerr.InvalidReplicationFactorError, kerr.InvalidConfigurationError) as e:
+        except (
+            kerr.InvalidTopicError,
+            kerr.InvalidPartitionsError,
+            kerr.InvalidReplicationFactorError,
+            kerr.InvalidConfigurationError,
+        ) as e:
             raise UsageError(f"cannot create topic {topic!r}: {_short(e)}") from None
         except kerr.KafkaError as e:
             raise map_error(e, self.settings, self.profile, topic=topic) from None
@@ -171,7 +185,12 @@ class Admin:
             groups = self.client.list_groups()
         return sorted(
             (
-                {"group": g["group_id"], "state": g.get("group_state"), "type": g.get("group_type"), "protocol_type": g.get("protocol_type")}
+                {
+                    "group": g["group_id"],
+                    "state": g.get("group_state"),
+                    "type": g.get("group_type"),
+                    "protocol_type": g.get("protocol_type"),
+                }
                 for g in groups
             ),
             key=lambda g: g["group"],
@@ -198,7 +217,12 @@ class Admin:
                 for p in a["partitions"]:
                     owner[(a["topic"], p)] = m["member_id"]
             members.append(
-                {"member_id": m["member_id"], "client_id": m.get("client_id"), "host": m.get("client_host"), "assignment": assigned}
+                {
+                    "member_id": m["member_id"],
+                    "client_id": m.get("client_id"),
+                    "host": m.get("client_host"),
+                    "assignment": assigned,
+                }
             )
         tps = set(committed) | {TopicPartition(t, p) for t, p in owner}
         # Every partition of the group's topics, so partitions it never
@@ -264,7 +288,9 @@ class Admin:
                 new = hi if o is None or o.offset is None or o.offset < 0 else o.offset
             else:
                 new = min(max(int(to.offset or 0), lo), hi)
-            plan.append({"topic": tp.topic, "partition": tp.partition, "current_offset": committed.get(tp), "new_offset": new})
+            plan.append(
+                {"topic": tp.topic, "partition": tp.partition, "current_offset": committed.get(tp), "new_offset": new}
+            )
         return plan
 
     def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None:

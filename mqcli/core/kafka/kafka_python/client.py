@@ -212,7 +212,9 @@ def _tail(text: str) -> str:
     return text.split(" (backoff", 1)[0].strip()
 
 
-def map_error(e: BaseException, settings: KafkaSettings, profile: str | None = None, *, topic: str | None = None) -> MqcliError:
+def map_error(
+    e: BaseException, settings: KafkaSettings, profile: str | None = None, *, topic: str | None = None
+) -> MqcliError:
     """A kafka-python exception as the mqcli error a user should see."""
     if isinstance(e, MqcliError):
         return e

@@ -19,14 +19,16 @@ from kafka import KafkaProducer
 
 from mqcli.core.bulk import fewer_gc_passes
 from mqcli.core.errors import DeliveryFailed, UsageError
-from mqcli.core.kafka.client import bootstrapping, client_config, map_error
+
 # The engine-neutral types live in common (shared with the librdkafka engine).
 from mqcli.core.kafka.common import ACKS, COMPRESSION, Delivery, DeliveryReport, ProduceOptions
 from mqcli.core.kafka.common import header_bytes as _header_bytes
+from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, map_error
 from mqcli.core.message import Message
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
+
 
 def _describe(e: BaseException) -> str:
     if isinstance(e, kerr.KafkaError):

@@ -22,9 +22,9 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
 from mqcli.core.errors import NotFound, UsageError
-from mqcli.core.kafka.client import bootstrapping, client_config, kafka_errors, map_error
+
 # The engine-neutral types live in common (shared with the librdkafka engine).
-from mqcli.core.kafka.common import (  # noqa: F401 - re-exported
+from mqcli.core.kafka.common import (
     ASSIGNORS,
     COUNT,
     END,
@@ -36,6 +36,7 @@ from mqcli.core.kafka.common import (  # noqa: F401 - re-exported
     StartOffset,
     StopRules,
 )
+from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, kafka_errors, map_error
 from mqcli.core.message import Message
 from mqcli.core.writers import batch_writer
 
@@ -142,7 +143,15 @@ class PartitionConsumer:
                 )
                 c.seek(tp, pos)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], None], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+    def run(
+        self,
+        rules: StopRules,
+        handle: Callable[[Message], None],
+        flush: Callable[[], None],
+        matcher: Matcher | None = None,
+        *,
+        writer: Writer | None = None,
+    ) -> RunResult:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _poll_loop)."""
         c = self.consumer
         with self._errors():
@@ -437,9 +446,7 @@ class GroupConsumer:
     def commit(self, only: list[TopicPartition] | None = None) -> None:
         """Commit the handled offsets not committed yet (flushing output first)."""
         pending = {
-            tp: off
-            for tp, off in self.done.items()
-            if (only is None or tp in only) and self.committed.get(tp) != off
+            tp: off for tp, off in self.done.items() if (only is None or tp in only) and self.committed.get(tp) != off
         }
         if not pending:
             return
@@ -448,7 +455,15 @@ class GroupConsumer:
             self.consumer.commit({tp: OffsetAndMetadata(off, "", -1) for tp, off in pending.items()})
         self.committed.update(pending)
 
-    def run(self, rules: StopRules, handle: Callable[[Message], bool], flush: Callable[[], None], matcher: Matcher | None = None, *, writer: Writer | None = None) -> RunResult:
+    def run(
+        self,
+        rules: StopRules,
+        handle: Callable[[Message], bool],
+        flush: Callable[[], None],
+        matcher: Matcher | None = None,
+        *,
+        writer: Writer | None = None,
+    ) -> RunResult:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _poll_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end

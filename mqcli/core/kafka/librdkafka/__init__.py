@@ -1,0 +1,1 @@
+"""The librdkafka engine (confluent-kafka, installed with mqcli[fast])."""
