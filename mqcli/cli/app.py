@@ -50,7 +50,7 @@ class MqcliGroup(LazyGroup):
         "rabbit": "mqcli.cli.rabbit:app",
     }
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # a Click Context (typer vendors Click: no stable public type)
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

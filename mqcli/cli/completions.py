@@ -12,7 +12,8 @@ SHELLS = ("bash", "zsh", "fish")
 
 
 def script(shell: str) -> str:
-    from typer.completion import get_completion_script
+    # Defined in typer._completion_shared; typer.completion imports it without re-exporting.
+    from typer.completion import get_completion_script  # type: ignore[attr-defined]
 
     return get_completion_script(prog_name="mqcli", complete_var="_MQCLI_COMPLETE", shell=shell).rstrip("\n") + "\n"
 

@@ -28,7 +28,7 @@ def build_command(name: str, target: str) -> Command:
     module, _, attribute = target.partition(":")
     obj = getattr(importlib.import_module(module), attribute)
     if isinstance(obj, typer.Typer):
-        command = typer.main.get_group(obj)
+        command: Command = typer.main.get_group(obj)
     else:
         # A one-command app builds just that command, as a group builds each
         # of its commands (same help, parameters and callback).

@@ -1,7 +1,7 @@
 """Typed errors with exit codes; the CLI turns them into one line on stderr.
 
 The exit codes are part of the interface scripts rely on; the README lists
-them and `tests/core/test_errors.py` pins them.
+them and `tests/core/test_filters_exec_errors.py::test_exit_codes_are_stable` pins them.
 """
 
 from __future__ import annotations
