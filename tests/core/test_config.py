@@ -463,6 +463,19 @@ def test_declared_choices_match_the_produce_flags() -> None:
     assert SETTINGS[("kafka", "producer", "linger_ms")].choices is None
 
 
+def test_batch_size_unset_unless_written(tmp_path: Path) -> None:
+    # None means "each engine's own default"; a value the profile writes always counts,
+    # the one kafka-python would use anyway included.
+    assert resolve_profile(env={}).kafka.producer.batch_size is None
+    assert resolve_profile(env={}).to_dict()["kafka"]["producer"]["batch_size"] is None
+    path = write(tmp_path / "c.yaml", "profiles:\n  p:\n    kafka: {producer: {batch_size: 16384}}\n")
+    p = resolve_profile(str(path), None, base_env(tmp_path))
+    assert p.kafka.producer.batch_size == 16384
+    assert p.with_overrides({"kafka.client_id": "x"}).kafka.producer.batch_size == 16384
+    env = base_env(tmp_path, MQCLI_KAFKA_PRODUCER_BATCH_SIZE="16384")
+    assert resolve_profile(env=env).kafka.producer.batch_size == 16384
+
+
 # -- interpolation ------------------------------------------------------------------------
 
 

@@ -181,7 +181,7 @@ profiles:
         acks: all                             # 0 | 1 | all
         compression: none                     # none | gzip | snappy | lz4 | zstd
         linger_ms: 5
-        batch_size: 16384                     # bytes
+        # batch_size: 16384                   # bytes; unset: each engine's own (kafka-python 16 KB, librdkafka 1 MB)
         idempotence: true
         delivery_timeout: 120s
       consumer:

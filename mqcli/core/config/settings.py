@@ -101,7 +101,10 @@ class ProducerDefaults:
     acks: str = setting("all", p.Acks())
     compression: str = setting("none", p.Choice("none", "gzip", "snappy", "lz4", "zstd", normalise=str.lower))
     linger_ms: int = setting(5, p.integer(0))
-    batch_size: int = setting(16384, p.integer(0))  # bytes
+    # Bytes per partition.  None (unset): each engine's own default, kafka-python's
+    # 16 KB or librdkafka's 1 MB (which sends ~1.5x faster); a value written in the
+    # profile always wins, whatever it is.
+    batch_size: int | None = setting(None, p.integer(0))
     idempotence: bool = setting(True, p.boolean)
     delivery_timeout: float = setting(120.0, p.duration)  # seconds
 
