@@ -53,7 +53,7 @@ def default_config_path(env: Mapping[str, str]) -> Path:
 
 
 def find_config_file(config_path: str | None, env: Mapping[str, str], cwd: Path | None = None) -> Path | None:
-    """The config file to use (see the module docstring), or None for the built-in profile."""
+    """The config file to use (see the package docstring), or None for the built-in profile."""
     explicit = config_path or env.get("MQCLI_CONFIG") or None
     if explicit:
         path = Path(explicit).expanduser()
