@@ -415,6 +415,67 @@ def test_with_overrides_on_a_hand_built_profile() -> None:
     assert (q.kafka.client_id, q.kafka.producer.linger_ms, q.rabbit.password) == ("mine", 50, "pw")
 
 
+# -- the declarations ----------------------------------------------------------------------------
+
+
+def test_every_declared_setting_is_a_key_an_env_var_and_an_override() -> None:
+    from mqcli.core.config.settings import SETTINGS
+
+    assert set(cfg.ENV_VARS.values()) == set(SETTINGS)
+    assert ("kafka", "producer", "batch_size") in SETTINGS and ("rabbit", "url") in SETTINGS
+    p = Profile("t", "built-in", rabbit=RabbitSettings(tls=TlsSettings()))
+    shown = p.to_dict(mask=False)
+
+    def has(data: object, path: tuple[str, ...]) -> bool:
+        for key in path:
+            if not isinstance(data, dict) or key not in data:
+                return False
+            data = data[key]
+        return True
+
+    # Every field is in `config show`; RabbitMQ's url, host and port are merged into hosts etc.
+    assert [path for path in SETTINGS if not has(shown, path)] == [
+        ("rabbit", "url"),
+        ("rabbit", "host"),
+        ("rabbit", "port"),
+    ]
+    assert p.with_overrides({"kafka.producer.batch_size": "0"}).kafka.producer.batch_size == 0
+
+
+def test_secrets_are_the_declared_ones() -> None:
+    from mqcli.core.config.settings import SECRET_KEYS, SETTINGS
+
+    assert {path for path, s in SETTINGS.items() if s.secret} == {
+        ("kafka", "password"),
+        ("kafka", "tls", "key_password"),
+        ("rabbit", "password"),
+        ("rabbit", "tls", "key_password"),
+    }
+    assert SECRET_KEYS == {"password", "key_password"}
+
+
+def test_declared_choices_match_the_produce_flags() -> None:
+    from mqcli.core.config.settings import SETTINGS
+    from mqcli.core.kafka.common import ACKS, COMPRESSION
+
+    assert SETTINGS[("kafka", "producer", "acks")].choices == ACKS
+    assert SETTINGS[("kafka", "producer", "compression")].choices == COMPRESSION
+    assert SETTINGS[("kafka", "producer", "linger_ms")].choices is None
+
+
+def test_batch_size_unset_unless_written(tmp_path: Path) -> None:
+    # None means "each engine's own default"; a value the profile writes always counts,
+    # the one kafka-python would use anyway included.
+    assert resolve_profile(env={}).kafka.producer.batch_size is None
+    assert resolve_profile(env={}).to_dict()["kafka"]["producer"]["batch_size"] is None
+    path = write(tmp_path / "c.yaml", "profiles:\n  p:\n    kafka: {producer: {batch_size: 16384}}\n")
+    p = resolve_profile(str(path), None, base_env(tmp_path))
+    assert p.kafka.producer.batch_size == 16384
+    assert p.with_overrides({"kafka.client_id": "x"}).kafka.producer.batch_size == 16384
+    env = base_env(tmp_path, MQCLI_KAFKA_PRODUCER_BATCH_SIZE="16384")
+    assert resolve_profile(env=env).kafka.producer.batch_size == 16384
+
+
 # -- interpolation ------------------------------------------------------------------------
 
 

@@ -23,12 +23,14 @@ COMPRESSION = ("none", "gzip", "snappy", "lz4", "zstd")
 
 @dataclass
 class ProduceOptions:
-    acks: str = "all"
-    compression: str = "none"
-    linger_ms: int = 5
-    batch_size: int | None = 16384  # bytes per partition; None: the engine's own default
-    idempotence: bool = True
-    delivery_timeout: float = 120.0  # seconds
+    # The first six come from the profile's kafka.producer settings (their defaults
+    # are declared once, in mqcli.core.config.ProducerDefaults) or the command line.
+    acks: str
+    compression: str
+    linger_ms: int
+    batch_size: int | None  # bytes per partition; None: the engine's own default
+    idempotence: bool
+    delivery_timeout: float  # seconds
     sync: bool = False
     partition: int | None = None  # overrides a message's own partition
     key: bytes | None = None  # for messages without a key
