@@ -309,8 +309,7 @@ class SendProgress:
         if self._drawn:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
-        if not self.app.quiet:
-            self.app.err.print(f"mqcli: {self._line()}")
+        self.app.note(self._line())
 
 
 def _human_bytes(n: int) -> str:

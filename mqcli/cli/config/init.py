@@ -34,4 +34,4 @@ def init(
     # Default to where mqcli will look, so the new file is the one used next.
     target = Path(path) if path else Path(app.config_path) if app.config_path else default_config_path(app.env)
     written = write_starter_config(target, force=force)
-    app.err.print(f"wrote {written}", soft_wrap=True)
+    app.report(f"wrote {written}")

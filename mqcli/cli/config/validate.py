@@ -33,10 +33,9 @@ def validate(
     file = find_config_file(path or app.config_path, app.env)
     if file is None:
         if not app.quiet:
-            app.err.print(
+            app.report(
                 f"no config file (looked for ./{LOCAL_FILE} and {default_config_path(app.env)}); "
-                f"using the built-in profile {BUILTIN_PROFILE!r}",
-                soft_wrap=True,
+                f"using the built-in profile {BUILTIN_PROFILE!r}"
             )
         return
     config = load_config(file, app.env)
@@ -49,4 +48,4 @@ def validate(
         app.warn(warning)
     if not app.quiet:
         n = len(config.profiles)
-        app.err.print(f"ok: {file} ({n} profile{'' if n == 1 else 's'})", soft_wrap=True)
+        app.report(f"ok: {file} ({n} profile{'' if n == 1 else 's'})")

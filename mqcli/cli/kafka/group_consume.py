@@ -107,8 +107,7 @@ def group_consume(
         raise UsageError(f"invalid --assignor {assignor!r} (use {', '.join(ASSIGNORS)})")
 
     def event(text: str) -> None:
-        if not app.quiet:
-            app.err.print(f"mqcli: group {group}: {text}", soft_wrap=True)
+        app.note(f"group {group}: {text}")
 
     failure: list[str] = []
 

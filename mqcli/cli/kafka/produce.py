@@ -189,7 +189,7 @@ def produce(
             if not isinstance(e, MqcliError):
                 # Every message handed to Kafka was reported above (send_all
                 # reports them first); say where a script could resume.
-                app.err.print(f"mqcli: input from line {report.handed_line + 1} on was not sent", soft_wrap=True)
+                app.error(f"input from line {report.handed_line + 1} on was not sent")
             raise
         finally:
             report.progress()
@@ -230,7 +230,7 @@ class _Report(DeliveryReport):
 
     def failure(self, d: Delivery) -> None:
         where = f"line {d.msg.line}" if d.msg.line is not None else "message"
-        self.app.err.print(f"mqcli: not delivered: {where}: {d.error}", soft_wrap=True)
+        self.app.error(f"not delivered: {where}: {d.error}")
 
     def progress(self) -> None:
         self.sending.update(self.delivered, self.failed, self.bytes)

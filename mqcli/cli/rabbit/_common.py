@@ -238,7 +238,7 @@ def input_stop_reported(app: AppContext, run: PublishRun | CallRun) -> Iterator[
         yield
     except BaseException as e:
         if not run.input_ended and not isinstance(e, InputError):
-            app.err.print(f"mqcli: input from line {(run.last_line or 0) + 1} on was not sent", soft_wrap=True)
+            app.error(f"input from line {(run.last_line or 0) + 1} on was not sent")
         raise
 
 
@@ -262,7 +262,7 @@ class PublishReport:
 
     def on_fail(self, msg: Message, why: str) -> None:
         self.progress.fail()
-        self.app.err.print(f"mqcli: not delivered: {where(msg)}: {why}", soft_wrap=True)
+        self.app.error(f"not delivered: {where(msg)}: {why}")
 
     @contextmanager
     def publishing(self) -> Iterator[PublishRun]:

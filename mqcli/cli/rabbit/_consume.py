@@ -94,11 +94,10 @@ def run_consumer(
         if client.interrupted is not None:
             what = "returned to the queue (interrupted)"  # it may have failed because of the signal
         mid = msg.properties.get("message_id")
-        app.err.print(
-            f"mqcli: --exec exited with {done.returncode} for a message from {queue}"
+        app.error(
+            f"--exec exited with {done.returncode} for a message from {queue}"
             + (f" (message_id {mid})" if mid else "")
-            + f": {what}",
-            soft_wrap=True,
+            + f": {what}"
         )
         return on_fail
 

@@ -101,13 +101,13 @@ def call(
         error = reply_error(reply)
         if error is not None:
             errors += 1
-            app.err.print(f"mqcli: error reply to {where(request, 'request')}: {error}", soft_wrap=True)
+            app.error(f"error reply to {where(request, 'request')}: {error}")
             return
         writer.write(reply)
         writer.flush()
 
     def on_unanswered(request: Message, why: str) -> None:
-        app.err.print(f"mqcli: not answered: {where(request, 'request')}: {why}", soft_wrap=True)
+        app.error(f"not answered: {where(request, 'request')}: {why}")
 
     stats = ReadStats()
     run = CallRun()

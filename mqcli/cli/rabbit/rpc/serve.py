@@ -54,9 +54,7 @@ def serve(
     def on_request(request: Message, status: int) -> None:
         if status != 0:
             cid = request.properties.get("correlation_id")
-            app.err.print(
-                f"mqcli: --exec exited with {status} for request {cid or ''}; sent an error reply", soft_wrap=True
-            )
+            app.error(f"--exec exited with {status} for request {cid or ''}; sent an error reply")
 
     with connect(app) as client:
         if ensure_queue(client, queue, declare=declare):
