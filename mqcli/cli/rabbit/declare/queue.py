@@ -7,10 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.io import OutputFormat, OutputOpt
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.output import StatusFormat, emit, output_option
 from mqcli.cli.rabbit._common import connect, typed_headers
-from mqcli.cli.render import write_json
 from mqcli.core.errors import UsageError
 from mqcli.core.parse import parse_duration
 
@@ -97,7 +96,7 @@ def queue(
         del args["x-queue-type"]  # the broker's default; keeps redeclares compatible with queues declared without it
     with connect(app) as client:
         info = declare_queue(client, name, auto_delete=auto_delete, arguments=args)
-    if output is OutputFormat.json:
-        write_json(app, info.to_dict())
+    if output == "json":
+        emit(app, output, info.to_dict())
     else:
         app.info(f"mqcli: queue {info.name} declared ({info.messages} ready, {info.consumers} consumers)")
