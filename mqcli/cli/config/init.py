@@ -16,6 +16,7 @@ def init(
     path: Annotated[
         Optional[str],
         typer.Argument(
+            metavar="PATH",
             help="Where to write it; - prints it to stdout (default: --config / $MQCLI_CONFIG, else $XDG_CONFIG_HOME/mqcli/config.yaml).",
             show_default=False,
         ),

@@ -18,6 +18,7 @@ def show(
     profile: Annotated[
         Optional[str],
         typer.Argument(
+            metavar="PROFILE",
             help="Profile to show (default: --profile, $MQCLI_PROFILE, the file's default).",
             autocompletion=complete_profiles,
             show_default=False,

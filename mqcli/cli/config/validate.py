@@ -20,7 +20,8 @@ from mqcli.core.config import (
 def validate(
     ctx: typer.Context,
     path: Annotated[
-        Optional[str], typer.Argument(help="File to check (default: the one in use).", show_default=False)
+        Optional[str],
+        typer.Argument(metavar="PATH", help="File to check (default: the one in use).", show_default=False),
     ] = None,
 ) -> None:
     """Check the config file: every profile, every ${VAR}, and the MQCLI_*

@@ -25,6 +25,7 @@ OnErrorOpt = Annotated[
     str,
     typer.Option(
         "--on-error",
+        metavar="stop|requeue|reject",
         help="When --exec fails: stop (message back to the queue, exit 1), requeue (back to the queue, go on) or reject (dead-letter where the queue has a DLX, else drop; go on).",
     ),
 ]

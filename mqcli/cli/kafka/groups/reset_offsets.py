@@ -15,11 +15,12 @@ from mqcli.core.parse import parse_time
 
 def reset_offsets(
     ctx: typer.Context,
-    group: Annotated[str, typer.Argument(help="Consumer group id.", show_default=False)],
+    group: Annotated[str, typer.Argument(metavar="GROUP", help="Consumer group id.", show_default=False)],
     to: Annotated[
         str,
         typer.Option(
             "--to",
+            metavar="POSITION",
             help="earliest, latest, an OFFSET (clamped to each partition's range) or a TIME (ISO-8601 or -1h).",
             show_default=False,
         ),
@@ -29,6 +30,7 @@ def reset_offsets(
         typer.Option(
             "--topic",
             "-t",
+            metavar="TOPIC",
             help="Topic to reset (repeatable; default: the topics the group has offsets for).",
             show_default=False,
         ),

@@ -14,8 +14,8 @@ from mqcli.cli.rabbit._common import connect
 
 def inspect(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue name.", show_default=False)],
-    output: OutputOpt = OutputFormat.auto,
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name.", show_default=False)],
+    output: TableOutputOpt = "auto",
     profile: ProfileOpt = None,
 ) -> None:
     """Show a queue's ready messages and consumers (a passive declare: exit 6 when missing).

@@ -15,12 +15,13 @@ from mqcli.core.message import Message
 
 def serve(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue to take requests from.", show_default=False)],
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue to take requests from.", show_default=False)],
     exec_cmd: Annotated[
         str,
         typer.Option(
             "--exec",
             "-x",
+            metavar="CMD",
             help="Command run per request (via the shell): request body on stdin, metadata in MQCLI_* variables; its stdout is the reply.",
             show_default=False,
         ),
