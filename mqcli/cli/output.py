@@ -53,7 +53,8 @@ TableOutputOpt = Annotated[
     TableFormat,
     output_option(
         TableFormat,
-        "auto: a table on a terminal, tab-separated with a header row in a pipe; table; tsv; json: one JSON document.",
+        "auto: table on a terminal, tsv in a pipe; table: a table; "
+        "tsv: tab-separated columns under a header row; json: one JSON document.",
     ),
 ]
 
