@@ -60,12 +60,12 @@ class AppContext:
         *,
         stdin: BinaryIO | None = None,
         stdout: BinaryIO | None = None,
-        stderr: io.TextIOBase | None = None,
+        stderr: TextIO | None = None,
         env: Mapping[str, str] | None = None,
         width: int | None = None,
     ) -> AppContext:
         env = dict(os.environ) if env is None else dict(env)
-        text_out = sys.stdout if stdout is None else io.TextIOWrapper(stdout, write_through=True)  # type: ignore[arg-type]
+        text_out: TextIO = sys.stdout if stdout is None else io.TextIOWrapper(stdout, write_through=True)
         text_err = sys.stderr if stderr is None else stderr
         stdout_b = stdout if stdout is not None else sys.stdout.buffer
         stdin_b = stdin if stdin is not None else sys.stdin.buffer
@@ -78,8 +78,8 @@ class AppContext:
         return cls(
             stdin=stdin_b,
             stdout=stdout_b,
-            text_out=text_out,  # type: ignore[arg-type]
-            text_err=text_err,  # type: ignore[arg-type]
+            text_out=text_out,
+            text_err=text_err,
             width=width,
             stdin_isatty=_isatty(sys.stdin) if stdin is None else False,
             stdout_isatty=stdout_tty,
@@ -148,12 +148,31 @@ class AppContext:
         return self.stderr_isatty and self.color and not self.ci and not self.quiet
 
     # -- diagnostics on stderr ----------------------------------------------------
+    # Every line mqcli writes on stderr goes through one of these (tables and
+    # documents go through mqcli.cli.output), so the prefix, the styles and what
+    # --quiet leaves out are decided here.  The final error of a command is
+    # the exception: cli/app.py's error boundary writes it, with or without a context.
     def info(self, text: str) -> None:
+        """Progress and what was done (dim on a terminal); left out with --quiet."""
         if not self.quiet:
             self.err.print(text, style="dim" if self.color else None, soft_wrap=True)
 
+    def note(self, text: str) -> None:
+        """`mqcli: TEXT`: a summary or an event of a long run; left out with --quiet."""
+        if not self.quiet:
+            self.err.print(f"mqcli: {text}", soft_wrap=True)
+
+    def report(self, text: str) -> None:
+        """TEXT as is: the result of a command that answers on stderr (`config validate`)."""
+        self.err.print(text, soft_wrap=True)
+
     def warn(self, text: str) -> None:
         self.err.print(f"mqcli: warning: {text}", style="yellow" if self.color else None, soft_wrap=True)
+
+    def error(self, text: str) -> None:
+        """`mqcli: TEXT`: a failure the command goes on after, or reports before it
+        stops (a message not delivered, a request not answered); even with --quiet."""
+        self.err.print(f"mqcli: {text}", soft_wrap=True)
 
     def debug_log(self, text: str) -> None:
         if self.debug:

@@ -48,6 +48,7 @@ InputOpt = Annotated[
     typer.Option(
         "--input",
         "-i",
+        metavar="|".join(m.value for m in InputMode),
         help="line: one message per delimited record; whole: all input is one message; jsonl: JSON Lines as written by consume --output json.",
     ),
 ]
@@ -84,6 +85,7 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="|".join(f.value for f in OutputFormat),
         help="auto: human on a terminal, raw otherwise; raw: value + delimiter; json: one object per line with all metadata; human: readable view.",
     ),
 ]
@@ -309,8 +311,7 @@ class SendProgress:
         if self._drawn:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
-        if not self.app.quiet:
-            self.app.err.print(f"mqcli: {self._line()}")
+        self.app.note(self._line())
 
 
 def _human_bytes(n: int) -> str:

@@ -20,6 +20,8 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
+from mqcli.cli.options import cli_help
+
 Command = Any  # a Click command (typer's vendored Click has no stable public path)
 
 
@@ -36,7 +38,7 @@ def build_command(name: str, target: str) -> Command:
         single.command(name)(obj)
         command = typer.main.get_command(single)
     command.name = name
-    return command
+    return cli_help(command)
 
 
 class LazyCommands(MutableMapping[str, Command]):

@@ -1,11 +1,13 @@
-"""Shared option aliases, so every command spells its options the same way."""
+"""Shared option aliases, so every command spells its options the same way, and
+how arguments show in help pages."""
 
 from __future__ import annotations
 
 import os
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperArgument
 
 
 def complete_profiles(incomplete: str) -> list[str]:
@@ -30,3 +32,36 @@ ProfileOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+# -- arguments in help pages ------------------------------------------------------
+class CliArgument(TyperArgument):
+    """An argument as a CLI's help shows it: `TOPIC` / `[VALUE]...` in the usage
+    line and `TOPIC` in the list (its help text says the rest), instead of
+    typer's `{topic}` and `topic <str>`."""
+
+    def display_type_rich(self, ctx: object) -> str | None:
+        return None  # the metavar names it; a Python type name means nothing on a command line
+
+    def _rich_display_name(self) -> str:
+        return self.display_name_raw + ("..." if self.nargs != 1 else "")
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def cli_help(command: Any) -> Any:
+    """Show the arguments of `command` (and of the subcommands of a group that
+    typer built at once) as CliArguments; returns `command`.  Called on every
+    command mqcli builds (mqcli.cli.lazy.build_command)."""
+    for param in command.params:
+        if type(param) is TyperArgument:
+            # typer builds every argument as a TyperArgument and takes no class
+            # for it; CliArgument only overrides how it is displayed.
+            param.__class__ = CliArgument
+    commands = getattr(command, "commands", None)
+    if isinstance(commands, dict):  # a lazy group builds (and fixes) each command when it is used
+        for sub in commands.values():
+            cli_help(sub)
+    return command

@@ -16,6 +16,7 @@ def init(
     path: Annotated[
         Optional[str],
         typer.Argument(
+            metavar="PATH",
             help="Where to write it; - prints it to stdout (default: --config / $MQCLI_CONFIG, else $XDG_CONFIG_HOME/mqcli/config.yaml).",
             show_default=False,
         ),
@@ -34,4 +35,4 @@ def init(
     # Default to where mqcli will look, so the new file is the one used next.
     target = Path(path) if path else Path(app.config_path) if app.config_path else default_config_path(app.env)
     written = write_starter_config(target, force=force)
-    app.err.print(f"wrote {written}", soft_wrap=True)
+    app.report(f"wrote {written}")

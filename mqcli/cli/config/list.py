@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import enum
 import json
 from typing import Annotated
 
 import typer
 
 from mqcli.cli.context import get_app
+from mqcli.cli.output import StatusFormat, output_option
 from mqcli.core.config import BUILTIN_PROFILE, BUILTIN_SOURCE, find_config_file, read_profile_names
-
-
-class ListFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
 
 
 def list_profiles_cmd(
     ctx: typer.Context,
     output: Annotated[
-        ListFormat, typer.Option("--output", "-o", help="text: one name per line; json: [{name, default, source}].")
-    ] = ListFormat.text,
+        StatusFormat,
+        output_option(
+            StatusFormat,
+            "auto: one name per line (the default one marked on a terminal); json: [{name, default, source}].",
+        ),
+    ] = "auto",
 ) -> None:
     """List the profiles (the default one is marked on a terminal).
 
@@ -29,13 +28,14 @@ def list_profiles_cmd(
     """
     app = get_app(ctx)
     path = find_config_file(app.config_path, app.env)
+    default: str | None  # a file may name no default profile
     if path is None:
         names, default, source = [BUILTIN_PROFILE], BUILTIN_PROFILE, BUILTIN_SOURCE
     else:
         # Only the top level is read: one profile's unset ${VAR} must not hide the names.
         names, default = read_profile_names(path)
         source = str(path)
-    if output is ListFormat.json:
+    if output == "json":
         rows = [{"name": n, "default": n == default, "source": source} for n in names]
         app.out.print(json.dumps(rows, indent=2), soft_wrap=True)
         return

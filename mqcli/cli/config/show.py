@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import json
 from typing import Annotated, Optional
 
@@ -11,11 +10,7 @@ import yaml
 
 from mqcli.cli.context import get_app
 from mqcli.cli.options import complete_profiles
-
-
-class ShowFormat(str, enum.Enum):
-    yaml = "yaml"
-    json = "json"
+from mqcli.cli.output import DocumentFormat, output_option
 
 
 def show(
@@ -23,12 +18,13 @@ def show(
     profile: Annotated[
         Optional[str],
         typer.Argument(
+            metavar="PROFILE",
             help="Profile to show (default: --profile, $MQCLI_PROFILE, the file's default).",
             autocompletion=complete_profiles,
             show_default=False,
         ),
     ] = None,
-    output: Annotated[ShowFormat, typer.Option("--output", "-o", help="yaml or json.")] = ShowFormat.yaml,
+    output: Annotated[DocumentFormat, output_option(DocumentFormat, "yaml or json.")] = "yaml",
 ) -> None:
     """Show a profile as it will be used: after MQCLI_* environment overrides,
     with defaults filled in and passwords shown as ****.
@@ -38,7 +34,7 @@ def show(
     app = get_app(ctx, profile=profile)
     prof = app.profile
     data = prof.to_dict(mask=True)
-    if output is ShowFormat.json:
+    if output == "json":
         text = json.dumps({"name": prof.name, "source": prof.source, **data}, indent=2)
     else:
         # A comment keeps the output valid YAML, usable as a profile section.

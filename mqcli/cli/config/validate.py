@@ -20,7 +20,8 @@ from mqcli.core.config import (
 def validate(
     ctx: typer.Context,
     path: Annotated[
-        Optional[str], typer.Argument(help="File to check (default: the one in use).", show_default=False)
+        Optional[str],
+        typer.Argument(metavar="PATH", help="File to check (default: the one in use).", show_default=False),
     ] = None,
 ) -> None:
     """Check the config file: every profile, every ${VAR}, and the MQCLI_*
@@ -33,10 +34,9 @@ def validate(
     file = find_config_file(path or app.config_path, app.env)
     if file is None:
         if not app.quiet:
-            app.err.print(
+            app.report(
                 f"no config file (looked for ./{LOCAL_FILE} and {default_config_path(app.env)}); "
-                f"using the built-in profile {BUILTIN_PROFILE!r}",
-                soft_wrap=True,
+                f"using the built-in profile {BUILTIN_PROFILE!r}"
             )
         return
     config = load_config(file, app.env)
@@ -49,4 +49,4 @@ def validate(
         app.warn(warning)
     if not app.quiet:
         n = len(config.profiles)
-        app.err.print(f"ok: {file} ({n} profile{'' if n == 1 else 's'})", soft_wrap=True)
+        app.report(f"ok: {file} ({n} profile{'' if n == 1 else 's'})")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from mqcli.cli.context import AppContext
 
 ENGINE_META = "mqcli.kafka.engine"  # ctx.meta key: the `mqcli kafka --engine` value
-
-TableOutputOpt = Annotated[
-    str, typer.Option("--output", "-o", help="table (on a terminal; tab-separated in a pipe) or json.")
-]
 
 
 def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
@@ -27,13 +23,3 @@ def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
     if app.debug:
         ctx.call_on_close(enable_library_logs(settings, app.err.file, profile.secrets()))
     return settings, profile.name
-
-
-def table_format(value: str) -> str:
-    """--output for admin commands: table (a Rich table on a terminal) or json."""
-    from mqcli.core.errors import UsageError
-
-    v = value.lower()
-    if v not in ("table", "json"):
-        raise UsageError(f"invalid --output {value!r} (use table or json)")
-    return v

@@ -30,17 +30,23 @@ from mqcli.core.parse import parse_time
 
 def consume(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(help="Topic to read.", show_default=False)],
+    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="Topic to read.", show_default=False)],
     partition: Annotated[
         Optional[list[int]],
         typer.Option(
-            "--partition", "-p", min=0, help="Read only partition N (repeatable; default: all).", show_default=False
+            "--partition",
+            "-p",
+            metavar="N",
+            min=0,
+            help="Read only partition N (repeatable; default: all).",
+            show_default=False,
         ),
     ] = None,
     offset: Annotated[
         Optional[str],
         typer.Option(
             "--offset",
+            metavar="OFFSET",
             help="Start at beginning, end, stored (needs --group), N, or -N (N before the end, per partition). Default: beginning (as kcat).",
             show_default=False,
         ),
@@ -48,12 +54,17 @@ def consume(
     from_time: Annotated[
         Optional[str],
         typer.Option(
-            "--from", help="Start at the first message at or after TIME (ISO-8601, -1h, epoch ms).", show_default=False
+            "--from",
+            metavar="TIME",
+            help="Start at the first message at or after TIME (ISO-8601, -1h, epoch ms).",
+            show_default=False,
         ),
     ] = None,
     until: Annotated[
         Optional[str],
-        typer.Option("--until", help="Stop each partition at its first message after TIME.", show_default=False),
+        typer.Option(
+            "--until", metavar="TIME", help="Stop each partition at its first message after TIME.", show_default=False
+        ),
     ] = None,
     count: CountOpt = None,
     exit_at_end: Annotated[
@@ -73,6 +84,7 @@ def consume(
         typer.Option(
             "--group",
             "-g",
+            metavar="GROUP",
             help="Group whose committed offsets --offset stored starts from (never joined, never committed).",
             show_default=False,
         ),

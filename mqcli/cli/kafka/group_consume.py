@@ -35,15 +35,18 @@ class ExecFailed(MqcliError):
 
 def group_consume(
     ctx: typer.Context,
-    topics: Annotated[list[str], typer.Argument(help="Topics to subscribe to.", show_default=False)],
-    group: Annotated[str, typer.Option("--group", "-g", help="Consumer group id (required).", show_default=False)],
+    topics: Annotated[list[str], typer.Argument(metavar="TOPIC", help="Topics to subscribe to.", show_default=False)],
+    group: Annotated[
+        str, typer.Option("--group", "-g", metavar="GROUP", help="Consumer group id (required).", show_default=False)
+    ],
     assignor: Annotated[
-        str, typer.Option("--assignor", help="range, roundrobin, sticky or cooperative-sticky.")
+        str, typer.Option("--assignor", metavar="NAME", help="range, roundrobin, sticky or cooperative-sticky.")
     ] = "range",
     start: Annotated[
         Optional[str],
         typer.Option(
             "--from",
+            metavar="earliest|latest",
             help="Where the group has no committed offset: earliest or latest (default: the profile's, normally earliest).",
             show_default=False,
         ),
@@ -70,6 +73,7 @@ def group_consume(
         str,
         typer.Option(
             "--on-error",
+            metavar="stop|skip|retry:N",
             help="When --exec fails: stop (default; the message stays uncommitted), skip, or retry:N (then stop).",
         ),
     ] = "stop",
@@ -107,8 +111,7 @@ def group_consume(
         raise UsageError(f"invalid --assignor {assignor!r} (use {', '.join(ASSIGNORS)})")
 
     def event(text: str) -> None:
-        if not app.quiet:
-            app.err.print(f"mqcli: group {group}: {text}", soft_wrap=True)
+        app.note(f"group {group}: {text}")
 
     failure: list[str] = []
 

@@ -32,9 +32,10 @@ from mqcli.core.readers import InputMode, ReadStats
 
 def produce(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(help="Topic to send to.", show_default=False)],
+    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="Topic to send to.", show_default=False)],
     values: Annotated[
-        Optional[list[str]], typer.Argument(help="Message values (default: read --file or stdin).", show_default=False)
+        Optional[list[str]],
+        typer.Argument(metavar="VALUE", help="Message values (default: read --file or stdin).", show_default=False),
     ] = None,
     files: FileOpt = None,
     input_mode: InputOpt = InputMode.line,
@@ -43,7 +44,9 @@ def produce(
     skip_invalid: SkipInvalidOpt = False,
     key: Annotated[
         Optional[str],
-        typer.Option("--key", "-k", help="Key for every message (that has none of its own).", show_default=False),
+        typer.Option(
+            "--key", "-k", metavar="KEY", help="Key for every message (that has none of its own).", show_default=False
+        ),
     ] = None,
     header: HeaderOpt = None,
     partition: Annotated[
@@ -51,6 +54,7 @@ def produce(
         typer.Option(
             "--partition",
             "-p",
+            metavar="N",
             min=0,
             help="Send to partition N (default: by key, or the partitioner).",
             show_default=False,
@@ -66,17 +70,27 @@ def produce(
     ] = False,
     acks: Annotated[
         Optional[str],
-        typer.Option("--acks", help="0, 1 or all (default: the profile's, normally all).", show_default=False),
+        typer.Option(
+            "--acks", metavar="0|1|all", help="0, 1 or all (default: the profile's, normally all).", show_default=False
+        ),
     ] = None,
     compression: Annotated[
-        Optional[str], typer.Option("--compression", help="none, gzip, snappy, lz4 or zstd.", show_default=False)
+        Optional[str],
+        typer.Option("--compression", metavar="CODEC", help="none, gzip, snappy, lz4 or zstd.", show_default=False),
     ] = None,
     linger_ms: Annotated[
-        Optional[int], typer.Option("--linger-ms", min=0, help="Wait up to MS to fill a batch.", show_default=False)
+        Optional[int],
+        typer.Option("--linger-ms", metavar="MS", min=0, help="Wait up to MS to fill a batch.", show_default=False),
     ] = None,
     batch_size: Annotated[
         Optional[int],
-        typer.Option("--batch-size", min=1, help="Maximum batch size in bytes per partition.", show_default=False),
+        typer.Option(
+            "--batch-size",
+            metavar="BYTES",
+            min=1,
+            help="Maximum batch size in bytes per partition.",
+            show_default=False,
+        ),
     ] = None,
     no_idempotence: Annotated[
         bool, typer.Option("--no-idempotence", help="Turn off the idempotent producer (on by default with --acks all).")
@@ -101,13 +115,18 @@ def produce(
     partitions: Annotated[
         Optional[int],
         typer.Option(
-            "--partitions", min=1, help="Partitions for --create (default: the broker's).", show_default=False
+            "--partitions",
+            metavar="N",
+            min=1,
+            help="Partitions for --create (default: the broker's).",
+            show_default=False,
         ),
     ] = None,
     replication_factor: Annotated[
         Optional[int],
         typer.Option(
             "--replication-factor",
+            metavar="N",
             min=1,
             help="Replication factor for --create (default: the broker's).",
             show_default=False,
@@ -190,7 +209,7 @@ def produce(
             if not isinstance(e, MqcliError):
                 # Every message handed to Kafka was reported above (send_all
                 # reports them first); say where a script could resume.
-                app.err.print(f"mqcli: input from line {report.handed_line + 1} on was not sent", soft_wrap=True)
+                app.error(f"input from line {report.handed_line + 1} on was not sent")
             raise
         finally:
             report.progress()
@@ -231,7 +250,7 @@ class _Report(DeliveryReport):
 
     def failure(self, d: Delivery) -> None:
         where = f"line {d.msg.line}" if d.msg.line is not None else "message"
-        self.app.err.print(f"mqcli: not delivered: {where}: {d.error}", soft_wrap=True)
+        self.app.error(f"not delivered: {where}: {d.error}")
 
     def progress(self) -> None:
         self.sending.update(self.delivered, self.failed, self.bytes)

@@ -30,6 +30,7 @@ PrefetchOpt = Annotated[
     Optional[int],
     typer.Option(
         "--prefetch",
+        metavar="N",
         min=1,
         help="Unacknowledged messages the broker may send ahead (QoS). 1 gives fair dispatch across workers. Default 100, 1 with --exec.",
         show_default=False,
@@ -71,16 +72,32 @@ CallReconnectOpt = Annotated[
 # -- destinations of publish and delay publish -----------------------------------
 QueueOpt = Annotated[
     Optional[str],
-    typer.Option("--queue", "-q", help="Publish to queue Q (default exchange, routing key Q).", show_default=False),
+    typer.Option(
+        "--queue",
+        "-q",
+        metavar="QUEUE",
+        help="Publish to queue Q (default exchange, routing key Q).",
+        show_default=False,
+    ),
 ]
 ExchangeOpt = Annotated[
     Optional[str],
-    typer.Option("--exchange", "-e", help="Publish to exchange X ('' is the default exchange).", show_default=False),
+    typer.Option(
+        "--exchange",
+        "-e",
+        metavar="EXCHANGE",
+        help="Publish to exchange X ('' is the default exchange).",
+        show_default=False,
+    ),
 ]
 RoutingKeyOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--routing-key", "-r", help="Routing key (default: each JSON Lines message's own, else '').", show_default=False
+        "--routing-key",
+        "-r",
+        metavar="KEY",
+        help="Routing key (default: each JSON Lines message's own, else '').",
+        show_default=False,
     ),
 ]
 
@@ -89,12 +106,14 @@ ContentTypeOpt = Annotated[
     Optional[str],
     typer.Option(
         "--content-type",
+        metavar="TYPE",
         help="Content type (default text/plain; JSON Lines messages keep their own).",
         show_default=False,
     ),
 ]
 ContentEncodingOpt = Annotated[
-    Optional[str], typer.Option("--content-encoding", help="Content encoding property.", show_default=False)
+    Optional[str],
+    typer.Option("--content-encoding", metavar="ENCODING", help="Content encoding property.", show_default=False),
 ]
 PersistentOpt = Annotated[
     Optional[bool],
@@ -104,23 +123,33 @@ PersistentOpt = Annotated[
         show_default=False,
     ),
 ]
-MessageIdOpt = Annotated[Optional[str], typer.Option("--message-id", help="message_id property.", show_default=False)]
+MessageIdOpt = Annotated[
+    Optional[str], typer.Option("--message-id", metavar="ID", help="message_id property.", show_default=False)
+]
 GenerateMessageIdOpt = Annotated[
     bool, typer.Option("--generate-message-id", help="A fresh UUID message_id for each message that has none.")
 ]
 CorrelationIdOpt = Annotated[
-    Optional[str], typer.Option("--correlation-id", help="correlation_id property.", show_default=False)
+    Optional[str], typer.Option("--correlation-id", metavar="ID", help="correlation_id property.", show_default=False)
 ]
-ReplyToOpt = Annotated[Optional[str], typer.Option("--reply-to", help="reply_to property.", show_default=False)]
+ReplyToOpt = Annotated[
+    Optional[str], typer.Option("--reply-to", metavar="QUEUE", help="reply_to property.", show_default=False)
+]
 ExpirationOpt = Annotated[
     Optional[str],
-    typer.Option("--expiration", help="Per-message TTL, e.g. 30s (the expiration property).", show_default=False),
+    typer.Option(
+        "--expiration",
+        metavar="DURATION",
+        help="Per-message TTL, e.g. 30s (the expiration property).",
+        show_default=False,
+    ),
 ]
 PriorityOpt = Annotated[
-    Optional[int], typer.Option("--priority", min=0, max=255, help="priority property (0-255).", show_default=False)
+    Optional[int],
+    typer.Option("--priority", metavar="N", min=0, max=255, help="priority property (0-255).", show_default=False),
 ]
-TypeOpt = Annotated[Optional[str], typer.Option("--type", help="type property.", show_default=False)]
-AppIdOpt = Annotated[Optional[str], typer.Option("--app-id", help="app_id property.", show_default=False)]
+TypeOpt = Annotated[Optional[str], typer.Option("--type", metavar="TYPE", help="type property.", show_default=False)]
+AppIdOpt = Annotated[Optional[str], typer.Option("--app-id", metavar="ID", help="app_id property.", show_default=False)]
 TimestampOpt = Annotated[bool, typer.Option("--timestamp", help="Set the timestamp property to the time of sending.")]
 
 
@@ -238,7 +267,7 @@ def input_stop_reported(app: AppContext, run: PublishRun | CallRun) -> Iterator[
         yield
     except BaseException as e:
         if not run.input_ended and not isinstance(e, InputError):
-            app.err.print(f"mqcli: input from line {(run.last_line or 0) + 1} on was not sent", soft_wrap=True)
+            app.error(f"input from line {(run.last_line or 0) + 1} on was not sent")
         raise
 
 
@@ -262,7 +291,7 @@ class PublishReport:
 
     def on_fail(self, msg: Message, why: str) -> None:
         self.progress.fail()
-        self.app.err.print(f"mqcli: not delivered: {where(msg)}: {why}", soft_wrap=True)
+        self.app.error(f"not delivered: {where(msg)}: {why}")
 
     @contextmanager
     def publishing(self) -> Iterator[PublishRun]:

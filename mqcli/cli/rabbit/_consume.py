@@ -25,6 +25,7 @@ OnErrorOpt = Annotated[
     str,
     typer.Option(
         "--on-error",
+        metavar="stop|requeue|reject",
         help="When --exec fails: stop (message back to the queue, exit 1), requeue (back to the queue, go on) or reject (dead-letter where the queue has a DLX, else drop; go on).",
     ),
 ]
@@ -94,11 +95,10 @@ def run_consumer(
         if client.interrupted is not None:
             what = "returned to the queue (interrupted)"  # it may have failed because of the signal
         mid = msg.properties.get("message_id")
-        app.err.print(
-            f"mqcli: --exec exited with {done.returncode} for a message from {queue}"
+        app.error(
+            f"--exec exited with {done.returncode} for a message from {queue}"
             + (f" (message_id {mid})" if mid else "")
-            + f": {what}",
-            soft_wrap=True,
+            + f": {what}"
         )
         return on_fail
 

@@ -27,7 +27,9 @@ from mqcli.cli.rabbit._consume import ExitWhenEmptyOpt, NoAckOpt, OnErrorOpt, ru
 
 def consume(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue to consume from (it must exist).", show_default=False)],
+    queue: Annotated[
+        str, typer.Argument(metavar="QUEUE", help="Queue to consume from (it must exist).", show_default=False)
+    ],
     output: OutputOpt = OutputFormat.auto,
     template: FormatOpt = None,
     delimiter: DelimiterOpt = r"\n",

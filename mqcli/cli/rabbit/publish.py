@@ -44,7 +44,8 @@ from mqcli.core.readers import InputMode, ReadStats
 def publish(
     ctx: typer.Context,
     values: Annotated[
-        Optional[list[str]], typer.Argument(help="Message bodies (default: read --file or stdin).", show_default=False)
+        Optional[list[str]],
+        typer.Argument(metavar="BODY", help="Message bodies (default: read --file or stdin).", show_default=False),
     ] = None,
     queue: QueueOpt = None,
     exchange: ExchangeOpt = None,
@@ -73,17 +74,23 @@ def publish(
         bool, typer.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")
     ] = False,
     window: Annotated[
-        int, typer.Option("--confirm-window", min=1, help="Messages that may await their confirm at once.")
+        int, typer.Option("--confirm-window", metavar="N", min=1, help="Messages that may await their confirm at once.")
     ] = 256,
     confirm_timeout: Annotated[
-        str, typer.Option("--confirm-timeout", help="Give up (exit 1) when no confirm arrives for DURATION.")
+        str,
+        typer.Option(
+            "--confirm-timeout", metavar="DURATION", help="Give up (exit 1) when no confirm arrives for DURATION."
+        ),
     ] = "30s",
     reconnect: PublishReconnectOpt = 0,
     declare: DeclareOpt = False,
     exchange_type: Annotated[
         Optional[str],
         typer.Option(
-            "--exchange-type", help="Exchange type for --declare: direct, fanout, topic, headers.", show_default=False
+            "--exchange-type",
+            metavar="TYPE",
+            help="Exchange type for --declare: direct, fanout, topic, headers.",
+            show_default=False,
         ),
     ] = None,
     profile: ProfileOpt = None,

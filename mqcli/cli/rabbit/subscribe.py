@@ -28,11 +28,14 @@ from mqcli.core.errors import UsageError
 
 def subscribe(
     ctx: typer.Context,
-    exchange: Annotated[str, typer.Option("--exchange", help="Exchange to subscribe to.", show_default=False)],
+    exchange: Annotated[
+        str, typer.Option("--exchange", metavar="EXCHANGE", help="Exchange to subscribe to.", show_default=False)
+    ],
     exchange_type: Annotated[
         Optional[str],
         typer.Option(
             "--type",
+            metavar="TYPE",
             help="Exchange type: fanout, direct, topic, headers (for --declare, and to pick the default binding key).",
             show_default=False,
         ),
@@ -42,6 +45,7 @@ def subscribe(
         typer.Option(
             "--key",
             "-k",
+            metavar="KEY",
             help="Binding key (repeatable). Topic wildcards: * one word, # zero or more. Default: '#' for topic, '' otherwise.",
             show_default=False,
         ),
@@ -49,17 +53,26 @@ def subscribe(
     bind_header: Annotated[
         Optional[list[str]],
         typer.Option(
-            "--bind-header", help="headers exchange: bind on header name=value (repeatable).", show_default=False
+            "--bind-header",
+            metavar="NAME=VALUE",
+            help="headers exchange: bind on header name=value (repeatable).",
+            show_default=False,
         ),
     ] = None,
     bind_match: Annotated[
-        str, typer.Option("--bind-match", help="headers exchange: all or any of the --bind-header values must match.")
+        str,
+        typer.Option(
+            "--bind-match",
+            metavar="all|any",
+            help="headers exchange: all or any of the --bind-header values must match.",
+        ),
     ] = "all",
     queue: Annotated[
         Optional[str],
         typer.Option(
             "--queue",
             "-q",
+            metavar="QUEUE",
             help="A durable named queue (declared when missing) that keeps collecting while nobody listens. Default: a server-named exclusive queue that goes away with mqcli.",
             show_default=False,
         ),

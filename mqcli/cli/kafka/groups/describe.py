@@ -7,15 +7,15 @@ from typing import Annotated
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
+from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.render import write_json, write_table
+from mqcli.cli.output import Table, TableOutputOpt, emit
 
 
 def describe(
     ctx: typer.Context,
-    group: Annotated[str, typer.Argument(help="Consumer group id.", show_default=False)],
-    output: TableOutputOpt = "table",
+    group: Annotated[str, typer.Argument(metavar="GROUP", help="Consumer group id.", show_default=False)],
+    output: TableOutputOpt = "auto",
     profile: ProfileOpt = None,
 ) -> None:
     """Show a group's state, members and, per partition, committed offset, end offset and lag.
@@ -23,21 +23,15 @@ def describe(
     Example: mqcli kafka groups describe billing --output json
     """
     app = get_app(ctx, profile=profile)
-    fmt = table_format(output)
     settings, profile_name = kafka_settings(app, ctx)
     from mqcli.core.kafka.engine import admin as open_admin
 
     with open_admin(settings, profile_name) as admin:
         d = admin.describe_group(group)
-    if fmt == "json":
-        write_json(app, d)
-        return
     members = {m["member_id"]: f"{m['client_id']}@{m['host']}" for m in d["members"]}
     title = f"group {d['group']}: {d['state']}, {len(d['members'])} member(s)" + (
         f", assignor {d['protocol']}" if d["protocol"] else ""
     )
-    if not app.stdout_isatty:
-        app.err.print(title)
     rows = [
         (
             p["topic"],
@@ -49,4 +43,4 @@ def describe(
         )
         for p in d["partitions"]
     ]
-    write_table(app, ("topic", "partition", "committed", "end", "lag", "member"), rows, title=title)
+    emit(app, output, d, Table(("topic", "partition", "committed", "end", "lag", "member"), rows, title))

@@ -7,19 +7,20 @@ from typing import Annotated, Optional
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
+from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.render import write_json, write_table
+from mqcli.cli.output import Table, TableOutputOpt, emit
 from mqcli.core.parse import parse_time
 
 
 def reset_offsets(
     ctx: typer.Context,
-    group: Annotated[str, typer.Argument(help="Consumer group id.", show_default=False)],
+    group: Annotated[str, typer.Argument(metavar="GROUP", help="Consumer group id.", show_default=False)],
     to: Annotated[
         str,
         typer.Option(
             "--to",
+            metavar="POSITION",
             help="earliest, latest, an OFFSET (clamped to each partition's range) or a TIME (ISO-8601 or -1h).",
             show_default=False,
         ),
@@ -29,6 +30,7 @@ def reset_offsets(
         typer.Option(
             "--topic",
             "-t",
+            metavar="TOPIC",
             help="Topic to reset (repeatable; default: the topics the group has offsets for).",
             show_default=False,
         ),
@@ -36,7 +38,7 @@ def reset_offsets(
     execute: Annotated[
         bool, typer.Option("--execute", help="Apply the reset (without it: a dry run that only shows the plan).")
     ] = False,
-    output: TableOutputOpt = "table",
+    output: TableOutputOpt = "auto",
     profile: ProfileOpt = None,
 ) -> None:
     """Move a group's committed offsets; a dry run unless --execute.
@@ -46,7 +48,6 @@ def reset_offsets(
     Example: mqcli kafka groups reset-offsets billing --topic orders --to -1h --execute
     """
     app = get_app(ctx, profile=profile)
-    fmt = table_format(output)
     settings, profile_name = kafka_settings(app, ctx)
     from mqcli.core.kafka.common import ResetTarget
     from mqcli.core.kafka.engine import admin as open_admin
@@ -64,11 +65,9 @@ def reset_offsets(
         plan = admin.plan_reset(group, list(topic or []), target)
         if execute:
             admin.apply_reset(group, plan)
-    if fmt == "json":
-        write_json(app, {"group": group, "executed": execute, "partitions": plan})
-    else:
-        rows = [(p["topic"], p["partition"], p["current_offset"], p["new_offset"]) for p in plan]
-        write_table(app, ("topic", "partition", "current", "new"), rows)
+    rows = [(p["topic"], p["partition"], p["current_offset"], p["new_offset"]) for p in plan]
+    document = {"group": group, "executed": execute, "partitions": plan}
+    emit(app, output, document, Table(("topic", "partition", "current", "new"), rows))
     if execute:
         app.info(f"mqcli: reset {len(plan)} partition(s) of group {group}")
     else:

@@ -14,15 +14,22 @@ from mqcli.core.errors import UsageError
 
 def create(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(help="Topic to create.", show_default=False)],
+    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="Topic to create.", show_default=False)],
     partitions: Annotated[
         Optional[int],
-        typer.Option("--partitions", min=1, help="Number of partitions (default: the broker's).", show_default=False),
+        typer.Option(
+            "--partitions", metavar="N", min=1, help="Number of partitions (default: the broker's).", show_default=False
+        ),
     ] = None,
     replication_factor: Annotated[
         Optional[int],
         typer.Option(
-            "--replication-factor", "-r", min=1, help="Replication factor (default: the broker's).", show_default=False
+            "--replication-factor",
+            "-r",
+            metavar="N",
+            min=1,
+            help="Replication factor (default: the broker's).",
+            show_default=False,
         ),
     ] = None,
     config: Annotated[
@@ -30,6 +37,7 @@ def create(
         typer.Option(
             "--config",
             "-c",
+            metavar="NAME=VALUE",
             help="Topic config name=value (repeatable), e.g. retention.ms=86400000.",
             show_default=False,
         ),

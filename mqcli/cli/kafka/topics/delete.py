@@ -13,7 +13,7 @@ from mqcli.cli.options import ProfileOpt
 
 def delete(
     ctx: typer.Context,
-    topics: Annotated[list[str], typer.Argument(help="Topics to delete.", show_default=False)],
+    topics: Annotated[list[str], typer.Argument(metavar="TOPIC", help="Topics to delete.", show_default=False)],
     if_exists: Annotated[
         bool, typer.Option("--if-exists", help="Succeed (exit 0) when a topic does not exist.")
     ] = False,

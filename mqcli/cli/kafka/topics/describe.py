@@ -7,15 +7,15 @@ from typing import Annotated
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
+from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.render import write_json, write_table
+from mqcli.cli.output import Table, TableOutputOpt, emit
 
 
 def describe(
     ctx: typer.Context,
-    topics: Annotated[list[str], typer.Argument(help="Topics to describe.", show_default=False)],
-    output: TableOutputOpt = "table",
+    topics: Annotated[list[str], typer.Argument(metavar="TOPIC", help="Topics to describe.", show_default=False)],
+    output: TableOutputOpt = "auto",
     profile: ProfileOpt = None,
 ) -> None:
     """Show partitions (leader, replicas, ISR, earliest/latest offsets) and non-default configs.
@@ -23,21 +23,16 @@ def describe(
     Example: mqcli kafka topics describe orders
     """
     app = get_app(ctx, profile=profile)
-    fmt = table_format(output)
     settings, profile_name = kafka_settings(app, ctx)
     from mqcli.core.kafka.engine import admin as open_admin
 
     with open_admin(settings, profile_name) as admin:
         described = [admin.describe_topic(t) for t in topics]
-    if fmt == "json":
-        write_json(app, described if len(described) > 1 else described[0])
-        return
+    tables = []
     for d in described:
         title = f"{d['name']}: {len(d['partitions'])} partitions, replication {d['replication_factor']}"
         if d["configs"]:
             title += "; " + ", ".join(f"{k}={v}" for k, v in d["configs"].items())
-        if not app.stdout_isatty:
-            app.err.print(title)
         rows = [
             (
                 p["partition"],
@@ -49,4 +44,5 @@ def describe(
             )
             for p in d["partitions"]
         ]
-        write_table(app, ("partition", "leader", "replicas", "isr", "earliest", "latest"), rows, title=title)
+        tables.append(Table(("partition", "leader", "replicas", "isr", "earliest", "latest"), rows, title))
+    emit(app, output, described if len(described) > 1 else described[0], *tables)

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.kafka._common import TableOutputOpt, kafka_settings, table_format
+from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.options import ProfileOpt
-from mqcli.cli.render import write_json, write_table
+from mqcli.cli.output import Table, TableOutputOpt, emit
 
 
 def list_topics(
@@ -17,7 +17,7 @@ def list_topics(
     internal: Annotated[
         bool, typer.Option("--internal", help="Include internal topics (__consumer_offsets, ...).")
     ] = False,
-    output: TableOutputOpt = "table",
+    output: TableOutputOpt = "auto",
     profile: ProfileOpt = None,
 ) -> None:
     """List topics with their partition count and replication factor.
@@ -25,17 +25,10 @@ def list_topics(
     Example: mqcli kafka topics list --output json
     """
     app = get_app(ctx, profile=profile)
-    fmt = table_format(output)
     settings, profile_name = kafka_settings(app, ctx)
     from mqcli.core.kafka.engine import admin as open_admin
 
     with open_admin(settings, profile_name) as admin:
         topics = admin.list_topics(include_internal=internal)
-    if fmt == "json":
-        write_json(app, topics)
-        return
-    write_table(
-        app,
-        ("topic", "partitions", "replication"),
-        [(t["name"], t["partitions"], t["replication_factor"]) for t in topics],
-    )
+    rows = [(t["name"], t["partitions"], t["replication_factor"]) for t in topics]
+    emit(app, output, topics, Table(("topic", "partitions", "replication"), rows))

@@ -14,22 +14,30 @@ from mqcli.core.errors import UsageError
 
 def binding(
     ctx: typer.Context,
-    exchange: Annotated[str, typer.Option("--exchange", help="Source exchange.", show_default=False)],
+    exchange: Annotated[
+        str, typer.Option("--exchange", metavar="EXCHANGE", help="Source exchange.", show_default=False)
+    ],
     queue: Annotated[
-        Optional[str], typer.Option("--queue", "-q", help="Destination queue.", show_default=False)
+        Optional[str], typer.Option("--queue", "-q", metavar="QUEUE", help="Destination queue.", show_default=False)
     ] = None,
     to_exchange: Annotated[
         Optional[str],
-        typer.Option("--to-exchange", help="Destination exchange (exchange-to-exchange binding).", show_default=False),
+        typer.Option(
+            "--to-exchange",
+            metavar="EXCHANGE",
+            help="Destination exchange (exchange-to-exchange binding).",
+            show_default=False,
+        ),
     ] = None,
     keys: Annotated[
         Optional[list[str]],
-        typer.Option("--key", "-k", help="Binding key (repeatable; default '').", show_default=False),
+        typer.Option("--key", "-k", metavar="KEY", help="Binding key (repeatable; default '').", show_default=False),
     ] = None,
     arg: Annotated[
         Optional[list[str]],
         typer.Option(
             "--arg",
+            metavar="NAME=VALUE",
             help="Binding argument name=value, e.g. for headers exchanges x-match=all (typed like -H).",
             show_default=False,
         ),

@@ -13,19 +13,24 @@ from mqcli.cli.rabbit._common import connect, typed_headers
 
 def exchange(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Exchange name.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="EXCHANGE", help="Exchange name.", show_default=False)],
     exchange_type: Annotated[
-        str, typer.Option("--type", help="direct, fanout, topic, headers (or a plugin's type).")
+        str, typer.Option("--type", metavar="TYPE", help="direct, fanout, topic, headers (or a plugin's type).")
     ] = "direct",
     transient: Annotated[bool, typer.Option("--transient", help="Not durable: gone after a broker restart.")] = False,
     auto_delete: Annotated[bool, typer.Option("--auto-delete", help="Delete when the last binding goes away.")] = False,
     internal: Annotated[bool, typer.Option("--internal", help="Only other exchanges may publish to it.")] = False,
     alternate_exchange: Annotated[
-        Optional[str], typer.Option("--alternate-exchange", help="Where unroutable messages go.", show_default=False)
+        Optional[str],
+        typer.Option(
+            "--alternate-exchange", metavar="EXCHANGE", help="Where unroutable messages go.", show_default=False
+        ),
     ] = None,
     arg: Annotated[
         Optional[list[str]],
-        typer.Option("--arg", help="Any other argument name=value (typed like -H).", show_default=False),
+        typer.Option(
+            "--arg", metavar="NAME=VALUE", help="Any other argument name=value (typed like -H).", show_default=False
+        ),
     ] = None,
     profile: ProfileOpt = None,
 ) -> None:

@@ -7,33 +7,41 @@ from typing import Annotated, Optional
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.io import OutputFormat, OutputOpt
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.output import StatusFormat, emit, output_option
 from mqcli.cli.rabbit._common import connect, typed_headers
-from mqcli.cli.render import write_json
 from mqcli.core.errors import UsageError
 from mqcli.core.parse import parse_duration
 
 
 def queue(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Queue name.", show_default=False)],
-    queue_type: Annotated[str, typer.Option("--type", help="classic, quorum or stream.")] = "classic",
+    name: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name.", show_default=False)],
+    queue_type: Annotated[
+        str, typer.Option("--type", metavar="classic|quorum|stream", help="classic, quorum or stream.")
+    ] = "classic",
     auto_delete: Annotated[
         bool, typer.Option("--auto-delete", help="Delete the queue when its last consumer goes away.")
     ] = False,
     ttl: Annotated[
-        Optional[str], typer.Option("--ttl", help="Message TTL (x-message-ttl), e.g. 30s.", show_default=False)
+        Optional[str],
+        typer.Option("--ttl", metavar="DURATION", help="Message TTL (x-message-ttl), e.g. 30s.", show_default=False),
     ] = None,
     expires: Annotated[
         Optional[str],
-        typer.Option("--expires", help="Delete the queue after DURATION unused (x-expires).", show_default=False),
+        typer.Option(
+            "--expires",
+            metavar="DURATION",
+            help="Delete the queue after DURATION unused (x-expires).",
+            show_default=False,
+        ),
     ] = None,
     dead_letter_exchange: Annotated[
         Optional[str],
         typer.Option(
             "--dead-letter-exchange",
             "--dlx",
+            metavar="EXCHANGE",
             help="Exchange for rejected/expired messages ('' is the default exchange).",
             show_default=False,
         ),
@@ -41,32 +49,55 @@ def queue(
     dead_letter_routing_key: Annotated[
         Optional[str],
         typer.Option(
-            "--dead-letter-routing-key", "--dlk", help="Routing key for dead-lettered messages.", show_default=False
+            "--dead-letter-routing-key",
+            "--dlk",
+            metavar="KEY",
+            help="Routing key for dead-lettered messages.",
+            show_default=False,
         ),
     ] = None,
     max_length: Annotated[
         Optional[int],
-        typer.Option("--max-length", min=0, help="At most N ready messages (x-max-length).", show_default=False),
+        typer.Option(
+            "--max-length", metavar="N", min=0, help="At most N ready messages (x-max-length).", show_default=False
+        ),
     ] = None,
     max_length_bytes: Annotated[
         Optional[int],
-        typer.Option("--max-length-bytes", min=0, help="At most N bytes of ready messages.", show_default=False),
+        typer.Option(
+            "--max-length-bytes", metavar="BYTES", min=0, help="At most N bytes of ready messages.", show_default=False
+        ),
     ] = None,
     overflow: Annotated[
         Optional[str],
         typer.Option(
-            "--overflow", help="When full: drop-head, reject-publish or reject-publish-dlx.", show_default=False
+            "--overflow",
+            metavar="BEHAVIOUR",
+            help="When full: drop-head, reject-publish or reject-publish-dlx.",
+            show_default=False,
         ),
     ] = None,
     max_priority: Annotated[
         Optional[int],
-        typer.Option("--max-priority", min=1, max=255, help="Priority queue with priorities 0..N.", show_default=False),
+        typer.Option(
+            "--max-priority",
+            metavar="N",
+            min=1,
+            max=255,
+            help="Priority queue with priorities 0..N.",
+            show_default=False,
+        ),
     ] = None,
     arg: Annotated[
         Optional[list[str]],
-        typer.Option("--arg", help="Any other x-argument name=value (typed like -H).", show_default=False),
+        typer.Option(
+            "--arg", metavar="NAME=VALUE", help="Any other x-argument name=value (typed like -H).", show_default=False
+        ),
     ] = None,
-    output: OutputOpt = OutputFormat.auto,
+    output: Annotated[
+        StatusFormat,
+        output_option(StatusFormat, "auto: a status line on stderr; json: the queue's state as a JSON document."),
+    ] = "auto",
     profile: ProfileOpt = None,
 ) -> None:
     """Declare a durable queue (RabbitMQ 4 refuses transient non-exclusive queues).
@@ -97,7 +128,7 @@ def queue(
         del args["x-queue-type"]  # the broker's default; keeps redeclares compatible with queues declared without it
     with connect(app) as client:
         info = declare_queue(client, name, auto_delete=auto_delete, arguments=args)
-    if output is OutputFormat.json:
-        write_json(app, info.to_dict())
+    if output == "json":
+        emit(app, output, info.to_dict())
     else:
         app.info(f"mqcli: queue {info.name} declared ({info.messages} ready, {info.consumers} consumers)")

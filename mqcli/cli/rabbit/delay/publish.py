@@ -37,11 +37,18 @@ from mqcli.core.readers import InputMode, ReadStats
 def publish(
     ctx: typer.Context,
     values: Annotated[
-        Optional[list[str]], typer.Argument(help="Message bodies (default: read --file or stdin).", show_default=False)
+        Optional[list[str]],
+        typer.Argument(metavar="BODY", help="Message bodies (default: read --file or stdin).", show_default=False),
     ] = None,
     delay: Annotated[
         str,
-        typer.Option("--delay", "-d", help="How long to hold each message, e.g. 30s, 5m, 1500ms.", show_default=False),
+        typer.Option(
+            "--delay",
+            "-d",
+            metavar="DURATION",
+            help="How long to hold each message, e.g. 30s, 5m, 1500ms.",
+            show_default=False,
+        ),
     ] = "",
     queue: QueueOpt = None,
     exchange: ExchangeOpt = None,
@@ -50,6 +57,7 @@ def publish(
         str,
         typer.Option(
             "--via",
+            metavar="ttl|plugin",
             help="ttl: a TTL + dead-letter queue per delay (works everywhere); plugin: the rabbitmq_delayed_message_exchange plugin.",
         ),
     ] = "ttl",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.io import OutputFormat, OutputOpt
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.output import Table, TableOutputOpt, emit
 from mqcli.cli.rabbit._common import connect
-from mqcli.cli.render import write_json, write_table
 
 
-def status(ctx: typer.Context, output: OutputOpt = OutputFormat.auto, profile: ProfileOpt = None) -> None:
+def status(ctx: typer.Context, output: TableOutputOpt = "auto", profile: ProfileOpt = None) -> None:
     """Show the delay queues (and plugin exchanges) in use and how many
     messages wait in each.  Expired delay queues are left out.
 
@@ -22,12 +21,8 @@ def status(ctx: typer.Context, output: OutputOpt = OutputFormat.auto, profile: P
 
     with connect(app) as client:
         rows = delay_status(client)
-    if output is OutputFormat.json:
-        write_json(app, [r.to_dict() for r in rows])
-        return
-    write_table(
-        app,
-        ["name", "via", "delay", "target", "waiting"],
+    table = Table(
+        ("name", "via", "delay", "target", "waiting"),
         [
             (
                 r.name,
@@ -39,3 +34,4 @@ def status(ctx: typer.Context, output: OutputOpt = OutputFormat.auto, profile: P
             for r in rows
         ],
     )
+    emit(app, output, [r.to_dict() for r in rows], table)

@@ -13,7 +13,7 @@ from mqcli.cli.rabbit._common import connect
 
 def delete(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue name.", show_default=False)],
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name.", show_default=False)],
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Only when it holds no ready messages (else exit 1).")
     ] = False,

@@ -7,16 +7,15 @@ from typing import Annotated
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.io import OutputFormat, OutputOpt
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.output import Table, TableOutputOpt, emit
 from mqcli.cli.rabbit._common import connect
-from mqcli.cli.render import write_json, write_table
 
 
 def inspect(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue name.", show_default=False)],
-    output: OutputOpt = OutputFormat.auto,
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name.", show_default=False)],
+    output: TableOutputOpt = "auto",
     profile: ProfileOpt = None,
 ) -> None:
     """Show a queue's ready messages and consumers (a passive declare: exit 6 when missing).
@@ -28,7 +27,9 @@ def inspect(
 
     with connect(app) as client:
         info = inspect_queue(client, queue)
-    if output is OutputFormat.json:
-        write_json(app, info.to_dict())
-    else:
-        write_table(app, ["queue", "messages", "consumers"], [(info.name, info.messages, info.consumers)])
+    emit(
+        app,
+        output,
+        info.to_dict(),
+        Table(("queue", "messages", "consumers"), [(info.name, info.messages, info.consumers)]),
+    )

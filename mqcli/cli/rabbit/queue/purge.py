@@ -13,7 +13,7 @@ from mqcli.cli.rabbit._common import connect
 
 def purge(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue name.", show_default=False)],
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name.", show_default=False)],
     profile: ProfileOpt = None,
 ) -> None:
     """Remove every ready message from a queue (unacknowledged ones stay).

@@ -42,10 +42,14 @@ from mqcli.core.readers import InputMode, ReadStats
 
 def call(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue the server consumes.", show_default=False)],
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue the server consumes.", show_default=False)],
     values: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Request bodies (default: one request per line of --file or stdin).", show_default=False),
+        typer.Argument(
+            metavar="BODY",
+            help="Request bodies (default: one request per line of --file or stdin).",
+            show_default=False,
+        ),
     ] = None,
     files: FileOpt = None,
     input_mode: InputOpt = InputMode.line,
@@ -54,12 +58,21 @@ def call(
     header: HeaderOpt = None,
     content_type: ContentTypeOpt = None,
     timeout: Annotated[
-        str, typer.Option("--timeout", "-t", help="Exit 5 when a reply does not arrive within DURATION of its request.")
+        str,
+        typer.Option(
+            "--timeout",
+            "-t",
+            metavar="DURATION",
+            help="Exit 5 when a reply does not arrive within DURATION of its request.",
+        ),
     ] = "30s",
     window: Annotated[
         int,
         typer.Option(
-            "--window", min=1, help="Requests in flight at once (answers are still printed in request order)."
+            "--window",
+            metavar="N",
+            min=1,
+            help="Requests in flight at once (answers are still printed in request order).",
         ),
     ] = 100,
     reconnect: CallReconnectOpt = 0,
@@ -101,13 +114,13 @@ def call(
         error = reply_error(reply)
         if error is not None:
             errors += 1
-            app.err.print(f"mqcli: error reply to {where(request, 'request')}: {error}", soft_wrap=True)
+            app.error(f"error reply to {where(request, 'request')}: {error}")
             return
         writer.write(reply)
         writer.flush()
 
     def on_unanswered(request: Message, why: str) -> None:
-        app.err.print(f"mqcli: not answered: {where(request, 'request')}: {why}", soft_wrap=True)
+        app.error(f"not answered: {where(request, 'request')}: {why}")
 
     stats = ReadStats()
     run = CallRun()

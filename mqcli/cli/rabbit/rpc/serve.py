@@ -15,12 +15,13 @@ from mqcli.core.message import Message
 
 def serve(
     ctx: typer.Context,
-    queue: Annotated[str, typer.Argument(help="Queue to take requests from.", show_default=False)],
+    queue: Annotated[str, typer.Argument(metavar="QUEUE", help="Queue to take requests from.", show_default=False)],
     exec_cmd: Annotated[
         str,
         typer.Option(
             "--exec",
             "-x",
+            metavar="CMD",
             help="Command run per request (via the shell): request body on stdin, metadata in MQCLI_* variables; its stdout is the reply.",
             show_default=False,
         ),
@@ -54,9 +55,7 @@ def serve(
     def on_request(request: Message, status: int) -> None:
         if status != 0:
             cid = request.properties.get("correlation_id")
-            app.err.print(
-                f"mqcli: --exec exited with {status} for request {cid or ''}; sent an error reply", soft_wrap=True
-            )
+            app.error(f"--exec exited with {status} for request {cid or ''}; sent an error reply")
 
     with connect(app) as client:
         if ensure_queue(client, queue, declare=declare):
