@@ -38,16 +38,12 @@ ProfileOpt = Annotated[
 class CliArgument(TyperArgument):
     """An argument as a CLI's help shows it: `TOPIC` / `[VALUE]...` in the usage
     line and `TOPIC` in the list (its help text says the rest), instead of
-    typer's `{topic}` and `topic <str>`."""
+    typer's `{TOPIC}` and `topic:TEXT`."""
 
-    def display_type_rich(self, ctx: object) -> str | None:
-        return None  # the metavar names it; a Python type name means nothing on a command line
-
-    def _rich_display_name(self) -> str:
-        return self.display_name_raw + ("..." if self.nargs != 1 else "")
-
-    def _usage_display_name(self) -> str:
-        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+    def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:
+        name = self.metavar or (self.name or "").upper()
+        if usage and not self.required:
+            name = f"[{name}]"
         return name + ("..." if self.nargs != 1 else "")
 
 
