@@ -3,8 +3,10 @@ action and signals deferred while a command runs, without a broker."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,9 +110,20 @@ def test_interruption_returns_the_exception_to_raise_later(sigterm_raises: None)
 
 
 def test_second_signal_acts_at_once(sigterm_raises: None) -> None:
+    def wait(fn: Command, signals: DeferredSignals) -> subprocess.CompletedProcess[bytes]:
+        # The command signals once; the second signal follows once the first
+        # was recorded (two signals close together may arrive as one).
+        def second() -> None:
+            while signals.received is None:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=second, daemon=True).start()
+        return fn()
+
     started = time.monotonic()
     with pytest.raises(Interrupted):
-        ExecRunner(f"{SIGNAL_ME}; {SIGNAL_ME}; sleep 30").run(MSG)
+        ExecRunner(f"{SIGNAL_ME}; sleep 30").run(MSG, wait)
     assert time.monotonic() - started < 10  # the command was not waited for
 
 
