@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # A producer's outcomes are reported to the broker-neutral DeliveryReport
-# (mqcli.core.delivery); re-exported here for the engines' signatures.
-from mqcli.core.delivery import Delivery, DeliveryReport  # noqa: F401
+# (mqcli.core.delivery); re-exported here, where the engines' types live.
+from mqcli.core.delivery import Delivery as Delivery
+from mqcli.core.delivery import DeliveryReport as DeliveryReport
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message, header_text
 
