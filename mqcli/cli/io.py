@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Annotated, BinaryIO, Optional
@@ -263,61 +262,34 @@ def make_writer(app: AppContext, output: OutputFormat, template: Optional[str], 
 
 
 # -- producer progress and summary ---------------------------------------------
-class SendProgress:
-    """Counts for a producer run; a live line on a terminal, a summary on stderr at the end."""
+class TerminalReport:
+    """How a producer run's report (mqcli.core.delivery.DeliveryReport) reaches
+    the terminal: problems and the summary on stderr, the live line drawn on
+    a terminal, --sync results on stdout."""
 
-    def __init__(self, app: AppContext, verb: str = "sent") -> None:
+    def __init__(self, app: AppContext) -> None:
         self.app = app
-        self.verb = verb
-        self.sent = 0
-        self.failed = 0
-        self.bytes = 0
-        self.start = time.monotonic()
-        self._last_draw = 0.0
-        self._drawn = False
 
-    def ok(self, size: int) -> None:
-        self.sent += 1
-        self.bytes += size
-        if self.app.live:
-            now = time.monotonic()
-            if now - self._last_draw > 0.2:
-                self._last_draw = now
-                self._draw()
+    @property
+    def live(self) -> bool:
+        return self.app.live
 
-    def fail(self) -> None:
-        self.failed += 1
+    def problem(self, text: str) -> None:
+        self.app.error(text)
 
-    def update(self, sent: int, failed: int, size: int) -> None:
-        """Take counts kept elsewhere (a producer that counts in bulk)."""
-        self.sent, self.failed, self.bytes = sent, failed, size
-        if self.app.live and time.monotonic() - self._last_draw > 0.2:
-            self._last_draw = time.monotonic()
-            self._draw()
+    def warn(self, text: str) -> None:
+        self.app.warn(text)
 
-    def _draw(self) -> None:
-        self._drawn = True
-        sys.stderr.write(f"\r\x1b[K{self._line()}")
+    def info(self, text: str) -> None:
+        self.app.info(f"mqcli: {text}")
+
+    def summary(self, text: str) -> None:
+        self.app.note(text)
+
+    def draw(self, text: str) -> None:
+        sys.stderr.write(f"\r\x1b[K{text}")
         sys.stderr.flush()
 
-    def _line(self) -> str:
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        return (
-            f"{self.verb} {self.sent}, failed {self.failed}, {_human_bytes(self.bytes)}, "
-            f"{self.sent / elapsed:,.0f} msg/s, {elapsed:.1f}s"
-        )
-
-    def summary(self) -> None:
-        if self._drawn:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-        self.app.note(self._line())
-
-
-def _human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"
+    def result(self, line: str) -> None:
+        self.app.stdout.write(line.encode() + b"\n")
+        self.app.stdout.flush()

@@ -6,6 +6,13 @@ MQCLI_HEADERS (JSON object), MQCLI_HEADER_<NAME> (name upper-cased, non
 alphanumerics as _), MQCLI_QUEUE, MQCLI_EXCHANGE, MQCLI_ROUTING_KEY,
 MQCLI_REDELIVERED, MQCLI_PROPERTIES (JSON) and MQCLI_<PROPERTY> for
 message_id, correlation_id, reply_to, content_type, type, app_id, priority.
+
+`ExecRunner` is the one runner behind every --exec (Kafka group-consume,
+RabbitMQ consume/subscribe and rpc serve): the --on-error retries, and
+signals deferred while a command runs (`mqcli.core.signals`), so the first
+Ctrl-C/SIGTERM lets the command finish and its message be settled, and a
+second one stops at once.  What "settled" means (commit, ack, requeue) stays
+with the caller.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message, header_text, to_json_obj
+from mqcli.core.signals import DeferredSignals
 
 
 def exec_env(msg: Message, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -81,3 +89,92 @@ def run_exec(command: str, msg: Message, *, capture: bool = False) -> subprocess
         stdout=subprocess.PIPE if capture else None,
         check=False,
     )
+
+
+Command = Callable[[], "subprocess.CompletedProcess[bytes]"]
+# Runs one command while signals are deferred: `fn()` directly, or on a
+# helper thread while the caller services a connection (RabbitMQ).
+Waiter = Callable[[Command, DeferredSignals], "subprocess.CompletedProcess[bytes]"]
+
+
+def _run_directly(fn: Command, _signals: DeferredSignals) -> subprocess.CompletedProcess[bytes]:
+    return fn()
+
+
+@dataclass
+class Executed:
+    """How --exec ended for one message (after any retries)."""
+
+    returncode: int
+    stdout: bytes | None  # captured output (rpc serve), else None
+    action: str | None  # None when it succeeded, else the --on-error action to take ("retry" ran out: "stop")
+    signals: DeferredSignals  # signal.received: a SIGINT/SIGTERM came while it ran and waits to be acted on
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that arrived while the command ran (its message still needs settling), or None."""
+        return self.signals.received
+
+    def stop(self) -> None:
+        """Act on that signal now: its usual handler raises (KeyboardInterrupt -> 130, SIGTERM -> 143)."""
+        self.signals.raise_received()
+
+    def interruption(self) -> BaseException | None:
+        """The exception `stop()` would raise, to raise later (after settling the message)."""
+        try:
+            self.stop()
+        except BaseException as e:
+            return e
+        return None
+
+
+class ExecRunner:
+    """`--exec COMMAND` for one message at a time.
+
+    `policy` retries a failing command (retry:N) and names the action for a
+    failure; `before` runs before each attempt (flush our stdout, so the
+    command's output comes after what was written); `on_retry(msg, code, attempt)`
+    hears of each failed attempt that is tried again.  While a command runs,
+    the first SIGINT/SIGTERM is only recorded (`Executed.signal`) and no
+    retry follows; a second one acts at once and the command is cut off."""
+
+    def __init__(
+        self,
+        command: str,
+        policy: OnError | None = None,
+        *,
+        capture: bool = False,
+        before: Callable[[], None] | None = None,
+        on_retry: Callable[[Message, int, int], None] | None = None,
+    ) -> None:
+        self.command = command
+        self.policy = policy if policy is not None else OnError("stop")
+        self.capture = capture
+        self.before = before
+        self.on_retry = on_retry
+
+    @property
+    def attempts(self) -> int:
+        return 1 + (self.policy.retries if self.policy.action == "retry" else 0)
+
+    def run(self, msg: Message, wait: Waiter = _run_directly) -> Executed:
+        """Run the command for `msg` (through `wait`), retrying as the policy says."""
+        attempts = self.attempts
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.before is not None:
+                self.before()
+            with DeferredSignals() as signals:
+                done = wait(lambda: run_exec(self.command, msg, capture=self.capture), signals)
+            code = done.returncode
+            if code == 0 or signals.received is not None or attempt >= attempts:
+                break
+            if self.on_retry is not None:
+                self.on_retry(msg, code, attempt)
+        action = None if code == 0 else ("stop" if self.policy.action == "retry" else self.policy.action)
+        return Executed(code, done.stdout, action, signals)

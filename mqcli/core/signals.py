@@ -9,6 +9,9 @@
 * a consumer writing a batch of records to stdout: a signal in the middle of
   a large write() would leave half a record at the end of the output
   (`mqcli.core.writers`).
+* an --exec command running for a message (`mqcli.core.execute.ExecRunner`):
+  the command finishes and its message is settled (committed, acknowledged)
+  before mqcli stops; a second signal cuts it off.
 
 Inside `DeferredSignals` the first SIGINT/SIGTERM is only recorded;
 `raise_received()` then runs the usual handler (KeyboardInterrupt -> exit

@@ -124,6 +124,10 @@ delims = st.sampled_from([b"\n", b"\0", b"--", b"\r\n", b"|", b"\x1e"])
 @given(records=st.lists(st.binary(max_size=30), max_size=10), delim=delims, trailing=st.booleans())
 def test_split_round_trips_any_delimiter(records: list[bytes], delim: bytes, trailing: bool) -> None:
     records = [r.replace(delim, b"") for r in records]
+    if len(set(delim)) < len(delim):
+        # A delimiter that overlaps itself ("--") makes "-" + "--" ambiguous
+        # ("---" splits leftmost, as every reader would): keep its byte out.
+        records = [r.replace(delim[:1], b"") for r in records]
     # The reader cannot tell a lone empty record from no input: skip that one case.
     if records == [b""] or (records and records[-1] == b"" and not trailing):
         records = [r or b"x" for r in records]

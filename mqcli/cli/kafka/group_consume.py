@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -90,7 +90,7 @@ def group_consume(
     Example: mqcli kafka group-consume --group billing orders --exec './bill.sh'
     """
     app = get_app(ctx, profile=profile)
-    from mqcli.core.execute import OnError, run_exec
+    from mqcli.core.execute import ExecRunner, OnError
 
     policy = OnError.parse(on_error, ("stop", "skip", "retry"))
     if exec_cmd is None and on_error != "stop":
@@ -114,35 +114,38 @@ def group_consume(
         app.note(f"group {group}: {text}")
 
     failure: list[str] = []
+    runner = (
+        ExecRunner(
+            exec_cmd,
+            policy,
+            before=app.stdout.flush,
+            on_retry=lambda msg, code, attempt: app.warn(
+                f"--exec exited {code} for {msg.topic}[{msg.partition}]@{msg.offset}; retrying ({attempt}/{policy.retries})"
+            ),
+        )
+        if exec_cmd is not None
+        else None
+    )
 
     def handle(msg: Message) -> bool:
         if writer is not None:
             writer.write(msg)
             return True
-        assert exec_cmd is not None
-        attempts = 1 + (policy.retries if policy.action == "retry" else 0)
-        code = 0
-        for attempt in range(attempts):
-            app.stdout.flush()
-            with _SignalsWait() as signals:
-                code = run_exec(exec_cmd, msg).returncode
-            if signals.received is not None:
-                # The command ran to its end: commit its message if it
-                # succeeded, then stop as the signal asked (130/143).
-                if code == 0:
-                    consumer.mark(msg)
-                signals.act()
-            if code == 0:
-                return True
-            if attempt + 1 < attempts:
-                app.warn(
-                    f"--exec exited {code} for {msg.topic}[{msg.partition}]@{msg.offset}; retrying ({attempt + 1}/{policy.retries})"
-                )
-        where = f"{msg.topic}[{msg.partition}]@{msg.offset}"
-        if policy.action == "skip":
-            app.warn(f"--exec exited {code} for {where}; skipped (committed)")
+        assert runner is not None
+        done = runner.run(msg)
+        if done.signal is not None:
+            # The command ran to its end: commit its message if it
+            # succeeded, then stop as the signal asked (130/143).
+            if done.ok:
+                consumer.mark(msg)
+            done.stop()
+        if done.ok:
             return True
-        failure.append(f"--exec exited {code} for {where}; stopped without committing it")
+        where = f"{msg.topic}[{msg.partition}]@{msg.offset}"
+        if done.action == "skip":
+            app.warn(f"--exec exited {done.returncode} for {where}; skipped (committed)")
+            return True
+        failure.append(f"--exec exited {done.returncode} for {where}; stopped without committing it")
         return False
 
     def flush() -> None:
@@ -175,48 +178,3 @@ def group_consume(
         raise TimeoutExpired(
             f"{got} {'matching ' if pred else ''}messages for group {group} within {timeout} of idle time"
         )
-
-
-class _SignalsWait:
-    """While an --exec command runs, the first SIGINT/SIGTERM only stops the
-    run after the command has finished, so a command is never cut off
-    half-way (Ctrl-C at a terminal reaches the command itself too).  A second
-    signal acts at once: the command is killed and its message stays
-    uncommitted."""
-
-    _SIGNALS = ("SIGINT", "SIGTERM")
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _SignalsWait:
-        import signal
-        import threading
-
-        if threading.current_thread() is threading.main_thread():  # signal.signal() works there only
-            for name in self._SIGNALS:
-                sig = getattr(signal, name)
-                previous = signal.getsignal(sig)
-                if callable(previous):
-                    self._previous[sig] = previous
-                    signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is None:
-            self.received = signum
-            return
-        self.__exit__()
-        self._previous[signum](signum, frame)
-
-    def act(self) -> None:
-        """Run the usual handler of the signal received (it raises)."""
-        if self.received is not None:
-            self._previous[self.received](self.received, None)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from typing import Annotated, Optional
 
 import typer
 
-from mqcli.cli.context import AppContext, get_app
+from mqcli.cli.context import get_app
 from mqcli.cli.io import (
     DelimiterOpt,
     FileOpt,
@@ -17,15 +16,15 @@ from mqcli.cli.io import (
     KeySeparatorOpt,
     OutputFormat,
     OutputOpt,
-    SendProgress,
     SkipInvalidOpt,
+    TerminalReport,
     open_input,
     parse_headers,
 )
 from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.options import ProfileOpt
+from mqcli.core.delivery import DeliveryReport, landed_line
 from mqcli.core.errors import DeliveryFailed, MqcliError, NotFound, UsageError
-from mqcli.core.kafka.common import Delivery, DeliveryReport
 from mqcli.core.message import Message
 from mqcli.core.readers import InputMode, ReadStats
 
@@ -202,58 +201,16 @@ def produce(
 
         producer = new_producer(settings, options, profile_name)
         stack.callback(producer.close)
-        report = _Report(app, topic, sync=sync, json_out=output is OutputFormat.json)
-        try:
+        landed = landed_line(topic, output is OutputFormat.json) if sync else None
+        report = DeliveryReport(TerminalReport(app), stats=stats, landed=landed)
+        # Ctrl-C, SIGTERM, a bug: not an error that explains itself.  Every
+        # message handed to Kafka was reported (send_all reports them first);
+        # the report says where a script could resume.
+        with report.sending(explained=(MqcliError,)):
             producer.send_all(topic, messages, report)
-        except BaseException as e:  # Ctrl-C, SIGTERM, a bug: not an error that explains itself
-            if not isinstance(e, MqcliError):
-                # Every message handed to Kafka was reported above (send_all
-                # reports them first); say where a script could resume.
-                app.error(f"input from line {report.handed_line + 1} on was not sent")
-            raise
-        finally:
-            report.progress()
-            report.sending.summary()
-            if stats.skipped:
-                app.warn(f"skipped {stats.skipped} invalid input record(s)")
     if report.failed:
         total = report.delivered + report.failed
         raise DeliveryFailed(f"{report.failed} of {total} message(s) to {topic} were not acknowledged (see above)")
-
-
-class _Report(DeliveryReport):
-    """Failures on stderr as they come, --sync results on stdout, progress on stderr."""
-
-    def __init__(self, app: AppContext, topic: str, *, sync: bool, json_out: bool) -> None:
-        super().__init__()
-        self.app = app
-        self.topic = topic
-        self.each = sync
-        self.json_out = json_out
-        self.sending = SendProgress(app)
-
-    def landed(self, d: Delivery) -> None:
-        if self.json_out:
-            line = json.dumps(
-                {
-                    "line": d.msg.line,
-                    "topic": self.topic,
-                    "partition": d.partition,
-                    "offset": d.offset,
-                    "timestamp": d.timestamp,
-                }
-            )
-        else:
-            line = f"{d.partition}\t{d.offset}"
-        self.app.stdout.write(line.encode() + b"\n")
-        self.app.stdout.flush()
-
-    def failure(self, d: Delivery) -> None:
-        where = f"line {d.msg.line}" if d.msg.line is not None else "message"
-        self.app.error(f"not delivered: {where}: {d.error}")
-
-    def progress(self) -> None:
-        self.sending.update(self.delivered, self.failed, self.bytes)
 
 
 def _positive_duration(text: str) -> float:

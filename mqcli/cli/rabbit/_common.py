@@ -17,7 +17,6 @@ from mqcli.core.readers import ReadStats
 
 if TYPE_CHECKING:
     from mqcli.core.rabbit.client import RabbitClient, ReconnectPolicy
-    from mqcli.core.rabbit.publish import PublishRun
     from mqcli.core.rabbit.rpc import CallRun
 
 DeclareOpt = Annotated[
@@ -254,55 +253,23 @@ def where(msg: Message, what: str = "message") -> str:
 
 
 def warn_skipped(app: AppContext, stats: ReadStats) -> None:
-    if stats.skipped:
-        app.warn(f"skipped {stats.skipped} invalid input record(s)")
+    from mqcli.core.delivery import skipped_input
+
+    skipped = skipped_input(stats)
+    if skipped is not None:
+        app.warn(skipped)
 
 
 @contextmanager
-def input_stop_reported(app: AppContext, run: PublishRun | CallRun) -> Iterator[None]:
+def input_stop_reported(app: AppContext, run: CallRun) -> Iterator[None]:
     """On an error, Ctrl-C or SIGTERM before the whole input was read, say
     where it stopped, so a script can resume there (`run` is filled in by
-    publish_stream / rpc call as they go)."""
+    rpc call as it goes; publish's DeliveryReport says it the same way)."""
     try:
         yield
     except BaseException as e:
         if not run.input_ended and not isinstance(e, InputError):
-            app.error(f"input from line {(run.last_line or 0) + 1} on was not sent")
+            from mqcli.core.delivery import not_sent_from
+
+            app.error(not_sent_from(run.last_line))
         raise
-
-
-class PublishReport:
-    """What publish and delay publish say on stderr: the live line and the
-    summary, one `not delivered: line N: why` per message the broker did not
-    confirm, where the input stopped after an error (so a script can resume
-    there), skipped input records and the reconnects."""
-
-    def __init__(self, app: AppContext, stats: ReadStats, *, confirm: bool = True) -> None:
-        from mqcli.cli.io import SendProgress
-        from mqcli.core.rabbit.publish import PublishRun
-
-        self.app = app
-        self.stats = stats
-        self.progress = SendProgress(app, verb="confirmed" if confirm else "published")
-        self.run: PublishRun = PublishRun()
-
-    def on_ok(self, msg: Message) -> None:
-        self.progress.ok(len(msg.value or b""))
-
-    def on_fail(self, msg: Message, why: str) -> None:
-        self.progress.fail()
-        self.app.error(f"not delivered: {where(msg)}: {why}")
-
-    @contextmanager
-    def publishing(self) -> Iterator[PublishRun]:
-        """Around publish_stream(..., run=report.run)."""
-        try:
-            with input_stop_reported(self.app, self.run):
-                yield self.run
-        finally:
-            self.progress.summary()
-            warn_skipped(self.app, self.stats)
-        if self.run.reconnects:
-            self.app.info(
-                f"mqcli: reconnected {self.run.reconnects} time(s), sent {self.run.resent} unconfirmed message(s) again"
-            )

@@ -62,8 +62,8 @@ def run_consumer(
     `resubscribe` re-creates the queue and bindings first (subscribe) and
     returns the queue's (possibly new) name."""
     from mqcli.cli.rabbit._common import notifier, reconnect_policy
-    from mqcli.core.execute import OnError, run_exec
-    from mqcli.core.rabbit.consume import DEFAULT_PREFETCH, ConsumeSettings, Outcome, consume, run_while_polling
+    from mqcli.core.execute import ExecRunner, OnError
+    from mqcli.core.rabbit.consume import DEFAULT_PREFETCH, ConsumeSettings, Outcome, consume, exec_while_polling
 
     action = OnError.parse(on_error, ON_ERROR_CHOICES).action
     if exec_cmd is None and on_error != "stop":
@@ -80,16 +80,16 @@ def run_consumer(
         exclusive=exclusive,
     )
     on_fail = {"stop": Outcome.STOP, "requeue": Outcome.REQUEUE, "reject": Outcome.REJECT}[action]
+    runner = ExecRunner(exec_cmd, OnError(action), before=app.stdout.flush) if exec_cmd is not None else None
 
     def handle(msg: Message) -> Outcome:
         if writer is not None:
             # Only written: consume() flushes before it acknowledges (in batches).
             writer.write(msg)
             return Outcome.ACK
-        assert exec_cmd is not None
-        app.stdout.flush()
-        done = run_while_polling(client, lambda: run_exec(exec_cmd, msg), notifier(app))
-        if done.returncode == 0:
+        assert runner is not None
+        done = exec_while_polling(client, runner, msg, notifier(app))
+        if done.ok:
             return Outcome.ACK
         what = {"stop": "returned to the queue; stopping", "requeue": "requeued", "reject": "rejected"}[action]
         if client.interrupted is not None:

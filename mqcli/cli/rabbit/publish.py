@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SkipInvalidOpt, open_input
+from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SkipInvalidOpt, TerminalReport, open_input
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import (
     AppIdOpt,
@@ -23,7 +23,6 @@ from mqcli.cli.rabbit._common import (
     PersistentOpt,
     PriorityOpt,
     PublishReconnectOpt,
-    PublishReport,
     QueueOpt,
     ReplyToOpt,
     RoutingKeyOpt,
@@ -36,7 +35,8 @@ from mqcli.cli.rabbit._common import (
     reconnect_policy,
     typed_headers,
 )
-from mqcli.core.errors import UsageError
+from mqcli.core.delivery import DeliveryReport
+from mqcli.core.errors import InputError, UsageError
 from mqcli.core.parse import parse_duration
 from mqcli.core.readers import InputMode, ReadStats
 
@@ -186,7 +186,8 @@ def publish(
         # it, messages to a queue that host does not have would be confirmed
         # and dropped as unroutable.
         client.on_reconnect.append(check_destination)
-        report = PublishReport(app, stats, confirm=not no_confirm)
-        with report.publishing() as run:
-            publish_stream(client, messages, settings, report.on_ok, report.on_fail, notify=notifier(app), run=run)
+        report = DeliveryReport(TerminalReport(app), verb="published" if no_confirm else "confirmed", stats=stats)
+        # An input error names its line itself; anything else ends with where to resume.
+        with report.sending(explained=(InputError,)):
+            publish_stream(client, messages, settings, report, notify=notifier(app))
     app.debug_log(f"published to {target}")

@@ -12,6 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# A producer's outcomes are reported to the broker-neutral DeliveryReport
+# (mqcli.core.delivery); re-exported here, where the engines' types live.
+from mqcli.core.delivery import Delivery as Delivery
+from mqcli.core.delivery import DeliveryReport as DeliveryReport
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message, header_text
 
@@ -44,63 +48,6 @@ class ProduceOptions:
             raise UsageError(f"invalid --acks {self.acks!r} (use 0, 1 or all)")
         if self.compression not in COMPRESSION:
             raise UsageError(f"invalid --compression {self.compression!r} (use {', '.join(COMPRESSION)})")
-
-
-@dataclass
-class Delivery:
-    """The outcome for one input message."""
-
-    msg: Message
-    size: int
-    partition: int | None = None
-    offset: int | None = None
-    timestamp: int | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-class DeliveryReport:
-    """Where a producer reports the fate of every message it was handed.
-
-    Successes are counted (`delivered`, `bytes`); one call per message would
-    cost more than sending it at librdkafka's rates.  Each failure comes to
-    `failure()` with its message (whose `line` names the input record), and
-    each success to `landed()` as well when `each` is set (`--sync` prints
-    where every message landed).  `progress()` is called now and then while
-    sending.  When send_all returns or raises, every message up to input line
-    `handed_line` has been reported one way or the other.
-    """
-
-    each = False
-
-    def __init__(self) -> None:
-        self.delivered = 0
-        self.failed = 0
-        self.bytes = 0  # key + value bytes of the delivered messages
-        self.handed_line = 0
-
-    def settle(self, delivery: Delivery) -> None:
-        """Count one outcome and pass it on (for producers with an outcome object per message)."""
-        if delivery.error is None:
-            self.delivered += 1
-            self.bytes += delivery.size
-            if self.each:
-                self.landed(delivery)
-        else:
-            self.failed += 1
-            self.failure(delivery)
-
-    def landed(self, delivery: Delivery) -> None:
-        """One delivered message (only called when `each`)."""
-
-    def failure(self, delivery: Delivery) -> None:
-        """One message that was not delivered (`delivery.error` says why)."""
-
-    def progress(self) -> None:
-        """Counts changed (called every few hundred messages)."""
 
 
 def header_bytes(value: Any) -> bytes:

@@ -15,6 +15,7 @@ message, each a round of socket I/O, held the rate to less than half.
 from __future__ import annotations
 
 import enum
+import subprocess
 import threading
 import time
 from collections import deque
@@ -23,10 +24,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mqcli.core.errors import MqcliError, TimeoutExpired
+from mqcli.core.execute import ExecRunner, Executed
 from mqcli.core.filters import Matcher
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors
 from mqcli.core.rabbit.convert import from_delivery
+from mqcli.core.signals import DeferredSignals
 
 DEFAULT_PREFETCH = 100
 # Writing consumers flush and acknowledge at least every prefetch/ACK_EVERY
@@ -72,7 +75,9 @@ Handler = Callable[[Message], Outcome]
 T = TypeVar("T")
 
 
-def run_while_polling(client: RabbitClient, fn: Callable[[], T], notify: Callable[[str], None] = lambda _t: None) -> T:
+def run_while_polling(
+    client: RabbitClient, fn: Callable[[], T], signals: DeferredSignals, notify: Callable[[str], None] = lambda _t: None
+) -> T:
     """Run `fn` (a blocking --exec command) on a helper thread while this
     thread keeps servicing the connection, so a job that runs for minutes
     does not miss heartbeats and lose its connection (and its ack).  Only
@@ -80,26 +85,36 @@ def run_while_polling(client: RabbitClient, fn: Callable[[], T], notify: Callabl
 
     The command is never abandoned half-way: when the connection is lost it
     still runs to its end (its message comes again: at least once), and a
-    first Ctrl-C/SIGTERM lets it finish so its message can be settled before
-    mqcli stops (`client.interrupted` holds the signal for the consume loop).
-    A second signal stops at once; the message goes back to the queue."""
-    box: dict[str, Any] = {}
+    first Ctrl-C/SIGTERM (deferred by `signals`, which the caller holds
+    around this) lets it finish so its message can be settled before mqcli
+    stops.  A second signal stops at once; the message goes back to the queue."""
+    value: list[T] = []
+    error: list[BaseException] = []
     # An Event, not Thread.is_alive(): a signal interrupting Thread.join() can
     # leave the thread looking finished while it still runs.
     finished = threading.Event()
 
     def target() -> None:
         try:
-            box["value"] = fn()
+            value.append(fn())
         except BaseException as e:  # re-raised on the calling thread
-            box["error"] = e
+            error.append(e)
         finally:
             finished.set()
+
+    told = False
+
+    def tell() -> None:
+        nonlocal told
+        if signals.received is not None and not told:
+            told = True
+            notify("stopping after the running --exec command finishes (signal again to stop at once)")
 
     threading.Thread(target=target, name="mqcli-exec", daemon=True).start()
     lost: Exception | None = None
     first = True
     while not finished.is_set():
+        tell()
         try:
             if first:
                 first = False
@@ -111,16 +126,30 @@ def run_while_polling(client: RabbitClient, fn: Callable[[], T], notify: Callabl
             finished.wait(0.2)
         except Exception as e:  # the connection went away; the command still finishes
             lost = e
-        except BaseException as e:  # KeyboardInterrupt, SIGTERM
-            if client.interrupted is not None:
-                raise  # the second one: stop now
-            client.interrupted = e
-            notify("stopping after the running --exec command finishes (signal again to stop at once)")
-    if "error" in box:
-        raise box["error"]
+    tell()
+    if error:
+        raise error[0]
     if lost is not None:
         raise lost
-    return box["value"]
+    return value[0]
+
+
+def exec_while_polling(
+    client: RabbitClient, runner: ExecRunner, msg: Message, notify: Callable[[str], None] = lambda _t: None
+) -> Executed:
+    """`runner.run(msg)` through run_while_polling.  A signal that arrived
+    meanwhile is kept in `client.interrupted` for the consume loop, which
+    raises it once the message is settled."""
+
+    def wait(
+        fn: Callable[[], subprocess.CompletedProcess[bytes]], signals: DeferredSignals
+    ) -> subprocess.CompletedProcess[bytes]:
+        return run_while_polling(client, fn, signals, notify)
+
+    done = runner.run(msg, wait)
+    if done.signal is not None and client.interrupted is None:
+        client.interrupted = done.interruption()
+    return done
 
 
 @dataclass

@@ -10,7 +10,8 @@ thread so a slow pipe (`tail -f | mqcli rabbit publish`) never starves the
 connection of heartbeats.
 
 Outcome per message, reported through callbacks with the Message (whose
-`line` names the input record):
+`line` names the input record); publish_stream hands them to a DeliveryReport
+(mqcli.core.delivery):
 * ok      basic.ack (and not returned)
 * failed  basic.nack, basic.return (--mandatory, unroutable), channel or
           connection lost, or no confirm within `confirm_timeout`.
@@ -31,6 +32,7 @@ from typing import Any
 import pika
 import pika.exceptions as pex
 
+from mqcli.core.delivery import DeliveryReport
 from mqcli.core.errors import DeliveryFailed, InputError, MqcliError
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors, channel_error
@@ -92,10 +94,8 @@ class Publisher:
         # behind a full window (e.g. a broker blocking publishers).
         self.stop_requested = stop_requested
         self.settings = settings
-        self.on_ok = on_ok
+        self.on_ok = on_ok  # confirmed (or, without confirms, sent)
         self.on_fail = on_fail
-        self.sent = 0
-        self.failed = 0
         # Unconfirmed messages by delivery tag, oldest first: a multiple ack
         # pops from the front (O(messages it confirms), never a scan of the
         # window), and take_pending() returns them in input order.
@@ -175,13 +175,11 @@ class Publisher:
             if returned is not None:
                 self._fail(msg, returned)
             elif ack:
-                self.sent += 1
                 self.on_ok(msg)
             else:
                 self._fail(msg, "rejected by the broker (basic.nack)")
 
     def _fail(self, msg: Message, why: str) -> None:
-        self.failed += 1
         self.on_fail(msg, why)
 
     # -- driving I/O -----------------------------------------------------------
@@ -295,7 +293,6 @@ class Publisher:
             self._pending[self._next_tag] = (msg, exchange, rk, body)
             self._next_tag += 1
         else:
-            self.sent += 1
             self.on_ok(msg)
         if flush:
             # Send now and pick up whatever confirms have arrived, without waiting.
@@ -315,9 +312,9 @@ class Publisher:
             self._poll_until_confirm(min(POLL, max(0.0, deadline - time.monotonic())))
 
     def renew(self) -> Publisher:
-        """A Publisher on a new channel of the (reconnected) client, keeping the counts."""
+        """A Publisher on a new channel of the (reconnected) client, with the same callbacks."""
         fresh = Publisher(self.client, self.settings, self.on_ok, self.on_fail, self.stop_requested)
-        fresh.sent, fresh.failed, fresh.max_line = self.sent, self.failed, self.max_line
+        fresh.max_line = self.max_line
         return fresh
 
     def close(self) -> None:
@@ -351,64 +348,49 @@ def oversized_message(code: int, text: str, pending: list[Message]) -> MessageTo
 _END = object()
 
 
-@dataclass
-class PublishRun:
-    """What publish_stream did, filled in as it goes (so it is there after an error too)."""
-
-    sent: int = 0  # confirmed (or just sent, without confirms)
-    failed: int = 0  # reported through on_fail
-    reconnects: int = 0
-    resent: int = 0  # unconfirmed messages sent again after a reconnect
-    last_line: int | None = None  # input line of the last message handed to the broker
-    input_ended: bool = False  # every input record was read (and sent, or reported)
-
-
 def publish_stream(
     client: RabbitClient,
     messages: Iterable[Message],
     settings: PublishSettings,
-    on_ok: OnOk,
-    on_fail: OnFail,
+    report: DeliveryReport,
     notify: Callable[[str], None] = lambda _text: None,
-    run: PublishRun | None = None,
-) -> PublishRun:
-    """Publish every message of `messages`; return the counts.
+) -> None:
+    """Publish every message of `messages`, reporting each one's fate to `report`.
 
     Raises DeliveryFailed when any message was not confirmed (each one was
-    reported through `on_fail` first), and input errors after the messages
-    before them were confirmed.  With `settings.reconnect`, a lost
-    connection is re-opened and every unconfirmed message sent again before
-    the rest of the input; `notify` hears about each attempt.  `run` (also
-    returned) holds the counts, and after an error where the input stopped.
+    reported first), and input errors after the messages before them were
+    confirmed.  With `settings.reconnect`, a lost connection is re-opened
+    and every unconfirmed message sent again before the rest of the input;
+    `notify` hears about each attempt.  `report` holds the counts, the
+    reconnects, and after an error where the input stopped.
 
     Ctrl-C/SIGTERM stop taking input; the confirms of what was sent are
     awaited (up to SIGNAL_GRACE seconds, a second signal stops at once), the
     rest is reported, then the signal's usual exception is raised.
     """
-    run = run if run is not None else PublishRun()
     with DeferredSignals() as signals:
         try:
-            _publish_stream(client, messages, settings, on_ok, on_fail, notify, run, signals)
+            _publish_stream(client, messages, settings, report, notify, signals)
         except _SignalStop:
             signals.raise_received()
             raise  # the signal was ignored after all: still not everything was sent
         # A signal during the last confirms (e.g. Ctrl-C to the whole pipeline,
         # which also ended the input): everything is confirmed, but report it.
         signals.raise_received()
-    return run
 
 
 def _publish_stream(
     client: RabbitClient,
     messages: Iterable[Message],
     settings: PublishSettings,
-    on_ok: OnOk,
-    on_fail: OnFail,
+    report: DeliveryReport,
     notify: Callable[[str], None],
-    run: PublishRun,
     signals: DeferredSignals,
 ) -> None:
-    publisher = Publisher(client, settings, on_ok, on_fail, lambda: signals.received is not None)
+    def on_ok(msg: Message) -> None:
+        report.ok(len(msg.value or b""))  # RabbitMQ's bytes: the bodies
+
+    publisher = Publisher(client, settings, on_ok, report.fail, lambda: signals.received is not None)
     inbox: queue.Queue[Any] = queue.Queue(maxsize=max(16, settings.window))
     # Messages to send (again) before taking more input: the unconfirmed ones
     # of a lost connection, in input order.
@@ -441,7 +423,7 @@ def _publish_stream(
         while redo:
             publisher._fail(redo.popleft(), why)
         publisher.close()
-        run.sent, run.failed, run.last_line = publisher.sent, publisher.failed, publisher.max_line
+        report.handed_line = publisher.max_line or 0
 
     while True:
         try:
@@ -464,11 +446,11 @@ def _publish_stream(
                         publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
                         continue
                     if item is _END:
-                        ended = run.input_ended = True
+                        ended = report.input_ended = True
                         continue
                     if isinstance(item, BaseException):
                         input_error = item
-                        ended = run.input_ended = True
+                        ended = report.input_ended = True
                         continue
                     current, current_resent = item, False
                     count += 1
@@ -480,7 +462,7 @@ def _publish_stream(
                     raise  # the broker closed the channel: nothing more can be sent on it
                 except InputError as e:
                     input_error = e  # after the confirms of what was sent before it
-                    ended = run.input_ended = True
+                    ended = report.input_ended = True
                     current = None
                     continue
                 current = None
@@ -496,7 +478,7 @@ def _publish_stream(
                 unconfirmed.append(current)  # it never reached basic_publish
             current = None
             redo.extendleft(reversed(unconfirmed))
-            if publisher.sent > confirmed_at_reconnect:
+            if report.delivered > confirmed_at_reconnect:
                 attempts_left = settings.reconnect.attempts  # progress since the last outage: full budget again
             try:
                 with signals.paused():  # Ctrl-C ends the waiting at once
@@ -509,9 +491,9 @@ def _publish_stream(
                 abandon("connection lost before the broker confirmed it")
                 raise
             attempts_left -= used
-            confirmed_at_reconnect = publisher.sent
-            run.reconnects += 1
-            run.resent += len(unconfirmed)
+            confirmed_at_reconnect = report.delivered
+            report.reconnects += 1
+            report.resent += len(unconfirmed)
             if unconfirmed:
                 notify(f"sending {len(unconfirmed)} unconfirmed message(s) again (duplicates possible)")
             renew = True
@@ -531,8 +513,8 @@ def _publish_stream(
             abandon("no confirm from the broker before mqcli stopped")
             raise
     publisher.close()
-    run.sent, run.failed, run.last_line = publisher.sent, publisher.failed, publisher.max_line
+    report.handed_line = publisher.max_line or 0
     if input_error is not None:
         raise input_error
-    if publisher.failed:
-        raise DeliveryFailed(f"{publisher.failed} message(s) not confirmed by RabbitMQ (listed above)")
+    if report.failed:
+        raise DeliveryFailed(f"{report.failed} message(s) not confirmed by RabbitMQ (listed above)")

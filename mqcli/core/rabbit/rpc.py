@@ -30,10 +30,10 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
 from mqcli.core.errors import MqcliError, TimeoutExpired
-from mqcli.core.execute import run_exec
+from mqcli.core.execute import ExecRunner
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors
-from mqcli.core.rabbit.consume import ConsumeResult, ConsumeSettings, Outcome, consume, run_while_polling
+from mqcli.core.rabbit.consume import ConsumeResult, ConsumeSettings, Outcome, consume, exec_while_polling
 from mqcli.core.rabbit.convert import ERROR_HEADER, build_properties, from_delivery
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
@@ -290,6 +290,7 @@ def serve(
     With `reconnect`, a lost connection is re-opened and serving resumes
     (requests that were not acknowledged come again)."""
     channels: dict[str, BlockingChannel] = {}
+    runner = ExecRunner(command, capture=True)
 
     def reply_channel() -> BlockingChannel:
         # One channel for replies, opened again on a new connection.
@@ -300,7 +301,7 @@ def serve(
         return ch
 
     def handle(request: Message) -> Outcome:
-        done = run_while_polling(client, lambda: run_exec(command, request, capture=True), notify)
+        done = exec_while_polling(client, runner, request, notify)
         if client.interrupted is not None and done.returncode != 0:
             # Probably killed by the same signal: let another server answer it.
             return Outcome.REQUEUE

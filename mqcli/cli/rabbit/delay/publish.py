@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mqcli.cli.context import get_app
-from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SkipInvalidOpt, open_input
+from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SkipInvalidOpt, TerminalReport, open_input
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import (
     AppIdOpt,
@@ -18,7 +18,6 @@ from mqcli.cli.rabbit._common import (
     MessageIdOpt,
     PersistentOpt,
     PublishReconnectOpt,
-    PublishReport,
     QueueOpt,
     RoutingKeyOpt,
     TypeOpt,
@@ -29,7 +28,8 @@ from mqcli.cli.rabbit._common import (
     reconnect_policy,
     typed_headers,
 )
-from mqcli.core.errors import UsageError
+from mqcli.core.delivery import DeliveryReport
+from mqcli.core.errors import InputError, UsageError
 from mqcli.core.parse import parse_duration
 from mqcli.core.readers import InputMode, ReadStats
 
@@ -133,6 +133,7 @@ def publish(
         )
         client = stack.enter_context(connect(app))
         prepare_delayed(client, settings, delay_ms=delay_ms, target=target, via=via)
-        report = PublishReport(app, stats)
-        with report.publishing() as run:
-            publish_stream(client, messages, settings, report.on_ok, report.on_fail, notify=notifier(app), run=run)
+        report = DeliveryReport(TerminalReport(app), verb="confirmed", stats=stats)
+        # An input error names its line itself; anything else ends with where to resume.
+        with report.sending(explained=(InputError,)):
+            publish_stream(client, messages, settings, report, notify=notifier(app))

@@ -18,10 +18,11 @@ import kafka.errors as kerr
 from kafka import KafkaProducer
 
 from mqcli.core.bulk import fewer_gc_passes
+from mqcli.core.delivery import Delivery, DeliveryReport
 from mqcli.core.errors import DeliveryFailed, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
-from mqcli.core.kafka.common import ACKS, COMPRESSION, Delivery, DeliveryReport, ProduceOptions
+from mqcli.core.kafka.common import ACKS, COMPRESSION, ProduceOptions
 from mqcli.core.kafka.common import header_bytes as _header_bytes
 from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, map_error
 from mqcli.core.message import Message

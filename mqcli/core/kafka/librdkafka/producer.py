@@ -21,8 +21,9 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import Producer as _RdProducer
 
 from mqcli.core.bulk import fewer_gc_passes
+from mqcli.core.delivery import Delivery, DeliveryReport
 from mqcli.core.errors import UsageError
-from mqcli.core.kafka.common import Delivery, DeliveryReport, ProduceOptions, header_bytes
+from mqcli.core.kafka.common import ProduceOptions, header_bytes
 from mqcli.core.kafka.librdkafka.client import Diagnosis, check_fatal, client_config, describe, wait_connected
 from mqcli.core.message import Message
 
@@ -148,7 +149,7 @@ class Producer:
             if purged_because is not None and err.code() in _PURGED:
                 why = purged_because
             sync_counts()
-            report.failure(Delivery(msg=msg, size=size, error=why))
+            report.failure(msg, why)
 
         def sync_counts() -> None:
             report.delivered = settled - failed
@@ -183,15 +184,13 @@ class Producer:
                 settled += lost
                 failed += lost
                 sync_counts()
-                report.failure(
-                    Delivery(msg=Message(value=None), size=0, error=f"{lost} message(s) got no delivery report")
-                )
+                report.failure(Message(value=None), f"{lost} message(s) got no delivery report")
 
         def failed_at_once(msg: Message, size: int, why: str) -> None:
             nonlocal refused
             refused += 1
             sync_counts()
-            report.failure(Delivery(msg=msg, size=size, error=why))
+            report.failure(msg, why)
 
         # Per-message options that need a dict of keyword arguments for produce().
         plain = o.partition is None and not extra_headers
