@@ -193,11 +193,14 @@ class StopTracker(Generic[K]):
         if key in self.done:
             return False
         if self.exit_at_end:
-            stop = self._stop(key)
+            stop = self.stop_at.get(key)  # this runs once per message: _stop() only when unknown
+            if stop is None:
+                stop = self._stop(key)
             if stop is not None and offset >= stop:
                 self.mark_done(key)
                 return False
-        if self.until is not None and timestamp is not None and timestamp > self.until:
+        until = self.until
+        if until is not None and timestamp is not None and timestamp > until:
             self.mark_done(key)
             return False
         return True
@@ -227,15 +230,18 @@ class StopTracker(Generic[K]):
         """Hand an admitted message to `handle` unless --match leaves it out
         (then to `on_skipped`).  COUNT or STOPPED (`handle` returned False: the
         message is not done) when the run is over, else None."""
-        if not self.matches(msg):
+        # matches(), handled() and touch() written out: this runs once per message.
+        result = self.result
+        if self.matcher is not None and not self.matcher(msg):
+            result.skipped += 1
             if on_skipped is not None:
                 on_skipped(msg)
             return None
         if handle(msg) is False:
             return STOPPED
-        full = self.handled()
-        self.touch()
-        return COUNT if full else None
+        result.handled += 1
+        self._last_activity = self._clock()
+        return COUNT if self.count is not None and result.handled >= self.count else None
 
     def end(self, reason: str) -> RunResult:
         """The result of the run, over for `reason`."""
