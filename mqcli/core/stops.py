@@ -3,8 +3,8 @@
 tracker that applies the rules while a consume loop feeds it what arrives.
 
 The tracker knows no broker and no client library.  A loop asks it what to
-take from a batch of one partition's records (`take`, the fast path: whole
-batches, one call per partition run), whether a record is still wanted
+take from a batch given as runs of one partition's records (`take_runs`, the
+fast path: whole batches, no call per record), whether a record is still wanted
 (`admit`) and what to do with a message (`offer`), whether the run is over
 (`sweep`, `over`) and how long it may wait for more (`wait`).  What differs
 between engines stays in their loops: how they poll, how they read a
@@ -183,6 +183,22 @@ class StopTracker(Generic[K]):
             self.mark_done(key)
         self.result.handled += n
         return n
+
+    def take_runs(self, runs: Iterable[tuple[K, list[R]]], offset: Callable[[R], int]) -> list[tuple[K, list[R]]]:
+        """`take` over a batch given as runs of one partition's records: the
+        runs (cut where needed) to hand on, in order.  Partitions done are
+        passed over; it stops at --count (`full`)."""
+        taken: list[tuple[K, list[R]]] = []
+        done = self.done
+        for key, records in runs:
+            if key in done or not records:
+                continue
+            n = self.take(key, records, offset)
+            if n:
+                taken.append((key, records if n == len(records) else records[:n]))
+            if self.full:
+                break
+        return taken
 
     # -- one record at a time --------------------------------------------------------
 

@@ -80,6 +80,25 @@ def test_no_count_never_full() -> None:
     assert not t.full and not t.reached() and t.result.handled == 30
 
 
+def test_take_runs_over_batches() -> None:
+    t, paused, _ = tracker(StopRules(count=7, exit_at_end=True), stop_at={"a": 3, "b": 100, "c": 100})
+    first = t.take_runs([("a", recs(0, 1)), ("b", []), ("c", recs(0, 1))], off)
+    assert [(k, [r.offset for r in rs]) for k, rs in first] == [("a", [0, 1]), ("c", [0, 1])]
+    # "a" ends at offset 3 (cut, paused); the count of 7 is reached in "b".
+    second = t.take_runs([("a", recs(2, 3, 4)), ("b", recs(0, 1, 2, 3)), ("c", recs(2))], off)
+    assert [(k, [r.offset for r in rs]) for k, rs in second] == [("a", [2]), ("b", [0, 1])]
+    assert t.full and paused == ["a"] and t.result.handled == 7
+
+
+def test_take_runs_passes_over_done_partitions_and_keeps_whole_runs() -> None:
+    t, _, _ = tracker(StopRules(exit_at_end=True), stop_at={"a": 0})
+    run = recs(5, 6)
+    t.sweep(["a"], lambda key: 0, lambda key: False)
+    taken = t.take_runs([("a", recs(0)), ("b", run)], off)
+    assert taken == [("b", run)] and taken[0][1] is run  # not copied
+    assert not t.full
+
+
 # -- -e / --exit-at-end ----------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from mqcli.core.errors import NotFound, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
 from mqcli.core.kafka.common import ASSIGNORS, StartOffset
+from mqcli.core.kafka.hooks import LoopHooks, group_hooks
 from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, kafka_errors, map_error
 from mqcli.core.message import Message
 from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
@@ -147,7 +148,7 @@ class PartitionConsumer:
         with self._errors():
             stop_at = c.end_offsets(self.tps) if rules.exit_at_end else {}
         tracker = StopTracker(rules, stop_at=stop_at, on_done=self._pause)
-        return _poll_loop(c, lambda: list(self.tps), tracker, handle, flush, errors=self._errors, writer=writer)
+        return _poll_loop(c, lambda: list(self.tps), tracker, LoopHooks(handle, flush, writer), self._errors)
 
     def _pause(self, tp: TopicPartition) -> None:
         _pause(self.consumer, tp)
@@ -157,26 +158,16 @@ def _poll_loop(
     c: KafkaConsumer,
     assigned: Callable[[], list[TopicPartition]],
     tracker: StopTracker[TopicPartition],
-    handle: Callable[[Message], bool | None],
-    flush: Callable[[], None],
-    *,
+    hooks: LoopHooks[TopicPartition],
     errors: Callable[[], Any],
-    after_batch: Callable[[], None] | None = None,
-    on_skipped: Callable[[Message], None] | None = None,
-    before_check: Callable[[], Iterable[TopicPartition]] | None = None,
-    writer: Writer | None = None,
-    on_written: Callable[[TopicPartition, int], None] | None = None,
 ) -> RunResult:
-    """Poll until a stop rule (`tracker`, mqcli.core.stops) applies.  `handle`
-    returning False stops the run (the message is not counted as done).
-
-    `writer`, when given, is the writer `handle` writes each message to:
-    without a matcher or --until, each poll's records go to it at once
-    (`batch_writer`: raw output builds no Message), and
-    `on_written(tp, next_offset)` takes the place of what `handle` would have
-    recorded per message."""
-    done = tracker.done
-    write_records = batch_writer(writer, _value, to_message)
+    """Poll until a stop rule (`tracker`, mqcli.core.stops) applies, handing
+    the messages to `hooks` (see LoopHooks); `errors()` maps the client's
+    exceptions.  Without --match and --until each poll's records go to the
+    hooks' writer at once (`batch_writer`: raw output builds no Message)."""
+    handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
+    before_check, on_written = hooks.revoked, hooks.on_written
+    write_records = batch_writer(hooks.writer, _value, to_message)
     whole_polls = tracker.whole_batches and write_records is not None
 
     def at_end(tp: TopicPartition) -> bool:
@@ -201,15 +192,7 @@ def _poll_loop(
             batch = c.poll(timeout_ms=max(int(wait * 1000), 1))
         if whole_polls:
             # A partition's records at a time (their offsets only grow).
-            take: list[tuple[TopicPartition, list[Any]]] = []
-            for tp, records in batch.items():
-                if tp in done or not records:
-                    continue
-                n = tracker.take(tp, records, _offset)
-                if n:
-                    take.append((tp, records if n == len(records) else records[:n]))
-                if tracker.full:
-                    break
+            take = tracker.take_runs(batch.items(), _offset)
             if take:
                 assert write_records is not None
                 write_records([r for _tp, records in take for r in records])
@@ -399,32 +382,17 @@ class GroupConsumer:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _poll_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
-
-        def wrapped(msg: Message) -> bool:
-            if not handle(msg):
-                return False
-            self.mark(msg)
-            return True
-
-        def skipped(msg: Message) -> None:
-            # A message filtered out by --match is done too: committing past it
-            # keeps the group from re-reading it forever.
-            self.mark(msg)
-
         tracker = StopTracker(rules, stop_at=self.stop_at, on_done=lambda tp: _pause(self.consumer, tp))
-        return _poll_loop(
-            self.consumer,
-            lambda: sorted(self.consumer.assignment()),
-            tracker,
-            wrapped,
+        hooks: LoopHooks[TopicPartition] = group_hooks(
+            handle,
             flush,
-            errors=self._errors,
-            after_batch=self.commit,
-            on_skipped=skipped,
-            before_check=self.resolve_stops,
-            writer=writer,
-            on_written=self._mark_offset,
+            writer,
+            mark=self.mark,
+            mark_offset=self._mark_offset,
+            commit=self.commit,
+            revoked=self.resolve_stops,
         )
+        return _poll_loop(self.consumer, lambda: sorted(self.consumer.assignment()), tracker, hooks, self._errors)
 
     def close(self, commit: bool = True) -> None:
         """Commit handled work (when asked) and leave the group."""

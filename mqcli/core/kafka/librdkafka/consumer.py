@@ -19,7 +19,7 @@ per batch, and for raw output only the values, with no `Message` per record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from confluent_kafka import Message as RdMessage
 
 from mqcli.core.errors import NotFound, UsageError
 from mqcli.core.kafka.common import ASSIGNORS, StartOffset
+from mqcli.core.kafka.hooks import LoopHooks, group_hooks
 from mqcli.core.kafka.librdkafka.client import Diagnosis, check_fatal, client_config, kafka_errors, wait_connected
 from mqcli.core.message import Message
 from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
@@ -66,6 +67,18 @@ def _offset(m: RdMessage) -> int:
     offset = m.offset()
     assert offset is not None
     return offset
+
+
+def _runs(batch: list[RdMessage], at_eof: set[Key]) -> Iterator[tuple[Key, list[RdMessage]]]:
+    """A batch of messages (no error events) as runs of one partition's
+    messages; a partition that delivers is no longer at its end."""
+    for p, same_partition in groupby(batch, _partition):
+        for t, same_topic in groupby(same_partition, _topic):
+            # No error events in this batch: every message names its partition.
+            assert t is not None and p is not None
+            key = (t, p)
+            at_eof.discard(key)
+            yield key, list(same_topic)
 
 
 def _timestamp(m: RdMessage) -> int | None:
@@ -223,12 +236,10 @@ class PartitionConsumer:
             lambda: keys,
             tracker,
             self.positions,
-            handle,
-            flush,
+            LoopHooks(handle, flush, writer),
             max_batch=int(self.settings.consumer.max_poll_records),
             errors=self._errors,
             fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
-            writer=writer,
         )
 
 
@@ -237,31 +248,25 @@ def _consume_loop(
     assigned: Callable[[], list[Key]],
     tracker: StopTracker[Key],
     positions: dict[Key, int],
-    handle: Callable[[Message], bool | None],
-    flush: Callable[[], None],
+    hooks: LoopHooks[Key],
     *,
     max_batch: int,
     errors: Callable[[], Any],
     fatal: Callable[[], None],
-    after_batch: Callable[[], None] | None = None,
-    on_skipped: Callable[[Message], None] | None = None,
-    before_check: Callable[[], Iterable[Key]] | None = None,
-    writer: Writer | None = None,
-    on_written: Callable[[Key, int], None] | None = None,
 ) -> RunResult:
-    """Consume until a stop rule (`tracker`, mqcli.core.stops) applies.
-    `handle` returning False stops the run (the message is not counted as done).
-
-    `writer`, when given, is the writer `handle` writes each message to: in
-    the common case (no matcher, no --until) whole batches go to it instead
-    (`batch_writer`: raw output builds no Message), and
-    `on_written(key, next_offset)` takes the place of what `handle` would have
-    recorded per message."""
+    """Consume until a stop rule (`tracker`, mqcli.core.stops) applies,
+    handing the messages to `hooks` (see LoopHooks); `positions` holds the
+    next offset of each partition, `errors()` maps the client's exceptions,
+    `fatal()` raises a fatal client error.  Without --match and --until whole
+    batches go to the hooks' writer (`batch_writer`: raw output builds no
+    Message)."""
+    handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
+    before_check, on_written = hooks.revoked, hooks.on_written
     done = tracker.done
     at_eof: set[Key] = set()  # partitions whose end we reached and nothing came since
     until = tracker.until
     batch_size = max(max_batch, 1)
-    write_records = batch_writer(writer, _value, to_message)
+    write_records = batch_writer(hooks.writer, _value, to_message)
     whole_batches = tracker.whole_batches and write_records is not None
 
     def position(key: Key) -> int:
@@ -293,34 +298,15 @@ def _consume_loop(
                     batch = [first, *c.consume(batch_size - 1, 0)] if batch_size > 1 else [first]
         if whole_batches and batch and not any(map(_error, batch)):
             # A partition run at a time (offsets only grow within one).
-            runs: list[tuple[Key, list[RdMessage]]] = []
-            for p, same_partition in groupby(batch, _partition):
-                for t, same_topic in groupby(same_partition, _topic):
-                    # No error events in this batch: every message names its partition.
-                    assert t is not None and p is not None
-                    key = (t, p)
-                    at_eof.discard(key)
-                    if key in done:
-                        continue
-                    run = list(same_topic)
-                    n = tracker.take(key, run, _offset)
-                    if tracker.full:
-                        positions[key] = _offset(run[n - 1]) + 1
-                        runs.append((key, run[:n]))
-                        break
-                    # The message at the stop offset counts as seen.
-                    positions[key] = _offset(run[min(n, len(run) - 1)]) + 1
-                    if n:
-                        runs.append((key, run if n == len(run) else run[:n]))
-                if tracker.full:
-                    break
+            runs = tracker.take_runs(_runs(batch, at_eof), _offset)
             if runs:
                 assert write_records is not None
                 write_records(runs[0][1] if len(runs) == 1 else [m for _key, run in runs for m in run])
                 tracker.touch()
-                if on_written is not None:
-                    for key, run in runs:
-                        on_written(key, _offset(run[-1]) + 1)
+                for key, run in runs:
+                    positions[key] = next_offset = _offset(run[-1]) + 1
+                    if on_written is not None:
+                        on_written(key, next_offset)
             if tracker.full:
                 finish()
                 return tracker.end(COUNT)
@@ -528,20 +514,8 @@ class GroupConsumer:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _consume_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
-        mark = self.mark
 
-        def wrapped(msg: Message) -> bool:
-            if not handle(msg):
-                return False
-            mark(msg)
-            return True
-
-        def skipped(msg: Message) -> None:
-            # A message filtered out by --match is done too: committing past it
-            # keeps the group from re-reading it forever.
-            mark(msg)
-
-        def after_batch() -> None:
+        def commit() -> None:
             # Asynchronous between batches (throughput); the commits on revoke
             # and at the end are synchronous, and cover anything lost here.
             self.commit(asynchronous=True)
@@ -552,21 +526,24 @@ class GroupConsumer:
             resolve_stop=self._end_offset,
             on_done=lambda key: _pause(self.consumer, key),
         )
+        hooks: LoopHooks[Key] = group_hooks(
+            handle,
+            flush,
+            writer,
+            mark=self.mark,
+            mark_offset=self._mark_offset,
+            commit=commit,
+            revoked=self.resolve_stops,
+        )
         return _consume_loop(
             self.consumer,
             lambda: sorted(self.assigned),
             tracker,
             self.positions,
-            wrapped,
-            flush,
+            hooks,
             max_batch=int(self.settings.consumer.max_poll_records),
             errors=self._errors,
             fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
-            after_batch=after_batch,
-            on_skipped=skipped,
-            before_check=self.resolve_stops,
-            writer=writer,
-            on_written=self._mark_offset,
         )
 
     def close(self, commit: bool = True) -> None:
