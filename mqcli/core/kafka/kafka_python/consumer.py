@@ -166,7 +166,7 @@ def _poll_loop(
     exceptions.  Without --match and --until each poll's records go to the
     hooks' writer at once (`batch_writer`: raw output builds no Message)."""
     handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
-    before_check, on_written = hooks.revoked, hooks.on_written
+    take_revoked, on_written = hooks.revoked, hooks.on_written
     write_records = batch_writer(hooks.writer, _value, to_message)
     whole_polls = tracker.whole_batches and write_records is not None
 
@@ -180,8 +180,8 @@ def _poll_loop(
 
     while True:
         with errors():
-            if before_check is not None:
-                tracker.forget(before_check())
+            if take_revoked is not None:
+                tracker.forget(take_revoked())
             tps = assigned()
             tracker.sweep(tps, c.position, at_end)
         reason = tracker.over(tps)

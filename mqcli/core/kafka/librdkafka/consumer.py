@@ -261,7 +261,7 @@ def _consume_loop(
     batches go to the hooks' writer (`batch_writer`: raw output builds no
     Message)."""
     handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
-    before_check, on_written = hooks.revoked, hooks.on_written
+    take_revoked, on_written = hooks.revoked, hooks.on_written
     done = tracker.done
     at_eof: set[Key] = set()  # partitions whose end we reached and nothing came since
     until = tracker.until
@@ -278,8 +278,8 @@ def _consume_loop(
             after_batch()
 
     while True:
-        if before_check is not None:
-            revoked = list(before_check())
+        if take_revoked is not None:
+            revoked = list(take_revoked())
             tracker.forget(revoked)
             at_eof.difference_update(revoked)
         keys = assigned()
