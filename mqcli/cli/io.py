@@ -14,10 +14,11 @@ import typer
 
 from mqcli.cli.context import AppContext
 from mqcli.core.errors import InputError, UsageError
-from mqcli.core.filters import Matcher, build_matcher
+from mqcli.core.filters import build_matcher
 from mqcli.core.message import Message, header_text, text_or_none
 from mqcli.core.parse import parse_delimiter, parse_duration
 from mqcli.core.readers import InputMode, ReaderOptions, ReadStats, messages_from_values, read_messages
+from mqcli.core.stops import Matcher
 from mqcli.core.writers import JsonWriter, RawWriter, Template, TemplateWriter, Writer
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message, header_text
-
-Matcher = Callable[[Message], bool]
+from mqcli.core.stops import Matcher
 
 
 def _compile(pattern: str, what: str) -> re.Pattern[bytes]:

@@ -109,8 +109,9 @@ def consume(
     writer = make_writer(app, output, template, delimiter)
     settings, profile_name = kafka_settings(app, ctx)
 
-    from mqcli.core.kafka.common import IDLE, StartOffset, StopRules
+    from mqcli.core.kafka.common import StartOffset
     from mqcli.core.kafka.engine import partition_consumer
+    from mqcli.core.stops import IDLE, StopRules
 
     start = StartOffset("time", start_ms) if start_ms is not None else StartOffset.parse(offset or "beginning")
     if start.kind == "stored" and not group:
@@ -119,16 +120,15 @@ def consume(
     try:
         consumer.seek(start)
         result = consumer.run(
-            StopRules(count=count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle),
+            StopRules(count=count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=pred),
             writer.write,
             writer.flush,
-            pred,
             writer=writer,
         )
     finally:
         consumer.close()
     writer.flush()
-    if result.reason == IDLE and (result.received == 0 or (count is not None and result.received < count)):
+    if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
         what = "matching message" if pred is not None else "message"
-        got = f"{result.received} of {count}" if count is not None else "no"
+        got = f"{result.handled} of {count}" if count is not None else "no"
         raise TimeoutExpired(f"{got} {what}{'s' if count != 1 else ''} from {topic} within {timeout} of idle time")

@@ -104,8 +104,9 @@ def group_consume(
     settings, profile_name = kafka_settings(app, ctx)
     writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
 
-    from mqcli.core.kafka.common import ASSIGNORS, IDLE, STOPPED, StopRules
+    from mqcli.core.kafka.common import ASSIGNORS
     from mqcli.core.kafka.engine import group_consumer
+    from mqcli.core.stops import IDLE, STOPPED, StopRules
 
     if assignor not in ASSIGNORS:
         raise UsageError(f"invalid --assignor {assignor!r} (use {', '.join(ASSIGNORS)})")
@@ -167,14 +168,17 @@ def group_consume(
     # and Ctrl-C as KeyboardInterrupt; both must commit handled work and leave.
     try:
         result = consumer.run(
-            StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle), handle, flush, pred, writer=writer
+            StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle, matcher=pred),
+            handle,
+            flush,
+            writer=writer,
         )
     finally:
         consumer.close(commit=True)
     if result.reason == STOPPED and failure:
         raise ExecFailed(failure[0])
-    if result.reason == IDLE and (result.received == 0 or (count is not None and result.received < count)):
-        got = f"{result.received} of {count}" if count is not None else "no"
+    if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
+        got = f"{result.handled} of {count}" if count is not None else "no"
         raise TimeoutExpired(
             f"{got} {'matching ' if pred else ''}messages for group {group} within {timeout} of idle time"
         )

@@ -64,6 +64,7 @@ def run_consumer(
     from mqcli.cli.rabbit._common import notifier, reconnect_policy
     from mqcli.core.execute import ExecRunner, OnError
     from mqcli.core.rabbit.consume import DEFAULT_PREFETCH, ConsumeSettings, Outcome, consume, exec_while_polling
+    from mqcli.core.stops import STOPPED
 
     action = OnError.parse(on_error, ON_ERROR_CHOICES).action
     if exec_cmd is None and on_error != "stop":
@@ -74,7 +75,7 @@ def run_consumer(
         no_ack=no_ack,
         prefetch=prefetch if prefetch is not None else (1 if exec_cmd else DEFAULT_PREFETCH),
         count=count,
-        exit_when_empty=exit_when_empty,
+        exit_at_end=exit_when_empty,
         idle_timeout=timeout_seconds(timeout),
         matcher=matcher(match, match_key, match_value, match_header),
         exclusive=exclusive,
@@ -119,7 +120,7 @@ def run_consumer(
         app.debug_log(
             f"consumed {result.handled} message(s) from {queue}, {result.failed} failed, {result.skipped} did not match"
         )
-    if result.stopped_by_handler:
+    if result.reason == STOPPED:
         raise MqcliError("--exec failed; the message went back to the queue")
     if result.failed:
         raise MqcliError(

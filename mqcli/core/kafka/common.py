@@ -1,5 +1,6 @@
 """Engine-neutral Kafka types: what the CLI hands to a producer or consumer
-and gets back, whichever client library does the work.
+and gets back, whichever client library does the work.  (When a consume run
+stops, and its result, are broker-neutral: mqcli.core.stops.)
 
 Nothing here imports a Kafka client library, so the librdkafka engine never
 loads kafka-python (its import alone costs ~130 ms of start-up).
@@ -8,7 +9,6 @@ loads kafka-python (its import alone costs ~130 ms of start-up).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from typing import Any
 from mqcli.core.delivery import Delivery as Delivery
 from mqcli.core.delivery import DeliveryReport as DeliveryReport
 from mqcli.core.errors import UsageError
-from mqcli.core.message import Message, header_text
+from mqcli.core.message import header_text
 
 # -- producing -------------------------------------------------------------------
 
@@ -60,15 +60,6 @@ def header_bytes(value: Any) -> bytes:
 
 
 # -- consuming -------------------------------------------------------------------
-
-Matcher = Callable[[Message], bool]
-
-# Why a run ended.
-COUNT = "count"  # --count reached
-END = "end"  # --exit-at-end: every partition reached its end offset
-UNTIL = "until"  # every partition passed --until
-IDLE = "idle"  # --timeout expired
-STOPPED = "stopped"  # the handler asked to stop
 
 ASSIGNORS = ("range", "roundrobin", "sticky", "cooperative-sticky")
 
@@ -118,21 +109,6 @@ class StartOffset:
                 return lo if reset == "earliest" else hi
             return committed
         raise UsageError(f"unknown start {self.kind}")  # pragma: no cover - parse guards this
-
-
-@dataclass
-class StopRules:
-    count: int | None = None
-    exit_at_end: bool = False
-    until_ms: int | None = None
-    idle_timeout: float | None = None  # seconds
-
-
-@dataclass
-class RunResult:
-    reason: str
-    received: int = 0  # messages handed to the handler
-    partitions: list[int] = field(default_factory=list)
 
 
 # -- administration ----------------------------------------------------------------

@@ -2,7 +2,8 @@
 producers, consumers and admin clients for it.
 
 Two engines implement the same classes (Producer, PartitionConsumer,
-GroupConsumer, Admin) with the same behaviour:
+GroupConsumer, Admin: the Protocols in contract.py, which the factories here
+return, so mypy checks both engines against them) with the same behaviour:
   - kafka-python: pure Python, always installed (mqcli's base dependency);
   - librdkafka: confluent-kafka's C client, installed with `mqcli[fast]`;
     much faster at producing and consuming.
@@ -28,6 +29,7 @@ from mqcli.core.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
     from mqcli.core.kafka.common import ProduceOptions
+    from mqcli.core.kafka.contract import Admin, GroupConsumer, PartitionConsumer, Producer
 
 KAFKA_PYTHON = "kafka-python"
 LIBRDKAFKA = "librdkafka"
@@ -75,15 +77,15 @@ def _rd(settings: KafkaSettings) -> bool:
     return engine == LIBRDKAFKA
 
 
-def admin(settings: KafkaSettings, profile: str | None = None) -> Any:
+def admin(settings: KafkaSettings, profile: str | None = None) -> Admin:
     """A connected Admin (a context manager) for the settings' engine."""
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.admin import Admin as RdAdmin
 
         return RdAdmin(settings, profile)
-    from mqcli.core.kafka.kafka_python.admin import Admin
+    from mqcli.core.kafka.kafka_python.admin import Admin as KpAdmin
 
-    return Admin(settings, profile)
+    return KpAdmin(settings, profile)
 
 
 def ping(settings: KafkaSettings, profile: str | None = None) -> str:
@@ -96,18 +98,18 @@ def ping(settings: KafkaSettings, profile: str | None = None) -> str:
     return f"{','.join(settings.bootstrap_servers)} cluster {cluster['cluster_id']}, {n} broker{'s' if n != 1 else ''}"
 
 
-def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Any:
-    """A connected Producer: send_all(topic, messages, on_result), close()."""
+def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Producer:
+    """A connected Producer: send_all(topic, messages, report), close()."""
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.producer import Producer as RdProducer
 
         return RdProducer(settings, options, profile)
-    from mqcli.core.kafka.kafka_python.producer import Producer
+    from mqcli.core.kafka.kafka_python.producer import Producer as KpProducer
 
     options.check()
     if options.batch_size is None:
         options = dataclasses.replace(options, batch_size=KAFKA_PYTHON_BATCH_SIZE)
-    return Producer(settings, options, profile)
+    return KpProducer(settings, options, profile)
 
 
 def partition_consumer(
@@ -117,15 +119,15 @@ def partition_consumer(
     partitions: Iterable[int] | None = None,
     profile: str | None = None,
     group: str | None = None,
-) -> Any:
-    """A PartitionConsumer: seek(StartOffset), run(rules, handle, flush, matcher), close()."""
+) -> PartitionConsumer:
+    """A PartitionConsumer: seek(StartOffset), run(rules, handle, flush), close()."""
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.consumer import PartitionConsumer as RdPartitionConsumer
 
         return RdPartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
-    from mqcli.core.kafka.kafka_python.consumer import PartitionConsumer
+    from mqcli.core.kafka.kafka_python.consumer import PartitionConsumer as KpPartitionConsumer
 
-    return PartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
+    return KpPartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
 
 
 def group_consumer(
@@ -137,17 +139,17 @@ def group_consumer(
     start: str = "earliest",
     profile: str | None = None,
     on_event: Callable[[str], None] | None = None,
-) -> Any:
-    """A GroupConsumer: run(rules, handle, flush, matcher), close(commit=True)."""
+) -> GroupConsumer:
+    """A GroupConsumer: run(rules, handle, flush), mark(msg), close(commit=True)."""
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.consumer import GroupConsumer as RdGroupConsumer
 
         return RdGroupConsumer(
             settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event
         )
-    from mqcli.core.kafka.kafka_python.consumer import GroupConsumer
+    from mqcli.core.kafka.kafka_python.consumer import GroupConsumer as KpGroupConsumer
 
-    return GroupConsumer(settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event)
+    return KpGroupConsumer(settings, group, topics, assignor=assignor, start=start, profile=profile, on_event=on_event)
 
 
 def enable_library_logs(settings: KafkaSettings, stream: Any, secrets: list[str]) -> Callable[[], None]:

@@ -6,6 +6,9 @@ succeeded.  Whatever is unacknowledged when mqcli stops (Ctrl-C, a closed
 pipe, an error, --count reached with more prefetched) goes back to the queue
 when the channel closes.
 
+When it stops (--count, --exit-when-empty, --timeout) and which messages
+it skips (--match) follow mqcli.core.stops, as for Kafka.
+
 Writing consumers (`consume`/`subscribe` without --exec) acknowledge in
 batches: one flush of the output, then one basic.ack with multiple=True for
 every message written so far (see _Acks).  A flush and a basic.ack per
@@ -25,11 +28,11 @@ from typing import Any, TypeVar
 
 from mqcli.core.errors import MqcliError, TimeoutExpired
 from mqcli.core.execute import ExecRunner, Executed
-from mqcli.core.filters import Matcher
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors
 from mqcli.core.rabbit.convert import from_delivery
 from mqcli.core.signals import DeferredSignals
+from mqcli.core.stops import COUNT, END, STOPPED, RunResult, StopRules, StopTracker
 
 DEFAULT_PREFETCH = 100
 # Writing consumers flush and acknowledge at least every prefetch/ACK_EVERY
@@ -50,24 +53,24 @@ class Outcome(enum.Enum):
     STOP = "stop"  # failed: back to the queue, and stop consuming
 
 
-@dataclass
-class ConsumeSettings:
+@dataclass(kw_only=True)
+class ConsumeSettings(StopRules):
+    """The queue to consume and how, and the stop rules (mqcli.core.stops):
+    `count`, `idle_timeout`, `matcher`, and `exit_at_end` -- stop when the
+    queue has no ready message left (--exit-when-empty).  `until_ms` does
+    not apply to a queue."""
+
     queue: str
     no_ack: bool = False
     prefetch: int = DEFAULT_PREFETCH
-    count: int | None = None
-    exit_when_empty: bool = False
-    idle_timeout: float | None = None
-    matcher: Matcher | None = None
     exclusive: bool = False
 
 
-@dataclass
-class ConsumeResult:
-    handled: int = 0  # acknowledged after the handler succeeded
-    failed: int = 0  # requeued or rejected by the handler
-    skipped: int = 0  # did not match --match (acknowledged, not handled)
-    stopped_by_handler: bool = False
+# How a consume ran: `handled` counts the messages acknowledged after the
+# handler succeeded, `failed` those it requeued or rejected, `skipped` those
+# that did not match --match (acknowledged, not handled); `reason` is COUNT,
+# END (the queue was empty) or STOPPED (a STOP outcome).
+ConsumeResult = RunResult
 
 
 Handler = Callable[[Message], Outcome]
@@ -156,7 +159,7 @@ def exec_while_polling(
 class _Progress:
     """Consume state that outlives a connection (for --reconnect)."""
 
-    last_match: float
+    stops: StopTracker[str]  # counts, the idle clock and --match (no partitions)
     subscribed: bool = False  # basic.consume succeeded on the current connection
 
 
@@ -182,8 +185,7 @@ def consume(
     ReconnectPolicy), `on_reconnect` re-creates what the consumer needs
     (subscribe's queue and bindings) and consuming resumes: what was not
     acknowledged on the old connection is redelivered by the broker."""
-    result = ConsumeResult()
-    progress = _Progress(last_match=time.monotonic())
+    progress = _Progress(StopTracker(settings))
     policy = reconnect or ReconnectPolicy()
     attempts_left = policy.attempts
     reconnected = False
@@ -191,8 +193,8 @@ def consume(
         try:
             if reconnected and on_reconnect is not None:
                 on_reconnect()
-            _consume_channel(client, settings, handle, flush, result, progress)
-            return result
+            _consume_channel(client, settings, handle, flush, progress)
+            return progress.stops.result
         except ConnectionLost as lost:
             if policy.attempts <= 0:
                 raise
@@ -261,9 +263,9 @@ def _consume_channel(
     settings: ConsumeSettings,
     handle: Handler,
     flush: Callable[[], None] | None,
-    result: ConsumeResult,
     progress: _Progress,
 ) -> None:
+    stops, result = progress.stops, progress.stops.result
     inbox: deque[tuple[Any, Any, bytes]] = deque()
     cancelled: list[bool] = []
     conn = client.connection
@@ -289,44 +291,41 @@ def _consume_channel(
     acks = _Acks(client, ch, flush, max(1, prefetch // ACK_EVERY), on_receipt=settings.no_ack)
     last_empty_check = 0.0
     try:
-        while settings.count is None or result.handled < settings.count:
+        while not stops.reached():
             if not inbox:
                 # Nothing more at hand: what was written reaches the reader
                 # and is acknowledged before waiting for more.
                 acks.send()
                 if cancelled:
                     raise MqcliError(f"RabbitMQ cancelled the consumer of queue '{settings.queue}' (was it deleted?)")
-                now = time.monotonic()
-                if settings.idle_timeout is not None and now - progress.last_match >= settings.idle_timeout:
+                if stops.idle_left() <= 0:
                     raise TimeoutExpired(
                         f"no {'matching ' if settings.matcher else ''}message from queue '{settings.queue}' within {settings.idle_timeout:g}s"
                         + (f" ({result.handled} of {settings.count} received)" if settings.count else "")
                     )
-                if settings.exit_when_empty and now - last_empty_check >= 0.2:
+                now = time.monotonic()
+                if settings.exit_at_end and now - last_empty_check >= 0.2:
                     last_empty_check = now
                     ready, _consumers = client.queue_info(settings.queue)
                     if ready == 0:
                         with amqp_errors(client):
                             conn.process_data_events(time_limit=EMPTY_GRACE)
                         if not inbox:
+                            stops.end(END)
                             break
                         continue
-                wait = 0.2
-                if settings.idle_timeout is not None:
-                    wait = max(0.0, min(wait, settings.idle_timeout - (now - progress.last_match)))
                 with amqp_errors(client):
-                    conn.process_data_events(time_limit=wait)
+                    conn.process_data_events(time_limit=stops.wait(0.2))
                 continue
             method, props, body = inbox.popleft()
             if settings.no_ack:
                 with amqp_errors(client):
                     ch.basic_ack(method.delivery_tag)
             msg = from_delivery(method, props, body, queue=settings.queue)
-            if settings.matcher is not None and not settings.matcher(msg):
-                result.skipped += 1
+            if not stops.matches(msg):
                 acks.settle(method.delivery_tag, Outcome.ACK)
                 continue
-            progress.last_match = time.monotonic()
+            stops.touch()
             outcome = handle(msg)
             if client.interrupted is not None and outcome is not Outcome.ACK:
                 # The command may have failed because of the signal: back to the queue, never dropped.
@@ -335,12 +334,14 @@ def _consume_channel(
             if client.interrupted is not None:
                 raise client.interrupted  # the command finished and its message is settled: now stop
             if outcome is Outcome.ACK:
-                result.handled += 1
+                stops.handled()
             else:
                 result.failed += 1
                 if outcome is Outcome.STOP:
-                    result.stopped_by_handler = True
+                    stops.end(STOPPED)
                     break
+        else:
+            stops.end(COUNT)
         acks.send()
     except BaseException as e:
         if not isinstance(e, Exception):

@@ -3,15 +3,15 @@ start and stop points, and a consumer-group member (`group-consume`) that
 commits an offset only after its message was handled.
 
 Both run a poll loop on the calling thread and hand each (matching) message
-to a callback; stopping rules (count, end of partitions, --until, idle
-timeout) live here so both commands behave the same.  Given the writer that
-callback writes to, the common case (no --match, no --until) hands it each
-poll's records at once instead: one write per poll.
+to a callback; the stop rules (count, end of partitions, --until, idle
+timeout, --match) are applied by mqcli.core.stops.StopTracker, as in the
+librdkafka engine, so both commands and both engines behave the same.
+Given the writer that callback writes to, the common case (no --match, no
+--until) hands it each poll's records at once instead: one write per poll.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -24,20 +24,11 @@ from kafka.structs import OffsetAndMetadata
 from mqcli.core.errors import NotFound, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
-from mqcli.core.kafka.common import (
-    ASSIGNORS,
-    COUNT,
-    END,
-    IDLE,
-    STOPPED,
-    UNTIL,
-    Matcher,
-    RunResult,
-    StartOffset,
-    StopRules,
-)
+from mqcli.core.kafka.common import ASSIGNORS, StartOffset
+from mqcli.core.kafka.hooks import LoopHooks, group_hooks
 from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, kafka_errors, map_error
 from mqcli.core.message import Message
+from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
 from mqcli.core.writers import batch_writer
 
 if TYPE_CHECKING:
@@ -45,6 +36,7 @@ if TYPE_CHECKING:
     from mqcli.core.writers import Writer
 
 _value = attrgetter("value")
+_offset = attrgetter("offset")
 
 
 def to_message(r: Any) -> Message:
@@ -148,7 +140,6 @@ class PartitionConsumer:
         rules: StopRules,
         handle: Callable[[Message], None],
         flush: Callable[[], None],
-        matcher: Matcher | None = None,
         *,
         writer: Writer | None = None,
     ) -> RunResult:
@@ -156,161 +147,86 @@ class PartitionConsumer:
         c = self.consumer
         with self._errors():
             stop_at = c.end_offsets(self.tps) if rules.exit_at_end else {}
-        return _poll_loop(
-            c, lambda: list(self.tps), stop_at, rules, handle, flush, matcher, errors=self._errors, writer=writer
-        )
+        tracker = StopTracker(rules, stop_at=stop_at, on_done=self._pause)
+        return _poll_loop(c, lambda: list(self.tps), tracker, LoopHooks(handle, flush, writer), self._errors)
+
+    def _pause(self, tp: TopicPartition) -> None:
+        _pause(self.consumer, tp)
 
 
 def _poll_loop(
     c: KafkaConsumer,
     assigned: Callable[[], list[TopicPartition]],
-    stop_at: dict[TopicPartition, int],
-    rules: StopRules,
-    handle: Callable[[Message], bool | None],
-    flush: Callable[[], None],
-    matcher: Matcher | None,
-    *,
+    tracker: StopTracker[TopicPartition],
+    hooks: LoopHooks[TopicPartition],
     errors: Callable[[], Any],
-    after_batch: Callable[[], None] | None = None,
-    on_done: Callable[[TopicPartition], None] | None = None,
-    on_skipped: Callable[[Message], None] | None = None,
-    before_check: Callable[[], Iterable[TopicPartition]] | None = None,
-    writer: Writer | None = None,
-    on_written: Callable[[TopicPartition, int], None] | None = None,
 ) -> RunResult:
-    """Poll until a stop rule applies.  `handle` returning False stops the run
-    (the message is not counted as done).
+    """Poll until a stop rule (`tracker`, mqcli.core.stops) applies, handing
+    the messages to `hooks` (see LoopHooks); `errors()` maps the client's
+    exceptions.  Without --match and --until each poll's records go to the
+    hooks' writer at once (`batch_writer`: raw output builds no Message)."""
+    handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
+    take_revoked, on_written = hooks.revoked, hooks.on_written
+    write_records = batch_writer(hooks.writer, _value, to_message)
+    whole_polls = tracker.whole_batches and write_records is not None
 
-    `writer`, when given, is the writer `handle` writes each message to:
-    without a matcher or --until, each poll's records go to it at once
-    (`batch_writer`: raw output builds no Message), and
-    `on_written(tp, next_offset)` takes the place of what `handle` would have
-    recorded per message."""
-    received = 0
-    done: set[TopicPartition] = set()
-    last_activity = time.monotonic()
-    until = rules.until_ms
-    write_records = batch_writer(writer, _value, to_message)
-    whole_polls = matcher is None and until is None and write_records is not None
+    def at_end(tp: TopicPartition) -> bool:
+        return bool(c.position(tp) >= c.end_offsets([tp])[tp])
 
-    def mark_done(tp: TopicPartition) -> None:
-        if tp not in done:
-            done.add(tp)
-            try:
-                c.pause(tp)
-            except Exception:  # a partition revoked meanwhile cannot be paused: nothing to stop
-                pass
-            if on_done is not None:
-                on_done(tp)
-
-    def all_done() -> bool:
-        tps = assigned()
-        return bool(tps) and all(tp in done for tp in tps)
-
-    def check_positions() -> None:
-        # Partitions already at their stop offset (empty ones, or a filtered
-        # tail) never deliver a record that would tell us so.
-        for tp in assigned():
-            if tp in done:
-                continue
-            if rules.exit_at_end and tp in stop_at and c.position(tp) >= stop_at[tp]:
-                mark_done(tp)
-            elif until is not None and time.time() * 1000 > until:
-                hi = c.end_offsets([tp])[tp]
-                if c.position(tp) >= hi:
-                    mark_done(tp)
+    def finish() -> None:
+        flush()
+        if after_batch is not None:
+            after_batch()
 
     while True:
         with errors():
-            if before_check is not None:
-                # Partitions revoked since (maybe assigned again, unpaused):
-                # they start over.
-                done.difference_update(before_check())
-            check_positions()
-        if all_done():
-            return RunResult(END if rules.exit_at_end else UNTIL, received)
-        wait = 0.5
-        if rules.idle_timeout is not None:
-            left = last_activity + rules.idle_timeout - time.monotonic()
-            if left <= 0:
-                return RunResult(IDLE, received)
-            wait = min(wait, left)
+            if take_revoked is not None:
+                tracker.forget(take_revoked())
+            tps = assigned()
+            tracker.sweep(tps, c.position, at_end)
+        reason = tracker.over(tps)
+        if reason is not None:
+            return tracker.end(reason)
+        wait = tracker.wait()
         with errors():
             batch = c.poll(timeout_ms=max(int(wait * 1000), 1))
         if whole_polls:
-            # The per-record rules below, a partition's records at a time
-            # (their offsets only grow).
-            take: list[tuple[TopicPartition, list[Any]]] = []
-            ended: list[TopicPartition] = []
-            left = None if rules.count is None else rules.count - received
-            for tp, records in batch.items():
-                if tp in done or not records:
-                    continue
-                cut = len(records)
-                stop = stop_at.get(tp) if rules.exit_at_end else None
-                if stop is not None and records[-1].offset >= stop:
-                    cut = next(i for i, r in enumerate(records) if r.offset >= stop)
-                if left is not None and cut >= left:
-                    take.append((tp, records[:left]))
-                    left = 0
-                    break
-                if cut < len(records):
-                    ended.append(tp)
-                if cut:
-                    take.append((tp, records[:cut]))
-                    if left is not None:
-                        left -= cut
+            # A partition's records at a time (their offsets only grow).
+            take = tracker.take_runs(batch.items(), _offset)
             if take:
                 assert write_records is not None
                 write_records([r for _tp, records in take for r in records])
-                received += sum(len(records) for _tp, records in take)
-                last_activity = time.monotonic()
+                tracker.touch()
                 if on_written is not None:
                     for tp, records in take:
                         on_written(tp, records[-1].offset + 1)
-            for tp in ended:
-                mark_done(tp)
             if batch:
-                flush()
-                if after_batch is not None:
-                    after_batch()
-            if left == 0:
-                return RunResult(COUNT, received)
+                finish()
+            if tracker.full:
+                return tracker.end(COUNT)
             continue
         for tp, records in batch.items():
             for r in records:
-                if tp in done:
+                if not tracker.admit(tp, r.offset, r.timestamp):
                     break
-                if rules.exit_at_end and tp in stop_at and r.offset >= stop_at[tp]:
-                    mark_done(tp)
-                    break
-                if until is not None and r.timestamp is not None and r.timestamp > until:
-                    mark_done(tp)
-                    break
-                msg = to_message(r)
-                if matcher is not None and not matcher(msg):
-                    if on_skipped is not None:
-                        on_skipped(msg)
-                    continue
-                if handle(msg) is False:
-                    flush()
-                    if after_batch is not None:
-                        after_batch()
-                    return RunResult(STOPPED, received)
-                received += 1
-                last_activity = time.monotonic()
-                if rules.count is not None and received >= rules.count:
-                    flush()
-                    if after_batch is not None:
-                        after_batch()
-                    return RunResult(COUNT, received)
+                reason = tracker.offer(to_message(r), handle, on_skipped)
+                if reason is not None:
+                    finish()
+                    return tracker.end(reason)
         if batch:
-            flush()
-            if after_batch is not None:
-                after_batch()
+            finish()
 
 
-class _Rebalance(ConsumerRebalanceListener):
+def _pause(c: KafkaConsumer, tp: TopicPartition) -> None:
+    """Stop fetching a finished partition."""
+    try:
+        c.pause(tp)
+    except Exception:  # a partition revoked meanwhile cannot be paused: nothing to stop
+        pass
+
+
+# kafka-python has no type information, and subscribe() insists on an instance of its class.
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, owner: GroupConsumer) -> None:
         self.owner = owner
 
@@ -460,40 +376,23 @@ class GroupConsumer:
         rules: StopRules,
         handle: Callable[[Message], bool],
         flush: Callable[[], None],
-        matcher: Matcher | None = None,
         *,
         writer: Writer | None = None,
     ) -> RunResult:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _poll_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
-
-        def wrapped(msg: Message) -> bool:
-            if not handle(msg):
-                return False
-            self.mark(msg)
-            return True
-
-        def skipped(msg: Message) -> None:
-            # A message filtered out by --match is done too: committing past it
-            # keeps the group from re-reading it forever.
-            self.mark(msg)
-
-        return _poll_loop(
-            self.consumer,
-            lambda: sorted(self.consumer.assignment()),
-            self.stop_at,
-            rules,
-            wrapped,
+        tracker = StopTracker(rules, stop_at=self.stop_at, on_done=lambda tp: _pause(self.consumer, tp))
+        hooks: LoopHooks[TopicPartition] = group_hooks(
+            handle,
             flush,
-            matcher,
-            errors=self._errors,
-            after_batch=self.commit,
-            on_skipped=skipped,
-            before_check=self.resolve_stops,
-            writer=writer,
-            on_written=self._mark_offset,
+            writer,
+            mark=self.mark,
+            mark_offset=self._mark_offset,
+            commit=self.commit,
+            revoked=self.resolve_stops,
         )
+        return _poll_loop(self.consumer, lambda: sorted(self.consumer.assignment()), tracker, hooks, self._errors)
 
     def close(self, commit: bool = True) -> None:
         """Commit handled work (when asked) and leave the group."""

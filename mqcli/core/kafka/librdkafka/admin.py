@@ -9,7 +9,13 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicCollection, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic, OffsetSpec, ResourceType
+from confluent_kafka.admin import AdminClient
+
+# confluent_kafka.admin imports these without re-exporting them: from where they are defined.
+from confluent_kafka.admin._config import ConfigResource, ConfigSource
+from confluent_kafka.admin._listoffsets import OffsetSpec
+from confluent_kafka.admin._resource import ResourceType
+from confluent_kafka.cimpl import NewTopic
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
 from mqcli.core.kafka.common import ResetTarget
@@ -25,6 +31,10 @@ from mqcli.core.kafka.librdkafka.client import (
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
 
+# OffsetSpec.earliest()/latest() are not annotated in confluent-kafka (a third-party gap);
+# they return the same object every time.
+_EARLIEST: OffsetSpec = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+_LATEST: OffsetSpec = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 _UNKNOWN = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError.UNKNOWN_TOPIC_ID)
 _UNMODIFIED = (
     ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value,
@@ -190,8 +200,8 @@ class Admin:
         """(earliest, latest) offsets per partition number (single topic)."""
         if not tps:
             return {}, {}
-        early = self._list_offsets({tp: OffsetSpec.earliest() for tp in tps})
-        late = self._list_offsets({tp: OffsetSpec.latest() for tp in tps})
+        early = self._list_offsets({tp: _EARLIEST for tp in tps})
+        late = self._list_offsets({tp: _LATEST for tp in tps})
         return {tp.partition: o for tp, o in early.items()}, {tp.partition: o for tp, o in late.items()}
 
     def create_topic(
@@ -339,7 +349,7 @@ class Admin:
         ends: dict[tuple[str, int], int] = {}
         if keys:
             try:
-                late = self._list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in keys})
+                late = self._list_offsets({TopicPartition(t, p): _LATEST for t, p in keys})
             except NotFound:
                 late = {}
             ends = {(tp.topic, tp.partition): o for tp, o in late.items()}
@@ -375,8 +385,8 @@ class Admin:
         if not keys:
             raise UsageError(f"group {group!r} has no committed offsets; name the topic(s) to reset")
         tps = [TopicPartition(t, p) for t, p in keys]
-        early = self._list_offsets({tp: OffsetSpec.earliest() for tp in tps})
-        late = self._list_offsets({tp: OffsetSpec.latest() for tp in tps})
+        early = self._list_offsets({tp: _EARLIEST for tp in tps})
+        late = self._list_offsets({tp: _LATEST for tp in tps})
         by_time: dict[TopicPartition, int] = {}
         if to.timestamp_ms is not None:
             by_time = self._list_offsets({tp: OffsetSpec.for_timestamp(to.timestamp_ms) for tp in tps})

@@ -10,15 +10,16 @@ output of a batch was flushed, exactly the offsets its handler finished.
 Partition-end events (enable.partition.eof) tell --exit-at-end and --until
 that a partition has nothing more, without asking the broker each round.
 
+The stop rules (count, end of partitions, --until, idle timeout, --match)
+are applied by mqcli.core.stops.StopTracker, as in the kafka-python engine.
 Given the writer its handler writes to, the loop hands it whole batches in
-the common case (no --match, no --until; see `_plan`): one write per batch,
-and for raw output only the values, with no `Message` per record.
+the common case (no --match, no --until; see `StopTracker.take`): one write
+per batch, and for raw output only the values, with no `Message` per record.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -26,27 +27,18 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 from confluent_kafka import Message as RdMessage
 
 from mqcli.core.errors import NotFound, UsageError
-from mqcli.core.kafka.common import (
-    ASSIGNORS,
-    COUNT,
-    END,
-    IDLE,
-    STOPPED,
-    UNTIL,
-    Matcher,
-    RunResult,
-    StartOffset,
-    StopRules,
-)
+from mqcli.core.kafka.common import ASSIGNORS, StartOffset
+from mqcli.core.kafka.hooks import LoopHooks, group_hooks
 from mqcli.core.kafka.librdkafka.client import Diagnosis, check_fatal, client_config, kafka_errors, wait_connected
 from mqcli.core.message import Message
+from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
 from mqcli.core.writers import batch_writer
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
     from mqcli.core.writers import Writer
 
-__all__ = ["ASSIGNORS", "COUNT", "END", "IDLE", "STOPPED", "UNTIL", "GroupConsumer", "PartitionConsumer"]
+__all__ = ["ASSIGNORS", "GroupConsumer", "PartitionConsumer"]
 
 Key = tuple[str, int]  # (topic, partition): hashable, cheap, and sorts like kafka-python's TopicPartition
 
@@ -68,6 +60,31 @@ _error = RdMessage.error
 _partition = RdMessage.partition
 _topic = RdMessage.topic
 _value = RdMessage.value
+
+
+def _offset(m: RdMessage) -> int:
+    """The offset of a message (error events, which have none, are filtered out before)."""
+    offset = m.offset()
+    assert offset is not None
+    return offset
+
+
+def _runs(batch: list[RdMessage], at_eof: set[Key]) -> Iterator[tuple[Key, list[RdMessage]]]:
+    """A batch of messages (no error events) as runs of one partition's
+    messages; a partition that delivers is no longer at its end."""
+    for p, same_partition in groupby(batch, _partition):
+        for t, same_topic in groupby(same_partition, _topic):
+            # No error events in this batch: every message names its partition.
+            assert t is not None and p is not None
+            key = (t, p)
+            at_eof.discard(key)
+            yield key, list(same_topic)
+
+
+def _timestamp(m: RdMessage) -> int | None:
+    """A message's timestamp in ms (None: it has none)."""
+    ts_type, ts = m.timestamp()
+    return ts if ts_type != 0 else None
 
 
 def to_message(m: Any) -> Message:
@@ -204,7 +221,6 @@ class PartitionConsumer:
         rules: StopRules,
         handle: Callable[[Message], None],
         flush: Callable[[], None],
-        matcher: Matcher | None = None,
         *,
         writer: Writer | None = None,
     ) -> RunResult:
@@ -212,120 +228,49 @@ class PartitionConsumer:
         if not self.positions:
             self.seek(StartOffset("beginning"))
         keys = [(self.topic, p) for p in self.parts]
+        tracker = StopTracker(
+            rules, stop_at=dict(self.ends) if rules.exit_at_end else {}, on_done=lambda key: _pause(self.consumer, key)
+        )
         return _consume_loop(
             self.consumer,
             lambda: keys,
-            dict(self.ends) if rules.exit_at_end else {},
+            tracker,
             self.positions,
-            rules,
-            handle,
-            flush,
-            matcher,
+            LoopHooks(handle, flush, writer),
             max_batch=int(self.settings.consumer.max_poll_records),
             errors=self._errors,
             fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
-            writer=writer,
         )
-
-
-def _plan(
-    batch: list[Any],
-    *,
-    done: set[Key],
-    at_eof: set[Key],
-    stop_at: dict[Key, int],
-    positions: dict[Key, int],
-    exit_at_end: bool,
-    resolve_stop: Callable[[Key], int | None] | None,
-    limit: int | None,
-) -> tuple[list[tuple[Key, list[Any]]], list[Key], bool]:
-    """The per-message rules of `_consume_loop` (without --match and --until)
-    applied to a batch of messages (no error events) a partition run at a
-    time: the runs to write, in order; the partitions that reached their
-    --exit-at-end offset; and whether `limit` (messages left before --count)
-    was reached.  Offsets only grow within a partition's run."""
-    runs: list[tuple[Key, list[Any]]] = []
-    ended: list[Key] = []
-    for p, same_partition in groupby(batch, _partition):
-        for t, same_topic in groupby(same_partition, _topic):
-            key = (t, p)
-            at_eof.discard(key)
-            if key in done or key in ended:
-                continue
-            run = list(same_topic)
-            stop = None
-            if exit_at_end:
-                if key not in stop_at and resolve_stop is not None:
-                    end = resolve_stop(key)
-                    if end is not None:
-                        stop_at[key] = end
-                stop = stop_at.get(key)
-            cut = len(run)
-            if stop is not None and run[-1].offset() >= stop:
-                cut = next(i for i, m in enumerate(run) if m.offset() >= stop)
-            if limit is not None and cut >= limit:
-                # --count is reached before (or at) the stop offset.
-                take = run[:limit]
-                positions[key] = take[-1].offset() + 1
-                runs.append((key, take))
-                return runs, ended, True
-            # The message at the stop offset counts as seen, as in the loop.
-            positions[key] = run[min(cut, len(run) - 1)].offset() + 1
-            if cut < len(run):
-                ended.append(key)
-            if cut:
-                runs.append((key, run[:cut] if cut < len(run) else run))
-                if limit is not None:
-                    limit -= cut
-    return runs, ended, False
 
 
 def _consume_loop(
     c: Consumer,
     assigned: Callable[[], list[Key]],
-    stop_at: dict[Key, int],
+    tracker: StopTracker[Key],
     positions: dict[Key, int],
-    rules: StopRules,
-    handle: Callable[[Message], bool | None],
-    flush: Callable[[], None],
-    matcher: Matcher | None,
+    hooks: LoopHooks[Key],
     *,
     max_batch: int,
     errors: Callable[[], Any],
     fatal: Callable[[], None],
-    after_batch: Callable[[], None] | None = None,
-    on_skipped: Callable[[Message], None] | None = None,
-    before_check: Callable[[], Iterable[Key]] | None = None,
-    resolve_stop: Callable[[Key], int | None] | None = None,
-    writer: Writer | None = None,
-    on_written: Callable[[Key, int], None] | None = None,
 ) -> RunResult:
-    """Consume until a stop rule applies (the rules of consumer._poll_loop).
-    `handle` returning False stops the run (the message is not counted as done).
-
-    `writer`, when given, is the writer `handle` writes each message to: in
-    the common case (no matcher, no --until) whole batches go to it instead
-    (`batch_writer`: raw output builds no Message), and
-    `on_written(key, next_offset)` takes the place of what `handle` would have
-    recorded per message."""
-    received = 0
-    done: set[Key] = set()
+    """Consume until a stop rule (`tracker`, mqcli.core.stops) applies,
+    handing the messages to `hooks` (see LoopHooks); `positions` holds the
+    next offset of each partition, `errors()` maps the client's exceptions,
+    `fatal()` raises a fatal client error.  Without --match and --until whole
+    batches go to the hooks' writer (`batch_writer`: raw output builds no
+    Message)."""
+    handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
+    take_revoked, on_written = hooks.revoked, hooks.on_written
+    done = tracker.done
     at_eof: set[Key] = set()  # partitions whose end we reached and nothing came since
-    last_activity = time.monotonic()
-    until = rules.until_ms
-    exit_at_end = rules.exit_at_end
-    count = rules.count
+    until = tracker.until
     batch_size = max(max_batch, 1)
-    write_records = batch_writer(writer, _value, to_message)
-    whole_batches = matcher is None and until is None and write_records is not None
+    write_records = batch_writer(hooks.writer, _value, to_message)
+    whole_batches = tracker.whole_batches and write_records is not None
 
-    def mark_done(key: Key) -> None:
-        if key not in done:
-            done.add(key)
-            try:
-                c.pause([TopicPartition(key[0], key[1])])
-            except KafkaException:  # a partition revoked meanwhile cannot be paused: nothing to stop
-                pass
+    def position(key: Key) -> int:
+        return positions.get(key, OFFSET_INVALID)
 
     def finish() -> None:
         flush()
@@ -333,28 +278,16 @@ def _consume_loop(
             after_batch()
 
     while True:
-        if before_check is not None:
-            # Partitions revoked since (maybe assigned again, unpaused): they start over.
-            for key in before_check():
-                done.discard(key)
-                at_eof.discard(key)
+        if take_revoked is not None:
+            revoked = list(take_revoked())
+            tracker.forget(revoked)
+            at_eof.difference_update(revoked)
         keys = assigned()
-        past_until = until is not None and time.time() * 1000 > until
-        for key in keys:
-            if key in done:
-                continue
-            if exit_at_end and key in stop_at and positions.get(key, OFFSET_INVALID) >= stop_at[key]:
-                mark_done(key)
-            elif past_until and key in at_eof:
-                mark_done(key)
-        if keys and all(key in done for key in keys):
-            return RunResult(END if exit_at_end else UNTIL, received)
-        wait = 0.5
-        if rules.idle_timeout is not None:
-            left = last_activity + rules.idle_timeout - time.monotonic()
-            if left <= 0:
-                return RunResult(IDLE, received)
-            wait = min(wait, left)
+        tracker.sweep(keys, position, at_eof.__contains__)
+        reason = tracker.over(keys)
+        if reason is not None:
+            return tracker.end(reason)
+        wait = tracker.wait()
         with errors():
             # consume(n, timeout) waits until it has n messages or the timeout
             # passed: take what is queued now, else wait for the first one only.
@@ -364,29 +297,19 @@ def _consume_loop(
                 if first is not None:
                     batch = [first, *c.consume(batch_size - 1, 0)] if batch_size > 1 else [first]
         if whole_batches and batch and not any(map(_error, batch)):
-            runs, ended, full = _plan(
-                batch,
-                done=done,
-                at_eof=at_eof,
-                stop_at=stop_at,
-                positions=positions,
-                exit_at_end=exit_at_end,
-                resolve_stop=resolve_stop,
-                limit=None if count is None else count - received,
-            )
+            # A partition run at a time (offsets only grow within one).
+            runs = tracker.take_runs(_runs(batch, at_eof), _offset)
             if runs:
                 assert write_records is not None
                 write_records(runs[0][1] if len(runs) == 1 else [m for _key, run in runs for m in run])
-                received += sum(len(run) for _key, run in runs)
-                last_activity = time.monotonic()
-                if on_written is not None:
-                    for key, run in runs:
-                        on_written(key, run[-1].offset() + 1)
-            for key in ended:
-                mark_done(key)
-            if full:
+                tracker.touch()
+                for key, run in runs:
+                    positions[key] = next_offset = _offset(run[-1]) + 1
+                    if on_written is not None:
+                        on_written(key, next_offset)
+            if tracker.full:
                 finish()
-                return RunResult(COUNT, received)
+                return tracker.end(COUNT)
             if runs:
                 finish()
             fatal()
@@ -394,55 +317,46 @@ def _consume_loop(
         handled_any = False
         for m in batch:
             err = m.error()
+            topic, partition, offset = m.topic(), m.partition(), m.offset()
             if err is not None:
                 code = err.code()
                 if code == KafkaError._PARTITION_EOF:
-                    key = (m.topic(), m.partition())
+                    assert topic is not None and partition is not None  # an EOF event names its partition
+                    key = (topic, partition)
                     at_eof.add(key)
-                    if m.offset() >= 0:
-                        positions[key] = max(positions.get(key, OFFSET_INVALID), m.offset())
+                    if offset is not None and offset >= 0:
+                        positions[key] = max(positions.get(key, OFFSET_INVALID), offset)
                     continue
                 if code in _UNKNOWN:
-                    raise NotFound(f"topic {m.topic()!r} does not exist")
+                    raise NotFound(f"topic {topic!r} does not exist")
                 if err.fatal():
                     raise KafkaException(err)
                 continue  # transient (librdkafka retries by itself)
-            key = (m.topic(), m.partition())
+            # A message, not an error event: it has a partition and an offset.
+            assert topic is not None and partition is not None and offset is not None
+            key = (topic, partition)
             at_eof.discard(key)
             if key in done:
                 continue
-            offset = m.offset()
             positions[key] = offset + 1
-            if exit_at_end and key not in stop_at and resolve_stop is not None:
-                end = resolve_stop(key)
-                if end is not None:
-                    stop_at[key] = end
-            if exit_at_end and key in stop_at and offset >= stop_at[key]:
-                mark_done(key)
+            if not tracker.admit(key, offset, _timestamp(m) if until is not None else None):
                 continue
-            if until is not None:
-                ts_type, ts = m.timestamp()
-                if ts_type != 0 and ts > until:
-                    mark_done(key)
-                    continue
-            msg = to_message(m)
-            if matcher is not None and not matcher(msg):
-                if on_skipped is not None:
-                    on_skipped(msg)
-                handled_any = True
-                continue
-            if handle(msg) is False:
-                finish()
-                return RunResult(STOPPED, received)
+            reason = tracker.offer(to_message(m), handle, on_skipped)
             handled_any = True
-            received += 1
-            last_activity = time.monotonic()
-            if count is not None and received >= count:
+            if reason is not None:
                 finish()
-                return RunResult(COUNT, received)
+                return tracker.end(reason)
         if handled_any:
             finish()
         fatal()
+
+
+def _pause(c: Consumer, key: Key) -> None:
+    """Stop fetching a finished partition."""
+    try:
+        c.pause([TopicPartition(key[0], key[1])])
+    except KafkaException:  # a partition revoked meanwhile cannot be paused: nothing to stop
+        pass
 
 
 class GroupConsumer:
@@ -580,10 +494,13 @@ class GroupConsumer:
         if not pending:
             return
         self.flush()
+        offsets = [TopicPartition(t, p, off) for (t, p), off in pending.items()]
         with self._errors():
-            self.consumer.commit(
-                offsets=[TopicPartition(t, p, off) for (t, p), off in pending.items()], asynchronous=asynchronous
-            )
+            # Two calls: the client's overloads tell the two modes apart by a literal.
+            if asynchronous:
+                self.consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
         self.committed.update(pending)
 
     def run(
@@ -591,49 +508,42 @@ class GroupConsumer:
         rules: StopRules,
         handle: Callable[[Message], bool],
         flush: Callable[[], None],
-        matcher: Matcher | None = None,
         *,
         writer: Writer | None = None,
     ) -> RunResult:
         """`writer`: the one `handle` writes to, which then takes whole batches (see _consume_loop)."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
-        mark = self.mark
 
-        def wrapped(msg: Message) -> bool:
-            if not handle(msg):
-                return False
-            mark(msg)
-            return True
-
-        def skipped(msg: Message) -> None:
-            # A message filtered out by --match is done too: committing past it
-            # keeps the group from re-reading it forever.
-            mark(msg)
-
-        def after_batch() -> None:
+        def commit() -> None:
             # Asynchronous between batches (throughput); the commits on revoke
             # and at the end are synchronous, and cover anything lost here.
             self.commit(asynchronous=True)
 
+        tracker = StopTracker(
+            rules,
+            stop_at=self.stop_at,
+            resolve_stop=self._end_offset,
+            on_done=lambda key: _pause(self.consumer, key),
+        )
+        hooks: LoopHooks[Key] = group_hooks(
+            handle,
+            flush,
+            writer,
+            mark=self.mark,
+            mark_offset=self._mark_offset,
+            commit=commit,
+            revoked=self.resolve_stops,
+        )
         return _consume_loop(
             self.consumer,
             lambda: sorted(self.assigned),
-            self.stop_at,
+            tracker,
             self.positions,
-            rules,
-            wrapped,
-            flush,
-            matcher,
+            hooks,
             max_batch=int(self.settings.consumer.max_poll_records),
             errors=self._errors,
             fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
-            after_batch=after_batch,
-            on_skipped=skipped,
-            before_check=self.resolve_stops,
-            resolve_stop=self._end_offset,
-            writer=writer,
-            on_written=self._mark_offset,
         )
 
     def close(self, commit: bool = True) -> None:

@@ -1,0 +1,108 @@
+"""What the CLI asks of a Kafka engine: the objects engine.py's factories
+return, whichever client library does the work.
+
+Each engine (mqcli/core/kafka/kafka_python/, mqcli/core/kafka/librdkafka/)
+implements these; the factories are typed with them, so mypy checks that
+both engines do.  Nothing here imports a client library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from mqcli.core.kafka.common import DeliveryReport, ResetTarget, StartOffset
+    from mqcli.core.message import Message
+    from mqcli.core.stops import RunResult, StopRules
+    from mqcli.core.writers import Writer
+
+
+class Producer(Protocol):
+    def send_all(self, topic: str, messages: Iterable[Message], report: DeliveryReport) -> None:
+        """Send every message to `topic`, reporting each outcome to `report`."""
+
+    def close(self) -> None:
+        """Wait for what is in flight (bounded), then disconnect."""
+
+
+class PartitionConsumer(Protocol):
+    """Reads partitions of one topic directly (no group membership, no commits)."""
+
+    def seek(self, start: StartOffset) -> None:
+        """Position every partition at `start`."""
+
+    def run(
+        self,
+        rules: StopRules,
+        handle: Callable[[Message], None],
+        flush: Callable[[], None],
+        *,
+        writer: Writer | None = None,
+    ) -> RunResult:
+        """Hand each (matching) message to `handle` until a stop rule applies;
+        `flush` after each batch.  `writer`: the one `handle` writes to, which
+        then takes whole batches when nothing needs to see single messages."""
+
+    def close(self) -> None: ...
+
+
+class GroupConsumer(Protocol):
+    """A consumer-group member that commits only the offsets of handled messages."""
+
+    def run(
+        self,
+        rules: StopRules,
+        handle: Callable[[Message], bool],
+        flush: Callable[[], None],
+        *,
+        writer: Writer | None = None,
+    ) -> RunResult:
+        """As PartitionConsumer.run; `handle` returning False stops the run
+        (that message is not committed)."""
+
+    def mark(self, msg: Message) -> None:
+        """Record that `msg` was handled: its offset may be committed."""
+
+    def close(self, commit: bool = True) -> None:
+        """Commit handled work (when asked) and leave the group."""
+
+
+class Admin(Protocol):
+    """Topic, group and cluster administration; plain dicts out, rendered by the CLI."""
+
+    def __enter__(self) -> Admin: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def close(self) -> None: ...
+
+    def partitions(self, topic: str) -> list[int]:
+        """The partition numbers of `topic` (NotFound when it does not exist)."""
+
+    def list_topics(self, include_internal: bool = False) -> list[dict[str, Any]]: ...
+
+    def describe_topic(self, topic: str) -> dict[str, Any]: ...
+
+    def create_topic(
+        self,
+        topic: str,
+        partitions: int | None = None,
+        replication_factor: int | None = None,
+        configs: dict[str, str] | None = None,
+        *,
+        if_not_exists: bool = False,
+    ) -> bool:
+        """Create `topic`; False when it already existed and if_not_exists is set."""
+
+    def delete_topic(self, topic: str, *, if_exists: bool = False) -> bool: ...
+
+    def cluster(self) -> dict[str, Any]: ...
+
+    def list_groups(self) -> list[dict[str, Any]]: ...
+
+    def describe_group(self, group: str) -> dict[str, Any]: ...
+
+    def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]: ...
+
+    def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None: ...

@@ -1,0 +1,67 @@
+"""What a Kafka consumer adds to its engine's consume loop besides the stop
+rules (mqcli.core.stops): where messages go, and -- for a group member --
+which offsets become committable and when they are committed.  Shared by
+both engines (kafka_python/consumer.py, librdkafka/consumer.py); nothing
+here imports a client library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from mqcli.core.message import Message
+
+if TYPE_CHECKING:
+    from mqcli.core.writers import Writer
+
+K = TypeVar("K", bound=Hashable)  # how an engine names a partition
+
+
+@dataclass
+class LoopHooks(Generic[K]):
+    """The callbacks of one consume run."""
+
+    handle: Callable[[Message], bool | None]  # one message; False stops the run (the message is not done)
+    flush: Callable[[], None]  # after each batch that handled anything
+    # The writer `handle` writes to: without --match and --until whole batches
+    # go to it instead, and `on_written(key, next_offset)` stands for what
+    # `handle` would have recorded per message.
+    writer: Writer | None = None
+    on_written: Callable[[K, int], None] | None = None
+    on_skipped: Callable[[Message], None] | None = None  # a message --match left out
+    after_batch: Callable[[], None] | None = None  # after `flush` (a group member commits)
+    revoked: Callable[[], Iterable[K]] | None = None  # partitions revoked since the last call
+
+
+def group_hooks(
+    handle: Callable[[Message], bool],
+    flush: Callable[[], None],
+    writer: Writer | None,
+    *,
+    mark: Callable[[Message], None],
+    mark_offset: Callable[[K, int], None],
+    commit: Callable[[], None],
+    revoked: Callable[[], Iterable[K]],
+) -> LoopHooks[K]:
+    """The hooks of a group member: a message becomes committable (`mark`)
+    once `handle` succeeded for it, and `commit` runs after each batch."""
+
+    def handled(msg: Message) -> bool:
+        if not handle(msg):
+            return False
+        mark(msg)
+        return True
+
+    # A message filtered out by --match is done too: committing past it keeps
+    # the group from re-reading it forever.
+    return LoopHooks(
+        handled,
+        flush,
+        writer,
+        on_written=mark_offset,
+        on_skipped=mark,
+        after_batch=commit,
+        revoked=revoked,
+    )
