@@ -13,7 +13,8 @@ include brokers.mk
 
 help:
 	@echo "make demo         set up, start local Kafka + RabbitMQ, run a round trip through each"
-	@echo "make test         set up, start the brokers, run the whole test suite"
+	@echo "make test         set up, start the brokers, run make lint and the whole test suite"
+	@echo "make lint         ruff (lint + format check) and mypy"
 	@echo "make brokers      start the local brokers (logs in .brokers/logs)"
 	@echo "make brokers-stop stop them"
 	@echo "make bench        mqcli against kcat, Kafka's tools and PerfTest (report in bench-results/)"
@@ -38,7 +39,7 @@ demo: install brokers
 	$(BIN)/mqcli rabbit consume $$queue --count 1 --timeout 10s --format '{queue}: {value}'; \
 	$(BIN)/mqcli kafka topics delete $$topic --if-exists
 
-test: install brokers
+test: lint brokers
 	$(BIN)/pytest
 
 test-unit: install

@@ -14,8 +14,6 @@ from mqcli.cli.io import (
     HeaderOpt,
     InputOpt,
     KeySeparatorOpt,
-    OutputFormat,
-    OutputOpt,
     SkipInvalidOpt,
     TerminalReport,
     open_input,
@@ -23,6 +21,7 @@ from mqcli.cli.io import (
 )
 from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.output import StatusFormat, output_option
 from mqcli.core.delivery import DeliveryReport, landed_line
 from mqcli.core.errors import DeliveryFailed, MqcliError, NotFound, UsageError
 from mqcli.core.message import Message
@@ -109,7 +108,10 @@ def produce(
             "--sync", help="Wait for each message and print PARTITION<TAB>OFFSET on stdout (JSON with --output json)."
         ),
     ] = False,
-    output: OutputOpt = OutputFormat.auto,
+    output: Annotated[
+        StatusFormat,
+        output_option(StatusFormat, "With --sync: auto prints PARTITION<TAB>OFFSET per message; json a JSON object."),
+    ] = "auto",
     create: Annotated[bool, typer.Option("--create", help="Create the topic if it does not exist.")] = False,
     partitions: Annotated[
         Optional[int],
@@ -142,7 +144,7 @@ def produce(
     Example: printf 'k1:v1\\nk2:v2\\n' | mqcli kafka produce orders -K : -H source=ci
     """
     app = get_app(ctx, profile=profile)
-    if output is OutputFormat.json and not sync:
+    if output == "json" and not sync:
         raise UsageError("--output json describes where each message landed; it needs --sync")
     settings, profile_name = kafka_settings(app, ctx)
     defaults = settings.producer
@@ -201,7 +203,7 @@ def produce(
 
         producer = new_producer(settings, options, profile_name)
         stack.callback(producer.close)
-        landed = landed_line(topic, output is OutputFormat.json) if sync else None
+        landed = landed_line(topic, output == "json") if sync else None
         report = DeliveryReport(TerminalReport(app), stats=stats, landed=landed)
         # Ctrl-C, SIGTERM, a bug: not an error that explains itself.  Every
         # message handed to Kafka was reported (send_all reports them first);

@@ -34,6 +34,12 @@ class LoopHooks(Generic[K]):
     after_batch: Callable[[], None] | None = None  # after `flush` (a group member commits)
     revoked: Callable[[], Iterable[K]] | None = None  # partitions revoked since the last call
 
+    def finish(self) -> None:
+        """The end of a batch that handled anything: flush the output, then commit."""
+        self.flush()
+        if self.after_batch is not None:
+            self.after_batch()
+
 
 def group_hooks(
     handle: Callable[[Message], bool],

@@ -165,7 +165,7 @@ def _poll_loop(
     the messages to `hooks` (see LoopHooks); `errors()` maps the client's
     exceptions.  Without --match and --until each poll's records go to the
     hooks' writer at once (`batch_writer`: raw output builds no Message)."""
-    handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
+    handle, on_skipped = hooks.handle, hooks.on_skipped
     take_revoked, on_written = hooks.revoked, hooks.on_written
     write_records = batch_writer(hooks.writer, _value, to_message)
     whole_polls = tracker.whole_batches and write_records is not None
@@ -173,10 +173,7 @@ def _poll_loop(
     def at_end(tp: TopicPartition) -> bool:
         return bool(c.position(tp) >= c.end_offsets([tp])[tp])
 
-    def finish() -> None:
-        flush()
-        if after_batch is not None:
-            after_batch()
+    finish = hooks.finish
 
     while True:
         with errors():

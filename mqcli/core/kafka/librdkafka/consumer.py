@@ -260,7 +260,7 @@ def _consume_loop(
     `fatal()` raises a fatal client error.  Without --match and --until whole
     batches go to the hooks' writer (`batch_writer`: raw output builds no
     Message)."""
-    handle, flush, after_batch, on_skipped = hooks.handle, hooks.flush, hooks.after_batch, hooks.on_skipped
+    handle, on_skipped = hooks.handle, hooks.on_skipped
     take_revoked, on_written = hooks.revoked, hooks.on_written
     done = tracker.done
     at_eof: set[Key] = set()  # partitions whose end we reached and nothing came since
@@ -272,10 +272,7 @@ def _consume_loop(
     def position(key: Key) -> int:
         return positions.get(key, OFFSET_INVALID)
 
-    def finish() -> None:
-        flush()
-        if after_batch is not None:
-            after_batch()
+    finish = hooks.finish
 
     while True:
         if take_revoked is not None:
