@@ -194,15 +194,18 @@ class Producer:
 
         # Per-message options that need a dict of keyword arguments for produce().
         plain = o.partition is None and not extra_headers
-        last: Message | None = None  # the last message handed over (or failed at once)
+        # The last message handed over or failed at once.  Set only once that
+        # happened: a signal between reading a message and handing it over
+        # must leave the resume line on it (sent again), never past it (lost).
+        last: Message | None = None
         try:
             for msg in messages:
-                last = msg
                 value = msg.value
                 key = msg.key if msg.key is not None else default_key
                 size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
                 if value is None and key is None:
                     failed_at_once(msg, size, "a null value (tombstone) needs a key")
+                    last = msg
                     continue
                 while True:
                     try:
@@ -224,6 +227,7 @@ class Producer:
                         handed += 1
                         handed_bytes += size
                     break
+                last = msg
                 if o.sync:
                     p.flush(wait)
                     if handed > settled:
