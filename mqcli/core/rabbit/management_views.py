@@ -290,13 +290,12 @@ class ConsumerRow:
     vhost: str
     consumer_tag: str
     connection: str  # the connection's name
-    client_name: str
     ack_required: bool
     prefetch: int
     exclusive: bool
     active: bool
 
-    COLUMNS = ("queue", "vhost", "consumer_tag", "connection", "client_name", "ack", "prefetch", "exclusive", "active")
+    COLUMNS = ("queue", "vhost", "consumer_tag", "connection", "ack", "prefetch", "exclusive", "active")
 
     @classmethod
     def from_api(cls, doc: Mapping[str, Any]) -> ConsumerRow:
@@ -305,7 +304,6 @@ class ConsumerRow:
             vhost=str(_get(doc, "queue", "vhost", default="")),
             consumer_tag=str(doc.get("consumer_tag", "")),
             connection=str(_get(doc, "channel_details", "connection_name", default="")),
-            client_name=str(_get(doc, "channel_details", "user_provided_name", default="") or ""),
             ack_required=bool(doc.get("ack_required")),
             prefetch=_int(doc.get("prefetch_count")),
             exclusive=bool(doc.get("exclusive")),

@@ -42,17 +42,18 @@ def list_bindings(
 
     v = vhost_of(app, vhost)
     api = management(app)
-    if queue is not None and exchange is not None:
-        # 404 names neither: check each, so the message says which one is missing.
+    # The API answers a missing queue's bindings with its implicit default binding, and
+    # a 404 for both names says neither: check each one asked for first (exit 6).
+    if queue is not None:
         api.get(path("queues", v, queue), {"columns": "name"}, what=f"queue '{queue}' in vhost '{v}'")
+    if exchange is not None:
         api.get(path("exchanges", v, exchange), {"columns": "name"}, what=f"exchange '{exchange}' in vhost '{v}'")
+    if queue is not None and exchange is not None:
         docs = api.get(path("bindings", v, "e", exchange, "q", queue))
     elif queue is not None:
-        docs = api.get(path("queues", v, queue, "bindings"), what=f"queue '{queue}' in vhost '{v}'")
+        docs = api.get(path("queues", v, queue, "bindings"))
     elif exchange is not None:
-        docs = api.get(
-            path("exchanges", v, exchange, "bindings", "source"), what=f"exchange '{exchange}' in vhost '{v}'"
-        )
+        docs = api.get(path("exchanges", v, exchange, "bindings", "source"))
     else:
         docs = api.get(path("bindings", v), what=f"vhost '{v}'")
     rows = binding_rows(docs)

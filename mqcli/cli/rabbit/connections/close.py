@@ -1,4 +1,4 @@
-"""`mqcli rabbit connections close NAME --reason TEXT`."""
+"""`mqcli rabbit connections close NAME --reason REASON`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def close(
     ],
     reason: Annotated[
         str,
-        typer.Option("--reason", metavar="TEXT", help="Why: the client sees it in the close frame."),
+        typer.Option("--reason", metavar="REASON", help="Why: the client sees it in the close frame."),
     ] = "closed by mqcli",
     output: Annotated[
         StatusFormat, output_option(StatusFormat, 'auto: a line on stderr; json: {"closed": NAME, "reason": TEXT}.')
