@@ -29,6 +29,7 @@ class RabbitGroup(LazyGroup):
         "connections": "mqcli.cli.rabbit.connections:app",
         "consumers": "mqcli.cli.rabbit.consumers:app",
         "overview": "mqcli.cli.rabbit.overview:overview",
+        "wait": "mqcli.cli.rabbit.wait:app",
     }
 
 
