@@ -437,3 +437,38 @@ def test_management_user_sees_the_overview_without_nodes(cli, user):
     assert doc["rabbitmq_version"].startswith("3.")
     r = cli("rabbit", "overview", "-o", "tsv", env=env)
     assert "alarms\tunknown (listing nodes needs the monitoring tag)" in r.stdout
+
+
+# -- queue inspect --details --------------------------------------------------------------
+
+
+def test_queue_inspect_details_from_the_api_and_without_it(cli, amqp, prefix):
+    q = amqp.queue(f"{prefix}-q", **{"x-queue-type": "quorum"})
+    amqp.publish(q, "one")
+    r = cli("rabbit", "queue", "inspect", q, "--details", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert {k: doc[k] for k in ("queue", "messages", "consumers", "type", "unacked")} == {
+        "queue": q,
+        "messages": 1,
+        "consumers": 0,
+        "type": "quorum",
+        "unacked": 0,
+    }
+    assert set(doc) == {
+        "queue",
+        "messages",
+        "consumers",
+        "type",
+        "state",
+        "unacked",
+        "publish_rate",
+        "deliver_rate",
+        "memory",
+    }
+    # Without the API: a warning, and the passive declare's answer as always.
+    url = f"http://127.0.0.1:{closed_port()}"
+    r = cli("rabbit", "queue", "inspect", q, "-d", "-o", "tsv", env={"MQCLI_RABBIT_MANAGEMENT_URL": url})
+    assert r.exit_code == 0
+    assert r.stdout.splitlines() == ["QUEUE\tMESSAGES\tCONSUMERS", f"{q}\t1\t0"]
+    assert f"mqcli: warning: no details: RabbitMQ management API not reachable at {url}" in r.stderr
