@@ -256,7 +256,8 @@ def test_consumers_list(cli, amqp, prefix, named_connection):
     row = rows[0]
     assert (row["queue"], row["vhost"], row["consumer_tag"]) == (q, "/", tag)
     assert (row["ack_required"], row["prefetch"], row["exclusive"], row["active"]) == (True, 7, False, True)
-    (worker,) = run_json(cli, "connections", "list", "--match", f"{prefix}-worker")
+    # The connection's own statistics (with its client-given name) may come in later.
+    (worker,) = until(lambda: run_json(cli, "connections", "list", "--match", f"{prefix}-worker"))
     assert row["connection"] == worker["name"]
 
     table = tsv(cli, "consumers", "list", "--queue", q)
