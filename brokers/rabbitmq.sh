@@ -159,7 +159,7 @@ start() {
   fi
   rm -f "$RABBITMQ_PID_FILE"
   local p
-  for p in $AMQP_PORT $AMQPS_PORT; do
+  for p in $AMQP_PORT $AMQPS_PORT $HTTP_PORT $HTTPS_PORT; do
     if port_open "$p"; then
       log "port $p is already taken by a process we did not start (system rabbitmq-server service?); stop it first"
       exit 1
