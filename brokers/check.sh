@@ -101,5 +101,20 @@ check "openssl s_client verifies 5671 against ca.crt" bash -c \
 refuse "openssl s_client with other-ca.crt" bash -c \
   "openssl s_client -connect 127.0.0.1:5671 -CAfile '$TLS/other-ca.crt' -verify_return_error </dev/null"
 
+# The management plugin's HTTP API (mqcli rabbit queues list, overview, ...): $1 = URL.
+mgmt_get() {
+  python3 - "$@" <<'PY'
+import base64, json, ssl, sys, urllib.request
+url, cafile = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
+req = urllib.request.Request(url, headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+ctx = ssl.create_default_context(cafile=cafile) if cafile else None
+with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
+    assert json.load(r)["rabbitmq_version"]
+PY
+}
+check "management API on 15672" mgmt_get http://127.0.0.1:15672/api/overview
+check "management API over HTTPS on 15671" mgmt_get https://localhost:15671/api/overview "$TLS/ca.crt"
+refuse "management API over HTTPS with other-ca.crt" mgmt_get https://localhost:15671/api/overview "$TLS/other-ca.crt"
+
 echo "brokers-check: $ok ok, $bad failing"
 [[ $bad -eq 0 ]]

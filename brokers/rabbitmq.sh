@@ -22,6 +22,10 @@ INSTANCE="${RABBIT_INSTANCE:-rabbitmq}"
 # AMQP port, and the AMQPS (TLS) port; an empty AMQPS port means no TLS listener.
 AMQP_PORT="${RABBIT_AMQP_PORT:-5672}"
 AMQPS_PORT="${RABBIT_AMQPS_PORT-5671}"
+# The management plugin's HTTP port, and its HTTPS port (only with a TLS listener).
+HTTP_PORT="${RABBIT_HTTP_PORT:-15672}"
+HTTPS_PORT="${RABBIT_HTTPS_PORT-15671}"
+[[ -n "$AMQPS_PORT" ]] || HTTPS_PORT=
 RDIR="$STATE/$INSTANCE"
 RBIN=/usr/lib/rabbitmq/bin
 LOGFILE="$LOGS/$INSTANCE.log"
@@ -74,7 +78,7 @@ ready() {
     { [[ -z "$AMQPS_PORT" ]] || port_open "$AMQPS_PORT"; }
 }
 
-listeners() { echo "127.0.0.1:$AMQP_PORT${AMQPS_PORT:+ / $AMQPS_PORT}"; }
+listeners() { echo "127.0.0.1:$AMQP_PORT${AMQPS_PORT:+ / $AMQPS_PORT}, management http://127.0.0.1:$HTTP_PORT${HTTPS_PORT:+ / https $HTTPS_PORT}"; }
 
 # rabbitmq.conf from the template, for this node's ports; without a TLS port
 # the ssl listener and its options are left out (no TLS files needed).
@@ -83,10 +87,12 @@ render_config() {
   conf="$(<"$BROKERS_DIR/rabbitmq/rabbitmq.conf.in")"
   conf="${conf//@STATE@/$STATE}"
   conf="${conf/listeners.tcp.default = 127.0.0.1:5672/listeners.tcp.default = 127.0.0.1:$AMQP_PORT}"
+  conf="${conf/management.tcp.port = 15672/management.tcp.port = $HTTP_PORT}"
   if [[ -n "$AMQPS_PORT" ]]; then
+    conf="${conf/management.ssl.port = 15671/management.ssl.port = $HTTPS_PORT}"
     printf '%s\n' "${conf/listeners.ssl.default = 127.0.0.1:5671/listeners.ssl.default = 127.0.0.1:$AMQPS_PORT}"
   else
-    grep -v -e '^listeners.ssl' -e '^ssl_options' <<<"$conf"
+    grep -v -e '^listeners.ssl' -e '^ssl_options' -e '^management.ssl' <<<"$conf"
   fi
 }
 
@@ -109,9 +115,10 @@ prepare() {
   fi
   render_config >"$RABBITMQ_CONFIG_FILE"
   echo "[]." >"$RABBITMQ_ADVANCED_CONFIG_FILE"
-  # No plugins: management isn't needed, and Debian does not ship
-  # rabbitmq_delayed_message_exchange.
-  echo "[]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+  # The management plugin (HTTP API for `mqcli rabbit queues list`, overview, ...;
+  # it ships with Debian's rabbitmq-server). Debian does not ship
+  # rabbitmq_delayed_message_exchange, so that one is never enabled.
+  echo "[rabbitmq_management]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
 }
 
 fail() {
@@ -152,7 +159,7 @@ start() {
   fi
   rm -f "$RABBITMQ_PID_FILE"
   local p
-  for p in $AMQP_PORT $AMQPS_PORT; do
+  for p in $AMQP_PORT $AMQPS_PORT $HTTP_PORT $HTTPS_PORT; do
     if port_open "$p"; then
       log "port $p is already taken by a process we did not start (system rabbitmq-server service?); stop it first"
       exit 1
@@ -195,7 +202,7 @@ stop() {
 
 status() {
   if running && ready; then
-    echo "$INSTANCE: running (pid $(pid)), accepting clients on 127.0.0.1:$AMQP_PORT (amqp)${AMQPS_PORT:+ / $AMQPS_PORT (amqps)}"
+    echo "$INSTANCE: running (pid $(pid)), accepting clients on 127.0.0.1:$AMQP_PORT (amqp)${AMQPS_PORT:+ / $AMQPS_PORT (amqps)}, management http://127.0.0.1:$HTTP_PORT/"
   elif running; then
     echo "$INSTANCE: running (pid $(pid)) but not accepting clients"
     return 1

@@ -22,6 +22,14 @@ class RabbitGroup(LazyGroup):
         "delay": "mqcli.cli.rabbit.delay:app",
         "declare": "mqcli.cli.rabbit.declare:app",
         "queue": "mqcli.cli.rabbit.queue:app",
+        # Through the management HTTP API (rabbitmq_management plugin):
+        "queues": "mqcli.cli.rabbit.queues:app",
+        "exchanges": "mqcli.cli.rabbit.exchanges:app",
+        "bindings": "mqcli.cli.rabbit.bindings:app",
+        "connections": "mqcli.cli.rabbit.connections:app",
+        "consumers": "mqcli.cli.rabbit.consumers:app",
+        "overview": "mqcli.cli.rabbit.overview:overview",
+        "wait": "mqcli.cli.rabbit.wait:app",
     }
 
 

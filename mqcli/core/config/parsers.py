@@ -217,6 +217,32 @@ def host(v: object) -> str:
     return name
 
 
+def http_url(v: object) -> str:
+    """An http:// or https:// base URL (the management API), without a trailing slash.
+
+    Credentials in it are refused: they come from the profile's username and
+    password, which are masked; a URL is shown as it is."""
+    s = text(v).strip()
+    try:
+        parts = urlsplit(s)
+        port = parts.port
+    except ValueError:
+        raise Invalid("invalid URL: bad host or port (the port must be 1..65535)") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise Invalid(
+            f"invalid URL: the scheme must be http:// or https://, not {parts.scheme + '://' if parts.scheme else 'missing'}"
+        )
+    if not parts.hostname:
+        raise Invalid("invalid URL: no host")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("invalid URL: give the credentials with the username and password keys, not in the URL")
+    if parts.query or parts.fragment:
+        raise Invalid("invalid URL: query parameters are not supported")
+    if port is not None and not 0 < port < 65536:
+        raise Invalid("invalid URL: bad port (expected 1..65535)")
+    return s.rstrip("/")
+
+
 @dataclass(frozen=True)
 class AmqpUrl:
     """The parts of an amqp:// or amqps:// URL; None where the URL leaves them out."""

@@ -158,6 +158,18 @@ class RabbitSettings:
     tls: TlsSettings | None = field(default=None, metadata=optional_section(TlsSettings))  # None: plain amqp
     heartbeat: int = setting(60, p.whole_seconds)  # seconds
     connection_timeout: float = setting(5.0, p.duration)  # seconds
+    # The management plugin's HTTP API; None: derived from the first host (management_endpoint).
+    management_url: str | None = setting(None, p.http_url)
+
+    def management_endpoint(self) -> str:
+        """The management API's base URL: management_url, else http://<first host>:15672
+        (https://<first host>:15671, the plugin's TLS port, when the profile uses TLS)."""
+        if self.management_url is not None:
+            return self.management_url
+        name = self.hosts[0][0]
+        if ":" in name:  # IPv6 literal
+            name = f"[{name}]"
+        return f"https://{name}:15671" if self.tls is not None else f"http://{name}:15672"
 
     def display_url(self, host: tuple[str, int] | None = None) -> str:
         """amqp[s]://user@host:port/vhost for messages: never the password."""
