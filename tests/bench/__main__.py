@@ -36,6 +36,8 @@ from tests.bench.tools import (
 
 NEEDS = {  # which broker each scenario needs
     "startup": set(),
+    "help": set(),
+    "one-shot": {"kafka", "rabbit"},
     "first-message": {"kafka", "rabbit"},
     "kafka-produce": {"kafka"},
     "kafka-consume": {"kafka"},

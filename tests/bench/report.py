@@ -145,6 +145,32 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
                 "note": "",
             }
         )
+    helps = [r for r in rows if r.sid == "help" and not r.error and "vs_base" in r.extra]
+    if helps:
+        worst = max(helps, key=lambda r: r.extra["vs_base"])
+        over = [r for r in helps if r.extra["vs_base"] > 1.5]
+        out.append(
+            {
+                "target": "every subcommand's --help / mqcli --help (medians, side by side)",
+                "measured": f"worst {worst.extra['vs_base']:.2f} ({worst.tool}); {len(over)} of {len(helps)} over 1.5",
+                "want": "<= 1.50",
+                "met": not over,
+                "note": "",
+            }
+        )
+    for r in rows:
+        if r.sid.startswith("one-shot/") and r.role == "mqcli" and not r.error:
+            for key, vs in r.extra.items():
+                if key.startswith("vs bare"):
+                    out.append(
+                        {
+                            "target": f"{r.tool} / {key[3:]} (whole process, medians)",
+                            "measured": f"{vs:.2f}",
+                            "want": "<= 1.25",
+                            "met": vs <= 1.25,
+                            "note": "issue 15",
+                        }
+                    )
     probes = [r for r in rows if r.sid == "imports"]
     if probes:
         bad = [r.tool for r in probes if r.error]

@@ -66,6 +66,8 @@ SIZES: dict[str, Sizes] = {
 # Scenario ids, in run order ("kafka" selects both kafka-*, and so on).
 SCENARIOS = (
     "startup",
+    "help",
+    "one-shot",
     "first-message",
     "kafka-produce",
     "kafka-consume",
@@ -224,6 +226,226 @@ def startup(b: Bench) -> None:
             bad = want_none & set(names)
             if bad:
                 row.error = f"imports {', '.join(sorted(bad))} (must not)"
+
+
+def _median_ms(b: Bench, cmd: list[str], runs: int, stdin: bytes | None = None) -> tuple[list[float], int]:
+    """Wall times (ms) of `runs` runs of cmd, and the peak RSS (KiB); the first
+    run (page cache) is not counted."""
+    b.run(cmd, stdin_bytes=stdin, timeout=60)
+    times, rss = [], 0
+    for _ in range(runs):
+        p = b.run(cmd, stdin_bytes=stdin, timeout=60)
+        if not p.ok:
+            raise RuntimeError(p.error())
+        times.append(p.wall * 1000)
+        rss = max(rss, p.maxrss_kb)
+    return times, rss
+
+
+def subcommands() -> list[list[str]]:
+    """Every command path under mqcli (groups and leaves), from the lazy command tree."""
+    import typer
+
+    from mqcli.cli.app import app as typer_app
+
+    root = typer.main.get_command(typer_app)
+    paths: list[list[str]] = []
+
+    def walk(cmd: Any, path: list[str], ctx: Any) -> None:
+        if path:
+            paths.append(path)
+        if hasattr(cmd, "list_commands"):  # a group (typer vendors Click: duck-typed)
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                if sub is not None and not getattr(sub, "hidden", False):
+                    walk(sub, [*path, name], sub.context_class(sub, parent=ctx, info_name=name))
+
+    walk(root, [], root.context_class(root, info_name="mqcli"))
+    return paths
+
+
+# -- --help of every subcommand, against `mqcli --help` ---------------------------
+def help_pages(b: Bench) -> None:
+    """Each subcommand's --help, measured alternately with `mqcli --help` (the
+    machine is shared: side by side, so the ratio holds when absolute times drift)."""
+    runs = min(b.sizes.startup_runs, 7)  # ~40 pages: 7 alternating pairs each is enough
+    scen = "--help of every subcommand vs mqcli --help (issue 15: <= 1.5x)"
+    base_cmd = b.tools.mqcli + ["--help"]
+    for path in subcommands():
+        tool = "mqcli " + " ".join(path) + " --help"
+        row = Row(scen, tool, "mqcli", kind="latency", sid="help")
+        with guarded(b, row):
+            cmd = b.tools.mqcli + path + ["--help"]
+            mine, base, rss = [], [], 0
+            b.run(cmd, timeout=60)
+            for _ in range(runs):
+                for target, into in ((cmd, mine), (base_cmd, base)):
+                    p = b.run(target, timeout=60)
+                    if not p.ok:
+                        raise RuntimeError(p.error())
+                    into.append(p.wall * 1000)
+                rss = max(rss, p.maxrss_kb)
+            row.messages = runs
+            row.extra = latency_extra(mine) | {"base_p50_ms": statistics.median(base)}
+            row.extra["vs_base"] = row.extra["p50_ms"] / row.extra["base_p50_ms"]
+            row.peak_rss_mb = rss / 1024
+            row.note = f"{row.extra['vs_base']:.2f}x mqcli --help ({row.extra['base_p50_ms']:.0f} ms), median of {runs}"
+
+
+# -- one-message commands, against bare scripts and the C tools --------------------
+def one_shot(b: Bench) -> None:
+    """The four one-message commands as a CI step runs them (whole process),
+    alternating with a bare Python script doing the same with the same client
+    library (tests/bench/oneshot_helper.py) and with kcat / amqp-tools."""
+    runs = b.sizes.startup_runs
+    helper = b.tools.helper("oneshot_helper")
+    amqp = AMQP_TOOLS_URL
+
+    def case(
+        title: str,
+        sid: str,
+        fresh: Callable[[], Any],
+        cases: list[tuple[str, str, Callable[[str], list[str]]]],
+        stdin: dict[str, bytes],
+        refill: Callable[[str], None] | None = None,
+    ) -> None:
+        scen = f"One-shot: {title} (whole process)"
+        rows = {tool: Row(scen, tool, role, kind="latency", sid=sid) for tool, role, _ in cases}
+        times: dict[str, list[float]] = {tool: [] for tool, _, _ in cases}
+        rss: dict[str, int] = {tool: 0 for tool, _, _ in cases}
+        try:
+            with fresh() as name:
+                if refill is not None:
+                    refill(name)
+                for i in range(runs + 1):  # the first round warms the page cache: not counted
+                    for tool, _role, make in cases:
+                        if rows[tool].error:
+                            continue
+                        try:
+                            p = b.run(make(name), stdin_bytes=stdin.get(tool), timeout=60)
+                            if not p.ok:
+                                raise RuntimeError(p.error())
+                        except Exception as e:
+                            rows[tool].error = f"{type(e).__name__}: {e}"[:300]
+                            continue
+                        if refill is not None:
+                            refill(name)
+                        if i:
+                            times[tool].append(p.wall * 1000)
+                            rss[tool] = max(rss[tool], p.maxrss_kb)
+        except ToolMissing as e:
+            for row in rows.values():
+                row.error = row.error or f"not available: {e}"
+        except Exception as e:
+            for row in rows.values():
+                row.error = row.error or f"{type(e).__name__}: {e}"[:300]
+        mine = rows[cases[0][0]]
+        for tool, row in rows.items():
+            if not row.error and times[tool]:
+                row.messages = len(times[tool])
+                row.extra = latency_extra(times[tool])
+                row.peak_rss_mb = rss[tool] / 1024
+                row.note = f"median of {len(times[tool])}"
+        if not mine.error and mine.extra:
+            for row in rows.values():
+                if row is not mine and not row.error and row.extra:
+                    vs = mine.extra["p50_ms"] / row.extra["p50_ms"]
+                    mine.extra[f"vs {row.tool}"] = vs
+                    row.note += f"; mqcli is {vs:.2f}x this"
+        for row in rows.values():
+            b.add(row)
+
+    def kcat(*args: str) -> list[str]:
+        return b.tools.kcat() + ["-b", BOOTSTRAP, *args]
+
+    case(
+        "kafka produce T hello",
+        "one-shot/kafka-produce",
+        lambda: b.kafka.topic("oneshot"),
+        [
+            ("mqcli kafka produce T hello", "mqcli", lambda t: b.tools.mqcli + ["kafka", "produce", t, "hello"]),
+            (
+                "bare confluent-kafka (idempotent, as mqcli)",
+                "reference",
+                lambda t: helper + ["kafka-produce", BOOTSTRAP, t, "hello"],
+            ),
+            (
+                "bare confluent-kafka (not idempotent)",
+                "reference",
+                lambda t: helper + ["kafka-produce-plain", BOOTSTRAP, t, "hello"],
+            ),
+            ("kcat -P", "reference", lambda t: kcat("-P", "-t", t)),
+        ],
+        {"kcat -P": b"hello\n"},
+    )
+
+    def one_kafka_message(t: str) -> None:
+        fill = b.run(kcat("-P", "-t", t), stdin_bytes=b"hello\n")
+        if not fill.ok:
+            raise RuntimeError(f"filling: {fill.error()}")
+
+    filled: set[str] = set()
+
+    def kafka_once(t: str) -> None:  # consuming the last message leaves it there
+        if t not in filled:
+            one_kafka_message(t)
+            filled.add(t)
+
+    case(
+        "kafka consume T --offset -1 --count 1",
+        "one-shot/kafka-consume",
+        lambda: b.kafka.topic("oneshot"),
+        [
+            (
+                "mqcli kafka consume T --offset -1 --count 1",
+                "mqcli",
+                lambda t: b.tools.mqcli + ["kafka", "consume", t, "--offset", "-1", "--count", "1"],
+            ),
+            ("bare confluent-kafka", "reference", lambda t: helper + ["kafka-consume", BOOTSTRAP, t]),
+            ("kcat -C -o -1 -c 1", "reference", lambda t: kcat("-C", "-t", t, "-o", "-1", "-c", "1", "-q")),
+        ],
+        {},
+        kafka_once,
+    )
+    case(
+        "rabbit publish --queue Q hello",
+        "one-shot/rabbit-publish",
+        lambda: b.rabbit.queue("oneshot"),
+        [
+            (
+                "mqcli rabbit publish --queue Q hello",
+                "mqcli",
+                lambda q: b.tools.mqcli + ["rabbit", "publish", "--queue", q, "hello"],
+            ),
+            (
+                "bare pika (confirmed, as mqcli)",
+                "reference",
+                lambda q: helper + ["rabbit-publish", RABBIT_URL, q, "hello"],
+            ),
+            (
+                "amqp-publish",
+                "reference",
+                lambda q: b.tools.amqp_tool("amqp-publish") + ["-u", amqp, "-r", q, "-b", "hello"],
+            ),
+        ],
+        {},
+    )
+    case(
+        "rabbit consume Q --count 1",
+        "one-shot/rabbit-consume",
+        lambda: b.rabbit.queue("oneshot"),
+        [
+            (
+                "mqcli rabbit consume Q --count 1",
+                "mqcli",
+                lambda q: b.tools.mqcli + ["rabbit", "consume", q, "--count", "1"],
+            ),
+            ("bare pika", "reference", lambda q: helper + ["rabbit-consume", RABBIT_URL, q]),
+            ("amqp-get", "reference", lambda q: b.tools.amqp_tool("amqp-get") + ["-u", amqp, "-q", q]),
+        ],
+        {},
+        lambda q: b.rabbit.fill(q, 1),
+    )
 
 
 # -- time to first message ------------------------------------------------------
@@ -893,6 +1115,8 @@ def profile(b: Bench) -> None:
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {
     "startup": startup,
+    "help": help_pages,
+    "one-shot": one_shot,
     "first-message": first_message,
     "kafka-produce": kafka_produce,
     "kafka-consume": kafka_consume,

@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.kafka, pytest.mark.rabbit]
 
-SCENARIOS = "startup,kafka-produce,rabbit-publish"
+SCENARIOS = "startup,one-shot,kafka-produce,rabbit-publish"
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +73,12 @@ def test_bench_runner_writes_report(bench_brokers: None, tmp_path: Path) -> None
     assert kcat and all(r["ratio"] > 0 for r in kcat)
     startup = [r for r in rows if r["sid"] == "startup" and r["tool"] == "mqcli --help"]
     assert startup and startup[0]["extra"]["p50_ms"] > 0 and not startup[0]["error"]
+
+    # One-shot rows: each of the four one-message commands, with its ratio to the bare script.
+    oneshot = [r for r in rows if r["sid"].startswith("one-shot/") and r["role"] == "mqcli"]
+    assert len(oneshot) == 4, [r["tool"] for r in oneshot]
+    for r in oneshot:
+        assert r["extra"]["p50_ms"] > 0 and any(k.startswith("vs bare") for k in r["extra"]), r
 
     # The Markdown report has the machine line and a table row per result row.
     assert "2 cores" in md or f"{data['machine']['nproc']} cores" in md

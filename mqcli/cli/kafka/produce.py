@@ -191,18 +191,20 @@ def produce(
                     Message(value=None, key=m.key if m.key is not None else m.value, line=m.line) for m in messages
                 )
 
-        with open_admin(settings, profile_name) as admin:
-            if create:
+        if create:
+            with open_admin(settings, profile_name) as admin:
                 if admin.create_topic(topic, partitions, replication_factor, if_not_exists=True):
                     app.info(f"mqcli: created topic {topic}")
-            elif partitions is not None or replication_factor is not None:
-                raise UsageError("--partitions/--replication-factor apply only with --create")
-            existing = admin.partitions(topic)
-            if partition is not None and partition not in existing:
-                raise NotFound(f"partition {partition} of topic {topic!r} does not exist (it has {len(existing)})")
+        elif partitions is not None or replication_factor is not None:
+            raise UsageError("--partitions/--replication-factor apply only with --create")
 
         producer = new_producer(settings, options, profile_name)
         stack.callback(producer.close)
+        # The topic check reuses the producer's connection (and, with
+        # librdkafka, the metadata it fetched to connect): no admin client.
+        existing = producer.partitions(topic)
+        if partition is not None and partition not in existing:
+            raise NotFound(f"partition {partition} of topic {topic!r} does not exist (it has {len(existing)})")
         landed = landed_line(topic, output == "json") if sync else None
         report = DeliveryReport(TerminalReport(app), stats=stats, landed=landed)
         # Ctrl-C, SIGTERM, a bug: not an error that explains itself.  Every

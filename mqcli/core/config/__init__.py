@@ -49,7 +49,6 @@ Values are parsed by parsers.py.
 
 from __future__ import annotations
 
-from mqcli.core.config.document import InterpolationError, interpolate
 from mqcli.core.config.files import (
     LOCAL_FILE,
     STARTER_CONFIG,
@@ -63,6 +62,7 @@ from mqcli.core.config.files import (
     resolve_profile,
     write_starter_config,
 )
+from mqcli.core.config.interpolation import InterpolationError, interpolate
 from mqcli.core.config.layers import BUILTIN_PROFILE, BUILTIN_SOURCE, Profile, builtin_profile
 from mqcli.core.config.settings import (
     ENV_PREFIX,

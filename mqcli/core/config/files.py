@@ -9,11 +9,16 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mqcli.core.config.document import Document, profile_layer, read_document
 from mqcli.core.config.layers import BUILTIN_PROFILE, BUILTIN_SOURCE, Layer, Profile, build, env_layer, merge
 from mqcli.core.config.parsers import key_names
 from mqcli.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    # document.py imports PyYAML (~20 ms, most of it compiling its regular
+    # expressions): imported only when there is a file to read.
+    from mqcli.core.config.document import Document
 
 LOCAL_FILE = "mqcli.yaml"
 
@@ -33,6 +38,8 @@ def _file_warnings(doc: Document) -> tuple[str, ...]:
 def _file_profile(
     doc: Document, name: str, env: Mapping[str, str], extra: Layer | None = None, extra_warnings: tuple[str, ...] = ()
 ) -> Profile:
+    from mqcli.core.config.document import profile_layer
+
     layers = [profile_layer(doc, name, env)] + ([extra] if extra is not None else [])
     kafka, rabbit, warnings = build(merge(*layers))
     return Profile(
@@ -72,6 +79,8 @@ def find_config_file(config_path: str | None, env: Mapping[str, str], cwd: Path 
 
 def load_config(path: Path, env: Mapping[str, str]) -> ConfigFile:
     """Read and validate every profile of `path` (MQCLI_* overrides are not applied)."""
+    from mqcli.core.config.document import read_document
+
     doc = read_document(path)
     profiles = {name: _file_profile(doc, name, env) for name in doc.profiles}
     return ConfigFile(path, doc.default, profiles)
@@ -79,6 +88,8 @@ def load_config(path: Path, env: Mapping[str, str]) -> ConfigFile:
 
 def read_profile_names(path: Path) -> tuple[list[str], str | None]:
     """Profile names (file order) and the default, checking only the file's top level."""
+    from mqcli.core.config.document import read_document
+
     doc = read_document(path)
     return list(doc.profiles), doc.default
 
@@ -112,6 +123,8 @@ def resolve_profile(
             )
         kafka, rabbit, warnings = build(overrides)
         return Profile(BUILTIN_PROFILE, BUILTIN_SOURCE, kafka, rabbit, tuple(dict.fromkeys(env_warnings + warnings)))
+    from mqcli.core.config.document import read_document
+
     doc = read_document(path)
     if name is None:
         if doc.default is None:

@@ -22,6 +22,9 @@ class Producer(Protocol):
     def send_all(self, topic: str, messages: Iterable[Message], report: DeliveryReport) -> None:
         """Send every message to `topic`, reporting each outcome to `report`."""
 
+    def partitions(self, topic: str) -> list[int]:
+        """Partition ids of `topic`; NotFound when it does not exist."""
+
     def close(self) -> None:
         """Wait for what is in flight (bounded), then disconnect."""
 

@@ -75,6 +75,15 @@ class Producer:
             raise UsageError(f"invalid producer settings: {e}") from None
         self._closed = False
 
+    def partitions(self, topic: str) -> list[int]:
+        """Partition ids of `topic`; NotFound when it does not exist."""
+        from mqcli.core.kafka.kafka_python.admin import Admin
+
+        # KafkaProducer's own metadata does not say "no such topic" apart
+        # from "not known yet": the admin client's answer does.
+        with Admin(self.settings, self.profile) as admin:
+            return admin.partitions(topic)
+
     def _send(self, topic: str, msg: Message) -> Any:
         o = self.options
         headers = [(k, _header_bytes(v)) for k, v in msg.headers] + [(k, v.encode("utf-8")) for k, v in o.headers]

@@ -20,11 +20,13 @@ from confluent_kafka.cimpl import NewTopic
 from mqcli.core.errors import MqcliError, NotFound, UsageError
 from mqcli.core.kafka.common import ResetTarget
 from mqcli.core.kafka.librdkafka.client import (
+    UNKNOWN_TOPIC,
     Diagnosis,
     client_config,
     describe,
     kafka_errors,
     map_error,
+    topic_partitions,
     wait_connected,
 )
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 # they return the same object every time.
 _EARLIEST: OffsetSpec = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 _LATEST: OffsetSpec = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-_UNKNOWN = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError.UNKNOWN_TOPIC_ID)
+_UNKNOWN = UNKNOWN_TOPIC
 _UNMODIFIED = (
     ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value,
     ConfigSource.STATIC_BROKER_CONFIG.value,
@@ -105,14 +107,7 @@ class Admin:
         """Partition ids of `topic`; NotFound when it does not exist."""
         with self._errors(topic):
             md = self.client.list_topics(topic, timeout=self.timeout)
-        t = md.topics.get(topic)
-        if t is None or (t.error is not None and t.error.code() in _UNKNOWN) or not t.partitions:
-            raise NotFound(
-                f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`"
-            )
-        if t.error is not None:
-            raise map_error(KafkaException(t.error), self.settings, self.profile, topic=topic)
-        return sorted(t.partitions)
+        return topic_partitions(md, topic, self.settings, self.profile)
 
     def exists(self, topic: str) -> bool:
         try:

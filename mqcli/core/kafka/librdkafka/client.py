@@ -219,6 +219,20 @@ def wait_connected(
             raise connection_error(settings, profile, diagnosis)
 
 
+# A topic that does not exist, as metadata reports it.
+UNKNOWN_TOPIC = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError.UNKNOWN_TOPIC_ID)
+
+
+def topic_partitions(metadata: Any, topic: str, settings: KafkaSettings, profile: str | None) -> list[int]:
+    """Partition ids of `topic` in cluster metadata; NotFound when it does not exist."""
+    t = metadata.topics.get(topic)
+    if t is None or (t.error is not None and t.error.code() in UNKNOWN_TOPIC) or not t.partitions:
+        raise NotFound(f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`")
+    if t.error is not None:
+        raise map_error(KafkaException(t.error), settings, profile, topic=topic)
+    return sorted(t.partitions)
+
+
 def error_name(err: KafkaError) -> str:
     """A KafkaError as kafka-python would name it, where users may grep for it."""
     name = err.name()
