@@ -257,16 +257,23 @@ class RabbitTarget:
         self._refused.append((msg.line if msg.line is not None else -1, why))
 
     def send(self, batch: list[Message]) -> Refusals:
+        from mqcli.core.rabbit.publish import MessageTooLarge
+
         self._refused = []
-        for i, m in enumerate(batch):
-            out = replace(for_rabbit(m, self.endpoint), line=i)
-            try:
-                self.publisher.publish(out, flush=False)
-            except InputError as e:
-                if type(e) is not InputError:
-                    raise  # MessageTooLarge: the broker closed the channel
-                self._refused.append((i, e.message))
-        self.publisher.finish()
+        try:
+            for i, m in enumerate(batch):
+                out = replace(for_rabbit(m, self.endpoint), line=i)
+                try:
+                    self.publisher.publish(out, flush=False)
+                except InputError as e:
+                    if type(e) is not InputError:
+                        raise  # MessageTooLarge: the broker closed the channel
+                    self._refused.append((i, e.message))  # e.g. a property of the wrong type from JSON Lines
+            self.publisher.finish()
+        except MessageTooLarge as e:
+            # The publisher names the message by its `line`: here, its place in the batch.
+            text = re.sub(r"^line (\d+): ", lambda m: f"{describe(batch[int(m[1])])}: ", e.message)
+            raise MessageTooLarge(f"{text}; it stays in the source", hint=e.hint) from None
         if any(i < 0 for i, _ in self._refused):
             raise DeliveryFailed("RabbitMQ refused a message that cannot be named")
         return [(batch[i], why) for i, why in self._refused]

@@ -127,7 +127,10 @@ def test_bad_typed_property_header_stays_a_header() -> None:
 
 def test_describe_names_the_source_message() -> None:
     assert describe(Message(b"", topic="t", partition=2, offset=9)) == "t[2]@9"
-    assert describe(Message(b"", queue="q", line=3, properties={"message_id": "m1"})) == "queue 'q' message #3 (message_id m1)"
+    assert (
+        describe(Message(b"", queue="q", line=3, properties={"message_id": "m1"}))
+        == "queue 'q' message #3 (message_id m1)"
+    )
     assert describe(Message(b"", line=4)) == "line 4"
 
 

@@ -13,7 +13,7 @@ from tests.rabbit.conftest import amqp, exchange, queue, rabbitmq_broker  # noqa
 
 
 @pytest.fixture(params=["librdkafka", "kafka-python"])
-def kafka_engine(request: pytest.FixtureRequest, kafka_broker: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
+def kafka_engine(request: pytest.FixtureRequest, kafka_broker: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The Kafka engine under test (both, one after the other), through
     $MQCLI_KAFKA_ENGINE, which reaches in-process runs and subprocesses alike."""
     monkeypatch.setenv("MQCLI_KAFKA_BOOTSTRAP_SERVERS", kafka_broker)

@@ -24,8 +24,11 @@ def _produce(cli: Callable[..., Run], topic: str, n: int, start: int = 0, *extra
 
 
 def _group(source: str, target: str) -> str:
-    return "mqcli-move." + "".join(c if c.isalnum() or c in "._-" else "_" for c in source) + ".to." + "".join(
-        c if c.isalnum() or c in "._-" else "_" for c in target
+    return (
+        "mqcli-move."
+        + "".join(c if c.isalnum() or c in "._-" else "_" for c in source)
+        + ".to."
+        + "".join(c if c.isalnum() or c in "._-" else "_" for c in target)
     )
 
 
@@ -123,7 +126,7 @@ def test_kafka_to_rabbit_exchange_with_routing_key(
     got = amqp.get_all(q)
     assert [b for _m, _p, b in got] == [f"v{i}".encode() for i in range(10)]
     stamps = [r.timestamp for r in records(kafka_broker, topic)]
-    for (method, props, _body), ms in zip(got, stamps):
+    for (method, props, _body), ms in zip(got, stamps, strict=True):
         assert method.routing_key == "audit" and method.exchange == x
         assert props.headers["h"] in ("1", b"1")
         assert props.timestamp == ms // 1000
