@@ -276,3 +276,34 @@ def test_sigterm_mid_move_between_topics_commits_only_what_arrived(
     assert 0 < done < n
     # Every committed message is in the target (the rest is moved by the next run).
     assert {f"v{i}".encode() for i in range(done)} <= moved
+
+
+def test_timeout_on_a_queue_is_an_error_only_when_nothing_moved(
+    cli: Callable[..., Run], amqp: Amqp, queue: Callable[..., str]
+) -> None:
+    q = queue()
+    amqp.publish(q, "a")
+    amqp.publish(q, "b")
+    r = cli("move", f"rabbit:{q}", "-", "--timeout", "1s")
+    assert r.exit_code == 0, r.stderr
+    assert [json.loads(line)["value"] for line in r.stdout.splitlines()] == ["a", "b"]
+    r = cli("move", f"rabbit:{q}", "-", "--timeout", "1s")
+    assert r.exit_code == 5, r.stderr
+    assert r.stdout == ""
+
+
+def test_kafka_move_with_match_and_count(
+    cli: Callable[..., Run], kafka_engine: str, make_topic: Callable[..., str], admin: Any, kafka_broker: str
+) -> None:
+    src, dst = make_topic(1), make_topic(1)
+    _produce(cli, src, 10)
+    r = cli("move", f"kafka:{src}", f"kafka:{dst}", "--count", "4")
+    assert r.exit_code == 0, r.stderr
+    assert [x.value for x in records(kafka_broker, dst)] == [f"v{i}".encode() for i in range(4)]
+    group = _group(f"kafka:{src}", f"kafka:{dst}")
+    assert committed(admin, group) == {0: 4}
+    # The messages --match leaves out are committed past, as in group-consume.
+    r = cli("move", f"kafka:{src}", f"kafka:{dst}", "-e", "--match-value", "^v[78]$")
+    assert r.exit_code == 0, r.stderr
+    assert [x.value for x in records(kafka_broker, dst)] == [f"v{i}".encode() for i in (0, 1, 2, 3, 7, 8)]
+    assert committed(admin, group) == {0: 10}
