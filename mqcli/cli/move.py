@@ -270,7 +270,7 @@ def _open_target(app: AppContext, target: Endpoint, engine: Optional[str]) -> Ta
                 client.queue_info(target.queue)
             elif target.exchange is not None:
                 client.check_exchange(target.exchange)
-            return RabbitTarget(client, target)
+            return RabbitTarget(client, target, app.note)
         except BaseException:
             client.close()
             raise

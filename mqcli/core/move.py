@@ -241,11 +241,14 @@ class KafkaTarget:
 class RabbitTarget:
     """Publishes with confirms and mandatory (an unroutable message is refused)."""
 
-    def __init__(self, client: RabbitClient, endpoint: Endpoint) -> None:
+    def __init__(
+        self, client: RabbitClient, endpoint: Endpoint, notify: Callable[[str], None] = lambda _t: None
+    ) -> None:
         from mqcli.core.rabbit.publish import Publisher, PublishSettings
 
         self.client = client
         self.endpoint = endpoint
+        self.notify = notify
         if endpoint.queue is not None:
             settings = PublishSettings(exchange="", routing_key=endpoint.queue, mandatory=True)
         else:
@@ -260,6 +263,7 @@ class RabbitTarget:
         from mqcli.core.rabbit.publish import MessageTooLarge
 
         self._refused = []
+        self._reopen_if_lost()
         try:
             for i, m in enumerate(batch):
                 out = replace(for_rabbit(m, self.endpoint), line=i)
@@ -277,6 +281,23 @@ class RabbitTarget:
         if any(i < 0 for i, _ in self._refused):
             raise DeliveryFailed("RabbitMQ refused a message that cannot be named")
         return [(batch[i], why) for i, why in self._refused]
+
+    def _reopen_if_lost(self) -> None:
+        """Before a batch nothing is unconfirmed, so a connection lost while
+        the source had nothing to give is simply opened again (once): pika
+        answers heartbeats only while it is driven, and a move that follows
+        a quiet source drives it only when messages come."""
+        from mqcli.core.rabbit.client import ConnectionLost, ReconnectPolicy, amqp_errors
+
+        try:
+            if not self.client.connection.is_open:
+                raise ConnectionLost(f"connection to RabbitMQ at {self.client.where()} lost")
+            with amqp_errors(self.client):
+                self.client.connection.process_data_events(time_limit=0)
+            return
+        except ConnectionLost as lost:
+            self.client.reconnect(ReconnectPolicy(attempts=1, first=0.0), lost, self.notify)
+        self.publisher = self.publisher.renew()
 
     def close(self) -> None:
         self.publisher.close()

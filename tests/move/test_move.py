@@ -307,3 +307,25 @@ def test_kafka_move_with_match_and_count(
     assert r.exit_code == 0, r.stderr
     assert [x.value for x in records(kafka_broker, dst)] == [f"v{i}".encode() for i in (0, 1, 2, 3, 7, 8)]
     assert committed(admin, group) == {0: 10}
+
+
+def test_rabbit_target_reopens_a_connection_lost_between_batches(amqp: Amqp, queue: Callable[..., str]) -> None:
+    from mqcli.core.config import resolve_profile
+    from mqcli.core.move import RabbitTarget, parse_endpoint
+    from mqcli.core.rabbit.client import RabbitClient
+
+    q = queue()
+    profile = resolve_profile(config_path=None, profile_name=None, env={})
+    client = RabbitClient(profile.rabbit)
+    notes: list[str] = []
+    target = RabbitTarget(client, parse_endpoint(f"rabbit:{q}"), notes.append)
+    try:
+        from mqcli.core.message import Message
+
+        assert target.send([Message(b"one")]) == []
+        client.connection.close()  # as missed heartbeats would, while the source was quiet
+        assert target.send([Message(b"two")]) == []
+    finally:
+        target.close()
+    assert amqp.wait_count(q, 2) == 2 and sorted(amqp.bodies(q)) == ["one", "two"]
+    assert any("reconnected" in n for n in notes)
