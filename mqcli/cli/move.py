@@ -84,8 +84,8 @@ OnErrorOpt = Annotated[
     str,
     typer.Option(
         "--on-error",
-        metavar="stop|skip",
-        help="When the target refuses a message: stop (it stays in the source) or skip (counted, acknowledged).",
+        metavar="stop|skip|dead-letter:ENDPOINT",
+        help="When the target refuses a message: stop (it stays in the source), skip (counted, acknowledged), or dead-letter:ENDPOINT (sent there first, then acknowledged).",
     ),
 ]
 EngineOpt = Annotated[
@@ -191,14 +191,17 @@ def _run(
     from mqcli.core.move import KAFKA, RABBIT, STDIO, parse_endpoint
 
     source, target = parse_endpoint(source_text), parse_endpoint(target_text)
-    if on_error not in ("stop", "skip"):
-        raise UsageError(f"invalid --on-error {on_error!r} (use stop or skip)")
+    dead_letter: Endpoint | None = None
+    if on_error.startswith("dead-letter:"):
+        dead_letter = parse_endpoint(on_error[len("dead-letter:") :])
+        if dead_letter.text in (source.text, target.text):
+            raise UsageError(f"the dead-letter endpoint {dead_letter} is the source or the target")
+    elif on_error not in ("stop", "skip"):
+        raise UsageError(f"invalid --on-error {on_error!r} (use stop, skip or dead-letter:ENDPOINT)")
     if source.kind == STDIO and target.kind == STDIO:
         raise UsageError("source and target are both '-': nothing to move")
     if source == target or (source.text == target.text):
         raise UsageError(f"source and target are the same ({source})")
-    if target.kind == RABBIT and target.queue is None and target.exchange == "" and target.routing_key is None:
-        raise UsageError(f"invalid endpoint {target}: the default exchange needs a routing key")
     if source.kind == RABBIT and source.queue is None:
         raise UsageError(f"invalid source {source}: messages are read from a queue (rabbit:QUEUE), not an exchange")
     if source.kind == RABBIT and verb == "copy":
@@ -218,7 +221,12 @@ def _run(
 
     report = DeliveryReport(TerminalReport(app), verb="moved" if verb == "move" else "copied")
     sink = _open_target(app, target, engine)
-    relay = Relay(sink, report, skip_refused=on_error == "skip", warn=app.warn)
+    try:
+        dead = _open_target(app, dead_letter, engine) if dead_letter is not None else None
+    except BaseException:
+        sink.close()
+        raise
+    relay = Relay(sink, report, skip_refused=on_error == "skip", warn=app.warn, dead_letter=dead)
     try:
         if source.kind == KAFKA:
             if group is None and verb == "move":
@@ -233,8 +241,12 @@ def _run(
     finally:
         try:
             sink.close()
+            if dead is not None:
+                dead.close()
         finally:
             report.summary()
+            if relay.dead_lettered:
+                app.note(f"dead-lettered {relay.dead_lettered} refused message(s) to {dead_letter}")
 
 
 def _open_target(app: AppContext, target: Endpoint, engine: Optional[str]) -> Target:

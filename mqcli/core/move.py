@@ -338,15 +338,23 @@ class Relay:
     """
 
     def __init__(
-        self, target: Target, report: DeliveryReport, *, skip_refused: bool, warn: Callable[[str], None]
+        self,
+        target: Target,
+        report: DeliveryReport,
+        *,
+        skip_refused: bool,
+        warn: Callable[[str], None],
+        dead_letter: Target | None = None,
     ) -> None:
         self.target = target
         self.report = report
         self.skip_refused = skip_refused
         self.warn = warn
+        self.dead_letter = dead_letter  # --on-error dead-letter:ENDPOINT
         self.pending: list[Message] = []
         self.broken = False
         self.skipped = 0
+        self.dead_lettered = 0
 
     def take(self, msg: Message) -> None:
         self.pending.append(msg)
@@ -367,10 +375,11 @@ class Relay:
         batch = self.pending
         with DeferredSignals() as signals:
             refused = self.target.send(batch)
-        size = sum(len(m.value or b"") for m in batch)
-        self.report.delivered += len(batch) - len(refused)
-        self.report.bytes += size
-        self.report.failed += len(refused)
+            self.report.delivered += len(batch) - len(refused)
+            self.report.bytes += sum(len(m.value or b"") for m in batch)
+            self.report.failed += len(refused)
+            if refused and self.dead_letter is not None:
+                refused = self._dead_letter(refused)
         self.report.progress()
         if refused:
             if not self.skip_refused:
@@ -384,6 +393,25 @@ class Relay:
         self.pending = []
         self.broken = False
         signals.raise_received()
+
+    def _dead_letter(self, refused: Refusals) -> Refusals:
+        """Send what the target refused to the dead-letter target (with why, in
+        a header); the refusals left: those it refused too."""
+        assert self.dead_letter is not None
+        tagged = [replace(m, headers=[*m.headers, (DEAD_LETTER_HEADER, why)]) for m, why in refused]
+        again = {id(m): why for m, why in self.dead_letter.send(tagged)}
+        left: Refusals = []
+        for (msg, why), sent in zip(refused, tagged, strict=True):
+            if id(sent) in again:
+                left.append((msg, f"{why}; the dead-letter target refused it too ({again[id(sent)]})"))
+            else:
+                self.dead_lettered += 1
+                self.warn(f"dead-lettered: {describe(msg)}: {why}")
+        return left
+
+
+# The header that tells, on a dead-lettered message, why the target refused it.
+DEAD_LETTER_HEADER = "x-mqcli-move-error"
 
 
 def stdin_batches(messages: Iterable[Message], size: int = 500) -> Iterator[list[Message]]:

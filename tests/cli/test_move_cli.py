@@ -37,3 +37,17 @@ def test_endpoints_complete_with_profile_names() -> None:
     assert complete_endpoint("kafka@") == ["kafka@local:"]  # the built-in profile
     assert complete_endpoint("rabbit@local:e") == ["rabbit@local:exchange/"]
     assert complete_endpoint("x") == []
+
+
+@pytest.mark.parametrize(
+    ("on_error", "error"),
+    [
+        ("dead-letter:nope", "invalid endpoint 'nope'"),
+        ("dead-letter:kafka:a", "the dead-letter endpoint kafka:a is the source or the target"),
+        ("dead-letter:-", "the dead-letter endpoint - is the source or the target"),
+    ],
+)
+def test_bad_dead_letter_endpoints(cli: Callable[..., Run], on_error: str, error: str) -> None:
+    r = cli("move", "kafka:a", "-", "--on-error", on_error)
+    assert r.exit_code == 2, r.stderr
+    assert error in r.stderr

@@ -329,3 +329,30 @@ def test_rabbit_target_reopens_a_connection_lost_between_batches(amqp: Amqp, que
         target.close()
     assert amqp.wait_count(q, 2) == 2 and sorted(amqp.bodies(q)) == ["one", "two"]
     assert any("reconnected" in n for n in notes)
+
+
+def test_dead_letter_takes_what_the_target_refuses(
+    cli: Callable[..., Run],
+    kafka_engine: str,
+    make_topic: Callable[..., str],
+    admin: Any,
+    kafka_broker: str,
+    exchange: Callable[..., str],
+) -> None:
+    src, dlt = make_topic(1), make_topic(1)
+    x = exchange("direct")  # no binding: every message is unroutable
+    _produce(cli, src, 3)
+    target = f"rabbit:exchange/{x}/nobody"
+    # A dead-letter endpoint that refuses too: the move stops, nothing is committed.
+    r = cli("move", f"kafka:{src}", target, "-e", "--on-error", f"dead-letter:rabbit:exchange/{x}/none")
+    assert r.exit_code == 1
+    assert f"{src}[0]@0" in r.stderr and "the dead-letter target refused it too" in r.stderr
+    assert committed(admin, _group(f"kafka:{src}", target)) == {}
+    r = cli("move", f"kafka:{src}", target, "-e", "--on-error", f"dead-letter:kafka:{dlt}")
+    assert r.exit_code == 0, r.stderr
+    assert f"dead-lettered: {src}[0]@0" in r.stderr
+    assert f"dead-lettered 3 refused message(s) to kafka:{dlt}" in r.stderr
+    got = records(kafka_broker, dlt)
+    assert [x.value for x in got] == [b"v0", b"v1", b"v2"] and [x.key for x in got] == [b"k0", b"k1", b"k2"]
+    assert b"unroutable" in dict(got[0].headers)["x-mqcli-move-error"]
+    assert committed(admin, _group(f"kafka:{src}", target)) == {0: 3}
