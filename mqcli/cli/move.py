@@ -350,6 +350,7 @@ def _from_rabbit(
 ) -> None:
     from mqcli.core.rabbit.client import RabbitClient
     from mqcli.core.rabbit.consume import ConsumeSettings, Outcome, consume
+    from mqcli.core.signals import DeferredSignals
 
     prof = _profile(app, source.profile)
     assert source.queue is not None
@@ -360,18 +361,22 @@ def _from_rabbit(
         relay.take(msg)
         return Outcome.ACK  # sent with the batch's basic.ack, after relay.deliver() (its flush) returned
 
-    with RabbitClient(prof.rabbit, profile=prof.name) as client:
+    # Ctrl-C/SIGTERM are held while consuming (one landing inside pika can
+    # leave the connection unable to close); the loop looks at them between
+    # messages, acknowledges what was confirmed, and then the signal acts.
+    with DeferredSignals() as signals, RabbitClient(prof.rabbit, profile=prof.name) as client:
         client.queue_info(source.queue)  # NotFound (exit 6)
         settings = ConsumeSettings(
             queue=source.queue, count=count, exit_at_end=exit_at_end, idle_timeout=idle, prefetch=1000
         )
         try:
-            consume(client, settings, take, flush=relay.deliver)
+            consume(client, settings, take, flush=relay.deliver, stop_requested=lambda: signals.received is not None)
         except TimeoutExpired:
             # As for a Kafka source: --timeout is an error only when it cut the move short.
             moved = relay.report.delivered + relay.skipped
             if moved == 0 or (count is not None and moved < count):
                 raise
+    signals.raise_received()
 
 
 def _from_stdin(app: AppContext, relay: Relay, count: Optional[int]) -> None:

@@ -356,3 +356,26 @@ def test_dead_letter_takes_what_the_target_refuses(
     assert [x.value for x in got] == [b"v0", b"v1", b"v2"] and [x.key for x in got] == [b"k0", b"k1", b"k2"]
     assert b"unroutable" in dict(got[0].headers)["x-mqcli-move-error"]
     assert committed(admin, _group(f"kafka:{src}", target)) == {0: 3}
+
+
+def test_sigterm_while_a_queue_source_is_idle_acknowledges_what_was_written(
+    amqp: Amqp, queue: Callable[..., str]
+) -> None:
+    q = queue()
+    for i in range(3):
+        amqp.publish(q, f"m{i}")
+    proc = Proc(["move", f"rabbit:{q}", "-"])  # follows: no -e
+    try:
+        _wait_for(lambda: amqp.count(q) == 0, timeout=20)
+        time.sleep(0.5)  # waiting for more now
+        started = time.monotonic()
+        proc.p.send_signal(signal.SIGTERM)
+        code, out, err = proc.finish(timeout=20)
+    finally:
+        proc.kill()
+    assert code == 143, err
+    assert time.monotonic() - started < 5
+    assert [json.loads(line)["value"] for line in out.decode().splitlines()] == ["m0", "m1", "m2"]
+    assert "moved 3, failed 0" in err
+    time.sleep(0.5)
+    assert amqp.count(q) == 0  # acknowledged: nothing came back to the queue
