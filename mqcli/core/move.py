@@ -376,7 +376,8 @@ class Relay:
         with DeferredSignals() as signals:
             refused = self.target.send(batch)
             self.report.delivered += len(batch) - len(refused)
-            self.report.bytes += sum(len(m.value or b"") for m in batch)
+            no = {id(m) for m, _ in refused}
+            self.report.bytes += sum(len(m.value or b"") for m in batch if id(m) not in no)
             self.report.failed += len(refused)
             if refused and self.dead_letter is not None:
                 refused = self._dead_letter(refused)
