@@ -22,6 +22,7 @@ from mqcli.cli.io import (
     timeout_seconds,
 )
 from mqcli.cli.options import ProfileOpt
+from mqcli.cli.output import StatusFormat, output_option
 from mqcli.core.errors import TimeoutExpired, UsageError
 
 if TYPE_CHECKING:
@@ -88,6 +89,13 @@ OnErrorOpt = Annotated[
         help="When the target refuses a message: stop (it stays in the source), skip (counted, acknowledged), or dead-letter:ENDPOINT (sent there first, then acknowledged).",
     ),
 ]
+SummaryOpt = Annotated[
+    StatusFormat,
+    output_option(
+        StatusFormat,
+        "auto: the summary on stderr; json: also a JSON summary on stdout at the end (not with TARGET -).",
+    ),
+]
 EngineOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -112,6 +120,7 @@ def move(
     match_value: MatchValueOpt = None,
     match_header: MatchHeaderOpt = None,
     on_error: OnErrorOpt = "stop",
+    output: SummaryOpt = "auto",
     engine: EngineOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
@@ -127,7 +136,7 @@ def move(
     Example: mqcli move kafka:orders.DLT kafka:orders -e
     """
     _run(ctx, "move", source, target, group, count, exit_at_end, timeout,
-         (match, match_key, match_value, match_header), on_error, engine, profile)  # fmt: skip
+         (match, match_key, match_value, match_header), on_error, output, engine, profile)  # fmt: skip
 
 
 def copy(
@@ -143,6 +152,7 @@ def copy(
     match_value: MatchValueOpt = None,
     match_header: MatchHeaderOpt = None,
     on_error: OnErrorOpt = "stop",
+    output: SummaryOpt = "auto",
     engine: EngineOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
@@ -156,7 +166,7 @@ def copy(
     Example: mqcli copy kafka:orders kafka@staging:orders -e
     """
     _run(ctx, "copy", source, target, group, count, exit_at_end, timeout,
-         (match, match_key, match_value, match_header), on_error, engine, profile)  # fmt: skip
+         (match, match_key, match_value, match_header), on_error, output, engine, profile)  # fmt: skip
 
 
 def _profile(app: AppContext, name: str | None) -> Profile:
@@ -184,6 +194,7 @@ def _run(
     timeout: Optional[str],
     matches: tuple[Optional[list[str]], ...],
     on_error: str,
+    output: str,
     engine: Optional[str],
     profile: Optional[str],
 ) -> None:
@@ -208,6 +219,8 @@ def _run(
         raise UsageError(
             f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it (use move)"
         )
+    if output == "json" and target.kind == STDIO:
+        raise UsageError("--output json writes a summary on stdout, where TARGET - writes the messages")
     pred = matcher(*matches)
     if pred is not None and source.kind != KAFKA:
         raise UsageError("--match… applies to a Kafka source only (from a queue, the others would be taken too)")
@@ -247,6 +260,28 @@ def _run(
             report.summary()
             if relay.dead_lettered:
                 app.note(f"dead-lettered {relay.dead_lettered} refused message(s) to {dead_letter}")
+            if output == "json":
+                from mqcli.cli.output import write_json
+
+                write_json(app, _summary(source, target, group, relay))
+
+
+def _summary(source: Endpoint, target: Endpoint, group: Optional[str], relay: Relay) -> dict[str, Any]:
+    """--output json: the counts of the run, however it ended."""
+    import time
+
+    report = relay.report
+    return {
+        "source": source.text,
+        "target": target.text,
+        "group": group,
+        "moved": report.delivered,  # confirmed by the target
+        "failed": report.failed,  # refused by the target (skipped, dead-lettered or left in the source)
+        "skipped": relay.skipped,
+        "dead_lettered": relay.dead_lettered,
+        "bytes": report.bytes,
+        "seconds": round(time.monotonic() - report.start, 3),
+    }
 
 
 def _open_target(app: AppContext, target: Endpoint, engine: Optional[str]) -> Target:

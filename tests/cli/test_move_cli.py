@@ -23,6 +23,7 @@ from tests.conftest import Run
         (["move", "-", "kafka:a", "--group", "g"], "--group applies to a Kafka source only"),
         (["move", "kafka:a", "-", "--on-error", "retry"], "invalid --on-error 'retry'"),
         (["move", "kafka:a", "-", "--timeout", "soon"], "soon"),
+        (["move", "kafka:a", "-", "-o", "json"], "--output json writes a summary on stdout"),
     ],
 )
 def test_usage_errors(cli: Callable[..., Run], args: list[str], error: str) -> None:

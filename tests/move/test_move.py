@@ -139,9 +139,12 @@ def test_stdin_to_rabbit_and_back_to_stdout(cli: Callable[..., Run], amqp: Amqp,
         {"value": f"v{i}", "headers": {"a": str(i)}, "properties": {"message_id": f"m{i}", "priority": 3}}
         for i in range(5)
     ] + [{"value": "AAEC/w==", "value_encoding": "base64"}]
-    r = cli("move", "-", f"rabbit:{q}", input="".join(json.dumps(o) + "\n" for o in sent))
+    r = cli("move", "-", f"rabbit:{q}", "-o", "json", input="".join(json.dumps(o) + "\n" for o in sent))
     assert r.exit_code == 0, r.stderr
     assert "moved 6, failed 0" in r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["moved"] == 6 and summary["failed"] == 0 and summary["target"] == f"rabbit:{q}"
+    assert summary["source"] == "-" and summary["group"] is None and summary["bytes"] == 5 * 2 + 4
     assert amqp.wait_count(q, 6) == 6
     r = cli("move", f"rabbit:{q}", "-", "-e")
     assert r.exit_code == 0, r.stderr
