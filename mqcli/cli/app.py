@@ -48,6 +48,8 @@ class MqcliGroup(LazyGroup):
         "config": "mqcli.cli.config:app",
         "kafka": "mqcli.cli.kafka:app",
         "rabbit": "mqcli.cli.rabbit:app",
+        "move": "mqcli.cli.move:move",
+        "copy": "mqcli.cli.move:copy",
     }
 
     def invoke(self, ctx: Any) -> Any:  # a Click Context (typer vendors Click: no stable public type)

@@ -172,6 +172,7 @@ def consume(
     reconnect: ReconnectPolicy | None = None,
     notify: Callable[[str], None] = lambda _t: None,
     on_reconnect: Callable[[], None] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> ConsumeResult:
     """Consume `settings.queue` until --count, --exit-when-empty, --timeout or
     a STOP outcome; raises TimeoutExpired (exit 5) when the idle timeout expires.
@@ -184,7 +185,13 @@ def consume(
     With `reconnect`, a lost connection is re-opened (bounded attempts, see
     ReconnectPolicy), `on_reconnect` re-creates what the consumer needs
     (subscribe's queue and bindings) and consuming resumes: what was not
-    acknowledged on the old connection is redelivered by the broker."""
+    acknowledged on the old connection is redelivered by the broker.
+
+    With `stop_requested` (a caller holding Ctrl-C/SIGTERM in a
+    DeferredSignals, so that none lands inside pika), the loop looks at it
+    before each message and while waiting: when it says stop, what was
+    handled is flushed and acknowledged, the rest goes back to the queue,
+    and the run ends STOPPED."""
     progress = _Progress(StopTracker(settings))
     policy = reconnect or ReconnectPolicy()
     attempts_left = policy.attempts
@@ -193,7 +200,7 @@ def consume(
         try:
             if reconnected and on_reconnect is not None:
                 on_reconnect()
-            _consume_channel(client, settings, handle, flush, progress)
+            _consume_channel(client, settings, handle, flush, progress, stop_requested)
             return progress.stops.result
         except ConnectionLost as lost:
             if policy.attempts <= 0:
@@ -264,6 +271,7 @@ def _consume_channel(
     handle: Handler,
     flush: Callable[[], None] | None,
     progress: _Progress,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> None:
     stops, result = progress.stops, progress.stops.result
     inbox: deque[tuple[Any, Any, bytes]] = deque()
@@ -292,6 +300,9 @@ def _consume_channel(
     last_empty_check = 0.0
     try:
         while not stops.reached():
+            if stop_requested is not None and stop_requested():
+                stops.end(STOPPED)
+                break
             if not inbox:
                 # Nothing more at hand: what was written reaches the reader
                 # and is acknowledged before waiting for more.
