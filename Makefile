@@ -24,7 +24,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test,fast]'
+	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test,fast,schemas]'
 	touch $@
 
 install: $(STAMP)

@@ -254,3 +254,12 @@ def amqp_url(v: object) -> AmqpUrl:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
     )
+
+
+def http_url(v: object) -> str:
+    """An http:// or https:// URL (a schema registry's), without a trailing slash."""
+    s = text(v).strip()
+    parts = urlsplit(s)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid(f"expected an http:// or https:// URL, got {show(v)}")
+    return s.rstrip("/")
