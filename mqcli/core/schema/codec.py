@@ -44,7 +44,8 @@ class Decoder:
                 f"--{self.field}-format avro needs a schema registry (kafka.schema_registry.url or --schema-registry)"
             )
         self._schemas: dict[int, Schema | None] = {}
-        self._info: dict[int, dict[str, Any]] = {}
+        self._types: dict[int, str] = {}
+        self._info: dict[tuple[int, str | None], dict[str, Any]] = {}
 
     def _schema(self, schema_id: int) -> Schema | None:
         """The parsed Avro schema of an id; None when it is not Avro. NotFound when unknown."""
@@ -58,14 +59,24 @@ class Decoder:
                 except SchemaInvalid as e:
                     raise MqcliError(f"schema {schema_id} from the registry is not valid Avro: {e}") from None
             self._schemas[schema_id] = parsed
-            info: dict[str, Any] = {"id": schema_id}
-            if self.describe:
-                names = self.registry.names(schema_id)
-                if names is not None:
-                    info["subject"], info["version"] = names
-            info["type"] = reg.type
-            self._info[schema_id] = info
+            self._types[schema_id] = reg.type
         return self._schemas[schema_id]
+
+    def info(self, schema_id: int, topic: str | None) -> dict[str, Any]:
+        """{"id", "subject", "version", "type"} of a schema as read from `topic`: of the
+        subjects that share the schema, the topic's own (TopicNameStrategy) first."""
+        key = (schema_id, topic)
+        found = self._info.get(key)
+        if found is None:
+            found = {"id": schema_id}
+            if self.describe and self.registry is not None:
+                names = self.registry.names(schema_id)
+                own = [n for n in names if n[0] == f"{topic}-{self.field}"]
+                if own or names:
+                    found["subject"], found["version"] = (own or names)[0]
+            found["type"] = self._types[schema_id]
+            self._info[key] = found
+        return found
 
     def __call__(self, msg: Message) -> None:
         """Decode in place; raises Skip (strict formats) for a record that does not decode."""
@@ -92,7 +103,7 @@ class Decoder:
                 value = schema.decode(body)
             except Exception:  # any failure of fastavro on foreign bytes: auto never fails a record
                 return
-            self._set(msg, _text(value), self._info[schema_id])
+            self._set(msg, _text(value), self.info(schema_id, msg.topic))
         elif self.fmt == "avro":
             try:
                 schema_id, body = wire.unframe(data)
@@ -103,14 +114,12 @@ class Decoder:
             except NotFound as e:
                 raise NotFound(f"{_where(msg)}: {self.field} schema id {schema_id}: {e.message}") from None
             if schema is None:
-                raise Skip(
-                    f"{_where(msg)}: {self.field} schema {schema_id} is {self._info[schema_id]['type']}, not Avro"
-                )
+                raise Skip(f"{_where(msg)}: {self.field} schema {schema_id} is {self._types[schema_id]}, not Avro")
             try:
                 value = schema.decode(body)
             except Exception as e:
                 raise Skip(f"{_where(msg)}: {self.field} does not decode with schema {schema_id}: {e}") from None
-            self._set(msg, _text(value), self._info[schema_id])
+            self._set(msg, _text(value), self.info(schema_id, msg.topic))
 
     def _set(self, msg: Message, text: bytes, info: dict[str, Any] | None) -> None:
         setattr(msg, self.field, text)

@@ -64,7 +64,7 @@ class RegistryClient:
         handlers.append(urllib.request.ProxyHandler({}))
         self._opener = urllib.request.build_opener(*handlers)
         self._by_id: dict[int, RegisteredSchema] = {}
-        self._names: dict[int, tuple[str, int] | None] = {}
+        self._names: dict[int, list[tuple[str, int]]] = {}
         self._by_version: dict[tuple[str, str], RegisteredSchema] = {}
         self._by_text: dict[tuple[str, str, bool], RegisteredSchema] = {}
 
@@ -107,14 +107,14 @@ class RegistryClient:
             self._by_id[schema_id] = found
         return found
 
-    def names(self, schema_id: int) -> tuple[str, int] | None:
-        """(subject, version) the schema was registered under first, or None if the registry does not say."""
+    def names(self, schema_id: int) -> list[tuple[str, int]]:
+        """Every (subject, version) the schema is registered under (one schema may serve several subjects)."""
         if schema_id not in self._names:
             try:
                 versions = self._call("GET", f"/schemas/ids/{schema_id}/versions")
             except NotFound:
                 versions = []
-            self._names[schema_id] = (versions[0]["subject"], int(versions[0]["version"])) if versions else None
+            self._names[schema_id] = [(v["subject"], int(v["version"])) for v in versions or ()]
         return self._names[schema_id]
 
     def version(self, subject: str, version: int | str = "latest") -> RegisteredSchema:
