@@ -18,6 +18,10 @@ JSON form (fields that are empty/None are left out, except `value`):
   order.  A bytes header value that is not UTF-8 is `{"base64": "..."}`.
 * `timestamp` is milliseconds since the epoch (Kafka) or, for RabbitMQ, the
   `timestamp` property in seconds inside `properties`.
+* A key/value decoded with a schema (`--value-format`, core/schema/) is the
+  decoded JSON value itself, with `"value_schema": {"id", "subject",
+  "version", "type"}` (`key_schema`); reading such a record back keeps it in
+  `Message.decoded` so `produce --value-format avro` can re-encode it.
 * RabbitMQ adds `exchange`, `routing_key`, `queue`, `redelivered` and
   `properties` (content_type, delivery_mode, message_id, correlation_id,
   reply_to, expiration, priority, type, app_id, user_id, timestamp, ...).
