@@ -52,6 +52,7 @@ def test_without_fastavro_a_schema_format_is_exit_2_with_the_hint(topic: str, tm
         (("produce", "T", "--value-schema-version", "2", "x"), "applies only with --value-subject"),
         (("produce", "T", "--value-format", "raw", "--value-subject", "s", "x"), "apply only with --value-format avro"),
         (("produce", "T", "--value-subject", "s", "--subject-strategy", "name", "x"), "invalid --subject-strategy"),
+        (("produce", "T", "-k", "k", "--key-subject", "s", "x"), "with --key-format avro give each key"),
     ],
 )
 def test_option_mistakes_are_usage_errors(cli: Any, topic: str, args: tuple[str, ...], says: str) -> None:
@@ -63,3 +64,14 @@ def test_no_registry_means_no_avro(cli: Any, topic: str, monkeypatch: pytest.Mon
     monkeypatch.delenv("MQCLI_KAFKA_SCHEMA_REGISTRY_URL")
     r = cli("kafka", "produce", topic, "--value-subject", "s", "x")
     assert r.exit_code == 2 and "needs a schema registry" in r.stderr
+
+
+def test_tls_to_a_plain_registry_is_exit_4_and_an_unreadable_ca_exit_3(
+    cli: Any, topic: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MQCLI_KAFKA_SCHEMA_REGISTRY_URL", "https://127.0.0.1:8081/apis/ccompat/v7")
+    r = cli("kafka", "produce", topic, "--value-subject", "s", "x")
+    assert r.exit_code == 4 and "https://127.0.0.1:8081/apis/ccompat/v7" in r.stderr, r.stderr
+    monkeypatch.setenv("MQCLI_KAFKA_SCHEMA_REGISTRY_TLS_CA", str(tmp_path / "missing.pem"))
+    r = cli("kafka", "produce", topic, "--value-subject", "s", "x")
+    assert r.exit_code == 3 and "kafka.schema_registry.tls" in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -150,6 +150,7 @@ def encoding(
     strategy: str,
     skip_invalid: bool,
     on_skip: Callable[[Any], None],
+    fixed_key: bool = False,
 ) -> Iterator[Message]:
     """`messages` encoded as --value-format/--key-format ask; unchanged (no cost) for raw."""
     given = {f: c for f, c in choices.items() if c is not None}
@@ -163,6 +164,8 @@ def encoding(
     wanted = [f for f, fmt in formats.items() if fmt == "avro"]
     if not wanted:
         return messages
+    if "key" in wanted and fixed_key:
+        raise UsageError("--key is sent as given; with --key-format avro give each key in the input (-K or -i jsonl)")
     if strategy not in ("topic", "record", "topic-record"):
         raise UsageError(f"invalid --subject-strategy {strategy!r} (use topic, record or topic-record)")
     _check_fastavro()

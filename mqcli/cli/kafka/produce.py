@@ -312,6 +312,7 @@ def produce(
             strategy=subject_strategy,
             skip_invalid=skip_invalid,
             on_skip=lambda e: _skipped(app, stats, e),
+            fixed_key=key is not None,
         )
         with open_admin(settings, profile_name) as admin:
             if create:

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mqcli.core.config.settings import SchemaRegistrySettings
-from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound
+from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound
 
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 # The registry's error codes for "no such thing" (Confluent's numbering, kept by Apicurio).
@@ -112,7 +112,9 @@ class RegistryClient:
         if schema_id not in self._names:
             try:
                 versions = self._call("GET", f"/schemas/ids/{schema_id}/versions")
-            except NotFound:
+            except ConnectionFailed:
+                raise
+            except MqcliError:  # NotFound, or a registry without this endpoint: the names are only a nicety
                 versions = []
             self._names[schema_id] = [(v["subject"], int(v["version"])) for v in versions or ()]
         return self._names[schema_id]
@@ -157,10 +159,13 @@ class RegistryClient:
 
 def _ssl_context(settings: SchemaRegistrySettings) -> ssl.SSLContext:
     tls = settings.tls
-    ctx = ssl.create_default_context(cafile=tls.ca)
-    if not tls.verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    if tls.cert:
-        ctx.load_cert_chain(tls.cert, tls.key, password=tls.key_password)
+    try:
+        ctx = ssl.create_default_context(cafile=tls.ca)
+        if not tls.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if tls.cert:
+            ctx.load_cert_chain(tls.cert, tls.key, password=tls.key_password)
+    except (OSError, ssl.SSLError) as e:  # SSLError is an OSError; named for the reader
+        raise ConfigError(f"kafka.schema_registry.tls: cannot load the TLS files: {e}") from None
     return ctx
