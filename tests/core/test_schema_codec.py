@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import decimal
 import json
 import struct
 from typing import Any
@@ -249,3 +251,43 @@ def test_subject_strategies() -> None:
 def test_header_struct_matches_confluent_layout() -> None:
     data = wire.frame(258, b"")
     assert struct.unpack(">bI", data) == (0, 258)
+
+
+# -- property: JSON form -> Avro -> JSON form is the identity ---------------------------
+
+PROPERTY_SCHEMA = Schema(
+    json.dumps(
+        {
+            "type": "record",
+            "name": "P",
+            "fields": [
+                {"name": "i", "type": "int"},
+                {"name": "s", "type": "string"},
+                {"name": "d", "type": "double"},
+                {"name": "u", "type": ["null", "string", "long"]},
+                {"name": "arr", "type": {"type": "array", "items": "long"}},
+                {"name": "m", "type": {"type": "map", "values": "boolean"}},
+                {"name": "dec", "type": {"type": "bytes", "logicalType": "decimal", "precision": 20, "scale": 2}},
+                {"name": "b", "type": "bytes"},
+            ],
+        }
+    )
+)
+
+_json_forms = st.fixed_dictionaries(
+    {
+        "i": st.integers(-(2**31), 2**31 - 1),
+        "s": st.text(),
+        "d": st.floats(allow_nan=False, allow_infinity=False),
+        "u": st.none() | st.text() | st.integers(-(2**63), 2**63 - 1),
+        "arr": st.lists(st.integers(-(2**63), 2**63 - 1), max_size=5),
+        "m": st.dictionaries(st.text(max_size=5), st.booleans(), max_size=3),
+        "dec": st.integers(-(10**17), 10**17).map(lambda cents: format(decimal.Decimal(cents).scaleb(-2), "f")),
+        "b": st.binary(max_size=16).map(lambda raw: base64.b64encode(raw).decode()),
+    }
+)
+
+
+@given(_json_forms)
+def test_json_form_round_trips_through_avro(value: dict[str, Any]) -> None:
+    assert json.loads(to_json_text(PROPERTY_SCHEMA.decode(PROPERTY_SCHEMA.encode(value)))) == value
