@@ -101,5 +101,13 @@ check "openssl s_client verifies 5671 against ca.crt" bash -c \
 refuse "openssl s_client with other-ca.crt" bash -c \
   "openssl s_client -connect 127.0.0.1:5671 -CAfile '$TLS/other-ca.crt' -verify_return_error </dev/null"
 
+echo "== Schema registry (Apicurio, Confluent API)"
+SR=http://127.0.0.1:8081/apis/ccompat/v7
+SUBJECT="mqcli-check-$$-value"
+check "register a schema under $SUBJECT" bash -c \
+  "curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d '{\"schema\": \"\\\"string\\\"\"}' '$SR/subjects/$SUBJECT/versions' | grep -q '\"id\"'"
+check "read it back as the latest version" bash -c "curl -fsS '$SR/subjects/$SUBJECT/versions/latest' | grep -q '\"version\":1'"
+refuse "an unknown schema id" curl -fsS "$SR/schemas/ids/2147483000"
+
 echo "brokers-check: $ok ok, $bad failing"
 [[ $bad -eq 0 ]]
