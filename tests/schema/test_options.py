@@ -24,19 +24,27 @@ def test_plain_consume_and_produce_import_no_schema_code(topic: str, monkeypatch
     assert not _imported_modules("kafka", "consume", topic, "-e") & SCHEMA_MODULES
 
 
-def test_without_fastavro_a_schema_format_is_exit_2_with_the_hint(topic: str, tmp_path: Path) -> None:
+def _without_fastavro(*args: str) -> subprocess.CompletedProcess[str]:
     code = (
         "import sys\n"
         "sys.modules['fastavro'] = None  # as if not installed: importing it raises ImportError\n"
         "from mqcli.cli.app import main\n"
-        f"sys.argv = ['mqcli', 'kafka', 'consume', {topic!r}, '-e', '--value-format', 'avro']\n"
+        f"sys.argv = ['mqcli', *{list(args)!r}]\n"
         "main()\n"
     )
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), check=False
     )
+
+
+def test_without_fastavro_a_schema_format_is_exit_2_with_the_hint(cli: Any, topic: str) -> None:
+    out = _without_fastavro("kafka", "consume", topic, "-e", "--value-format", "avro")
     assert out.returncode == 2, out.stderr
     assert "pip install 'mqcli[schemas]'" in out.stderr and "Traceback" not in out.stderr
+    # A registry in the profile alone (auto by default) does not break plain consuming.
+    assert cli("kafka", "produce", topic, "plain").exit_code == 0
+    out = _without_fastavro("kafka", "consume", topic, "-e")
+    assert out.returncode == 0 and out.stdout == "plain\n", out.stderr
 
 
 @pytest.mark.parametrize(

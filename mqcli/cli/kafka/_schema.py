@@ -78,6 +78,15 @@ def with_registry_url(settings: Any, url: Optional[str]) -> Any:
     return dataclasses.replace(settings, schema_registry=dataclasses.replace(settings.schema_registry, url=url))
 
 
+def _has_fastavro() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("fastavro") is not None
+    except ValueError:  # in sys.modules as None: blocked
+        return False
+
+
 def _check_fastavro() -> None:
     try:
         import fastavro  # noqa: F401
@@ -119,6 +128,12 @@ def decoding(
             raise UsageError("--skip-invalid applies only with --value-format/--key-format json or avro")
         return pred
     if any(fmt in ("auto", "avro") for _, fmt in wanted):
+        if value_format is None and key_format is None and not _has_fastavro():
+            # auto only because a registry is configured: without the extra, plain bytes as before.
+            app.debug_log(
+                f"schema registry configured but fastavro is not installed ({INSTALL_HINT}): values shown raw"
+            )
+            return pred
         _check_fastavro()
     from mqcli.core.schema.codec import Decoder, decoding_matcher
     from mqcli.core.writers import RawWriter
