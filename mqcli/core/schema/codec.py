@@ -64,14 +64,16 @@ class Decoder:
 
     def info(self, schema_id: int, topic: str | None) -> dict[str, Any]:
         """{"id", "subject", "version", "type"} of a schema as read from `topic`: of the
-        subjects that share the schema, the topic's own (TopicNameStrategy) first."""
+        subjects that share the schema, the topic's own first."""
         key = (schema_id, topic)
         found = self._info.get(key)
         if found is None:
             found = {"id": schema_id}
             if self.describe and self.registry is not None:
                 names = self.registry.names(schema_id)
+                # TopicNameStrategy's subject, else TopicRecordNameStrategy's (TOPIC-Record), else the first.
                 own = [n for n in names if n[0] == f"{topic}-{self.field}"]
+                own = own or [n for n in names if topic and n[0].startswith(f"{topic}-")]
                 if own or names:
                     found["subject"], found["version"] = (own or names)[0]
             found["type"] = self._types[schema_id]
