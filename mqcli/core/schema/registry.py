@@ -156,6 +156,39 @@ class RegistryClient:
         self._by_text[key] = found
         return found
 
+    # -- administration (`mqcli kafka schemas ...`): uncached ------------------------------
+
+    def subjects(self) -> list[str]:
+        return sorted(self._call("GET", "/subjects"))
+
+    def versions(self, subject: str) -> list[int]:
+        return [int(v) for v in self._call("GET", f"/subjects/{quote(subject, safe='')}/versions")]
+
+    def register(self, subject: str, text: str, schema_type: str = "AVRO") -> int:
+        """Register `text` under `subject` (the same text again: its existing id)."""
+        body: dict[str, Any] = {"schema": text}
+        if schema_type != "AVRO":
+            body["schemaType"] = schema_type
+        return int(self._call("POST", f"/subjects/{quote(subject, safe='')}/versions", body)["id"])
+
+    def check(self, subject: str, text: str, schema_type: str = "AVRO") -> tuple[bool, list[str]]:
+        """Whether `text` is compatible with the subject's latest version under its
+        compatibility level, and the registry's reasons when not."""
+        body: dict[str, Any] = {"schema": text}
+        if schema_type != "AVRO":
+            body["schemaType"] = schema_type
+        path = f"/compatibility/subjects/{quote(subject, safe='')}/versions/latest?verbose=true"
+        r = self._call("POST", path, body)
+        return bool(r.get("is_compatible")), [_one_line(str(m)) for m in r.get("messages") or ()]
+
+    def delete(self, subject: str, *, permanent: bool = False) -> list[int]:
+        """Delete a subject (soft; with `permanent` also the hard delete that must follow it)."""
+        path = f"/subjects/{quote(subject, safe='')}"
+        deleted = self._call("DELETE", path)
+        if permanent:
+            deleted = self._call("DELETE", path + "?permanent=true")
+        return [int(v) for v in deleted or ()]
+
 
 def _ssl_context(settings: SchemaRegistrySettings) -> ssl.SSLContext:
     tls = settings.tls
