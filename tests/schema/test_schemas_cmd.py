@@ -43,3 +43,17 @@ def test_unknown_subject_is_exit_6_and_no_registry_exit_2(cli: Any, unique_name:
     monkeypatch.delenv("MQCLI_KAFKA_SCHEMA_REGISTRY_URL")
     r = cli("kafka", "schemas", "list")
     assert r.exit_code == 2 and "schema registry" in r.stderr
+
+
+def test_compat_get_and_set(cli: Any, unique_name: Any, tmp_path: Path) -> None:
+    subject = unique_name("s") + "-value"
+    rest("POST", f"/subjects/{subject}/versions", {"schema": json.dumps(ORDER)})
+    got = json.loads(cli("kafka", "schemas", "compat", "get", subject, "-o", "json").stdout)
+    assert got == {"subject": subject, "level": rest("GET", "/config")["compatibilityLevel"]}  # the global one
+    r = cli("kafka", "schemas", "compat", "set", subject, "forward")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(cli("kafka", "schemas", "compat", "get", subject, "-o", "json").stdout) == {
+        "subject": subject,
+        "level": "FORWARD",
+    }
+    assert cli("kafka", "schemas", "compat", "set", subject, "SIDEWAYS").exit_code == 2

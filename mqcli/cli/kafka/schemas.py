@@ -189,3 +189,66 @@ def delete(
     app_, client = _client(ctx, profile, schema_registry)
     gone = client.delete(subject, permanent=permanent)
     app_.info(f"mqcli: deleted subject {subject} (versions {', '.join(map(str, gone)) or 'none'})")
+
+
+LEVELS = ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE")
+compat = typer.Typer(
+    help="Get or set a compatibility level (a subject's, or the global one).\n\nExample: mqcli kafka schemas compat set orders-value BACKWARD",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(compat, name="compat")
+
+
+@compat.command("get")
+def compat_get(
+    ctx: typer.Context,
+    subject: Annotated[
+        Optional[str],
+        typer.Argument(metavar="SUBJECT", help="Subject (default: the global level).", show_default=False),
+    ] = None,
+    output: TableOutputOpt = "auto",
+    schema_registry: SchemaRegistryOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Show a subject's compatibility level (as the registry answers: its own, else the global one), or the global level.
+
+    Example: mqcli kafka schemas compat get orders-value
+    """
+    app_, client = _client(ctx, profile, schema_registry)
+    level = client.compatibility(subject)
+    emit(
+        app_,
+        output,
+        {"subject": subject, "level": level},
+        Table(("subject", "level"), [(subject or "(global)", level)]),
+    )
+
+
+@compat.command("set")
+def compat_set(
+    ctx: typer.Context,
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="LEVEL",
+            help=f"SUBJECT LEVEL, or LEVEL alone for the global level; LEVEL: {', '.join(LEVELS)}.",
+            show_default=False,
+        ),
+    ],
+    schema_registry: SchemaRegistryOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Set a subject's compatibility level, or the global one.
+
+    Example: mqcli kafka schemas compat set orders-value FULL
+    """
+    if len(args) not in (1, 2):
+        raise UsageError("expected [SUBJECT] LEVEL")
+    subject, level = (None, args[0]) if len(args) == 1 else (args[0], args[1])
+    level = level.upper()
+    if level not in LEVELS:
+        raise UsageError(f"invalid LEVEL {level!r} (use {', '.join(LEVELS)})")
+    app_, client = _client(ctx, profile, schema_registry)
+    client.set_compatibility(subject, level)
+    app_.info(f"mqcli: compatibility of {subject or 'the registry (global)'} set to {level}")

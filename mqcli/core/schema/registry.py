@@ -189,6 +189,23 @@ class RegistryClient:
             deleted = self._call("DELETE", path + "?permanent=true")
         return [int(v) for v in deleted or ()]
 
+    def compatibility(self, subject: str | None) -> str:
+        """The compatibility level of a subject, or the global one.  A subject without a
+        level of its own has the global one (Confluent answers 404 for it, Apicurio the global level)."""
+        if subject is not None:
+            try:
+                r = self._call("GET", f"/config/{quote(subject, safe='')}")
+                return str(r.get("compatibilityLevel") or r.get("compatibility"))
+            except NotFound:
+                pass
+        r = self._call("GET", "/config")
+        return str(r.get("compatibilityLevel") or r.get("compatibility"))
+
+    def set_compatibility(self, subject: str | None, level: str) -> str:
+        path = "/config" if subject is None else f"/config/{quote(subject, safe='')}"
+        r = self._call("PUT", path, {"compatibility": level})
+        return str(r.get("compatibility") or level)
+
 
 def _ssl_context(settings: SchemaRegistrySettings) -> ssl.SSLContext:
     tls = settings.tls
