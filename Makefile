@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
+# The schema registry `make brokers` starts (brokers/registry.sh).
+DEMO_REGISTRY := http://127.0.0.1:8081/apis/ccompat/v7
 .PHONY: help install demo test test-unit lint bench bench-small completions clean
 
 include brokers.mk
@@ -24,7 +26,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test,fast]'
+	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test,fast,schemas]'
 	@# An editable install compiles nothing, and without cached bytecode every
 	@# command compiles typer, rich and the clients again (--help: 0.2 s -> 0.8 s
 	@# here when the tree cannot be written).  Compile mqcli and the venv's
@@ -42,7 +44,14 @@ demo: install brokers
 	echo "== RabbitMQ: one message through queue $$queue"; \
 	$(BIN)/mqcli rabbit publish --queue $$queue --declare 'hello from mqcli'; \
 	$(BIN)/mqcli rabbit consume $$queue --count 1 --timeout 10s --format '{queue}: {value}'; \
-	$(BIN)/mqcli kafka topics delete $$topic --if-exists
+	$(BIN)/mqcli kafka topics delete $$topic --if-exists; \
+	echo "== Kafka + schema registry: an Avro value through topic $$topic-avro, decoded back"; \
+	schema=$$(mktemp --suffix=.avsc); \
+	echo '{"type":"record","name":"Greeting","fields":[{"name":"text","type":"string"},{"name":"n","type":"int"}]}' >$$schema; \
+	echo '{"text": "hello from mqcli", "n": 1}' | $(BIN)/mqcli kafka produce --create $$topic-avro \
+	  --schema-registry $(DEMO_REGISTRY) --value-schema $$schema; \
+	$(BIN)/mqcli kafka consume $$topic-avro --schema-registry $(DEMO_REGISTRY) --exit-at-end -o json; \
+	rm -f $$schema; $(BIN)/mqcli kafka topics delete $$topic-avro --if-exists
 
 test: lint brokers
 	$(BIN)/pytest

@@ -23,7 +23,7 @@ KAFKA_HEAP_OPTS ?= -Xms256m -Xmx512m
 BROKERS_ENV = BROKER_TIMEOUT='$(BROKER_TIMEOUT)' KAFKA_HEAP_OPTS='$(KAFKA_HEAP_OPTS)'
 
 .PHONY: brokers brokers-deps brokers-tls brokers-stop brokers-status \
-        brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop \
+        brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop registry-start registry-stop \
         kafka-cluster kafka-cluster-stop kafka-cluster-status \
         rabbitmq-node2 rabbitmq-node2-stop rabbitmq-node2-status
 
@@ -39,9 +39,11 @@ brokers-tls: brokers-deps
 brokers-stop:
 	@$(BROKERS_DIR)/kafka.sh stop
 	@if [ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]; then $(BROKERS_DIR)/rabbitmq.sh stop; fi
+	@$(BROKERS_DIR)/registry.sh stop
 
 brokers-status:
-	@rc=0; $(BROKERS_DIR)/kafka.sh status || rc=1; $(BROKERS_DIR)/rabbitmq.sh status || rc=1; exit $$rc
+	@rc=0; $(BROKERS_DIR)/kafka.sh status || rc=1; $(BROKERS_DIR)/rabbitmq.sh status || rc=1; \
+	  $(BROKERS_DIR)/registry.sh status || rc=1; exit $$rc
 
 brokers-check: brokers
 	@$(BROKERS_DIR)/check.sh
@@ -57,6 +59,11 @@ rabbitmq-start: brokers-deps
 	@$(BROKERS_ENV) $(BROKERS_DIR)/rabbitmq.sh start
 rabbitmq-stop:
 	@$(BROKERS_DIR)/rabbitmq.sh stop
+# Apicurio Registry (Confluent-compatible API, in memory) on 127.0.0.1:8081.
+registry-start: brokers-deps
+	@BROKER_TIMEOUT='$(BROKER_TIMEOUT)' $(BROKERS_DIR)/registry.sh start
+registry-stop:
+	@$(BROKERS_DIR)/registry.sh stop
 
 # A 3-node KRaft cluster (127.0.0.1:19092-19094, controllers 19095-19097,
 # state in .brokers/cluster/) for the cluster fault tests; the same jars.

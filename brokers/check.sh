@@ -115,6 +115,13 @@ PY
 check "management API on 15672" mgmt_get http://127.0.0.1:15672/api/overview
 check "management API over HTTPS on 15671" mgmt_get https://localhost:15671/api/overview "$TLS/ca.crt"
 refuse "management API over HTTPS with other-ca.crt" mgmt_get https://localhost:15671/api/overview "$TLS/other-ca.crt"
+echo "== Schema registry (Apicurio, Confluent API)"
+SR=http://127.0.0.1:8081/apis/ccompat/v7
+SUBJECT="mqcli-check-$$-value"
+check "register a schema under $SUBJECT" bash -c \
+  "curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d '{\"schema\": \"\\\"string\\\"\"}' '$SR/subjects/$SUBJECT/versions' | grep -q '\"id\"'"
+check "read it back as the latest version" bash -c "curl -fsS '$SR/subjects/$SUBJECT/versions/latest' | grep -q '\"version\":1'"
+refuse "an unknown schema id" curl -fsS "$SR/schemas/ids/2147483000"
 
 echo "brokers-check: $ok ok, $bad failing"
 [[ $bad -eq 0 ]]

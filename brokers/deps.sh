@@ -10,6 +10,7 @@ PKGS=(rabbitmq-server kcat amqp-tools openssl)
 command -v java >/dev/null || PKGS+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || PKGS+=(maven)
 command -v python3 >/dev/null || PKGS+=(python3)
+command -v curl >/dev/null || PKGS+=(curl) # registry.sh: readiness check
 
 missing=()
 for p in "${PKGS[@]}"; do

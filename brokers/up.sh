@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start Kafka and RabbitMQ side by side (each script is idempotent and waits
+# Start Kafka, RabbitMQ and the schema registry (Apicurio) side by side (each script is idempotent and waits
 # until its broker accepts clients), and fail if either fails.
 set -euo pipefail
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -7,9 +7,12 @@ dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$dir/tls.sh" # once, before both, so the two starts don't race to create it
 "$dir/kafka.sh" start &
 kafka=$!
+"$dir/registry.sh" start &
+registry=$!
 rc=0
 "$dir/rabbitmq.sh" start || rc=$?
 wait "$kafka" || rc=$?
+wait "$registry" || rc=$?
 if [[ $rc -ne 0 ]]; then
   echo "[brokers] FAILED to start the brokers (see messages above; logs in .brokers/logs/)" >&2
 fi

@@ -18,6 +18,10 @@ JSON form (fields that are empty/None are left out, except `value`):
   order.  A bytes header value that is not UTF-8 is `{"base64": "..."}`.
 * `timestamp` is milliseconds since the epoch (Kafka) or, for RabbitMQ, the
   `timestamp` property in seconds inside `properties`.
+* A key/value decoded with a schema (`--value-format`, core/schema/) is the
+  decoded JSON value itself, with `"value_schema": {"id", "subject",
+  "version", "type"}` (`key_schema`); reading such a record back keeps it in
+  `Message.decoded` so `produce --value-format avro` can re-encode it.
 * RabbitMQ adds `exchange`, `routing_key`, `queue`, `redelivered` and
   `properties` (content_type, delivery_mode, message_id, correlation_id,
   reply_to, expiration, priority, type, app_id, user_id, timestamp, ...).
@@ -44,6 +48,8 @@ _KNOWN_FIELDS = set(_META_FIELDS) | {
     "value_encoding",
     "headers",
     "properties",
+    "key_schema",
+    "value_schema",
 }
 
 
@@ -66,6 +72,10 @@ class Message:
     # Where the message came from in the input (record or line number, 1-based),
     # so failures can name it.  Never serialised.
     line: int | None = None
+    # "value"/"key" -> the schema it was decoded with (core/schema/codec.py; None: plain
+    # JSON) when that field now holds the decoded JSON text.  JSON output then carries
+    # the decoded value itself plus "value_schema"/"key_schema".
+    decoded: dict[str, dict[str, Any] | None] | None = None
 
     def header(self, name: str) -> HeaderValue | None:
         """Last value of header `name`, or None."""
@@ -153,7 +163,21 @@ def to_json_obj(msg: Message) -> dict[str, Any]:
             obj["headers"] = [[k, _jsonable(v)] for k, v in msg.headers]
     if msg.properties:
         obj["properties"] = _jsonable(msg.properties)
+    if msg.decoded is not None:
+        _put_decoded(obj, msg)
     return obj
+
+
+def _put_decoded(obj: dict[str, Any], msg: Message) -> None:
+    """The decoded key/value as JSON values, with the schema each was decoded with."""
+    for name, schema in msg.decoded.items() if msg.decoded else ():
+        data = getattr(msg, name)
+        if data is None:
+            continue
+        obj[name] = json.loads(data)
+        obj.pop(f"{name}_encoding", None)
+        if schema is not None:
+            obj[f"{name}_schema"] = schema
 
 
 def to_json(msg: Message) -> str:
@@ -227,6 +251,13 @@ def from_json_obj(obj: Any, line: int | None = None) -> Message:
         if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
             raise _bad(line, f"'{name}' must be {'an integer' if kind is int else 'a ' + kind.__name__}")
         setattr(msg, name, v)
+    for name in ("key", "value"):
+        schema = obj.get(f"{name}_schema")
+        if schema is not None:
+            # What `consume -o json` wrote for a decoded field: `produce --{name}-format avro` re-encodes with it.
+            if not (isinstance(schema, dict) and isinstance(schema.get("id"), int)):
+                raise _bad(line, f"'{name}_schema' must be an object with an integer 'id'")
+            msg.decoded = {**(msg.decoded or {}), name: schema}
     props = obj.get("properties")
     if props is not None:
         if not isinstance(props, dict):

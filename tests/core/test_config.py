@@ -448,6 +448,8 @@ def test_secrets_are_the_declared_ones() -> None:
     assert {path for path, s in SETTINGS.items() if s.secret} == {
         ("kafka", "password"),
         ("kafka", "tls", "key_password"),
+        ("kafka", "schema_registry", "password"),
+        ("kafka", "schema_registry", "tls", "key_password"),
         ("rabbit", "password"),
         ("rabbit", "tls", "key_password"),
     }

@@ -23,6 +23,7 @@ class KafkaGroup(LazyGroup):
         "info": "mqcli.cli.kafka.info:info",
         "topics": "mqcli.cli.kafka.topics:app",
         "groups": "mqcli.cli.kafka.groups:app",
+        "schemas": "mqcli.cli.kafka.schemas:app",
     }
 
 

@@ -23,6 +23,14 @@ from mqcli.cli.io import (
     timeout_seconds,
 )
 from mqcli.cli.kafka._common import kafka_settings
+from mqcli.cli.kafka._schema import (
+    ConsumeSkipInvalidOpt,
+    KeyFormatOpt,
+    SchemaRegistryOpt,
+    ValueFormatOpt,
+    decoding,
+    with_registry_url,
+)
 from mqcli.cli.options import ProfileOpt
 from mqcli.core.errors import TimeoutExpired, UsageError
 from mqcli.core.parse import parse_time
@@ -89,6 +97,10 @@ def consume(
             show_default=False,
         ),
     ] = None,
+    value_format: ValueFormatOpt = None,
+    key_format: KeyFormatOpt = None,
+    skip_invalid: ConsumeSkipInvalidOpt = False,
+    schema_registry: SchemaRegistryOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Read messages from a topic without joining a group; follows forever by default.
@@ -108,6 +120,9 @@ def consume(
     pred = matcher(match, match_key, match_value, match_header)
     writer = make_writer(app, output, template, delimiter)
     settings, profile_name = kafka_settings(app, ctx)
+    settings = with_registry_url(settings, schema_registry)
+    # --match after decoding (so it sees the decoded text); `pred` alone names what --timeout waited for.
+    rule = decoding(app, settings, profile_name, pred, writer, value_format, key_format, skip_invalid)
 
     from mqcli.core.kafka.common import StartOffset
     from mqcli.core.kafka.engine import partition_consumer
@@ -120,7 +135,7 @@ def consume(
     try:
         consumer.seek(start)
         result = consumer.run(
-            StopRules(count=count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=pred),
+            StopRules(count=count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=rule),
             writer.write,
             writer.flush,
             writer=writer,

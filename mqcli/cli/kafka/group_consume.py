@@ -24,6 +24,14 @@ from mqcli.cli.io import (
     timeout_seconds,
 )
 from mqcli.cli.kafka._common import kafka_settings
+from mqcli.cli.kafka._schema import (
+    ConsumeSkipInvalidOpt,
+    KeyFormatOpt,
+    SchemaRegistryOpt,
+    ValueFormatOpt,
+    decoding,
+    with_registry_url,
+)
 from mqcli.cli.options import ProfileOpt
 from mqcli.core.errors import MqcliError, TimeoutExpired, UsageError
 from mqcli.core.message import Message
@@ -77,6 +85,10 @@ def group_consume(
             help="When --exec fails: stop (default; the message stays uncommitted), skip, or retry:N (then stop).",
         ),
     ] = "stop",
+    value_format: ValueFormatOpt = None,
+    key_format: KeyFormatOpt = None,
+    skip_invalid: ConsumeSkipInvalidOpt = False,
+    schema_registry: SchemaRegistryOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Consume as a member of a consumer group, at least once.
@@ -103,6 +115,9 @@ def group_consume(
     pred = matcher(match, match_key, match_value, match_header)
     settings, profile_name = kafka_settings(app, ctx)
     writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
+    settings = with_registry_url(settings, schema_registry)
+    # --match after decoding (so it sees the decoded text); `pred` alone names what --timeout waited for.
+    rule = decoding(app, settings, profile_name, pred, writer, value_format, key_format, skip_invalid)
 
     from mqcli.core.kafka.common import ASSIGNORS
     from mqcli.core.kafka.engine import group_consumer
@@ -168,7 +183,7 @@ def group_consume(
     # and Ctrl-C as KeyboardInterrupt; both must commit handled work and leave.
     try:
         result = consumer.run(
-            StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle, matcher=pred),
+            StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle, matcher=rule),
             handle,
             flush,
             writer=writer,

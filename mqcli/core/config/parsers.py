@@ -218,7 +218,8 @@ def host(v: object) -> str:
 
 
 def http_url(v: object) -> str:
-    """An http:// or https:// base URL (the management API), without a trailing slash.
+    """An http:// or https:// base URL (the management API, a schema registry),
+    without a trailing slash.
 
     Credentials in it are refused: they come from the profile's username and
     password, which are masked; a URL is shown as it is."""

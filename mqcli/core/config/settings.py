@@ -116,6 +116,17 @@ class ConsumerDefaults:
     auto_offset_reset: str = setting("earliest", p.Choice("earliest", "latest", normalise=str.lower))
 
 
+@dataclass(frozen=True)
+class SchemaRegistrySettings:
+    """The Confluent-compatible Schema Registry of a Kafka cluster (no url: none)."""
+
+    url: str | None = setting(None, p.http_url)
+    username: str | None = setting(None, p.text)
+    password: str | None = setting(None, p.text, secret=True)
+    tls: TlsSettings = field(default_factory=TlsSettings, metadata=SECTION)  # for an https:// url
+    timeout: float = setting(10.0, p.duration)  # seconds per registry request
+
+
 def _upper_underscore(s: str) -> str:
     return s.upper().replace("-", "_")
 
@@ -142,6 +153,7 @@ class KafkaSettings:
     engine: str | None = setting(None, p.Choice("kafka-python", "librdkafka", normalise=str.lower))  # None: auto
     producer: ProducerDefaults = field(default_factory=ProducerDefaults, metadata=SECTION)
     consumer: ConsumerDefaults = field(default_factory=ConsumerDefaults, metadata=SECTION)
+    schema_registry: SchemaRegistrySettings = field(default_factory=SchemaRegistrySettings, metadata=SECTION)
 
 
 def _show_hosts(hosts: tuple[tuple[str, int], ...]) -> list[str]:

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Local Apicurio Registry (in-memory storage) serving the Confluent-compatible
+# Schema Registry API at http://127.0.0.1:8081/apis/ccompat/v7 for mqcli tests.
+#   brokers/registry.sh start    install the distribution if needed, start, wait until ready
+#   brokers/registry.sh stop     stop the registry we started (in-memory: schemas are lost)
+#   brokers/registry.sh status   exit 0 when running and answering the ccompat API
+#   brokers/registry.sh install  only fetch and unpack the distribution
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+VERSION=3.3.3
+RDIR="$STATE/registry"
+DIST="$RDIR/apicurio-registry-$VERSION"
+PIDFILE="$RDIR/registry.pid"
+LOGFILE="$LOGS/registry.log"
+PORT="${REGISTRY_PORT:-8081}"
+# Quarkus' management interface (health, metrics) defaults to 9000; moved off
+# it so it cannot collide with anything else on a developer's machine.
+MGMT_PORT="${REGISTRY_MGMT_PORT:-8091}"
+URL="http://127.0.0.1:$PORT/apis/ccompat/v7"
+REGISTRY_HEAP_OPTS="${REGISTRY_HEAP_OPTS:--Xms64m -Xmx384m}"
+
+# Apicurio 3 needs Java 21 or newer (Debian's 17 fails with
+# UnsupportedClassVersionError). $JAVA wins if set; otherwise the newest JDK
+# under /usr/lib/jvm whose major version is >= 21. No path is hard-coded.
+find_java() {
+  local candidates=() j v best="" best_v=0
+  [[ -n "${JAVA:-}" ]] && candidates+=("$JAVA")
+  for j in /usr/lib/jvm/*/bin/java; do [[ -x "$j" ]] && candidates+=("$j"); done
+  command -v java >/dev/null && candidates+=("$(command -v java)")
+  for j in "${candidates[@]}"; do
+    # `java -version` prints e.g.: openjdk version "25.0.1" 2025-10-21
+    v="$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+    [[ -n "$v" ]] || continue
+    if ((v >= 21 && v > best_v)); then best="$j"; best_v="$v"; fi
+  done
+  if [[ -z "$best" ]]; then
+    log "Apicurio Registry needs Java 21 or newer; none found under /usr/lib/jvm or on PATH (set JAVA=/path/to/java)"
+    exit 1
+  fi
+  echo "$best"
+}
+
+# The distribution is a tar.gz on Maven Central (classifier "all"): a Quarkus
+# fast-jar, run with `java -jar quarkus-run.jar`, no build.
+install() {
+  [[ -f "$DIST/quarkus-run.jar" ]] && return 0
+  mkdir -p "$RDIR"
+  log "fetching Apicurio Registry $VERSION with mvn (first run)"
+  rm -rf "$RDIR/download" "$DIST.tmp"
+  mvn -B -ntp dependency:copy \
+    -Dartifact="io.apicurio:apicurio-registry-app:$VERSION:tar.gz:all" \
+    -DoutputDirectory="$RDIR/download" </dev/null >"$LOGS/registry-mvn.log" 2>&1 ||
+    { log "mvn failed"; show_tail "$LOGS/registry-mvn.log"; exit 1; }
+  mkdir -p "$DIST.tmp"
+  tar -xzf "$RDIR/download/apicurio-registry-app-$VERSION-all.tar.gz" -C "$DIST.tmp"
+  # The archive has one top-level directory holding quarkus-run.jar; flatten
+  # it so $DIST/quarkus-run.jar is the same whatever the archive calls it.
+  local jar
+  jar="$(find "$DIST.tmp" -maxdepth 3 -name quarkus-run.jar | head -1)"
+  [[ -n "$jar" ]] || { log "no quarkus-run.jar in the Apicurio archive"; exit 1; }
+  rm -rf "$DIST"
+  mv "$(dirname "$jar")" "$DIST"
+  rm -rf "$DIST.tmp" "$RDIR/download"
+}
+
+pid() { cat "$PIDFILE" 2>/dev/null || true; }
+
+running() {
+  local p
+  p="$(pid)"
+  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'quarkus-run\.jar'
+}
+
+# Ready = the ccompat API answers a subject listing with a JSON array.
+ready() {
+  curl -fsS --max-time 3 "$URL/subjects" 2>/dev/null | grep -q '^\['
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + BROKER_TIMEOUT))
+  until ready; do
+    if ! running; then
+      log "Apicurio Registry exited during startup"
+      show_tail "$LOGFILE"
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "Apicurio Registry not ready after ${BROKER_TIMEOUT}s (pid $(pid) left running for inspection)"
+      show_tail "$LOGFILE"
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+start() {
+  if running; then
+    wait_ready
+    log "Apicurio Registry running (pid $(pid)) on $URL"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  local p
+  for p in "$PORT" "$MGMT_PORT"; do
+    if port_open "$p"; then
+      log "port $p is already taken by a process we did not start; stop it first"
+      exit 1
+    fi
+  done
+  install
+  local java
+  java="$(find_java)"
+  log "starting Apicurio Registry with $java (log: $LOGFILE)"
+  echo "===== $(date -Is) registry start =====" >>"$LOGFILE"
+  cd "$DIST"
+  # setsid/pid file/redirections: see kafka.sh. In-memory storage is the
+  # distribution's default; the ccompat API is on by default.
+  # shellcheck disable=SC2016,SC2086  # $$ is for the child; heap opts must split
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+    "$java" $REGISTRY_HEAP_OPTS -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -XX:ErrorFile="$LOGS/hs_err_pid%p.log" \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$MGMT_PORT" \
+    -jar quarkus-run.jar \
+    </dev/null >>"$LOGFILE" 2>&1 &
+  local _
+  for _ in $(seq 50); do [[ -s "$PIDFILE" ]] && break; sleep 0.1; done
+  wait_ready
+  log "Apicurio Registry ready (pid $(pid)) on $URL"
+}
+
+stop() {
+  if ! running; then
+    rm -f "$PIDFILE"
+    log "Apicurio Registry not running"
+    return 0
+  fi
+  local p
+  p="$(pid)"
+  log "stopping Apicurio Registry (pid $p)"
+  kill -TERM "$p"
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$p" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "Apicurio Registry did not stop in 30s, killing"
+      kill -KILL "$p" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$PIDFILE"
+}
+
+status() {
+  if running && ready; then
+    echo "registry: running (pid $(pid)), answering on $URL"
+  elif running; then
+    echo "registry: running (pid $(pid)) but not answering"
+    return 1
+  else
+    echo "registry: stopped"
+    return 1
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) status ;;
+  install) install ;;
+  *) echo "usage: $0 start|stop|restart|status|install" >&2; exit 2 ;;
+esac
