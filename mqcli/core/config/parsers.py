@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from mqcli.core.errors import UsageError
 from mqcli.core.parse import parse_duration
@@ -217,6 +217,22 @@ def host(v: object) -> str:
     return name
 
 
+def _split_url(s: str, schemes: tuple[str, ...]) -> tuple[SplitResult, int | None]:
+    """`s` split, and its port; Invalid for a bad port or another scheme.
+    Messages never echo the URL: it may hold a password."""
+    try:
+        parts = urlsplit(s)
+        port = parts.port
+    except ValueError:
+        raise Invalid("invalid URL: bad host or port (the port must be 1..65535)") from None
+    if parts.scheme.lower() not in schemes:
+        wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise Invalid(
+            f"invalid URL: the scheme must be {wanted}, not {parts.scheme + '://' if parts.scheme else 'missing'}"
+        )
+    return parts, port
+
+
 def http_url(v: object) -> str:
     """An http:// or https:// base URL (the management API, a schema registry),
     without a trailing slash.
@@ -224,15 +240,7 @@ def http_url(v: object) -> str:
     Credentials in it are refused: they come from the profile's username and
     password, which are masked; a URL is shown as it is."""
     s = text(v).strip()
-    try:
-        parts = urlsplit(s)
-        port = parts.port
-    except ValueError:
-        raise Invalid("invalid URL: bad host or port (the port must be 1..65535)") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise Invalid(
-            f"invalid URL: the scheme must be http:// or https://, not {parts.scheme + '://' if parts.scheme else 'missing'}"
-        )
+    parts, port = _split_url(s, ("http", "https"))
     if not parts.hostname:
         raise Invalid("invalid URL: no host")
     if parts.username is not None or parts.password is not None:
@@ -259,15 +267,7 @@ class AmqpUrl:
 def amqp_url(v: object) -> AmqpUrl:
     # Messages never echo the URL: it may hold a password.
     s = text(v).strip()
-    try:
-        parts = urlsplit(s)
-        port = parts.port
-    except ValueError:
-        raise Invalid("invalid URL: bad host or port (the port must be 1..65535)") from None
-    if parts.scheme.lower() not in ("amqp", "amqps"):
-        raise Invalid(
-            f"invalid URL: the scheme must be amqp:// or amqps://, not {parts.scheme + '://' if parts.scheme else 'missing'}"
-        )
+    parts, port = _split_url(s, ("amqp", "amqps"))
     if parts.query or parts.fragment:
         raise Invalid("invalid URL: query parameters are not supported (use the heartbeat and connection_timeout keys)")
     if port is not None and not 0 < port < 65536:
