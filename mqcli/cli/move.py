@@ -4,7 +4,6 @@ transfer between Kafka topics, RabbitMQ queues/exchanges and JSON Lines
 
 from __future__ import annotations
 
-import itertools
 import os
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -23,12 +22,11 @@ from mqcli.cli.io import (
 )
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import StatusFormat, output_option
-from mqcli.core.errors import TimeoutExpired, UsageError
+from mqcli.core.errors import UsageError
 
 if TYPE_CHECKING:
     from mqcli.core.config import Profile
     from mqcli.core.move import Endpoint, Relay, Target
-    from mqcli.core.stops import Matcher
 
 
 def complete_endpoint(incomplete: str) -> list[str]:
@@ -199,58 +197,71 @@ def _run(
     profile: Optional[str],
 ) -> None:
     app = get_app(ctx, profile=profile)
-    from mqcli.core.move import KAFKA, RABBIT, STDIO, parse_endpoint
+    from mqcli.cli.io import TerminalReport
+    from mqcli.core import move as core
+    from mqcli.core.delivery import DeliveryReport
+    from mqcli.core.stops import StopRules
 
-    source, target = parse_endpoint(source_text), parse_endpoint(target_text)
+    source, target = core.parse_endpoint(source_text), core.parse_endpoint(target_text)
     dead_letter: Endpoint | None = None
     if on_error.startswith("dead-letter:"):
-        dead_letter = parse_endpoint(on_error[len("dead-letter:") :])
+        dead_letter = core.parse_endpoint(on_error[len("dead-letter:") :])
         if dead_letter.text in (source.text, target.text):
             raise UsageError(f"the dead-letter endpoint {dead_letter} is the source or the target")
     elif on_error not in ("stop", "skip"):
         raise UsageError(f"invalid --on-error {on_error!r} (use stop, skip or dead-letter:ENDPOINT)")
-    if source.kind == STDIO and target.kind == STDIO:
+    if source.kind == core.STDIO and target.kind == core.STDIO:
         raise UsageError("source and target are both '-': nothing to move")
     if source == target or (source.text == target.text):
         raise UsageError(f"source and target are the same ({source})")
-    if source.kind == RABBIT and source.queue is None:
+    if source.kind == core.RABBIT and source.queue is None:
         raise UsageError(f"invalid source {source}: messages are read from a queue (rabbit:QUEUE), not an exchange")
-    if source.kind == RABBIT and verb == "copy":
+    if source.kind == core.RABBIT and verb == "copy":
         raise UsageError(
             f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it (use move)"
         )
-    if output == "json" and target.kind == STDIO:
+    if output == "json" and target.kind == core.STDIO:
         raise UsageError("--output json writes a summary on stdout, where TARGET - writes the messages")
     pred = matcher(*matches)
-    if pred is not None and source.kind != KAFKA:
+    if pred is not None and source.kind != core.KAFKA:
         raise UsageError("--match… applies to a Kafka source only (from a queue, the others would be taken too)")
-    if group is not None and source.kind != KAFKA:
+    if group is not None and source.kind != core.KAFKA:
         raise UsageError("--group applies to a Kafka source only")
     idle = timeout_seconds(timeout)
 
-    from mqcli.cli.io import TerminalReport
-    from mqcli.core.delivery import DeliveryReport
-    from mqcli.core.move import Relay
-
     report = DeliveryReport(TerminalReport(app), verb="moved" if verb == "move" else "copied")
-    sink = _open_target(app, target, engine)
+
+    def open_target(endpoint: Endpoint) -> Target:
+        return core.open_target(endpoint, _profile(app, endpoint.profile), engine, app.stdout, app.note)
+
+    sink = open_target(target)
     try:
-        dead = _open_target(app, dead_letter, engine) if dead_letter is not None else None
+        dead = open_target(dead_letter) if dead_letter is not None else None
     except BaseException:
         sink.close()
         raise
-    relay = Relay(sink, report, skip_refused=on_error == "skip", warn=app.warn, dead_letter=dead)
+    relay = core.Relay(sink, report, skip_refused=on_error == "skip", warn=app.warn, dead_letter=dead)
     try:
-        if source.kind == KAFKA:
+        if source.kind == core.KAFKA:
             if group is None and verb == "move":
-                from mqcli.core.move import default_group
-
-                group = default_group(source, target)
-            _from_kafka(app, source, relay, group, count, exit_at_end, idle, timeout, pred, engine)
-        elif source.kind == RABBIT:
-            _from_rabbit(app, source, relay, count, exit_at_end, idle)
+                group = core.default_group(source, target)
+            rules = StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle, matcher=pred)
+            core.from_kafka(
+                source,
+                _profile(app, source.profile),
+                relay,
+                rules,
+                group=group,
+                engine=engine,
+                timeout=timeout,
+                note=app.note,
+                debug=app.debug_log,
+            )
+        elif source.kind == core.RABBIT:
+            rules = StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle)
+            core.from_rabbit(source, _profile(app, source.profile), relay, rules)
         else:
-            _from_stdin(app, relay, count)
+            core.from_stream(app.stdin, relay, count)
     finally:
         try:
             sink.close()
@@ -282,146 +293,3 @@ def _summary(source: Endpoint, target: Endpoint, group: Optional[str], relay: Re
         "bytes": report.bytes,
         "seconds": round(time.monotonic() - report.start, 3),
     }
-
-
-def _open_target(app: AppContext, target: Endpoint, engine: Optional[str]) -> Target:
-    """The target, connected, after checking that it exists (NotFound, exit 6)."""
-    from mqcli.core.move import KAFKA, RABBIT, KafkaTarget, RabbitTarget, StreamTarget
-
-    if target.kind == KAFKA:
-        from mqcli.core.kafka.common import ProduceOptions
-        from mqcli.core.kafka.engine import admin, producer, resolve
-
-        prof = _profile(app, target.profile)
-        settings = resolve(prof.kafka, engine)
-        assert target.topic is not None
-        with admin(settings, prof.name) as a:
-            a.partitions(target.topic)  # NotFound: nothing is read before the target is known to exist
-        d = settings.producer
-        options = ProduceOptions(
-            acks="all",  # the guarantee needs every in-sync replica's acknowledgement ...
-            compression=d.compression or "none",
-            linger_ms=int(d.linger_ms),
-            batch_size=d.batch_size,
-            idempotence=True,  # ... and no duplicates from the producer's own retries
-            delivery_timeout=float(d.delivery_timeout),
-        )
-        return KafkaTarget(producer(settings, options, prof.name), target.topic)
-    if target.kind == RABBIT:
-        from mqcli.core.rabbit.client import RabbitClient
-
-        prof = _profile(app, target.profile)
-        client = RabbitClient(prof.rabbit, profile=prof.name)
-        try:
-            if target.queue is not None:
-                client.queue_info(target.queue)
-            elif target.exchange is not None:
-                client.check_exchange(target.exchange)
-            return RabbitTarget(client, target, app.note)
-        except BaseException:
-            client.close()
-            raise
-    return StreamTarget(app.stdout)
-
-
-def _from_kafka(
-    app: AppContext,
-    source: Endpoint,
-    relay: Relay,
-    group: Optional[str],
-    count: Optional[int],
-    exit_at_end: bool,
-    idle: Optional[float],
-    timeout: Optional[str],
-    pred: Matcher | None,
-    engine: Optional[str],
-) -> None:
-    from mqcli.core.kafka.engine import group_consumer, partition_consumer, resolve
-    from mqcli.core.stops import IDLE, StopRules
-
-    prof = _profile(app, source.profile)
-    settings = resolve(prof.kafka, engine)
-    assert source.topic is not None
-    rules = StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle, matcher=pred)
-
-    if group is not None:
-        app.note(f"consumer group {group}: offsets are committed once the target confirmed their messages")
-        consumer = group_consumer(
-            settings,
-            group,
-            [source.topic],
-            start="earliest",
-            profile=prof.name,
-            on_event=lambda text: app.debug_log(f"group {group}: {text}"),
-        )
-
-        def take(msg: Any) -> bool:
-            relay.take(msg)
-            return True  # marked now, committed only after relay.deliver() (the batch's flush) returned
-
-        try:
-            result = consumer.run(rules, take, relay.deliver)
-        finally:
-            # Commit (after delivering what is pending) only when no delivery
-            # broke off: then every marked offset's message was confirmed.
-            consumer.close(commit=not relay.broken)
-    else:
-        from mqcli.core.kafka.common import StartOffset
-
-        plain = partition_consumer(settings, source.topic, profile=prof.name)
-        try:
-            plain.seek(StartOffset("beginning"))
-            result = plain.run(rules, relay.take, relay.deliver)
-            relay.deliver()
-        finally:
-            plain.close()
-    if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
-        got = f"{result.handled} of {count}" if count is not None else "no"
-        raise TimeoutExpired(f"{got} messages from {source} within {timeout} of idle time")
-
-
-def _from_rabbit(
-    app: AppContext, source: Endpoint, relay: Relay, count: Optional[int], exit_at_end: bool, idle: Optional[float]
-) -> None:
-    from mqcli.core.rabbit.client import RabbitClient
-    from mqcli.core.rabbit.consume import ConsumeSettings, Outcome, consume
-    from mqcli.core.signals import DeferredSignals
-
-    prof = _profile(app, source.profile)
-    assert source.queue is not None
-    numbers = itertools.count(1)
-
-    def take(msg: Any) -> Outcome:
-        msg.line = next(numbers)  # names it in a failure: its position in this run
-        relay.take(msg)
-        return Outcome.ACK  # sent with the batch's basic.ack, after relay.deliver() (its flush) returned
-
-    # Ctrl-C/SIGTERM are held while consuming (one landing inside pika can
-    # leave the connection unable to close); the loop looks at them between
-    # messages, acknowledges what was confirmed, and then the signal acts.
-    with DeferredSignals() as signals, RabbitClient(prof.rabbit, profile=prof.name) as client:
-        client.queue_info(source.queue)  # NotFound (exit 6)
-        settings = ConsumeSettings(
-            queue=source.queue, count=count, exit_at_end=exit_at_end, idle_timeout=idle, prefetch=1000
-        )
-        try:
-            consume(client, settings, take, flush=relay.deliver, stop_requested=lambda: signals.received is not None)
-        except TimeoutExpired:
-            # As for a Kafka source: --timeout is an error only when it cut the move short.
-            moved = relay.report.delivered + relay.skipped
-            if moved == 0 or (count is not None and moved < count):
-                raise
-    signals.raise_received()
-
-
-def _from_stdin(app: AppContext, relay: Relay, count: Optional[int]) -> None:
-    from mqcli.core.move import stdin_batches
-    from mqcli.core.readers import InputMode, ReaderOptions, read_messages
-
-    messages = read_messages([app.stdin], ReaderOptions(mode=InputMode.jsonl))
-    if count is not None:
-        messages = itertools.islice(messages, count)
-    for batch in stdin_batches(messages):
-        for msg in batch:
-            relay.take(msg)
-        relay.deliver()

@@ -23,19 +23,22 @@ Nothing here imports typer, rich or a client library at module level.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from mqcli.core.delivery import DeliveryReport
-from mqcli.core.errors import DeliveryFailed, InputError, UsageError
+from mqcli.core.errors import DeliveryFailed, InputError, TimeoutExpired, UsageError
 from mqcli.core.message import Message, header_text
 from mqcli.core.signals import DeferredSignals
 
 if TYPE_CHECKING:
+    from mqcli.core.config import Profile
     from mqcli.core.kafka.contract import Producer
     from mqcli.core.rabbit.client import RabbitClient
+    from mqcli.core.stops import StopRules
 
 KAFKA = "kafka"
 RABBIT = "rabbit"
@@ -425,3 +428,154 @@ def stdin_batches(messages: Iterable[Message], size: int = 500) -> Iterator[list
             batch = []
     if batch:
         yield batch
+
+
+# -- opening targets and running sources ------------------------------------------
+# The CLI resolves each endpoint's profile and says how lines reach the
+# terminal (`note`, `debug`); everything else happens here.
+
+
+def open_target(
+    target: Endpoint, profile: Profile, engine: str | None, stdout: BinaryIO, note: Callable[[str], None]
+) -> Target:
+    """The target, connected, after checking that it exists (NotFound, exit 6):
+    nothing is read from the source before that."""
+    if target.kind == KAFKA:
+        from mqcli.core.kafka.common import ProduceOptions
+        from mqcli.core.kafka.engine import admin, producer, resolve
+
+        settings = resolve(profile.kafka, engine)
+        assert target.topic is not None
+        with admin(settings, profile.name) as a:
+            a.partitions(target.topic)
+        d = settings.producer
+        options = ProduceOptions(
+            acks="all",  # the guarantee needs every in-sync replica's acknowledgement ...
+            compression=d.compression or "none",
+            linger_ms=int(d.linger_ms),
+            batch_size=d.batch_size,
+            idempotence=True,  # ... and no duplicates from the producer's own retries
+            delivery_timeout=float(d.delivery_timeout),
+        )
+        return KafkaTarget(producer(settings, options, profile.name), target.topic)
+    if target.kind == RABBIT:
+        from mqcli.core.rabbit.client import RabbitClient
+
+        client = RabbitClient(profile.rabbit, profile=profile.name)
+        try:
+            if target.queue is not None:
+                client.queue_info(target.queue)
+            elif target.exchange is not None:
+                client.check_exchange(target.exchange)
+            return RabbitTarget(client, target, note)
+        except BaseException:
+            client.close()
+            raise
+    return StreamTarget(stdout)
+
+
+def from_kafka(
+    source: Endpoint,
+    profile: Profile,
+    relay: Relay,
+    rules: StopRules,
+    *,
+    group: str | None,
+    engine: str | None,
+    timeout: str | None,
+    note: Callable[[str], None],
+    debug: Callable[[str], None],
+) -> None:
+    """Read `source` into `relay`: in consumer group `group` (offsets committed
+    only for confirmed messages), else from the beginning without commits.
+    `timeout` is --timeout as given, for the message when it cut the run short."""
+    from mqcli.core.kafka.engine import group_consumer, partition_consumer, resolve
+    from mqcli.core.stops import IDLE
+
+    settings = resolve(profile.kafka, engine)
+    assert source.topic is not None
+    if group is not None:
+        note(f"consumer group {group}: offsets are committed once the target confirmed their messages")
+        consumer = group_consumer(
+            settings,
+            group,
+            [source.topic],
+            start="earliest",
+            profile=profile.name,
+            on_event=lambda text: debug(f"group {group}: {text}"),
+        )
+
+        def take(msg: Message) -> bool:
+            relay.take(msg)
+            return True  # marked now, committed only after relay.deliver() (the batch's flush) returned
+
+        try:
+            result = consumer.run(rules, take, relay.deliver)
+        finally:
+            # Commit (after delivering what is pending) only when no delivery
+            # broke off: then every marked offset's message was confirmed.
+            consumer.close(commit=not relay.broken)
+    else:
+        from mqcli.core.kafka.common import StartOffset
+
+        plain = partition_consumer(settings, source.topic, profile=profile.name)
+        try:
+            plain.seek(StartOffset("beginning"))
+            result = plain.run(rules, relay.take, relay.deliver)
+            relay.deliver()
+        finally:
+            plain.close()
+    count = rules.count
+    if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
+        got = f"{result.handled} of {count}" if count is not None else "no"
+        raise TimeoutExpired(f"{got} messages from {source} within {timeout} of idle time")
+
+
+def from_rabbit(source: Endpoint, profile: Profile, relay: Relay, rules: StopRules) -> None:
+    """Consume queue `source` into `relay`: each delivery is acknowledged with
+    its batch, after relay.deliver() returned (--match is not offered here:
+    consume would take the messages that do not match too)."""
+    from mqcli.core.rabbit.client import RabbitClient
+    from mqcli.core.rabbit.consume import ConsumeSettings, Outcome, consume
+
+    assert source.queue is not None
+    numbers = itertools.count(1)
+
+    def take(msg: Message) -> Outcome:
+        msg.line = next(numbers)  # names it in a failure: its position in this run
+        relay.take(msg)
+        return Outcome.ACK  # sent with the batch's basic.ack, after relay.deliver() (its flush) returned
+
+    # Ctrl-C/SIGTERM are held while consuming (one landing inside pika can
+    # leave the connection unable to close); the loop looks at them between
+    # messages, acknowledges what was confirmed, and then the signal acts.
+    with DeferredSignals() as signals, RabbitClient(profile.rabbit, profile=profile.name) as client:
+        client.queue_info(source.queue)  # NotFound (exit 6)
+        settings = ConsumeSettings(
+            queue=source.queue,
+            count=rules.count,
+            exit_at_end=rules.exit_at_end,
+            idle_timeout=rules.idle_timeout,
+            prefetch=1000,
+        )
+        try:
+            consume(client, settings, take, flush=relay.deliver, stop_requested=lambda: signals.received is not None)
+        except TimeoutExpired:
+            # As for a Kafka source: --timeout is an error only when it cut the move short.
+            moved = relay.report.delivered + relay.skipped
+            if moved == 0 or (rules.count is not None and moved < rules.count):
+                raise
+    signals.raise_received()
+
+
+def from_stream(stream: BinaryIO, relay: Relay, count: int | None) -> None:
+    """JSON Lines from `stream` (the `-` source) into `relay`, a batch at a time."""
+    from mqcli.core.readers import InputMode, ReaderOptions, read_messages
+
+    messages: Iterable[Message] = read_messages([stream], ReaderOptions(mode=InputMode.jsonl))
+    if count is not None:
+        messages = itertools.islice(messages, count)
+    for batch in stdin_batches(messages):
+        for msg in batch:
+            relay.take(msg)
+        relay.deliver()
