@@ -31,3 +31,19 @@ show_tail() {
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
+
+# stop_process NAME PID GRACE: SIGTERM, wait up to GRACE seconds for a clean
+# shutdown (a JVM broker flushes its logs), SIGKILL only if it hangs.
+stop_process() {
+  local name="$1" p="$2" grace="$3" deadline
+  kill -TERM "$p" 2>/dev/null || return 0
+  deadline=$((SECONDS + grace))
+  while kill -0 "$p" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "$name did not stop in ${grace}s, killing"
+      kill -KILL "$p" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+}

@@ -185,22 +185,12 @@ start() {
 }
 
 stop_node() {
-  local n="$1" p deadline
+  local n="$1"
   if ! running "$n"; then
     rm -f "$(pidfile "$n")"
     return 0
   fi
-  p="$(pid "$n")"
-  kill -TERM "$p"
-  deadline=$((SECONDS + 60))
-  while kill -0 "$p" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "cluster node $n did not stop in 60s, killing"
-      kill -KILL "$p" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
+  stop_process "cluster node $n" "$(pid "$n")" 60
   rm -f "$(pidfile "$n")"
 }
 

@@ -159,18 +159,9 @@ stop() {
   local p
   p="$(pid)"
   log "stopping Kafka (pid $p)"
-  kill -TERM "$p"
   # A clean shutdown flushes logs and closes the metadata log; a single node
-  # does that in a few seconds. SIGKILL only if it hangs.
-  local deadline=$((SECONDS + 60))
-  while kill -0 "$p" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "Kafka did not stop in 60s, killing"
-      kill -KILL "$p" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
+  # does that in a few seconds.
+  stop_process Kafka "$p" 60
   rm -f "$PIDFILE"
 }
 

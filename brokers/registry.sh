@@ -140,16 +140,7 @@ stop() {
   local p
   p="$(pid)"
   log "stopping Apicurio Registry (pid $p)"
-  kill -TERM "$p"
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$p" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "Apicurio Registry did not stop in 30s, killing"
-      kill -KILL "$p" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
+  stop_process "Apicurio Registry" "$p" 30
   rm -f "$PIDFILE"
 }
 
