@@ -32,6 +32,16 @@ port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# pid_in FILE: the pid a pid file holds, empty when there is none.
+pid_in() { cat "$1" 2>/dev/null || true; }
+
+# pid_alive PID PATTERN: PID is a live process whose command line matches
+# PATTERN (the pattern guards against a pid recycled by another process).
+pid_alive() {
+  [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+
 # stop_process NAME PID GRACE: SIGTERM, wait up to GRACE seconds for a clean
 # shutdown (a JVM broker flushes its logs), SIGKILL only if it hangs.
 stop_process() {
@@ -46,4 +56,26 @@ stop_process() {
     fi
     sleep 0.2
   done
+}
+
+# find_java MIN WHAT: the newest JDK whose major version is >= MIN ($JAVA
+# first if set, then every /usr/lib/jvm/*/bin/java, then java on PATH).
+# Apicurio and Keycloak need Java 21+ while Debian's default is 17, and the
+# newer JDK's path differs between machines, so no path is hard-coded.
+find_java() {
+  local min="$1" what="$2" candidates=() j v best="" best_v=0
+  [[ -n "${JAVA:-}" ]] && candidates+=("$JAVA")
+  for j in /usr/lib/jvm/*/bin/java; do [[ -x "$j" ]] && candidates+=("$j"); done
+  command -v java >/dev/null && candidates+=("$(command -v java)")
+  for j in "${candidates[@]}"; do
+    # `java -version` prints e.g.: openjdk version "25.0.1" 2025-10-21
+    v="$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+    [[ -n "$v" ]] || continue
+    if ((v >= min && v > best_v)); then best="$j"; best_v="$v"; fi
+  done
+  if [[ -z "$best" ]]; then
+    log "$what needs Java $min or newer; none found under /usr/lib/jvm or on PATH (set JAVA=/path/to/java)"
+    exit 1
+  fi
+  echo "$best"
 }

@@ -35,15 +35,10 @@ kjava() {
   "$JAVA" -Dlog4j2.configurationFile="$BROKERS_DIR/kafka/tools-log4j2.xml" -cp "$LIB/*" "$@"
 }
 
-pid() { cat "$(pidfile "$1")" 2>/dev/null || true; }
+pid() { pid_in "$(pidfile "$1")"; }
 
 # Node N is ours and alive: the pid file names a live JVM running its properties.
-running() {
-  local p
-  p="$(pid "$1")"
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$(node_dir "$1")/server.properties"
-}
+running() { pid_alive "$(pid "$1")" "$(node_dir "$1")/server.properties"; }
 
 check_node() {
   [[ "$1" =~ ^[123]$ ]] || { echo "NODE must be 1, 2 or 3 (got '$1')" >&2; exit 2; }

@@ -50,16 +50,10 @@ kjava() {
     -cp "$LIB/*" "$@"
 }
 
-pid() { cat "$PIDFILE" 2>/dev/null || true; }
+pid() { pid_in "$PIDFILE"; }
 
-# Our broker is running if the pid file names a live kafka.Kafka process
-# (checking the command line guards against a recycled pid).
-running() {
-  local p
-  p="$(pid)"
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
-}
+# Our broker is running if the pid file names a live kafka.Kafka process.
+running() { pid_alive "$(pid)" 'kafka\.Kafka'; }
 
 # "Accepting clients" = a metadata request on 9092 answers and lists broker 1
 # (which KRaft only does once the broker is registered and unfenced), and the

@@ -60,15 +60,10 @@ export HOME="$RDIR/home"
 
 ctl() { "$RBIN/rabbitmqctl" "$@"; }
 
-pid() { cat "$RABBITMQ_PID_FILE" 2>/dev/null || true; }
+pid() { pid_in "$RABBITMQ_PID_FILE"; }
 
 # The node is ours and alive if the pid file names a live Erlang VM (beam).
-running() {
-  local p
-  p="$(pid)"
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'beam'
-}
+running() { pid_alive "$(pid)" 'beam'; }
 
 # Real client check: a full AMQP login as guest on the AMQP port
 # (brokers/amqp_ping.py), much faster than the Erlang CLI; plus the TLS port

@@ -20,27 +20,6 @@ MGMT_PORT="${REGISTRY_MGMT_PORT:-8091}"
 URL="http://127.0.0.1:$PORT/apis/ccompat/v7"
 REGISTRY_HEAP_OPTS="${REGISTRY_HEAP_OPTS:--Xms64m -Xmx384m}"
 
-# Apicurio 3 needs Java 21 or newer (Debian's 17 fails with
-# UnsupportedClassVersionError). $JAVA wins if set; otherwise the newest JDK
-# under /usr/lib/jvm whose major version is >= 21. No path is hard-coded.
-find_java() {
-  local candidates=() j v best="" best_v=0
-  [[ -n "${JAVA:-}" ]] && candidates+=("$JAVA")
-  for j in /usr/lib/jvm/*/bin/java; do [[ -x "$j" ]] && candidates+=("$j"); done
-  command -v java >/dev/null && candidates+=("$(command -v java)")
-  for j in "${candidates[@]}"; do
-    # `java -version` prints e.g.: openjdk version "25.0.1" 2025-10-21
-    v="$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
-    [[ -n "$v" ]] || continue
-    if ((v >= 21 && v > best_v)); then best="$j"; best_v="$v"; fi
-  done
-  if [[ -z "$best" ]]; then
-    log "Apicurio Registry needs Java 21 or newer; none found under /usr/lib/jvm or on PATH (set JAVA=/path/to/java)"
-    exit 1
-  fi
-  echo "$best"
-}
-
 # The distribution is a tar.gz on Maven Central (classifier "all"): a Quarkus
 # fast-jar, run with `java -jar quarkus-run.jar`, no build.
 install() {
@@ -64,14 +43,9 @@ install() {
   rm -rf "$DIST.tmp" "$RDIR/download"
 }
 
-pid() { cat "$PIDFILE" 2>/dev/null || true; }
+pid() { pid_in "$PIDFILE"; }
 
-running() {
-  local p
-  p="$(pid)"
-  [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'quarkus-run\.jar'
-}
+running() { pid_alive "$(pid)" 'quarkus-run\.jar'; }
 
 # Ready = the ccompat API answers a subject listing with a JSON array.
 ready() {
@@ -111,7 +85,7 @@ start() {
   done
   install
   local java
-  java="$(find_java)"
+  java="$(find_java 21 "Apicurio Registry")"
   log "starting Apicurio Registry with $java (log: $LOGFILE)"
   echo "===== $(date -Is) registry start =====" >>"$LOGFILE"
   cd "$DIST"
