@@ -300,3 +300,13 @@ def test_random_manifests_round_trip(tmp_path: Path, manifest: Manifest) -> None
     assert back.rabbit.queues == manifest.rabbit.queues
     assert sorted(b.key() for b in back.rabbit.bindings) == sorted(b.key() for b in manifest.rabbit.bindings)
     assert back.rabbit.vhost == manifest.rabbit.vhost
+
+
+def test_the_readme_example_is_valid() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```yaml\n# topology.yaml\n", 1)[1].split("```", 1)[0]
+    m = read_manifest(Path("README.md"), {"ENV": "ci"}, block)
+    assert m.kafka is not None and sorted(m.kafka.topics) == ["ci-audit", "orders"]
+    assert m.rabbit is not None
+    assert m.rabbit.policies["ttl-dead"].pattern == r"^jobs\.dead$"
+    assert m.rabbit.queues["jobs"].type == "quorum"

@@ -267,3 +267,38 @@ def test_manifest_errors_name_file_and_line(cli: Callable[..., Run], prefix: str
     assert missing.exit_code == 3 and "topology manifest not found" in missing.stderr
     bad_regex = cli("diff", "-f", file, "--match", "(")
     assert bad_regex.exit_code == 2
+
+
+def _on_a_terminal(args: list[str], answer: str) -> tuple[int, str]:
+    """Run mqcli in-process as if stdin and stderr were a terminal, answering `answer`."""
+    import io
+
+    from typer.testing import CliRunner
+
+    from mqcli.cli.app import app
+    from mqcli.cli.context import AppContext
+
+    err = io.StringIO()
+    context = AppContext.create(stdout=io.BytesIO(), stderr=err)
+    context.stdin_isatty = context.stderr_isatty = True
+    result = CliRunner().invoke(app, args, input=answer, obj=context, catch_exceptions=False)
+    return result.exit_code, err.getvalue() + result.stderr
+
+
+def test_prune_on_a_terminal_asks_first(
+    cli: Callable[..., Run], kafka_engine: str, prefix: str, admin: Any, amqp: Any, tmp_path: Path
+) -> None:
+    file = write(tmp_path, manifest(prefix))
+    assert cli("apply", "-f", file).exit_code == 0
+    amqp.channel().queue_declare(f"{prefix}.stray", durable=True)
+    args = ["apply", "-f", file, "--prune", "--match", match(prefix)]
+
+    code, err = _on_a_terminal(args, "n\n")
+    assert code == 1, err
+    assert f"- rabbit queue {prefix}.stray" in err and "delete these 1?" in err
+    assert "not confirmed: nothing was applied" in err
+    assert f"{prefix}.stray" in vhost_names("queues", prefix)
+
+    code, err = _on_a_terminal(args, "y\n")
+    assert code == 0, err
+    assert f"{prefix}.stray" not in vhost_names("queues", prefix)
