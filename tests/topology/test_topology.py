@@ -295,7 +295,7 @@ def test_prune_on_a_terminal_asks_first(
 
     code, err = _on_a_terminal(args, "n\n")
     assert code == 1, err
-    assert f"- rabbit queue {prefix}.stray" in err and "delete these 1?" in err
+    assert f"- rabbit queue {prefix}.stray" in err and "delete the 1 listed above?" in err
     assert "not confirmed: nothing was applied" in err
     assert f"{prefix}.stray" in vhost_names("queues", prefix)
 

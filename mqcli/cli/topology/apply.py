@@ -81,7 +81,7 @@ def apply(
         if plan.deletions and not yes:
             for change in plan.deletions:
                 app.report(change.line())
-            if not typer.confirm(f"mqcli: delete these {len(plan.deletions)}?", default=False, err=True):
+            if not typer.confirm(f"mqcli: delete the {len(plan.deletions)} listed above?", default=False, err=True):
                 raise MqcliError("not confirmed: nothing was applied")
         applied = 0
 
