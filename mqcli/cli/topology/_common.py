@@ -42,8 +42,8 @@ MatchOpt = Annotated[
         "--match",
         "-m",
         metavar="REGEX",
-        help="Only live objects whose name this regex matches (anywhere in the name) are read and pruned; "
-        "a binding when its destination matches (and its source, unless built in).",
+        help="Only live objects whose name this regex matches (anywhere in the name) are pruned or exported; "
+        "a binding counts when its destination matches, and its source too unless built in.",
         show_default=False,
     ),
 ]
