@@ -109,3 +109,19 @@ class Admin(Protocol):
     def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]: ...
 
     def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None: ...
+
+    # -- topic configs and partitions (topology as code, `kafka topics alter-config|add-partitions`) --
+
+    def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
+        """Each topic's own config overrides (set on the topic, not broker-wide
+        defaults), name -> value; sensitive values and topics that do not
+        exist left out."""
+
+    def alter_topic_config(self, topic: str, set_configs: dict[str, str], delete: list[str]) -> None:
+        """Incrementally set `set_configs` and reset `delete` to their defaults
+        (other overrides stay).  NotFound for a missing topic, UsageError for a
+        config the broker refuses."""
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        """Grow `topic` to `total` partitions.  NotFound for a missing topic,
+        UsageError when `total` is not more than it has."""

@@ -3,11 +3,12 @@ CLI can render them as tables or JSON."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
 from kafka import KafkaAdminClient, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType, OffsetSpec
+from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, OffsetSpec
 from kafka.structs import OffsetAndMetadata
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
@@ -304,6 +305,75 @@ class Admin:
         bad = [f"{tp.topic}[{tp.partition}]: {err.__name__}" for tp, err in result.items() if err is not kerr.NoError]
         if bad:
             raise MqcliError(f"offset reset failed for {', '.join(bad)}")
+
+    # -- topic configs and partitions ----------------------------------------------------
+    def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
+        """Each topic's own overrides (source DYNAMIC_TOPIC_CONFIG), sensitive ones left out."""
+        if not topics:
+            return {}
+        with self._errors():
+            described = self.client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+        out: dict[str, dict[str, str]] = {}
+        for name, entries in (described.get("topic") or {}).items():
+            if name not in topics or not entries:  # a topic that does not exist has no entries at all
+                if name in topics and self.exists(name):
+                    out[name] = {}
+                continue
+            out[name] = {
+                key: e["value"]
+                for key, e in sorted(entries.items())
+                if e.get("config_source") == "DYNAMIC_TOPIC_CONFIG"
+                and not e.get("is_sensitive")
+                and e.get("value") is not None
+            }
+        return out
+
+    def alter_topic_config(self, topic: str, set_configs: dict[str, str], delete: list[str]) -> None:
+        """Incremental: only the named configs change (IncrementalAlterConfigs)."""
+        configs: dict[str, Any] = dict(set_configs)
+        configs.update({name: (AlterConfigOp.DELETE, None) for name in delete})
+        if not configs:
+            return
+        with self._errors(topic):
+            result = self.client.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, configs)], raise_on_unknown=False, incremental=True
+            )
+        outcome = str((result.get("topic") or {}).get(topic, "OK"))
+        if outcome == "OK":
+            return
+        if "UnknownTopicOrPartition" in outcome:
+            raise NotFound(f"topic {topic!r} does not exist")
+        raise UsageError(f"cannot alter the config of topic {topic!r}: {_short_text(outcome)}")
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        try:
+            self.client.create_partitions({topic: total})
+        except kerr.UnknownTopicOrPartitionError:
+            raise NotFound(f"topic {topic!r} does not exist") from None
+        except (kerr.InvalidPartitionsError, kerr.InvalidRequestError, kerr.PolicyViolationError) as e:
+            raise UsageError(f"cannot add partitions to topic {topic!r}: {_short(e)}") from None
+        except kerr.KafkaError as e:
+            raise map_error(e, self.settings, self.profile, topic=topic) from None
+        # Until the new partitions have leaders, so a producer right after sees them.
+        deadline = time.monotonic() + max(self.settings.connect_timeout * 3, 15.0)
+        while time.monotonic() < deadline:
+            with self._errors(topic):
+                (desc,) = self.client.describe_topics([topic])
+            parts = desc.get("partitions") or []
+            if len(parts) >= total and all(_leader(p) >= 0 for p in parts):
+                return
+            time.sleep(0.05)
+
+
+def _leader(partition: dict[str, Any]) -> int:
+    leader = partition.get("leader_id")
+    return leader if isinstance(leader, int) else -1
+
+
+def _short_text(text: str) -> str:
+    """The broker's own words from kafka-python's "[Error N] Name: message" text."""
+    _, sep, rest = text.partition(": ")
+    return rest.strip() or text if sep else text
 
 
 def _short(e: BaseException) -> str:

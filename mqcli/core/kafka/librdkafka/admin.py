@@ -12,10 +12,10 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka.admin import AdminClient
 
 # confluent_kafka.admin imports these without re-exporting them: from where they are defined.
-from confluent_kafka.admin._config import ConfigResource, ConfigSource
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from confluent_kafka.admin._resource import ResourceType
-from confluent_kafka.cimpl import NewTopic
+from confluent_kafka.cimpl import NewPartitions, NewTopic
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
 from mqcli.core.kafka.common import ResetTarget
@@ -418,6 +418,66 @@ class Admin:
         ]
         if bad:
             raise MqcliError(f"offset reset failed for {', '.join(bad)}")
+
+    # -- topic configs and partitions ----------------------------------------------------
+    def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
+        """Each topic's own overrides (source DYNAMIC_TOPIC_CONFIG), sensitive ones left out."""
+        if not topics:
+            return {}
+        resources = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
+        futs = self.client.describe_configs(resources, request_timeout=self.timeout)
+        out: dict[str, dict[str, str]] = {}
+        for resource, fut in futs.items():
+            try:
+                entries = self._result(fut, resource.name)
+            except NotFound:
+                continue
+            out[resource.name] = {
+                name: e.value
+                for name, e in sorted(entries.items())
+                if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and not e.is_sensitive and e.value is not None
+            }
+        return out
+
+    def _refused(self, fut: Future[Any], topic: str, what: str) -> None:
+        """Wait for an alteration of `topic`: NotFound, UsageError for what the broker refuses."""
+        try:
+            fut.result(timeout=self.timeout + 5)
+        except KafkaException as e:
+            err = _kerr(e)
+            code = err.code() if err is not None else None
+            if code in _UNKNOWN:
+                raise NotFound(f"topic {topic!r} does not exist") from None
+            if code in (
+                KafkaError.INVALID_CONFIG,
+                KafkaError.INVALID_REQUEST,
+                KafkaError.INVALID_PARTITIONS,
+                KafkaError.POLICY_VIOLATION,
+            ):
+                raise UsageError(f"cannot {what} topic {topic!r}: {err.str() if err is not None else e}") from None
+            raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
+
+    def alter_topic_config(self, topic: str, set_configs: dict[str, str], delete: list[str]) -> None:
+        """Incremental: only the named configs change (IncrementalAlterConfigs)."""
+        entries = [ConfigEntry(n, v, incremental_operation=AlterConfigOpType.SET) for n, v in set_configs.items()]
+        entries += [ConfigEntry(n, None, incremental_operation=AlterConfigOpType.DELETE) for n in delete]
+        if not entries:
+            return
+        resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
+        (fut,) = self.client.incremental_alter_configs([resource], request_timeout=self.timeout).values()
+        self._refused(fut, topic, "alter the config of")
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        (fut,) = self.client.create_partitions([NewPartitions(topic, total)], request_timeout=self.timeout).values()
+        self._refused(fut, topic, "add partitions to")
+        # Until the new partitions have leaders, so a producer right after sees them.
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            md = self.client.list_topics(topic, timeout=self.timeout)
+            t = md.topics.get(topic)
+            if t is not None and len(t.partitions) >= total and all(p.leader >= 0 for p in t.partitions.values()):
+                return
+            time.sleep(0.05)
 
 
 def _type(t: Any) -> str | None:
