@@ -4,6 +4,8 @@ import typer
 
 from mqcli.cli.kafka.groups import describe, reset_offsets
 from mqcli.cli.kafka.groups import list as list_
+from mqcli.cli.kafka.groups.delete import delete as delete_groups
+from mqcli.cli.kafka.groups.delete_offsets import delete_offsets
 
 app = typer.Typer(
     help="Consumer groups: list, describe (lag), reset offsets.\n\nExample: mqcli kafka groups describe billing",
@@ -12,4 +14,6 @@ app = typer.Typer(
 )
 app.command("list")(list_.list_groups)
 app.command("describe")(describe.describe)
+app.command("delete")(delete_groups)
+app.command("delete-offsets")(delete_offsets)
 app.command("reset-offsets")(reset_offsets.reset_offsets)
