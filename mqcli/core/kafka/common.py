@@ -263,6 +263,14 @@ GROUP_SUBSCRIBED_TO_TOPIC = 86
 INVALID_GROUP_ID = 24
 
 
+def compacted_refusal(topic: str) -> MqcliError:
+    """delete-records on a compacted topic, which Kafka refuses with POLICY_VIOLATION."""
+    return MqcliError(
+        f"cannot delete records of topic {topic!r}: Kafka refuses on a compacted topic (POLICY_VIOLATION)",
+        hint="delete-records needs cleanup.policy=delete",
+    )
+
+
 def group_refusal(group: str, action: str, code: int, name: str, *, topic: str | None = None) -> MqcliError:
     """The error for a group admin request the broker refused with Kafka
     error `code` (`name`: the engine's name for it), worded the same for both

@@ -4,6 +4,7 @@ import typer
 
 from mqcli.cli.kafka.topics import create, delete, describe
 from mqcli.cli.kafka.topics import list as list_
+from mqcli.cli.kafka.topics.delete_records import delete_records
 
 app = typer.Typer(
     help="List, describe, create and delete topics.\n\nExample: mqcli kafka topics create orders --partitions 3 --if-not-exists",
@@ -12,5 +13,6 @@ app = typer.Typer(
 )
 app.command("list")(list_.list_topics)
 app.command("describe")(describe.describe)
+app.command("delete-records")(delete_records)
 app.command("create")(create.create)
 app.command("delete")(delete.delete)

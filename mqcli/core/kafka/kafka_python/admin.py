@@ -14,6 +14,7 @@ from mqcli.core.errors import MqcliError, NotFound, UsageError
 from mqcli.core.kafka.common import (
     RecordsBefore,
     ResetTarget,
+    compacted_refusal,
     cut_row,
     group_refusal,
     offset_partitions,
@@ -374,8 +375,13 @@ class Admin:
         partition's new start offset (its low watermark), as the broker says."""
         if not before:
             return {}
-        with self._errors(topic):
+        try:
             result = self.client.delete_records({TopicPartition(topic, p): o for p, o in before.items()})
+        except kerr.KafkaError as e:
+            # Several partitions failing come as one BrokerResponseError naming each error.
+            if isinstance(e, kerr.PolicyViolationError) or "PolicyViolationError" in str(e):
+                raise compacted_refusal(topic) from None
+            raise map_error(e, self.settings, self.profile, topic=topic) from None
         return {tp.partition: int(r["low_watermark"]) for tp, r in result.items()}
 
 

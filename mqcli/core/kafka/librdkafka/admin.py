@@ -18,7 +18,14 @@ from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
-from mqcli.core.kafka.common import RecordsBefore, ResetTarget, cut_row, group_refusal, record_partitions
+from mqcli.core.kafka.common import (
+    RecordsBefore,
+    ResetTarget,
+    compacted_refusal,
+    cut_row,
+    group_refusal,
+    record_partitions,
+)
 from mqcli.core.kafka.librdkafka.client import (
     UNKNOWN_TOPIC,
     Diagnosis,
@@ -461,7 +468,16 @@ class Admin:
         futs = self.client.delete_records(
             [TopicPartition(topic, p, o) for p, o in sorted(before.items())], request_timeout=self.timeout
         )
-        return {tp.partition: int(self._result(fut, topic).low_watermark) for tp, fut in futs.items()}
+        out = {}
+        for tp, fut in futs.items():
+            try:
+                out[tp.partition] = int(fut.result(timeout=self.timeout + 5).low_watermark)
+            except KafkaException as e:
+                err = _kerr(e)
+                if err is not None and err.code() == KafkaError.POLICY_VIOLATION:
+                    raise compacted_refusal(topic) from None
+                raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
+        return out
 
 
 def _type(t: Any) -> str | None:
