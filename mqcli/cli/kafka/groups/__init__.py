@@ -1,4 +1,4 @@
-"""`mqcli kafka groups list|describe|reset-offsets`: one module per verb."""
+"""`mqcli kafka groups list|describe|delete|delete-offsets|reset-offsets`: one module per verb."""
 
 import typer
 
@@ -8,7 +8,7 @@ from mqcli.cli.kafka.groups.delete import delete as delete_groups
 from mqcli.cli.kafka.groups.delete_offsets import delete_offsets
 
 app = typer.Typer(
-    help="Consumer groups: list, describe (lag), reset offsets.\n\nExample: mqcli kafka groups describe billing",
+    help="Consumer groups: list, describe (lag), reset offsets, delete groups or their offsets.\n\nExample: mqcli kafka groups describe billing",
     no_args_is_help=True,
     rich_markup_mode=None,
 )

@@ -1,4 +1,4 @@
-"""`mqcli kafka topics list|describe|create|delete`: one module per verb."""
+"""`mqcli kafka topics list|describe|create|delete|delete-records`: one module per verb."""
 
 import typer
 
