@@ -31,21 +31,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mqcli.core.schema.common import Mismatch, SchemaInvalid
+
+__all__ = ["Mismatch", "Schema", "SchemaInvalid", "from_json", "to_json_text"]
+
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 _INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
-
-
-class SchemaInvalid(ValueError):
-    """A schema text that is not a valid Avro schema."""
-
-
-class Mismatch(ValueError):
-    """A JSON value that does not fit the schema: `path` (`.items[3].price`) and what was expected."""
-
-    def __init__(self, path: str, expected: str) -> None:
-        super().__init__(f"{path or '.'}: expected {expected}")
-        self.path = path or "."
-        self.expected = expected
 
 
 # -- decoding: Avro binary -> JSON text ----------------------------------------------

@@ -40,6 +40,12 @@ class RegisteredSchema:
     type: str = "AVRO"
     subject: str | None = None
     version: int | None = None
+    # Schemas this one imports (Protobuf) or refers to: (name it is imported by, subject, version).
+    references: tuple[tuple[str, str, int], ...] = ()
+
+
+def _references(r: dict[str, Any]) -> tuple[tuple[str, str, int], ...]:
+    return tuple((str(x["name"]), str(x["subject"]), int(x["version"])) for x in r.get("references") or ())
 
 
 def _one_line(text: str) -> str:
@@ -103,7 +109,7 @@ class RegistryClient:
         found = self._by_id.get(schema_id)
         if found is None:
             r = self._call("GET", f"/schemas/ids/{schema_id}")
-            found = RegisteredSchema(schema_id, r["schema"], r.get("schemaType") or "AVRO")
+            found = RegisteredSchema(schema_id, r["schema"], r.get("schemaType") or "AVRO", references=_references(r))
             self._by_id[schema_id] = found
         return found
 
@@ -126,10 +132,17 @@ class RegistryClient:
         if found is None:
             r = self._call("GET", f"/subjects/{quote(subject, safe='')}/versions/{version}")
             found = RegisteredSchema(
-                int(r["id"]), r["schema"], r.get("schemaType") or "AVRO", r["subject"], int(r["version"])
+                int(r["id"]),
+                r["schema"],
+                r.get("schemaType") or "AVRO",
+                r["subject"],
+                int(r["version"]),
+                _references(r),
             )
             self._by_version[key] = found
-            self._by_id.setdefault(found.id, RegisteredSchema(found.id, found.text, found.type))
+            self._by_id.setdefault(
+                found.id, RegisteredSchema(found.id, found.text, found.type, references=found.references)
+            )
         return found
 
     def lookup(self, subject: str, text: str, schema_type: str = "AVRO", *, register: bool) -> RegisteredSchema:
