@@ -62,7 +62,9 @@ def test_produce_json_schema_then_consume_decoded(cli: Any, topic: str, tmp_path
 
 
 def test_group_consume_decodes_json_schema(cli: Any, topic: str, tmp_path: Path, unique_name: Any) -> None:
-    r = cli("kafka", "produce", topic, "--value-format", "json-schema", "--value-schema", schema_file(tmp_path), '{"id": 3}')
+    r = cli(
+        "kafka", "produce", topic, "--value-format", "json-schema", "--value-schema", schema_file(tmp_path), '{"id": 3}'
+    )
     assert r.exit_code == 0, r.stderr
     r = cli("kafka", "group-consume", "--group", unique_name("g"), topic, "-e", "-o", "json")
     assert r.exit_code == 0, r.stderr
@@ -105,9 +107,9 @@ def test_subject_and_id_choices_and_key(cli: Any, topic: str, tmp_path: Path) ->
 def test_records_framed_elsewhere_decode_and_strict_refuses_what_does_not_validate(
     cli: Any, topic: str, tmp_path: Path
 ) -> None:
-    schema_id = rest(
-        "POST", f"/subjects/{topic}-value/versions", {"schema": json.dumps(ORDER), "schemaType": "JSON"}
-    )["id"]
+    schema_id = rest("POST", f"/subjects/{topic}-value/versions", {"schema": json.dumps(ORDER), "schemaType": "JSON"})[
+        "id"
+    ]
     head = struct.pack(">bI", 0, schema_id)
     send_raw(topic, [(None, head + b'{"id": 9}'), (None, head + b'{"id": "nine"}'), (None, b"plain")])
     r = cli("kafka", "consume", topic, "-e")  # auto: what does not validate stays as it is

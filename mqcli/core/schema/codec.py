@@ -165,6 +165,27 @@ class LocalSchema:
     type: str
     codec: Codec
     prefix: bytes = b""  # after the wire header: Protobuf's message indexes
+    proto: Any = None  # Protobuf: the ProtoFile, to register the files it imports as references
+    include: tuple[str, ...] = ()  # Protobuf: where its imports were found
+
+    def references(
+        self, registry: RegistryClient, register: bool, name: str | None = None
+    ) -> tuple[tuple[str, str, int], ...]:
+        """Protobuf: the files this schema imports, each registered (theirs first) under its import
+        name as the subject, as Confluent's serializers do; the (name, subject, version) references."""
+        if self.proto is None:
+            return ()
+        refs = []
+        for dep in self.proto.imports(name or self.proto.main):
+            path = next((os.path.join(d, dep) for d in self.include if os.path.isfile(os.path.join(d, dep))), None)
+            if path is None:
+                raise UsageError(f"cannot find {dep} (imported by {name or 'the schema'}) to register it")
+            text = _read(path, "import")
+            inner = self.references(registry, register, dep)
+            reg = registry.lookup(dep, text, "PROTOBUF", register=register, references=inner)
+            assert reg.version is not None
+            refs.append((dep, dep, reg.version))
+        return tuple(refs)
 
 
 def _read(path: str, option: str, binary: bool = False) -> Any:
@@ -209,7 +230,8 @@ def load_local(field_: str, choice: SchemaChoice, fmt: str | None) -> LocalSchem
             else:
                 pfile = protobuf.from_file(choice.file, list(choice.proto_paths))
             message = pfile.message(choice.message_type, mt_option)
-            return LocalSchema(text, schema_type, message, wire.write_indexes(message.indexes))
+            include = (*choice.proto_paths, os.path.dirname(os.path.abspath(choice.file)))
+            return LocalSchema(text, schema_type, message, wire.write_indexes(message.indexes), pfile, include)
         return LocalSchema(text, schema_type, parse(schema_type, text))
     except SchemaInvalid as e:
         kind = FORMAT_OF[schema_type].replace("json-schema", "JSON Schema").replace("avro", "Avro")
@@ -442,7 +464,8 @@ class Encoder:
                 self._fixed = _Target(None, local.codec)
             else:
                 subject = subject_name(strategy, topic, field, local.codec.name)
-                reg = registry.lookup(subject, local.text, local.type, register=choice.register)
+                refs = local.references(registry, choice.register)
+                reg = registry.lookup(subject, local.text, local.type, register=choice.register, references=refs)
                 self._fixed = _Target(reg.id, local.codec, local.prefix)
         elif choice.subject is not None:
             assert registry is not None

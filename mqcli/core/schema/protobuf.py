@@ -92,7 +92,8 @@ class ProtoFile:
         from google.protobuf import descriptor_pool
 
         self._pool = descriptor_pool.DescriptorPool()
-        by_name = {f.name: f for f in files}
+        by_name = self._protos = {f.name: f for f in files}
+        self.main = main
         added: set[str] = set()
 
         def add(name: str) -> None:
@@ -109,6 +110,11 @@ class ProtoFile:
         names = [main] if main is not None else [n for n in by_name if not n.startswith("google/protobuf/")]
         self._files = [self._pool.FindFileByName(n) for n in names]
         self._messages: dict[str, ProtoMessage] = {}
+
+    def imports(self, name: str) -> list[str]:
+        """The files `name` imports, other than the well-known types."""
+        proto = self._protos.get(name)
+        return [d for d in proto.dependency if not d.startswith("google/protobuf/")] if proto is not None else []
 
     @property
     def top_level(self) -> list[str]:

@@ -145,8 +145,17 @@ class RegistryClient:
             )
         return found
 
-    def lookup(self, subject: str, text: str, schema_type: str = "AVRO", *, register: bool) -> RegisteredSchema:
-        """The id of `text` under `subject`: looked up, or registered when missing and `register`."""
+    def lookup(
+        self,
+        subject: str,
+        text: str,
+        schema_type: str = "AVRO",
+        *,
+        register: bool,
+        references: tuple[tuple[str, str, int], ...] = (),
+    ) -> RegisteredSchema:
+        """The id of `text` under `subject`: looked up, or registered when missing and `register`.
+        `references`: the (import name, subject, version) of the schemas it imports."""
         key = (subject, text, register)
         found = self._by_text.get(key)
         if found is not None:
@@ -154,6 +163,8 @@ class RegistryClient:
         body: dict[str, Any] = {"schema": text}
         if schema_type != "AVRO":
             body["schemaType"] = schema_type
+        if references:
+            body["references"] = [{"name": n, "subject": s, "version": v} for n, s, v in references]
         path = f"/subjects/{quote(subject, safe='')}"
         try:
             r = self._call("POST", path, body)
@@ -165,7 +176,9 @@ class RegistryClient:
                     " (--no-register)"
                 ) from None
             r = self._call("POST", path + "/versions", body)
-            found = RegisteredSchema(int(r["id"]), text, schema_type, subject)
+            # Registering answers the id only; the version (which a reference to it names) needs the lookup.
+            version = self._call("POST", path, body).get("version")
+            found = RegisteredSchema(int(r["id"]), text, schema_type, subject, int(version) if version else None)
         self._by_text[key] = found
         return found
 
