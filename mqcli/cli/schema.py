@@ -20,6 +20,8 @@ from mqcli.core.errors import UsageError
 from mqcli.core.message import Message
 
 if TYPE_CHECKING:
+    from mqcli.core.errors import MqcliError
+    from mqcli.core.readers import ReadStats
     from mqcli.core.schema.codec import Encoder, SchemaChoice
     from mqcli.core.schema.registry import RegistryClient
     from mqcli.core.stops import Matcher
@@ -93,6 +95,25 @@ DescriptorSetOpt = Annotated[
         " bodies are bare.",
     ),
 ]
+RabbitConsumeFormatOpt = Annotated[
+    Optional[str],
+    _opt(
+        "--value-format",
+        "auto|raw|string|json|avro|protobuf|json-schema",
+        "How bodies are encoded: raw/string (as is; the default without --value-schema), json, avro, protobuf or"
+        " json-schema (strict, with --value-schema: exit 7 or --skip-invalid), or auto (bodies whose content_type"
+        " is --value-schema's format decoded, the rest as is).",
+    ),
+]
+RabbitPublishFormatOpt = Annotated[
+    Optional[str],
+    _opt(
+        "--value-format",
+        "raw|string|avro|protobuf|json-schema",
+        "Encode each JSON body with --value-schema as avro, protobuf or json-schema (default: as the file is);"
+        " raw/string: as read.",
+    ),
+]
 ConsumeSkipInvalidOpt = Annotated[
     bool,
     typer.Option(
@@ -163,6 +184,12 @@ def _file_format(choice: SchemaChoice, fmt: str | None) -> str:
     return FORMAT_OF[file_type(choice.file, text)]
 
 
+def _registry_or_file(field: str, kafka: bool) -> str:
+    if kafka:
+        return f"a schema registry (kafka.schema_registry.url or --schema-registry) or a local --{field}-schema FILE"
+    return f"a local --{field}-schema FILE (RabbitMQ messages carry no schema id)"
+
+
 # -- consuming ---------------------------------------------------------------------------
 
 
@@ -176,6 +203,7 @@ def decoding(
     skip_invalid: bool,
     registry: Callable[[], RegistryClient | None] | None,
     local: dict[str, SchemaChoice | None],
+    kafka: bool = True,
 ) -> Matcher | None:
     """The --match predicate of a consume run, decoding keys/values first when a format, a
     local schema or a registry asks for it; `pred` itself (no cost) otherwise.
@@ -206,6 +234,8 @@ def decoding(
         app.debug_log(f"schema registry configured but no schema library is installed ({INSTALL_HINT}): values raw")
         return pred
     for f, fmt in wanted:
+        if fmt in SCHEMA_FORMATS and registry is None and local.get(f) is None:
+            raise UsageError(f"--{f}-format {fmt} needs {_registry_or_file(f, kafka)}")
         if fmt in SCHEMA_FORMATS:
             require(fmt)
         elif fmt == "auto" and local.get(f) is not None:
@@ -243,6 +273,7 @@ def encoders(
     strategy: str,
     registry: Callable[[], RegistryClient | None] | None,
     fixed_key: bool = False,
+    kafka: bool = True,
 ) -> list[Encoder]:
     """The encoders --value-format/--key-format and the schema options ask for (none: send as read)."""
     formats: dict[str, str | None] = {}
@@ -273,10 +304,7 @@ def encoders(
         bare = choice.file is not None or choice.descriptor_set is not None
         if client is None and not bare:
             what = f"--{f}-format {fmt}" if fmt else f"--{f}-subject/--{f}-schema-id"
-            raise UsageError(
-                f"{what} needs a schema registry (kafka.schema_registry.url or --schema-registry)"
-                f" or a local --{f}-schema FILE"
-            )
+            raise UsageError(f"{what} needs {_registry_or_file(f, kafka)}")
         if fmt is not None:
             require(fmt)
         elif bare:
@@ -301,3 +329,82 @@ def encoding(
     from mqcli.core.schema.codec import encoded
 
     return encoded(messages, encoders, skip_invalid=skip_invalid, on_skip=on_skip)
+
+
+# -- RabbitMQ ----------------------------------------------------------------------------
+
+
+def rabbit_decoding(
+    app: AppContext,
+    *,
+    value_format: Optional[str],
+    value_schema: Optional[str],
+    message_type: Optional[str],
+    proto_paths: Optional[list[str]],
+    descriptor_set: Optional[str],
+    skip_invalid: bool,
+) -> Callable[[Matcher | None, Writer | None], Matcher | None] | None:
+    """How `rabbit consume`/`subscribe` decode bodies (None: as they are, at no cost)."""
+    if value_format is None and value_schema is None and descriptor_set is None and not skip_invalid:
+        if message_type is not None or proto_paths:
+            raise UsageError("--message-type/--proto-path apply with a Protobuf --value-schema or --descriptor-set")
+        return None
+    local = {"value": local_choice("value", value_schema, message_type, proto_paths, descriptor_set)}
+
+    def wrap(pred: Matcher | None, writer: Writer | None) -> Matcher | None:
+        return decoding(
+            app,
+            pred,
+            writer,
+            value_format=value_format,
+            key_format=None,
+            skip_invalid=skip_invalid,
+            registry=None,
+            local=local,
+            kafka=False,
+        )
+
+    return wrap
+
+
+def rabbit_encoder(
+    *,
+    value_format: Optional[str],
+    value_schema: Optional[str],
+    message_type: Optional[str],
+    proto_paths: Optional[list[str]],
+    descriptor_set: Optional[str],
+) -> Encoder | None:
+    """The encoder of `rabbit publish` bodies (None: sent as read)."""
+    choice = local_choice("value", value_schema, message_type, proto_paths, descriptor_set)
+    found = encoders(
+        topic="",
+        value_format=value_format,
+        key_format=None,
+        choices={"value": choice},
+        strategy="topic",
+        registry=None,
+        kafka=False,
+    )
+    return found[0] if found else None
+
+
+def schema_properties(encoder: Encoder, content_type: Optional[str]) -> tuple[str, list[tuple[str, str]]]:
+    """The content type (--content-type, else the format's: application/avro, application/protobuf,
+    application/json) and the x-mqcli-schema header (the schema's record, message or title name)
+    of bodies `encoder` writes."""
+    from mqcli.core.schema.codec import CONTENT_TYPES, SCHEMA_HEADER
+
+    assert encoder.local is not None
+    name = encoder.local.codec.name
+    return content_type or CONTENT_TYPES[encoder.local.type], [(SCHEMA_HEADER, name)] if name else []
+
+
+def count_skipped(app: AppContext, stats: ReadStats) -> Callable[[MqcliError], None]:
+    """on_skip for --skip-invalid: counted with the reader's own skips, reported on stderr."""
+
+    def skipped(e: MqcliError) -> None:
+        stats.skipped += 1
+        app.warn(f"skipped: {e.message}")
+
+    return skipped

@@ -367,13 +367,17 @@ class Decoder:
         self._set(msg, _text(value), None)
 
     def _looks_local(self, msg: Message) -> bool:
-        """auto on RabbitMQ: a message whose content_type is the local schema's format and whose
-        schema header (when present) names it."""
+        """auto: on RabbitMQ a message whose content_type is the local schema's format and whose
+        schema header (when present) names it; on Kafka (no content type) any record."""
         assert self.local is not None
+        if msg.topic is not None:
+            return True
         if msg.properties.get("content_type") != CONTENT_TYPES[self.local.type]:
             return False
         named = dict(msg.headers).get(SCHEMA_HEADER)
-        return named is None or named == self.local.codec.name or self.local.codec.name is None
+        if isinstance(named, bytes):
+            named = named.decode("utf-8", "replace")
+        return named is None or self.local.codec.name is None or named == self.local.codec.name
 
     def _set(self, msg: Message, text: bytes, info: dict[str, Any] | None) -> None:
         setattr(msg, self.field, text)
