@@ -15,7 +15,17 @@ import pytest
 from tests.cli.test_app import _imported_modules
 from tests.conftest import ROOT
 
-SCHEMA_MODULES = {"fastavro", "mqcli.core.schema", "mqcli.core.schema.registry", "mqcli.core.schema.codec"}
+SCHEMA_MODULES = {
+    "fastavro",
+    "jsonschema",
+    "google.protobuf",
+    "grpc_tools",
+    "mqcli.core.schema",
+    "mqcli.core.schema.registry",
+    "mqcli.core.schema.codec",
+    "mqcli.core.schema.protobuf",
+    "mqcli.core.schema.json_schema",
+}
 
 
 def test_plain_consume_and_produce_import_no_schema_code(topic: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -190,3 +190,12 @@ def test_round_trip_consume_json_into_produce_jsonl(cli: Any, make_topic: Any, t
     assert r.exit_code == 0, r.stderr
     assert records(BOOTSTRAP, b)[0].value == records(BOOTSTRAP, a)[0].value
     assert json.loads(out)["value_schema"]["message"] == "shop.Refund"
+
+
+def test_schemas_register_and_check_take_the_type_from_the_file(cli: Any, topic: str, tmp_path: Path) -> None:
+    subject = f"{topic}-value"
+    r = cli("kafka", "schemas", "register", subject, proto_file(tmp_path), "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert rest("GET", f"/subjects/{subject}/versions/latest")["schemaType"] == "PROTOBUF"
+    r = cli("kafka", "schemas", "check", subject, proto_file(tmp_path))
+    assert r.exit_code == 0, r.stderr
