@@ -74,7 +74,8 @@ def missing(schema_type: str) -> str | None:
 def _where(msg: Message) -> str:
     if msg.topic is not None:
         return f"{msg.topic}[{msg.partition}]@{msg.offset}"
-    return f"queue {msg.queue}" + (f" (message_id {msg.properties.get('message_id')})" if msg.properties else "")
+    mid = msg.properties.get("message_id")
+    return f"queue {msg.queue}" + (f" (message_id {mid})" if mid else "")
 
 
 class Skip(Exception):
