@@ -179,6 +179,8 @@ def test_records_framed_elsewhere_decode_keys_and_values(cli: Any, topic: str, t
     assert second.get("value_encoding") == "base64"  # auto: what does not parse stays as it is
     r = cli("kafka", "consume", topic, "-e", "--value-format", "protobuf")
     assert r.exit_code == 7 and f"{topic}[0]@1: value does not decode with schema {schema_id}" in r.stderr, r.stderr
+    r = cli("kafka", "consume", topic, "-e", "--value-format", "avro")
+    assert r.exit_code == 7 and f"value schema {schema_id} is PROTOBUF, not Avro" in r.stderr, r.stderr
 
 
 def test_round_trip_consume_json_into_produce_jsonl(cli: Any, make_topic: Any, tmp_path: Path) -> None:

@@ -271,7 +271,11 @@ class Decoder:
             assert self.registry is not None
             reg = self.registry.by_id(schema_id)
             self._types[schema_id] = reg.type
-            readable = reg.type in _NEEDS and (self.fmt != "auto" or installed(reg.type))
+            # auto: any type whose library is installed; strict: only the type asked for (the
+            # others are refused without parsing them).
+            readable = reg.type in _NEEDS and (
+                installed(reg.type) if self.fmt == "auto" else TYPES[self.fmt] == reg.type
+            )
             self._schemas[schema_id] = load_registered(self.registry, reg) if readable else None
         return self._schemas[schema_id]
 
