@@ -23,6 +23,16 @@ from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.kafka._schema import SchemaRegistryOpt, encoding, schema_choice, with_registry_url
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import StatusFormat, output_option
+from mqcli.cli.schema import (
+    DescriptorSetOpt,
+    KeyMessageTypeOpt,
+    KeySchemaOpt,
+    MessageTypeOpt,
+    ProduceKeyFormatOpt,
+    ProduceValueFormatOpt,
+    ProtoPathOpt,
+    ValueSchemaOpt,
+)
 from mqcli.core.delivery import DeliveryReport, landed_line
 from mqcli.core.errors import DeliveryFailed, MqcliError, NotFound, UsageError
 from mqcli.core.message import Message
@@ -134,24 +144,8 @@ def produce(
             show_default=False,
         ),
     ] = None,
-    value_format: Annotated[
-        Optional[str],
-        typer.Option(
-            "--value-format",
-            metavar="raw|string|avro",
-            help="avro: encode each JSON value as Avro in the wire format (default when a --value-schema* option is given); raw/string: as read.",
-            show_default=False,
-        ),
-    ] = None,
-    value_schema: Annotated[
-        Optional[str],
-        typer.Option(
-            "--value-schema",
-            metavar="FILE",
-            help="Avro schema file (.avsc) for the values, registered under the subject if missing.",
-            show_default=False,
-        ),
-    ] = None,
+    value_format: ProduceValueFormatOpt = None,
+    value_schema: ValueSchemaOpt = None,
     value_subject: Annotated[
         Optional[str],
         typer.Option(
@@ -181,16 +175,8 @@ def produce(
             show_default=False,
         ),
     ] = None,
-    key_format: Annotated[
-        Optional[str],
-        typer.Option(
-            "--key-format", metavar="raw|string|avro", help="As --value-format, for the keys.", show_default=False
-        ),
-    ] = None,
-    key_schema: Annotated[
-        Optional[str],
-        typer.Option("--key-schema", metavar="FILE", help="Avro schema file for the keys.", show_default=False),
-    ] = None,
+    key_format: ProduceKeyFormatOpt = None,
+    key_schema: KeySchemaOpt = None,
     key_subject: Annotated[
         Optional[str],
         typer.Option(
@@ -234,6 +220,10 @@ def produce(
             help="Subject of a --*-schema file: TOPIC-value/-key, the record's full name, or TOPIC-RECORDNAME.",
         ),
     ] = "topic",
+    message_type: MessageTypeOpt = None,
+    key_message_type: KeyMessageTypeOpt = None,
+    proto_path: ProtoPathOpt = None,
+    descriptor_set: DescriptorSetOpt = None,
     schema_registry: SchemaRegistryOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
@@ -252,9 +242,26 @@ def produce(
     settings = with_registry_url(settings, schema_registry)
     schemas = {
         "value": schema_choice(
-            "value", value_schema, value_subject, value_schema_version, value_schema_id, not no_register
+            "value",
+            value_schema,
+            value_subject,
+            value_schema_version,
+            value_schema_id,
+            not no_register,
+            message_type,
+            proto_path,
+            descriptor_set,
         ),
-        "key": schema_choice("key", key_schema, key_subject, key_schema_version, key_schema_id, not no_register),
+        "key": schema_choice(
+            "key",
+            key_schema,
+            key_subject,
+            key_schema_version,
+            key_schema_id,
+            not no_register,
+            key_message_type,
+            proto_path,
+        ),
     }
     defaults = settings.producer
 

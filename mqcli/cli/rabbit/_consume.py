@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -55,12 +55,14 @@ def run_consumer(
     exclusive: bool = False,
     reconnect: int = 0,
     resubscribe: Optional[Callable[[], str]] = None,
+    decode: Optional[Callable[[Any, Any], Any]] = None,
 ) -> None:
     """Consume `queue`, writing each message (or running --exec on it), ack after.
 
     With `reconnect`, a lost connection is re-opened and consuming resumes;
     `resubscribe` re-creates the queue and bindings first (subscribe) and
-    returns the queue's (possibly new) name."""
+    returns the queue's (possibly new) name.  `decode` wraps the --match predicate
+    so bodies are decoded first (--value-format, cli/schema.py's rabbit_decoding)."""
     from mqcli.cli.rabbit._common import notifier, reconnect_policy
     from mqcli.core.execute import ExecRunner, OnError
     from mqcli.core.rabbit.consume import DEFAULT_PREFETCH, ConsumeSettings, Outcome, consume, exec_while_polling
@@ -70,6 +72,7 @@ def run_consumer(
     if exec_cmd is None and on_error != "stop":
         raise UsageError("--on-error applies to --exec")
     writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
+    pred = matcher(match, match_key, match_value, match_header)
     settings = ConsumeSettings(
         queue=queue,
         no_ack=no_ack,
@@ -77,7 +80,7 @@ def run_consumer(
         count=count,
         exit_at_end=exit_when_empty,
         idle_timeout=timeout_seconds(timeout),
-        matcher=matcher(match, match_key, match_value, match_header),
+        matcher=pred if decode is None else decode(pred, writer),
         exclusive=exclusive,
     )
     on_fail = {"stop": Outcome.STOP, "requeue": Outcome.REQUEUE, "reject": Outcome.REJECT}[action]
