@@ -4,13 +4,20 @@ the engines themselves are tested against Kafka in tests/kafka/test_transactions
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from mqcli.core.delivery import DeliveryReport
-from mqcli.core.errors import DeliveryFailed, UsageError
-from mqcli.core.kafka.transactions import TransactionFailed, TransactionRules, fenced, send_in_transactions
+from mqcli.core.errors import DeliveryFailed, InputError, UsageError
+from mqcli.core.kafka.transactions import (
+    TransactionFailed,
+    TransactionRules,
+    fenced,
+    send_in_transactions,
+    with_ticks,
+)
 from mqcli.core.message import Message
 from tests.core.test_delivery import Clock, Terminal
 
@@ -110,7 +117,7 @@ def test_time_cuts_before_the_late_record() -> None:
 
     out = Terminal()
     report = DeliveryReport(out, clock=clock)
-    send_in_transactions(engine, "t", gen(), report, TransactionRules(seconds=1.0), clock=clock)
+    send_in_transactions(engine, "t", gen(), report, TransactionRules(seconds=1.0), clock=clock, tick=None)
     assert engine.steps == ["begin", "send b'a'", "send b'b'", "commit", "begin", "send b'c'", "commit"]
     assert report.committed_transactions == 2
 
@@ -219,3 +226,37 @@ def test_rules_are_checked() -> None:
     rules = TransactionRules.from_options(None, 2.0)
     assert not rules.full(10**6) and rules.expired(0.0, 2.0) and not rules.expired(0.0, 1.9)
     assert TransactionRules.from_options(3, None).full(3)
+
+
+def test_quiet_input_commits_the_open_transaction_on_time() -> None:
+    """--transaction-time with a live feed: the transaction is committed while
+    the input is quiet, not held open until the next record."""
+    seen_before_b: list[list[str]] = []
+    engine = Engine()
+
+    def feed() -> Iterator[Message]:
+        a, b = _messages("a", "b")
+        yield a
+        time.sleep(1.0)  # quiet: longer than the transaction time
+        seen_before_b.append(list(engine.steps))
+        yield b
+
+    out = Terminal()
+    report = DeliveryReport(out)
+    send_in_transactions(engine, "t", feed(), report, TransactionRules(seconds=0.1))
+    assert seen_before_b == [["begin", "send b'a'", "commit"]]
+    assert engine.steps == ["begin", "send b'a'", "commit", "begin", "send b'b'", "commit"]
+    assert report.committed_transactions == 2 and report.input_ended
+
+
+def test_with_ticks_passes_records_ticks_and_errors() -> None:
+    def feed() -> Iterator[Message]:
+        yield Message(value=b"x", line=1)
+        time.sleep(0.3)
+        raise InputError("line 2: not JSON")
+
+    got: list[object] = []
+    with pytest.raises(InputError, match="not JSON"):
+        for item in with_ticks(feed(), 0.05):
+            got.append(item.value if item is not None else None)
+    assert got[0] == b"x" and None in got[1:]

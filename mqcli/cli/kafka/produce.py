@@ -265,7 +265,7 @@ def produce(
         typer.Option(
             "--transaction-time",
             metavar="DURATION",
-            help="With --transactional-id: a new transaction every DURATION (checked as records arrive).",
+            help="With --transactional-id: commit the open transaction DURATION after it began (also while the input is quiet).",
             show_default=False,
         ),
     ] = None,

@@ -14,10 +14,12 @@ counted, committed and said lives here, once.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mqcli.core.errors import DeliveryFailed, UsageError
 
@@ -53,8 +55,8 @@ def fenced(transactional_id: str) -> TransactionFailed:
 @dataclass(frozen=True)
 class TransactionRules:
     """When a transaction is complete: after `size` records, or `seconds` after
-    it began (checked when the next record arrives, which then opens the next
-    one); neither: at the end of the input."""
+    it began (a record arriving later opens the next one; a quiet input does
+    not hold it open); neither: at the end of the input."""
 
     size: int | None = None
     seconds: float | None = None
@@ -78,6 +80,37 @@ class TransactionRules:
         return self.seconds is not None and now - began >= self.seconds
 
 
+def with_ticks(messages: Iterable[Message], every: float) -> Iterator[Message | None]:
+    """`messages`, read on a helper thread, with None whenever nothing arrived
+    for `every` seconds: --transaction-time then commits an open transaction
+    while the input is quiet (a live feed), instead of leaving it open until
+    the next record or the broker's transaction timeout aborts it.  Errors of
+    the input are raised here, on the calling thread."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1024)  # bounded: the reader waits for the sender
+
+    def pump() -> None:
+        try:
+            for msg in messages:
+                box.put(("msg", msg))
+            box.put(("end", None))
+        except BaseException as e:  # handed to the calling thread
+            box.put(("error", e))
+
+    # A daemon: when the run stops early, a reader blocked on stdin must not keep mqcli alive.
+    threading.Thread(target=pump, name="mqcli-input", daemon=True).start()
+    while True:
+        try:
+            kind, item = box.get(timeout=every)
+        except queue.Empty:
+            yield None
+            continue
+        if kind == "end":
+            return
+        if kind == "error":
+            raise item
+        yield item
+
+
 def _size(msg: Message) -> int:
     return len(msg.value or b"") + len(msg.key or b"")
 
@@ -90,11 +123,14 @@ def send_in_transactions(
     rules: TransactionRules,
     *,
     clock: Callable[[], float] = time.monotonic,
+    tick: float | None = 0.05,
 ) -> None:
     """Send `messages` to `topic` in transactions (see the module doc).
 
     Returns when every transaction was committed; raises otherwise, after
     aborting the open one and telling `report` (which then says where to resume).
+    With --transaction-time the input is read on a helper thread (`with_ticks`,
+    looking at the clock at least every `tick`..1 s; None: only as records arrive).
     """
     count = size = 0
     last_line: int | None = None
@@ -123,10 +159,16 @@ def send_in_transactions(
         open_tx = False
         report.transaction_committed(count, size, last_line)
 
+    if rules.seconds is not None and tick is not None:
+        stream: Iterable[Message | None] = with_ticks(messages, min(max(rules.seconds / 4, tick), 1.0))
+    else:
+        stream = messages
     try:
-        for msg in messages:
+        for msg in stream:
             if open_tx and rules.expired(began, clock()):
-                commit()  # --transaction-time passed while waiting for this record: it opens the next
+                commit()  # --transaction-time passed (while waiting for this record, or with none)
+            if msg is None:
+                continue
             if not open_tx:
                 producer.begin()
                 open_tx = True
