@@ -81,6 +81,9 @@ def test_signal_aborts_the_open_transaction(
     _wait_for(lambda: len(_values(cli, topic, "read_uncommitted")) == 5, "five records")
     # An open transaction does not hold up -e with read_committed: it stops at the last stable offset.
     assert _values(cli, topic, "read_committed") == ["a1", "a2", "a3"]
+    r = cli("kafka", "group-consume", "-g", unique_name("g"), topic, "-e", "--isolation", "read_committed")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == ["a1", "a2", "a3"]  # the group consumer too stops at the last stable offset
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     stderr = err.decode()
