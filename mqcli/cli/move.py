@@ -20,6 +20,7 @@ from mqcli.cli.io import (
     matcher,
     timeout_seconds,
 )
+from mqcli.cli.kafka._common import ISOLATION_META, IsolationOpt, check_isolation
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import StatusFormat, output_option
 from mqcli.core.errors import UsageError
@@ -120,6 +121,7 @@ def move(
     on_error: OnErrorOpt = "stop",
     output: SummaryOpt = "auto",
     engine: EngineOpt = None,
+    isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Move messages from SOURCE to TARGET, at least once: each is taken from
@@ -133,6 +135,7 @@ def move(
 
     Example: mqcli move kafka:orders.DLT kafka:orders -e
     """
+    ctx.meta[ISOLATION_META] = isolation
     _run(ctx, "move", source, target, group, count, exit_at_end, timeout,
          (match, match_key, match_value, match_header), on_error, output, engine, profile)  # fmt: skip
 
@@ -152,6 +155,7 @@ def copy(
     on_error: OnErrorOpt = "stop",
     output: SummaryOpt = "auto",
     engine: EngineOpt = None,
+    isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Copy messages from SOURCE to TARGET, leaving the source as it was.
@@ -163,6 +167,7 @@ def copy(
 
     Example: mqcli copy kafka:orders kafka@staging:orders -e
     """
+    ctx.meta[ISOLATION_META] = isolation
     _run(ctx, "copy", source, target, group, count, exit_at_end, timeout,
          (match, match_key, match_value, match_header), on_error, output, engine, profile)  # fmt: skip
 
@@ -179,6 +184,11 @@ def _profile(app: AppContext, name: str | None) -> Profile:
             {"kafka.connect_timeout": app.connect_timeout, "rabbit.connection_timeout": app.connect_timeout}
         )
     return found
+
+
+def _isolated(profile: Profile, isolation: str | None) -> Profile:
+    """The Kafka source's profile with --isolation applied."""
+    return profile.with_overrides({"kafka.consumer.isolation_level": check_isolation(isolation)})
 
 
 def _run(
@@ -248,7 +258,7 @@ def _run(
             rules = StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle, matcher=pred)
             core.from_kafka(
                 source,
-                _profile(app, source.profile),
+                _isolated(_profile(app, source.profile), ctx.meta.get(ISOLATION_META)),
                 relay,
                 rules,
                 group=group,

@@ -23,7 +23,7 @@ from mqcli.cli.io import (
     matcher,
     timeout_seconds,
 )
-from mqcli.cli.kafka._common import kafka_settings
+from mqcli.cli.kafka._common import IsolationOpt, kafka_settings, with_isolation
 from mqcli.cli.kafka._schema import (
     ConsumeSkipInvalidOpt,
     DescriptorSetOpt,
@@ -102,6 +102,7 @@ def group_consume(
     proto_path: ProtoPathOpt = None,
     descriptor_set: DescriptorSetOpt = None,
     schema_registry: SchemaRegistryOpt = None,
+    isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Consume as a member of a consumer group, at least once.
@@ -128,7 +129,7 @@ def group_consume(
     pred = matcher(match, match_key, match_value, match_header)
     settings, profile_name = kafka_settings(app, ctx)
     writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
-    settings = with_registry_url(settings, schema_registry)
+    settings = with_isolation(with_registry_url(settings, schema_registry), isolation)
     # --match after decoding (so it sees the decoded text); `pred` alone names what --timeout waited for.
     local = local_schemas(value_schema, key_schema, message_type, key_message_type, proto_path, descriptor_set)
     rule = decoding(app, settings, profile_name, pred, writer, value_format, key_format, skip_invalid, local)

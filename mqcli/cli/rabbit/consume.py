@@ -22,7 +22,7 @@ from mqcli.cli.io import (
 )
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import PrefetchOpt, ReconnectOpt, connect
-from mqcli.cli.rabbit._consume import ExitWhenEmptyOpt, NoAckOpt, OnErrorOpt, run_consumer
+from mqcli.cli.rabbit._consume import ExitAtEndOpt, NoAckOpt, OnErrorOpt, StreamOffsetOpt, run_consumer
 from mqcli.cli.schema import (
     ConsumeSkipInvalidOpt,
     DescriptorSetOpt,
@@ -44,7 +44,7 @@ def consume(
     delimiter: DelimiterOpt = r"\n",
     count: CountOpt = None,
     timeout: TimeoutOpt = None,
-    exit_when_empty: ExitWhenEmptyOpt = False,
+    exit_when_empty: ExitAtEndOpt = False,
     match: MatchOpt = None,
     match_key: MatchKeyOpt = None,
     match_value: MatchValueOpt = None,
@@ -60,6 +60,7 @@ def consume(
     proto_path: ProtoPathOpt = None,
     descriptor_set: DescriptorSetOpt = None,
     skip_invalid: ConsumeSkipInvalidOpt = False,
+    offset: StreamOffsetOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Consume messages from a queue, acknowledging each after it was written
@@ -70,7 +71,8 @@ def consume(
     was not acknowledged goes back to the queue; a running --exec command is
     let finish and its message settled first.  --reconnect N survives a
     broker restart.  --output json writes every property and header, and
-    publish --input jsonl reads it back.
+    publish --input jsonl reads it back.  --offset reads a stream queue
+    (which keeps its messages), each record with its stream "offset".
 
     Example: mqcli rabbit consume jobs --prefetch 1 --exec 'sh ./work.sh' --on-error reject
     """
@@ -104,4 +106,5 @@ def consume(
                 descriptor_set=descriptor_set,
                 skip_invalid=skip_invalid,
             ),
+            stream_offset=offset,
         )
