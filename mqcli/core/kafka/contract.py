@@ -8,7 +8,7 @@ both engines do.  Nothing here imports a client library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -109,3 +109,9 @@ class Admin(Protocol):
     def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]: ...
 
     def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None: ...
+
+    def committed_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        """The group's committed offsets by (topic, partition); empty for a group without any."""
+
+    def log_offsets(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(earliest, end) offset of each (topic, partition), in as few requests as the engine can."""

@@ -3,6 +3,7 @@ CLI can render them as tables or JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
@@ -304,6 +305,23 @@ class Admin:
         bad = [f"{tp.topic}[{tp.partition}]: {err.__name__}" for tp, err in result.items() if err is not kerr.NoError]
         if bad:
             raise MqcliError(f"offset reset failed for {', '.join(bad)}")
+
+    # -- lag (engine-neutral keys, for mqcli.core.kafka.lag) -------------------------
+    def committed_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        """The group's committed offsets by (topic, partition)."""
+        return {(tp.topic, tp.partition): offset for tp, offset in self.committed(group).items()}
+
+    def log_offsets(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(earliest, end) offset of each partition: two requests for all of them."""
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        if not tps:
+            return {}
+        with self._errors():
+            early = self.client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+            late = self.client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+        return {
+            (tp.topic, tp.partition): (early[tp].offset, late[tp].offset) for tp in tps if tp in early and tp in late
+        }
 
 
 def _short(e: BaseException) -> str:
