@@ -4,13 +4,14 @@ import typer
 
 from mqcli.cli.kafka.groups import describe, lag, reset_offsets
 from mqcli.cli.kafka.groups import list as list_
+from mqcli.cli.watch import WatchCommand
 
 app = typer.Typer(
     help="Consumer groups: list, describe, lag, reset offsets.\n\nExample: mqcli kafka groups describe billing",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-app.command("list")(list_.list_groups)
-app.command("describe")(describe.describe)
-app.command("lag")(lag.lag)
+app.command("list", cls=WatchCommand)(list_.list_groups)
+app.command("describe", cls=WatchCommand)(describe.describe)
+app.command("lag", cls=WatchCommand)(lag.lag)
 app.command("reset-offsets")(reset_offsets.reset_offsets)
