@@ -6,7 +6,10 @@ its gauges (numbers worth following: a queue's depth, a group's lag, a
 partition's end offset).  The `Tracker` keeps the last minute of each gauge
 per row and adds, per row:
 
-* the rate of each gauge between the last two refreshes (per second);
+* the rate of each gauge per second, between the refreshes of the last
+  `rate_window` seconds (at least the last two): the brokers' own figures move in
+  steps (RabbitMQ's statistics every few seconds, a group's offsets when it
+  commits), so one refresh alone would flicker between 0 and twice the rate;
 * an ETA to zero for a gauge that is shrinking (an emptying queue, a group
   catching up), from its average rate over the last `eta_window` seconds, so
   one slow refresh does not make it jump;
@@ -100,9 +103,12 @@ Sample = tuple[float, float]  # (monotonic time, value)
 class Tracker:
     """The last `window` seconds of every gauge of every row, and what they say."""
 
-    def __init__(self, view: View, *, window: float = 60.0, eta_window: float = 15.0, width: int = 20) -> None:
+    def __init__(
+        self, view: View, *, window: float = 60.0, rate_window: float = 5.0, eta_window: float = 15.0, width: int = 20
+    ) -> None:
         self.view = view
         self.window = window
+        self.rate_window = rate_window
         self.eta_window = eta_window
         self.width = width
         self._history: dict[Hashable, dict[str, deque[Sample]]] = {}
@@ -123,7 +129,7 @@ class Tracker:
                 if value is not None:
                     samples.append((now, float(value)))
                     self._trim(samples, now)
-                rates[gauge.rate_key] = last_rate(samples) if value is not None else None
+                rates[gauge.rate_key] = average_rate(samples, now, self.rate_window) if value is not None else None
                 if gauge.eta and eta is None and value is not None:
                     eta = eta_to_zero(samples, now, self.eta_window)
                 if gauge.trend and trend is None and samples:
@@ -139,36 +145,31 @@ class Tracker:
             samples.popleft()
 
 
-def last_rate(samples: Sequence[Sample]) -> float | None:
-    """Change per second between the last two samples (None with fewer than two)."""
-    if len(samples) < 2:
-        return None
-    (t0, v0), (t1, v1) = samples[-2], samples[-1]
-    return (v1 - v0) / (t1 - t0) if t1 > t0 else None
-
-
 def rate_series(samples: Sequence[Sample]) -> list[Sample]:
     """(time, change per second since the sample before) for each sample but the first."""
     pairs = zip(samples, list(samples)[1:], strict=False)  # n-1 pairs
     return [(t1, (v1 - v0) / (t1 - t0)) for (t0, v0), (t1, v1) in pairs if t1 > t0]
 
 
-def eta_to_zero(samples: Sequence[Sample], now: float, window: float) -> float | None:
-    """Seconds until the value reaches zero at its average rate over the last `window`
-    seconds (at least the last two samples); None when it is not shrinking or is zero."""
+def average_rate(samples: Sequence[Sample], now: float, window: float) -> float | None:
+    """Change per second from the oldest sample of the last `window` seconds (at least
+    the one before the last) to the last; None with fewer than two samples."""
     if len(samples) < 2:
-        return None
-    t1, v1 = samples[-1]
-    if v1 <= 0:
         return None
     first = len(samples) - 2
     while first > 0 and samples[first - 1][0] >= now - window:
         first -= 1
-    t0, v0 = samples[first]
-    if t1 <= t0:
+    (t0, v0), (t1, v1) = samples[first], samples[-1]
+    return (v1 - v0) / (t1 - t0) if t1 > t0 else None
+
+
+def eta_to_zero(samples: Sequence[Sample], now: float, window: float) -> float | None:
+    """Seconds until the value reaches zero at its average rate over the last `window`
+    seconds (at least the last two samples); None when it is not shrinking or is zero."""
+    slope = average_rate(samples, now, window)
+    if slope is None or samples[-1][1] <= 0:
         return None
-    slope = (v1 - v0) / (t1 - t0)
-    return v1 / -slope if slope < 0 else None
+    return samples[-1][1] / -slope if slope < 0 else None
 
 
 def sparkline(samples: Sequence[Sample], now: float, *, window: float = 60.0, width: int = 20) -> str:

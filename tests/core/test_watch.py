@@ -9,10 +9,10 @@ from mqcli.core.watch import (
     Tracker,
     View,
     WatchRow,
+    average_rate,
     eta_to_zero,
     format_eta,
     format_rate,
-    last_rate,
     rate_series,
     sparkline,
     timestamp,
@@ -50,7 +50,9 @@ def test_rates_between_refreshes_and_eta_while_shrinking() -> None:
         "eta_s": 8.0,
     }
     (growing,) = t.update(104.0, [row("jobs", 90, 20)])
-    assert growing.rates["depth_per_s"] == 5.0
+    assert growing.rates["depth_per_s"] == -2.5  # over the last 5 s: from 100 to 90 in 4 s
+    (later,) = t.update(110.0, [row("jobs", 96, 20)])
+    assert later.rates["depth_per_s"] == 1.0  # only the last two when they are further apart
     # Over the last 15 s it went from 100 to 90: still shrinking on average, 90 left at 2.5/s.
     assert growing.eta == pytest.approx(36.0)
 
@@ -85,9 +87,11 @@ def test_eta() -> None:
 
 
 def test_rates() -> None:
-    assert last_rate([(0, 1)]) is None
-    assert last_rate([(0, 1), (2, 5)]) == 2.0
-    assert last_rate([(2, 1), (2, 5)]) is None
+    assert average_rate([(0, 1)], 0, 5) is None
+    assert average_rate([(0, 1), (2, 5)], 2, 5) == 2.0
+    assert average_rate([(2, 1), (2, 5)], 2, 5) is None
+    # The window smooths a figure that moves in steps: 0, 0, +10 per refresh is 5/s.
+    assert average_rate([(0, 0), (1, 0), (2, 10)], 2, 5) == 5.0
     assert rate_series([(0, 0), (1, 10), (3, 10)]) == [(1, 10.0), (3, 0.0)]
 
 
