@@ -48,7 +48,9 @@ def main() -> int:
     # Each redraw erases the previous frame line by line (ESC[2K ESC[1A …): keep what follows the last.
     frame = re.split(r"(?:\x1b\[2K\x1b\[1A)+\x1b\[2K", text)[-1]
     frame = re.sub(r"\x1b\[\?25[lh]", "", frame).rstrip("\n")
-    console = Console(record=True, width=width, force_terminal=True, color_system="truecolor", file=open(os.devnull, "w"))
+    console = Console(
+        record=True, width=width, force_terminal=True, color_system="truecolor", file=open(os.devnull, "w")
+    )
     console.print(Text.from_ansi(frame))
     console.save_svg(out, title="mqcli " + " ".join(args))
     return p.returncode or 0

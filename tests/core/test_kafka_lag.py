@@ -115,3 +115,20 @@ def test_measure_groups_on_named_topics() -> None:
     (b,) = measure_groups(admin, ["b"], topics=["orders", "missing"])  # type: ignore[arg-type]
     assert b.missing_topics == ("missing",) and b.total == 12  # nothing committed on orders: 10 + 2
     assert not LagCondition(100).holds(b)
+
+
+def test_a_topic_deleted_while_measuring_is_looked_up_again() -> None:
+    admin = FakeAdmin()
+    calls = []
+
+    def log_offsets(partitions: Any) -> dict[tuple[str, int], tuple[int, int]]:
+        calls.append(list(partitions))
+        if len(calls) == 1:
+            del admin.topics["audit"]  # gone between the two requests
+            raise NotFound("topic 'audit' does not exist")
+        return {k: admin.offsets[k] for k in partitions}
+
+    admin.log_offsets = log_offsets  # type: ignore[method-assign]
+    a, b = measure_groups(admin, ["a", "b"])  # type: ignore[arg-type]
+    assert a.total == 2 and b.partitions == ()
+    assert len(calls) == 2 and ("audit", 0) not in calls[1]

@@ -208,6 +208,21 @@ def measure_groups(
 ) -> list[GroupLag]:
     """The lag of each group, on `topics` (a missing one is named in the result)
     or else on every topic it has committed offsets for (a deleted one is left out)."""
+    names = list(groups)
+    try:
+        return _measure(admin, names, topics, states)
+    except NotFound:
+        # A topic deleted between listing its partitions and asking for their
+        # offsets: look again (it is then left out, or named as missing).
+        return _measure(admin, names, topics, states)
+
+
+def _measure(
+    admin: Admin,
+    groups: Iterable[str],
+    topics: Sequence[str] | None,
+    states: Mapping[str, str | None] | None,
+) -> list[GroupLag]:
     cache = _Topics(admin)
     wanted: list[tuple[str, dict[Key, int], dict[str, list[int]], list[str]]] = []
     keys: set[Key] = set()
