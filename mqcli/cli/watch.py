@@ -55,7 +55,7 @@ WatchOpt = Annotated[
         callback=_check_interval,
         help="Keep watching: refresh every INTERVAL (the value may be left out: 2s) until Ctrl-C, with rates, "
         "an ETA and a trend per row; JSON Lines when stdout is not a terminal or with -o json. "
-        "Put it after the arguments, or write --watch=INTERVAL.",
+        "A word after it is taken as INTERVAL only when it is a duration (or write --watch=INTERVAL).",
         show_default=False,
     ),
 ]
