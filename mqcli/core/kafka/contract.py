@@ -8,7 +8,7 @@ both engines do.  Nothing here imports a client library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -140,6 +140,12 @@ class Admin(Protocol):
     def add_partitions(self, topic: str, total: int) -> None:
         """Grow `topic` to `total` partitions.  NotFound for a missing topic,
         UsageError when `total` is not more than it has."""
+
+    def committed_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        """The group's committed offsets by (topic, partition); empty for a group without any."""
+
+    def log_offsets(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(earliest, end) offset of each (topic, partition), in as few requests as the engine can."""
 
 
 class TransactionalProducer(Protocol):
