@@ -6,6 +6,7 @@ queue leaves the others in place and in order, --rate and --speed pace."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -15,7 +16,7 @@ import pika
 
 from tests.conftest import Run
 from tests.kafka.conftest import committed, records
-from tests.rabbit.conftest import Amqp
+from tests.rabbit.conftest import Amqp, Proc
 
 
 def _group(source: str, target: str) -> str:
@@ -309,3 +310,90 @@ def test_speed_replays_the_gaps_between_timestamps(
     assert r.exit_code == 0, r.stderr
     assert 0.45 <= took < 10  # 2 s of gaps, four times as fast
     assert [x.timestamp for x in records(kafka_broker, dst)] == [base, base + 1000, base + 2000]
+
+
+# -- faults and sharing ----------------------------------------------------------------------
+
+
+def _wait_for(cond: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sigterm_while_rate_waits_leaves_the_rest_in_the_queue(
+    amqp: Amqp, queue: Callable[..., str], start_mqcli: Callable[..., Proc]
+) -> None:
+    q, dst = queue(), queue()
+    for i in range(40):
+        amqp.publish(q, f"m{i}")
+    assert amqp.wait_count(q, 40) == 40
+    proc = start_mqcli("move", f"rabbit:{q}", f"rabbit:{dst}", "-e", "--rate", "4/s")
+    _wait_for(lambda: amqp.count(dst) >= 3)
+    started = time.monotonic()
+    proc.p.send_signal(signal.SIGTERM)
+    code, _out, err = proc.finish(timeout=20)
+    assert code == 143, err
+    assert time.monotonic() - started < 5  # the wait is cut short
+    _wait_for(lambda: amqp.count(q) + amqp.count(dst) >= 40)
+    moved, left = amqp.bodies(dst), amqp.bodies(q)
+    assert 3 <= len(moved) < 40
+    assert moved + left == [f"m{i}" for i in range(40)]  # none lost, none twice, in order
+
+
+def test_sigterm_while_speed_waits_commits_only_what_arrived(
+    cli: Callable[..., Run],
+    kafka_engine: str,
+    make_topic: Callable[..., str],
+    admin: Any,
+    kafka_broker: str,
+    start_mqcli: Callable[..., Proc],
+) -> None:
+    src, dst = make_topic(1), make_topic(1)
+    base = int(time.time() * 1000) - 600_000
+    _produce_stamped(cli, src, [base + i * 10_000 for i in range(5)])  # 10 s apart: the second waits
+    proc = start_mqcli("move", f"kafka:{src}", f"kafka:{dst}", "-e", "--speed", "1")
+    _wait_for(lambda: len(records(kafka_broker, dst, timeout=1)) >= 1)
+    time.sleep(0.5)
+    proc.p.send_signal(signal.SIGTERM)
+    code, _out, err = proc.finish(timeout=30)
+    assert code == 143, err
+    assert [x.value for x in records(kafka_broker, dst)] == [b"v0"]
+    assert committed(admin, _group(f"kafka:{src}", f"kafka:{dst}")) == {0: 1}
+
+
+def test_two_movers_share_a_queue(amqp: Amqp, queue: Callable[..., str], start_mqcli: Callable[..., Proc]) -> None:
+    q, dst = queue(), queue()
+    n = 4000
+    ch = amqp.channel()
+    for i in range(n):
+        ch.basic_publish("", q, f"m{i}".encode(), pika.BasicProperties(delivery_mode=2))
+    assert amqp.wait_count(q, n) == n
+    movers = [start_mqcli("move", f"rabbit:{q}", f"rabbit:{dst}", "-e") for _ in range(2)]
+    results = [m.finish(timeout=120) for m in movers]
+    assert [code for code, _o, _e in results] == [0, 0], results
+    assert amqp.count(q) == 0
+    assert amqp.wait_count(dst, n) == n
+    assert sorted(amqp.bodies(dst)) == sorted(f"m{i}" for i in range(n))  # each once, none lost
+
+
+def test_two_movers_share_a_topic_through_the_group(
+    cli: Callable[..., Run],
+    kafka_engine: str,
+    make_topic: Callable[..., str],
+    admin: Any,
+    kafka_broker: str,
+    start_mqcli: Callable[..., Proc],
+) -> None:
+    src, dst = make_topic(4), make_topic(1)
+    n = 4000
+    r = cli("kafka", "produce", src, "-K", ":", input="".join(f"k{i}:v{i}\n" for i in range(n)))
+    assert r.exit_code == 0, r.stderr
+    movers = [start_mqcli("move", f"kafka:{src}", f"kafka:{dst}", "--timeout", "8s") for _ in range(2)]
+    results = [m.finish(timeout=180) for m in movers]
+    assert all(code in (0, 5) for code, _o, _e in results), results  # 5: a member that got nothing to move
+    assert any(code == 0 for code, _o, _e in results), results
+    got = [x.value for x in records(kafka_broker, dst)]
+    assert set(got) == {f"v{i}".encode() for i in range(n)}  # none lost (duplicates: a rebalance at most)
+    assert sum(committed(admin, _group(f"kafka:{src}", f"kafka:{dst}")).values()) == n
