@@ -107,12 +107,24 @@ ToOriginOpt = Annotated[
     bool,
     typer.Option(
         "--to-origin",
-        help="RabbitMQ dead letters: each message back to the exchange and routing key it was dead-lettered from (its x-death header); no TARGET.",
+        help="Dead letters back where they came from (no TARGET): RabbitMQ, the exchange and routing key of their x-death header; Kafka, the topic their origin header names.",
     ),
 ]
 StripDeathOpt = Annotated[
     bool,
-    typer.Option("--strip-death", help="With --to-origin: remove the x-death and x-first/last-death-* headers."),
+    typer.Option(
+        "--strip-death",
+        help="With --to-origin: remove the death headers (x-death, x-first/last-death-*; Kafka: kafka_dlt-*, __connect.errors.*).",
+    ),
+]
+OriginHeaderOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--origin-header",
+        metavar="NAME",
+        help="With --to-origin from Kafka: the header naming the original topic (default: kafka_dlt-original-topic or __connect.errors.topic).",
+        show_default=False,
+    ),
 ]
 FromOpt = Annotated[
     Optional[str],
@@ -184,6 +196,7 @@ class _Options:
     dry_run: bool
     to_origin: bool
     strip_death: bool
+    origin_header: Optional[str]
     from_time: Optional[str]
     offset: Optional[str]
     until: Optional[str]
@@ -209,6 +222,7 @@ def move(
     match_header: MatchHeaderOpt = None,
     to_origin: ToOriginOpt = False,
     strip_death: StripDeathOpt = False,
+    origin_header: OriginHeaderOpt = None,
     rate: RateOpt = None,
     speed: SpeedOpt = None,
     dry_run: DryRunOpt = False,
@@ -231,7 +245,7 @@ def move(
     """
     _run(ctx, "move", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
-        dry_run, to_origin, strip_death, from_time, offset, until, rate, speed, engine))  # fmt: skip
+        dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine))  # fmt: skip
 
 
 def copy(
@@ -268,7 +282,7 @@ def copy(
     """
     _run(ctx, "copy", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
-        dry_run, False, False, from_time, offset, until, rate, speed, engine))  # fmt: skip
+        dry_run, False, False, None, from_time, offset, until, rate, speed, engine))  # fmt: skip
 
 
 def _profile(app: AppContext, name: str | None) -> Profile:
@@ -298,8 +312,6 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
     if o.to_origin:
         if target is not None:
             raise UsageError("--to-origin sends each message where it came from: give no TARGET")
-        if source.kind == core.KAFKA:
-            raise UsageError("--to-origin applies to a RabbitMQ queue or - source (its x-death headers)")
     elif target is None:
         raise UsageError("missing TARGET (or --to-origin)")
     elif source.kind == core.STDIO and target.kind == core.STDIO:
@@ -308,6 +320,8 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
         raise UsageError(f"source and target are the same ({source})")
     if o.strip_death and not o.to_origin:
         raise UsageError("--strip-death goes with --to-origin")
+    if o.origin_header is not None and not (o.to_origin and source.kind == core.KAFKA):
+        raise UsageError("--origin-header goes with --to-origin from a Kafka source")
     if o.output == "json" and target is not None and target.kind == core.STDIO and not o.dry_run:
         raise UsageError("--output json writes a summary on stdout, where TARGET - writes the messages")
     if o.group is not None and source.kind != core.KAFKA:
@@ -359,7 +373,9 @@ def _run(
             endpoint, _profile(app, endpoint.profile), engine=o.engine, stdout=app.stdout, note=app.note
         )
 
-    if target is None:
+    if target is None and source.kind == core.KAFKA:
+        sink = core.open_kafka_origin(_profile(app, source.profile), o.engine, o.origin_header, o.strip_death)
+    elif target is None:
         sink = core.open_origin(_profile(app, source.profile), o.strip_death, app.note)
     else:
         sink = open_target(target)
@@ -385,7 +401,7 @@ def _run(
         rules = StopRules(count=o.count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=pred)
         if source.kind == core.KAFKA:
             if group is None and verb == "move":
-                group = core.default_group(source, target or source)
+                group = core.default_group(source, target or core.Endpoint(core.KAFKA, "origin"))
             core.from_kafka(
                 source,
                 _profile(app, source.profile),

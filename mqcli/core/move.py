@@ -234,6 +234,25 @@ def origin_label(exchange: str, routing_key: str) -> str:
 
 NO_ORIGIN = "no x-death header: it was not dead-lettered, so it has no origin"
 
+# Kafka dead-letter topics name the original topic in a header: Spring Kafka's
+# DeadLetterPublishingRecoverer, then Kafka Connect's errors.deadletterqueue.
+ORIGIN_TOPIC_HEADERS = ("kafka_dlt-original-topic", "__connect.errors.topic")
+# What --strip-death removes from a Kafka dead letter (the same two conventions).
+KAFKA_DEATH_PREFIXES = ("kafka_dlt-", "__connect.errors.")
+
+
+def origin_topic(msg: Message, header: str | None = None) -> str | None:
+    """The topic a Kafka dead letter came from: header `header` (--origin-header),
+    else the first of ORIGIN_TOPIC_HEADERS it has; None without one."""
+    names = (header,) if header is not None else ORIGIN_TOPIC_HEADERS
+    for name in names:
+        for key, value in msg.headers:
+            if key == name:
+                text = header_text(value) if not isinstance(value, bytes) else value.decode("utf-8", "replace")
+                if text:
+                    return text
+    return None
+
 
 # -- pace (--rate, --speed) ------------------------------------------------------------
 
@@ -517,6 +536,55 @@ class OriginTarget(RabbitTarget):
         return replace(for_rabbit(msg, self.endpoint), exchange=exchange, routing_key=key)
 
 
+class KafkaOriginTarget:
+    """--to-origin from a Kafka dead-letter topic: each message back to the
+    topic its origin header names (origin_topic), partitioned by key as any
+    Kafka target.  A message without the header, or whose topic no longer
+    exists, is refused (named; --on-error decides)."""
+
+    def __init__(self, producer: Producer, exists: Callable[[str], bool], header: str | None, strip: bool) -> None:
+        self.producer = producer
+        self.exists = exists  # asked once per topic
+        self.header = header
+        self.strip = strip
+        self.topics: dict[str, bool] = {}
+
+    def where(self, msg: Message) -> str:
+        topic = origin_topic(msg, self.header)
+        return f"kafka:{topic}" if topic is not None else "(no origin)"
+
+    def precheck(self, msg: Message) -> str | None:
+        topic = origin_topic(msg, self.header)
+        if topic is None:
+            names = self.header or " or ".join(ORIGIN_TOPIC_HEADERS)
+            return f"no {names} header: it has no origin topic"
+        if topic not in self.topics:
+            self.topics[topic] = self.exists(topic)
+        return None if self.topics[topic] else f"its origin topic '{topic}' does not exist"
+
+    def send(self, batch: list[Message]) -> Refusals:
+        refused: Refusals = []
+        by_topic: dict[str, list[Message]] = {}  # in batch order within each topic
+        for i, msg in enumerate(batch):
+            why = self.precheck(msg)
+            if why is not None:
+                refused.append((msg, why))
+                continue
+            if self.strip:
+                msg = replace(msg, headers=[(n, v) for n, v in msg.headers if not n.startswith(KAFKA_DEATH_PREFIXES)])
+            by_topic.setdefault(origin_topic(batch[i], self.header) or "", []).append(replace(for_kafka(msg), line=i))
+        for topic, messages in by_topic.items():
+            outcomes = _Outcomes()
+            self.producer.send_all(topic, messages, outcomes)
+            if outcomes.unknown is not None:
+                raise DeliveryFailed(f"the Kafka producer lost track of messages: {outcomes.unknown}")
+            refused += [(batch[i], why) for i, why in outcomes.refused]
+        return refused
+
+    def close(self) -> None:
+        self.producer.close()
+
+
 class StreamTarget:
     """JSON Lines on a stream (stdout): confirmed once written and flushed."""
 
@@ -736,23 +804,13 @@ def open_target(
     """The target, connected, after checking that it exists (NotFound, exit 6):
     nothing is read from the source before that."""
     if target.kind == KAFKA:
-        from mqcli.core.kafka.common import ProduceOptions
-        from mqcli.core.kafka.engine import admin, producer, resolve
+        from mqcli.core.kafka.engine import admin, resolve
 
         settings = resolve(profile.kafka, engine)
         assert target.topic is not None
         with admin(settings, profile.name) as a:
             a.partitions(target.topic)
-        d = settings.producer
-        options = ProduceOptions(
-            acks="all",  # the guarantee needs every in-sync replica's acknowledgement ...
-            compression=d.compression or "none",
-            linger_ms=int(d.linger_ms),
-            batch_size=d.batch_size,
-            idempotence=True,  # ... and no duplicates from the producer's own retries
-            delivery_timeout=float(d.delivery_timeout),
-        )
-        return KafkaTarget(producer(settings, options, profile.name), target.topic, target.text)
+        return KafkaTarget(_safe_producer(settings, profile.name), target.topic, target.text)
     if target.kind == RABBIT:
         from mqcli.core.rabbit.client import RabbitClient
 
@@ -767,6 +825,42 @@ def open_target(
             client.close()
             raise
     return StreamTarget(stdout)
+
+
+def _safe_producer(settings: KafkaSettings, profile: str | None) -> Producer:
+    """A producer for the guarantee: acks=all and idempotence, the rest from the profile."""
+    from mqcli.core.kafka.common import ProduceOptions
+    from mqcli.core.kafka.engine import producer
+
+    d = settings.producer
+    options = ProduceOptions(
+        acks="all",  # the guarantee needs every in-sync replica's acknowledgement ...
+        compression=d.compression or "none",
+        linger_ms=int(d.linger_ms),
+        batch_size=d.batch_size,
+        idempotence=True,  # ... and no duplicates from the producer's own retries
+        delivery_timeout=float(d.delivery_timeout),
+    )
+    return producer(settings, options, profile)
+
+
+def open_kafka_origin(profile: Profile, engine: str | None, header: str | None, strip: bool) -> Target:
+    """--to-origin from a Kafka dead-letter topic: a producer that sends each
+    message to the topic its origin header names."""
+    from mqcli.core.errors import NotFound
+    from mqcli.core.kafka.engine import admin, resolve
+
+    settings = resolve(profile.kafka, engine)
+
+    def exists(topic: str) -> bool:
+        try:
+            with admin(settings, profile.name) as a:
+                a.partitions(topic)
+        except NotFound:
+            return False
+        return True
+
+    return KafkaOriginTarget(_safe_producer(settings, profile.name), exists, header, strip)
 
 
 def open_origin(profile: Profile, strip_death: bool, note: Callable[[str], None]) -> Target:
@@ -839,10 +933,19 @@ def from_kafka(
     assert source.topic is not None
 
     def paced(msg: Message) -> bool:
+        if not relay.admit(msg):
+            # The target would refuse it (no origin): what came before is
+            # delivered (so its marks may be committed), this one stays.
+            relay.deliver()
+            return False
         # Waits before taking: an interruption meanwhile leaves `msg` untaken and nothing pending.
         relay.wait_turn(msg)
         relay.take(msg)
         return True  # marked now, committed only after relay.deliver() (the batch's flush) returned
+
+    def plain_take(msg: Message) -> None:
+        if not paced(msg):
+            raise relay.stop_error() or DeliveryFailed("stopped")
 
     if group is not None and not relay.dry_run:
         if start is not None:
@@ -862,6 +965,9 @@ def from_kafka(
             # Commit (after delivering what is pending) only when no delivery
             # broke off: then every marked offset's message was confirmed.
             consumer.close(commit=not relay.broken)
+        error = relay.stop_error()
+        if error is not None:
+            raise error
     else:
         begin = start or StartOffset("beginning")
         if group is not None:
@@ -875,7 +981,7 @@ def from_kafka(
         plain = partition_consumer(settings, source.topic, profile=profile.name, group=group)
         try:
             plain.seek(begin)
-            result = plain.run(rules, relay.take if relay.pace is None else lambda m: _ignore(paced(m)), relay.deliver)
+            result = plain.run(rules, plain_take, relay.deliver)
             relay.deliver()
         finally:
             plain.close()
@@ -883,10 +989,6 @@ def from_kafka(
     if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
         got = f"{result.handled} of {count}" if count is not None else "no"
         raise TimeoutExpired(f"{got} messages from {source} within {timeout} of idle time")
-
-
-def _ignore(_value: object) -> None:
-    pass
 
 
 def _above(rules: StopRules, floor: dict[int, int]) -> StopRules:

@@ -23,7 +23,10 @@ from tests.conftest import Run
         (["move", "-", "kafka:a", "--match", "x"], "--match… applies to a Kafka or RabbitMQ source"),
         (["move", "kafka:a"], "missing TARGET (or --to-origin)"),
         (["move", "rabbit:dead", "kafka:a", "--to-origin"], "--to-origin sends each message where it came from"),
-        (["move", "kafka:a", "--to-origin"], "--to-origin applies to a RabbitMQ queue or - source"),
+        (
+            ["move", "rabbit:dead", "--to-origin", "--origin-header", "h"],
+            "--origin-header goes with --to-origin from a Kafka",
+        ),
         (["move", "rabbit:dead", "-", "--strip-death"], "--strip-death goes with --to-origin"),
         (["move", "rabbit:q", "-", "--from", "-1h"], "--from applies to a Kafka source only"),
         (["move", "-", "kafka:a", "--until", "now"], "--until applies to a Kafka source only"),

@@ -19,6 +19,7 @@ from mqcli.core.move import (
     TokenBucket,
     origin_label,
     origin_of,
+    origin_topic,
     parse_rate,
     pause,
 )
@@ -227,3 +228,14 @@ def test_relay_counts_what_was_confirmed_per_target() -> None:
         relay.take(Message(v))
     relay.deliver()
     assert relay.targets == {"to-a": 2, "to-b": 1}
+
+
+def test_origin_topic_from_spring_connect_or_a_named_header() -> None:
+    spring = Message(b"", headers=[("kafka_dlt-original-topic", b"orders"), ("kafka_dlt-original-partition", b"\x00")])
+    connect = Message(b"", headers=[("__connect.errors.topic", b"payments")])
+    assert origin_topic(spring) == "orders"
+    assert origin_topic(connect) == "payments"
+    assert origin_topic(Message(b"", headers=[("from", "audit")]), "from") == "audit"
+    assert origin_topic(spring, "from") is None  # a named header replaces the conventions
+    assert origin_topic(Message(b"", headers=[("kafka_dlt-original-topic", b"")])) is None
+    assert origin_topic(Message(b"")) is None

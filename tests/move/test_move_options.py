@@ -214,6 +214,40 @@ def test_to_origin_with_its_exchange_gone_is_refused_and_stays(
     assert amqp.wait_count(dead, 1) == 1 and amqp.bodies(dead) == ["a0"]
 
 
+def test_to_origin_from_a_kafka_dead_letter_topic(
+    cli: Callable[..., Run], kafka_engine: str, make_topic: Callable[..., str], admin: Any, kafka_broker: str
+) -> None:
+    dlt, orders, payments = make_topic(1), make_topic(1), make_topic(1)
+    spring = {"kafka_dlt-original-topic": orders, "kafka_dlt-exception-message": "boom", "trace": "t1"}
+    connect = {"__connect.errors.topic": payments, "__connect.errors.offset": "7"}
+    sent = [
+        {"key": "o1", "value": "order-1", "headers": spring},
+        {"key": "p1", "value": "pay-1", "headers": connect},
+        {"key": "o2", "value": "order-2", "headers": spring},
+        {"key": "s", "value": "stray", "headers": {"trace": "t2"}},  # no origin
+        {"key": "o3", "value": "order-3", "headers": spring},
+    ]
+    r = cli("kafka", "produce", dlt, "-i", "jsonl", input="".join(json.dumps(o) + "\n" for o in sent))
+    assert r.exit_code == 0, r.stderr
+    r = cli("move", f"kafka:{dlt}", "--to-origin", "-e", "--strip-death")
+    assert r.exit_code == 1, r.stderr
+    assert f"not moved: {dlt}[0]@3" in r.stderr and "no kafka_dlt-original-topic or __connect.errors.topic" in r.stderr
+    group = _group(f"kafka:{dlt}", "origin")
+    assert committed(admin, group) == {0: 3}  # up to the stray one, which stays
+    got = records(kafka_broker, orders)
+    assert [(x.key, x.value) for x in got] == [(b"o1", b"order-1"), (b"o2", b"order-2")]
+    assert dict(got[0].headers) == {"trace": b"t1"}  # --strip-death: the DLT headers are gone
+    assert [x.value for x in records(kafka_broker, payments)] == [b"pay-1"]
+    # --on-error skip: the stray one is counted and committed past; the rest goes on.
+    r = cli("move", f"kafka:{dlt}", "--to-origin", "-e", "--on-error", "skip", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["targets"] == {f"kafka:{orders}": 1} and summary["skipped"] == 1
+    assert [x.value for x in records(kafka_broker, orders)][-1] == b"order-3"
+    assert dict(records(kafka_broker, orders)[-1].headers)["kafka_dlt-exception-message"] == b"boom"  # kept
+    assert committed(admin, group) == {0: 5}
+
+
 # -- --from / --offset / --until -------------------------------------------------------------
 
 
