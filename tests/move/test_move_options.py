@@ -317,6 +317,26 @@ def test_match_on_a_queue_with_count_stops_there(
     assert amqp.bodies(q) == ["no0", "no2", "no4", "yes5", "no6", "yes7", "no8", "yes9"]
 
 
+def test_match_on_a_queue_stops_when_it_holds_the_most_it_can(
+    cli: Callable[..., Run], amqp: Amqp, queue: Callable[..., str], monkeypatch: Any
+) -> None:
+    import mqcli.core.rabbit.consume
+
+    monkeypatch.setattr(mqcli.core.rabbit.consume, "HOLD_LIMIT", 5)  # AMQP's 64,535, scaled down
+    q = queue()
+    bodies = [f"{'yes' if i % 2 else 'no'}{i}" for i in range(20)]
+    for body in bodies:
+        amqp.publish(q, body)
+    assert amqp.wait_count(q, 20) == 20
+    r = cli("move", f"rabbit:{q}", "-", "--match-value", "^yes", "-e")
+    assert r.exit_code == 1, r.stderr
+    assert f"stopped after holding 5 messages of queue '{q}'" in r.stderr
+    moved = [json.loads(line)["value"] for line in r.stdout.splitlines()]
+    assert moved == bodies[1:9:2]  # the matching ones before the fifth held one
+    assert amqp.wait_count(q, 20 - len(moved)) == 20 - len(moved)
+    assert amqp.bodies(q) == [b for b in bodies if b not in moved]  # the rest, in order
+
+
 # -- --rate / --speed ------------------------------------------------------------------------
 
 
