@@ -60,6 +60,9 @@ class Outcome(enum.Enum):
     REQUEUE = "requeue"  # failed: back to the queue
     REJECT = "reject"  # failed: drop or dead-letter (when the queue has a DLX)
     STOP = "stop"  # failed: back to the queue, and stop consuming
+    # Done, but left unacknowledged until the channel closes, which gives it
+    # back to the queue in its place (`move --dry-run`; needs ConsumeSettings.holding).
+    HOLD = "hold"
 
 
 @dataclass(kw_only=True)
@@ -77,9 +80,22 @@ class ConsumeSettings(StopRules):
     # exit_at_end then means the stream's last offset when the run began.
     stream_offset: str | int | datetime.datetime | None = None
 
+    # Messages --match leaves out are held (unacknowledged until the channel
+    # closes: back in their place, never seen twice in one run) instead of
+    # acknowledged, and so are those the handler answers HOLD; at most
+    # HOLD_LIMIT, then the run ends HELD.  The prefetch limit is then set
+    # channel-wide: RabbitMQ applies a raised per-consumer limit only to
+    # consumers that start later, a channel's at once.
+    holding: bool = False
+
     @property
     def stream(self) -> bool:
         return self.stream_offset is not None
+
+
+# AMQP's prefetch count is 16 bits: a channel can hold no more unacknowledged messages than this.
+HOLD_LIMIT = 65535 - 1000
+HELD = "held"  # RunResult.reason: HOLD_LIMIT messages were held
 
 
 # How a consume ran: `handled` counts the messages acknowledged after the
@@ -263,6 +279,22 @@ class _Acks:
         self._on_receipt = on_receipt
         self._tag: int | None = None  # the highest delivery tag written but not yet acknowledged
         self._waiting = 0  # messages written since the last send()
+        # Once a delivery is held, multiple=True would acknowledge it too:
+        # from then on each written tag is acknowledged on its own.
+        self.held = 0
+        self._tags: list[int] = []
+        self._prefetch = 0
+
+    def hold(self, prefetch: int) -> None:
+        """Leave a delivery unsettled; widen the prefetch window so that the
+        held ones do not stop the flow of the others."""
+        if not self.held and self._flush is not None:
+            self.send()  # what came before goes with multiple=True, while nothing held is below it
+        self.held += 1
+        if self.held + prefetch > self._prefetch:
+            self._prefetch = min(65535, self.held + 2 * prefetch)
+            with amqp_errors(self._client):
+                self._ch.basic_qos(prefetch_count=self._prefetch, global_qos=True)
 
     def settle(self, tag: int, outcome: Outcome) -> None:
         if outcome is not Outcome.ACK and self._stream:
@@ -280,6 +312,8 @@ class _Acks:
         else:
             if not self._on_receipt:
                 self._tag = tag
+                if self.held:
+                    self._tags.append(tag)
             self._waiting += 1
             if self._waiting >= self._every:
                 self.send()
@@ -291,7 +325,12 @@ class _Acks:
         assert self._flush is not None
         self._flush()  # a closed pipe raises here: nothing is acknowledged
         tag, self._tag, self._waiting = self._tag, None, 0
-        if tag is not None:
+        tags, self._tags = self._tags, []
+        if self.held:
+            with amqp_errors(self._client):
+                for one in tags:
+                    self._ch.basic_ack(one)
+        elif tag is not None:
             with amqp_errors(self._client):
                 self._ch.basic_ack(tag, multiple=True)
 
@@ -331,7 +370,7 @@ def _consume_channel(
         # same at-most-once meaning, but the prefetch limit still applies, so
         # `--no-ack --count 1` cannot make the broker push (and forget) the
         # whole queue at us.
-        ch.basic_qos(prefetch_count=prefetch)
+        ch.basic_qos(prefetch_count=prefetch, global_qos=settings.holding)
         ch.add_on_cancel_callback(lambda _frame: cancelled.append(True))
 
         def on_message(_ch: Any, method: Any, props: Any, body: bytes) -> None:
@@ -406,13 +445,28 @@ def _consume_channel(
                 with amqp_errors(client):
                     ch.basic_ack(method.delivery_tag)
             if not stops.matches(msg):
-                acks.settle(method.delivery_tag, Outcome.ACK)
+                if settings.holding:
+                    acks.hold(prefetch)
+                    if acks.held >= HOLD_LIMIT:
+                        stops.end(HELD)
+                        break
+                else:
+                    acks.settle(method.delivery_tag, Outcome.ACK)
                 if last_of_stream:
                     stops.end(END)
                     break
                 continue
             stops.touch()
             outcome = handle(msg)
+            if outcome is Outcome.HOLD:
+                acks.hold(prefetch)
+                if stops.handled():
+                    stops.end(COUNT)
+                    break
+                if acks.held >= HOLD_LIMIT:
+                    stops.end(HELD)
+                    break
+                continue
             if client.interrupted is not None and outcome is not Outcome.ACK:
                 # The command may have failed because of the signal: back to the queue, never dropped.
                 outcome = Outcome.REQUEUE
