@@ -21,7 +21,7 @@ from mqcli.cli.io import (
     matcher,
     timeout_seconds,
 )
-from mqcli.cli.kafka._common import ISOLATION_META, IsolationOpt, check_isolation
+from mqcli.cli.kafka._common import IsolationOpt, check_isolation
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import StatusFormat, output_option
 from mqcli.core.errors import UsageError
@@ -204,6 +204,7 @@ class _Options:
     rate: Optional[str]
     speed: Optional[float]
     engine: Optional[str]
+    isolation: Optional[str]
 
 
 def move(
@@ -245,10 +246,9 @@ def move(
 
     Example: mqcli move kafka:orders.DLT kafka:orders -e
     """
-    ctx.meta[ISOLATION_META] = isolation
     _run(ctx, "move", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
-        dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine))  # fmt: skip
+        dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine, isolation))  # fmt: skip
 
 
 def copy(
@@ -284,10 +284,9 @@ def copy(
 
     Example: mqcli copy kafka:orders kafka@staging:orders -e
     """
-    ctx.meta[ISOLATION_META] = isolation
     _run(ctx, "copy", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
-        dry_run, False, False, None, from_time, offset, until, rate, speed, engine))  # fmt: skip
+        dry_run, False, False, None, from_time, offset, until, rate, speed, engine, isolation))  # fmt: skip
 
 
 def _profile(app: AppContext, name: str | None) -> Profile:
@@ -414,7 +413,7 @@ def _run(
                 group = core.default_group(source, target or core.Endpoint(core.KAFKA, "origin"))
             core.from_kafka(
                 source,
-                _isolated(_profile(app, source.profile), ctx.meta.get(ISOLATION_META)),
+                _isolated(_profile(app, source.profile), o.isolation),
                 relay,
                 rules,
                 group=group,

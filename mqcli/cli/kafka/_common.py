@@ -27,7 +27,6 @@ def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
 
 
 ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
-ISOLATION_META = "mqcli.kafka.isolation"  # ctx.meta key: --isolation of `move`/`copy`
 
 IsolationOpt = Annotated[
     Optional[str],
