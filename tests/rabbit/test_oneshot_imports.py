@@ -12,6 +12,8 @@ from collections.abc import Callable
 from tests.conftest import ROOT
 from tests.rabbit.conftest import Amqp
 
+# A producer loads neither the --match filters nor the output writers (cli/io.py imports them lazily).
+CONSUMER_SIDE = {"mqcli.core.filters", "mqcli.core.writers"}
 NEVER = {"rich", "yaml", "pydantic", "importlib.metadata", "kafka", "confluent_kafka"}
 
 
@@ -37,6 +39,7 @@ def test_one_message_publish_and_consume_import_only_pika(queue: Callable[..., s
     rc, mods, _ = _run("rabbit", "publish", "--queue", q, "hello")
     assert rc == 0 and amqp.wait_count(q, 1) == 1
     assert "pika" in mods and not mods & NEVER, mods & NEVER
+    assert not mods & CONSUMER_SIDE, mods & CONSUMER_SIDE
     rc, mods, out = _run("rabbit", "consume", q, "--count", "1")
     assert rc == 0 and out == b"hello\n"
     assert "pika" in mods and not mods & NEVER, mods & NEVER
