@@ -12,7 +12,7 @@ import typer
 
 from mqcli import __version__
 from mqcli.cli.context import AppContext
-from mqcli.cli.lazy import LazyGroup
+from mqcli.cli.lazy import LazyGroup, evaluate_app_annotations
 from mqcli.cli.options import complete_profiles
 from mqcli.core.errors import ExitCode, MqcliError, mask_secrets
 
@@ -178,6 +178,11 @@ def root(
     ctx.obj = app_ctx
     if threading_main():
         signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+# The root callback's annotations, evaluated once instead of each time typer
+# reads them (see mqcli.cli.lazy.evaluate_annotations).
+evaluate_app_annotations(app)
 
 
 def threading_main() -> bool:

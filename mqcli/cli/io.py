@@ -8,18 +8,21 @@ import enum
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import Annotated, BinaryIO, Optional
+from typing import TYPE_CHECKING, Annotated, BinaryIO, Optional
 
 import typer
 
 from mqcli.cli.context import AppContext
 from mqcli.core.errors import InputError, UsageError
-from mqcli.core.filters import build_matcher
 from mqcli.core.message import Message, header_text, text_or_none
 from mqcli.core.parse import parse_delimiter, parse_duration
 from mqcli.core.readers import InputMode, ReaderOptions, ReadStats, messages_from_values, read_messages
-from mqcli.core.stops import Matcher
-from mqcli.core.writers import JsonWriter, RawWriter, Template, TemplateWriter, Writer
+
+if TYPE_CHECKING:
+    # Imported by the consumers' helpers below when they run: a producer
+    # (`kafka produce`, `rabbit publish`) never loads the filters and writers.
+    from mqcli.core.stops import Matcher
+    from mqcli.core.writers import Writer
 
 
 class OutputFormat(str, enum.Enum):
@@ -158,6 +161,8 @@ def timeout_seconds(value: Optional[str]) -> Optional[float]:
 def matcher(
     match: Optional[list[str]], key: Optional[list[str]], value: Optional[list[str]], header: Optional[list[str]]
 ) -> Matcher | None:
+    from mqcli.core.filters import build_matcher
+
     return build_matcher(match or (), key or (), value or (), header or ())
 
 
@@ -248,6 +253,8 @@ class HumanWriter:
 
 def make_writer(app: AppContext, output: OutputFormat, template: Optional[str], delimiter: str) -> Writer:
     """The writer for --output/--format; `auto` is human on a terminal and raw otherwise."""
+    from mqcli.core.writers import JsonWriter, RawWriter, Template, TemplateWriter
+
     delim = parse_delimiter(delimiter)
     if template is not None:
         if output not in (OutputFormat.auto,):

@@ -312,6 +312,7 @@ def one_shot(b: Bench) -> None:
         scen = f"One-shot: {title} (whole process)"
         rows = {tool: Row(scen, tool, role, kind="latency", sid=sid) for tool, role, _ in cases}
         times: dict[str, list[float]] = {tool: [] for tool, _, _ in cases}
+        cpu: dict[str, list[float]] = {tool: [] for tool, _, _ in cases}
         rss: dict[str, int] = {tool: 0 for tool, _, _ in cases}
         try:
             with fresh() as name:
@@ -332,6 +333,7 @@ def one_shot(b: Bench) -> None:
                             refill(name)
                         if i:
                             times[tool].append(p.wall * 1000)
+                            cpu[tool].append(p.cpu * 1000)
                             rss[tool] = max(rss[tool], p.maxrss_kb)
         except ToolMissing as e:
             for row in rows.values():
@@ -343,15 +345,21 @@ def one_shot(b: Bench) -> None:
         for tool, row in rows.items():
             if not row.error and times[tool]:
                 row.messages = len(times[tool])
-                row.extra = latency_extra(times[tool])
+                row.extra = latency_extra(times[tool]) | {"cpu_p50_ms": statistics.median(cpu[tool])}
                 row.peak_rss_mb = rss[tool] / 1024
-                row.note = f"median of {len(times[tool])}"
+                row.note = f"median of {len(times[tool])}, CPU {row.extra['cpu_p50_ms']:.0f} ms"
         if not mine.error and mine.extra:
+            # Ratios of medians, wall and CPU (user + system): the machine may be
+            # shared, and waiting for a core lengthens wall time but not CPU time.
             for row in rows.values():
                 if row is not mine and not row.error and row.extra:
                     vs = mine.extra["p50_ms"] / row.extra["p50_ms"]
                     mine.extra[f"vs {row.tool}"] = vs
-                    row.note += f"; mqcli is {vs:.2f}x this"
+                    cpu_vs = mine.extra["cpu_p50_ms"] / row.extra["cpu_p50_ms"] if row.extra["cpu_p50_ms"] else None
+                    mine.extra[f"cpu vs {row.tool}"] = cpu_vs
+                    row.note += f"; mqcli is {vs:.2f}x this" + (f" (CPU {cpu_vs:.2f}x)" if cpu_vs else "")
+                    if row.tool.startswith("bare"):
+                        mine.note += f"; {vs:.2f}x {row.tool}" + (f" (CPU {cpu_vs:.2f}x)" if cpu_vs else "")
         for row in rows.values():
             b.add(row)
 

@@ -50,3 +50,11 @@ def test_unset_batch_size_leaves_librdkafka_its_own(monkeypatch: pytest.MonkeyPa
     cfg = _producer_config(monkeypatch, tmp_path, "{linger_ms: 20}")
     assert "batch.size" not in cfg
     assert cfg["linger.ms"] == 20
+
+
+def test_a_new_client_does_not_wait_out_librdkafka_reconnect_backoff(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Its second connection (to the broker the bootstrap metadata names) waited
+    # half of librdkafka's default 100 ms backoff: 50 ms of every one-message run.
+    assert _producer_config(monkeypatch, tmp_path, "{}")["reconnect.backoff.ms"] <= 10
