@@ -135,3 +135,21 @@ def test_wait_usage_and_connection_errors(cli: Any) -> None:
     assert cli("kafka", "wait", "topic", "t", "--interval", "0s").exit_code == 2
     r = cli("kafka", "wait", "topic", "t", env={"MQCLI_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
     assert r.exit_code == 4
+
+
+def test_a_slow_exec_commits_as_it_goes(cli: Any, topic: str, unique_name: Any) -> None:
+    # 40 messages arrive in one batch; at 0.2 s each the batch takes 8 s. The
+    # group's progress shows (lag falls) while the batch is still being worked
+    # through, not only when it ends.
+    assert cli("kafka", "produce", topic, *[f"m{i}" for i in range(40)]).exit_code == 0
+    group = unique_name("g")
+    consumer = start_mqcli(["kafka", "group-consume", "--group", group, topic, "--exec", "sleep 0.2", "-e"])
+    try:
+        wait = Waiting("kafka", "wait", "lag", "--group", group, "--max", "39", "-t", "60s", "--interval", "200ms")
+        rc, err = wait.finish()
+        assert rc == 0, err
+        assert consumer.poll() is None, "the consumer ended before anything was committed"
+        lag = json.loads(cli("kafka", "groups", "lag", group, "-o", "json").stdout)[0]["lag"]
+        assert 0 < lag < 40
+    finally:
+        assert consumer.wait(timeout=60) == 0

@@ -7,6 +7,7 @@ here imports a client library.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
     from mqcli.core.writers import Writer
 
 K = TypeVar("K", bound=Hashable)  # how an engine names a partition
+
+# A group member also commits in the middle of a batch once this many seconds
+# passed since its last commit: with a slow --exec a batch of hundreds of
+# messages takes minutes, and until a commit neither lag views nor a restarted
+# member see any of that progress (Kafka's own auto-commit interval is 5 s).
+COMMIT_EVERY = 1.0
 
 
 @dataclass
@@ -50,14 +57,25 @@ def group_hooks(
     mark_offset: Callable[[K, int], None],
     commit: Callable[[], None],
     revoked: Callable[[], Iterable[K]],
+    clock: Callable[[], float] = time.monotonic,
 ) -> LoopHooks[K]:
     """The hooks of a group member: a message becomes committable (`mark`)
-    once `handle` succeeded for it, and `commit` runs after each batch."""
+    once `handle` succeeded for it, and what is committable is committed
+    after each batch, and within one every COMMIT_EVERY seconds."""
+    last_commit = clock()
+
+    def committed() -> None:
+        nonlocal last_commit
+        commit()
+        last_commit = clock()
 
     def handled(msg: Message) -> bool:
         if not handle(msg):
             return False
         mark(msg)
+        if clock() - last_commit >= COMMIT_EVERY:
+            flush()  # the output first: a commit never runs ahead of what was written
+            committed()
         return True
 
     # A message filtered out by --match is done too: committing past it keeps
@@ -68,6 +86,6 @@ def group_hooks(
         writer,
         on_written=mark_offset,
         on_skipped=mark,
-        after_batch=commit,
+        after_batch=committed,
         revoked=revoked,
     )

@@ -1,0 +1,61 @@
+"""The group member's hooks (mqcli.core.kafka.hooks): when handled messages
+become committed.  Pure: the engines' loops call these hooks."""
+
+from __future__ import annotations
+
+from mqcli.core.kafka.hooks import COMMIT_EVERY, LoopHooks, group_hooks
+from mqcli.core.message import Message
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _hooks(events: list[str], clock: Clock, ok: bool = True) -> LoopHooks[int]:
+    return group_hooks(
+        lambda msg: ok,
+        lambda: events.append("flush"),
+        None,
+        mark=lambda msg: events.append(f"mark {msg.offset}"),
+        mark_offset=lambda key, off: None,
+        commit=lambda: events.append("commit"),
+        revoked=lambda: [],
+        clock=clock,
+    )
+
+
+def test_a_quick_batch_commits_once_at_its_end() -> None:
+    events: list[str] = []
+    clock = Clock()
+    hooks = _hooks(events, clock)
+    for off in range(3):
+        clock.now += COMMIT_EVERY / 10
+        assert hooks.handle(Message(value=b"x", offset=off))
+    hooks.finish()
+    assert events == ["mark 0", "mark 1", "mark 2", "flush", "commit"]
+
+
+def test_a_slow_batch_commits_as_it_goes_output_first() -> None:
+    events: list[str] = []
+    clock = Clock()
+    hooks = _hooks(events, clock)
+    clock.now += COMMIT_EVERY  # a slow --exec
+    assert hooks.handle(Message(value=b"x", offset=0))
+    clock.now += COMMIT_EVERY / 2
+    assert hooks.handle(Message(value=b"x", offset=1))  # not yet: the last commit was just now
+    clock.now += COMMIT_EVERY / 2
+    assert hooks.handle(Message(value=b"x", offset=2))
+    assert events == ["mark 0", "flush", "commit", "mark 1", "mark 2", "flush", "commit"]
+
+
+def test_a_failed_message_is_neither_marked_nor_committed() -> None:
+    events: list[str] = []
+    clock = Clock()
+    hooks = _hooks(events, clock, ok=False)
+    clock.now += 10 * COMMIT_EVERY
+    assert not hooks.handle(Message(value=b"x", offset=0))
+    assert events == []
