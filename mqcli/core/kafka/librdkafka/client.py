@@ -134,9 +134,27 @@ def client_config(settings: KafkaSettings, diagnosis: Diagnosis) -> dict[str, An
         if not settings.sasl_mechanism:
             raise ConfigError(f"kafka security_protocol {settings.security_protocol} needs a sasl_mechanism")
         cfg["sasl.mechanisms"] = settings.sasl_mechanism
-        cfg["sasl.username"] = settings.username or ""
-        cfg["sasl.password"] = settings.password or ""
+        if settings.sasl_mechanism == "OAUTHBEARER":
+            cfg["oauth_cb"] = _oauth_cb(settings)
+        else:
+            cfg["sasl.username"] = settings.username or ""
+            cfg["sasl.password"] = settings.password or ""
     return cfg
+
+
+def _oauth_cb(settings: KafkaSettings) -> Callable[[str], tuple[str, float, str]]:
+    """librdkafka's OAUTHBEARER token callback, backed by mqcli's token source:
+    librdkafka asks again at 80% of the expiry it is given."""
+    from mqcli.core.oauth import kafka_token_source
+
+    source = kafka_token_source(settings)
+    principal = settings.oauth.client_id or "mqcli"
+
+    def oauth_cb(_config: str) -> tuple[str, float, str]:
+        token = source.current()
+        return token.value, token.expires_at, principal
+
+    return oauth_cb
 
 
 def connection_error(settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis) -> ConnectionFailed:
@@ -144,6 +162,10 @@ def connection_error(settings: KafkaSettings, profile: str | None, diagnosis: Di
     where = _where(settings, profile)
     err = diagnosis.best()
     text = err.str() if err is not None else ""
+    if err is not None and err.code() == KafkaError._AUTHENTICATION and settings.sasl_mechanism == "OAUTHBEARER":
+        from mqcli.core.oauth import broker_refused
+
+        return broker_refused(where, settings)
     if err is not None and err.code() == KafkaError._AUTHENTICATION:
         mech = settings.sasl_mechanism or "SASL"
         return ConnectionFailed(
