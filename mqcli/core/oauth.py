@@ -146,10 +146,26 @@ class TokenSource:
         self.fetches = 0  # how many tokens were fetched (for tests and --debug)
 
     def current(self) -> Token:
-        """A token that has not reached its refresh time, fetched now if need be."""
+        """A token that has not reached its refresh time, fetched now if need be.
+
+        When a refresh fails while the token in hand is still valid, that one is
+        returned (and the next call tries again): an endpoint that is down for a
+        moment must not end a long run.  Once it has expired, the failure is
+        raised, saying so."""
         with self._lock:
-            if self._token is None or self._clock() >= self._token.refresh_at:
-                self._token = self._fetch(self)
+            now = self._clock()
+            if self._token is None or now >= self._token.refresh_at:
+                try:
+                    self._token = self._fetch(self)
+                except ConnectionFailed as e:
+                    if self._token is not None and now < self._token.expires_at:
+                        return self._token
+                    if self._token is not None:
+                        raise ConnectionFailed(
+                            f"the OAuth token of client {self.client_id!r} expired and cannot be refreshed: {e.message}",
+                            hint=e.hint,
+                        ) from None
+                    raise
                 self.fetches += 1
             return self._token
 

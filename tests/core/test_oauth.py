@@ -120,9 +120,14 @@ def test_token_is_cached_and_fetched_again_before_expiry() -> None:
     assert source.current().expires_at == 1108.0
 
 
-def test_a_failed_refresh_raises_and_is_tried_again() -> None:
+def test_a_failed_refresh_keeps_a_valid_token_and_raises_once_it_expired() -> None:
     now = [0.0]
-    answers: list[Token | ConnectionFailed] = [Token("a", 0.0, 10.0), ConnectionFailed("down"), Token("b", 9.0, 10.0)]
+    answers: list[Token | ConnectionFailed] = [
+        Token("a", 0.0, 10.0),
+        ConnectionFailed("cannot reach the OAuth token endpoint U: connection refused"),
+        ConnectionFailed("cannot reach the OAuth token endpoint U: connection refused"),
+        Token("b", 11.0, 10.0),
+    ]
 
     def fetch(source: TokenSource) -> Token:
         answer = answers.pop(0)
@@ -132,10 +137,26 @@ def test_a_failed_refresh_raises_and_is_tried_again() -> None:
 
     source = TokenSource(SETTINGS, 5.0, clock=lambda: now[0], fetch=fetch)
     assert source.token() == "a"
-    now[0] = 9.0
-    with pytest.raises(ConnectionFailed):
+    now[0] = 9.0  # refresh due, the endpoint is down, "a" is valid for another second
+    assert source.token() == "a"
+    now[0] = 10.0  # expired, and still no new one
+    with pytest.raises(ConnectionFailed) as e:
         source.token()
-    assert source.token() == "b"
+    assert e.value.message == (
+        "the OAuth token of client 'my-client' expired and cannot be refreshed: "
+        "cannot reach the OAuth token endpoint U: connection refused"
+    )
+    now[0] = 11.0
+    assert source.token() == "b" and source.fetches == 2
+
+
+def test_the_first_failure_is_raised_as_it_is() -> None:
+    def fetch(source: TokenSource) -> Token:
+        raise ConnectionFailed("refused", hint="h")
+
+    with pytest.raises(ConnectionFailed) as e:
+        TokenSource(SETTINGS, 5.0, fetch=fetch).token()
+    assert (e.value.message, e.value.hint) == ("refused", "h")
 
 
 def test_incomplete_settings_are_a_config_error() -> None:
