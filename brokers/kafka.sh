@@ -74,8 +74,12 @@ ready() {
     timeout 30 kjava org.apache.kafka.tools.BrokerApiVersionsCommand \
       --bootstrap-server "$BOOTSTRAP" 2>/dev/null | grep -q '(id: 1 ' || return 1
   fi
-  port_open "${PORTS[1]}" && port_open "${PORTS[2]}" && port_open "${PORTS[4]}"
+  port_open "${PORTS[1]}" && port_open "${PORTS[2]}" && { ! oauth_listener || port_open "${PORTS[4]}"; }
 }
+
+# Whether the running broker's configuration has the OAUTHBEARER listener (a
+# broker started before it was added has not: it is ready without it).
+oauth_listener() { grep -q '^listeners=.*OAUTH://' "$PROPS" 2>/dev/null; }
 
 wait_ready() {
   local deadline=$((SECONDS + BROKER_TIMEOUT))
@@ -112,6 +116,7 @@ start() {
     # Already ours: maybe still booting from another call, so just wait.
     wait_ready
     log "Kafka running (pid $(pid)) on $BOOTSTRAP"
+    oauth_listener || log "Kafka was started before its OAUTHBEARER listener was configured: restart it for port ${PORTS[4]} (make brokers-stop brokers)"
     return 0
   fi
   rm -f "$PIDFILE"

@@ -154,6 +154,8 @@ start() {
     # Ours and alive: quick AMQP check; fall back to waiting if still booting.
     ready || wait_ready
     log "$LABEL running (pid $(pid)) on $(listeners)"
+    grep -q rabbitmq_auth_backend_oauth2 "$RABBITMQ_ENABLED_PLUGINS_FILE" 2>/dev/null ||
+      log "$LABEL was started before the OAuth 2 backend was configured: restart it for OAuth sign-in (make brokers-stop brokers)"
     return 0
   fi
   rm -f "$RABBITMQ_PID_FILE"

@@ -8,11 +8,14 @@ KEYCLOAK_PORT (8180)."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
 import signal
 import subprocess
+import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -123,3 +126,57 @@ def test_group_consume_outlives_the_token(oauth_topic: str) -> None:
                 consumer.kill()
     assert consumer.returncode == 0, err
     assert out == b"before\nafter\n"
+
+
+class OneTokenEndpoint:
+    """A token endpoint that hands out one real token (it forwards the first
+    request to Keycloak) and then goes away: later requests are refused, as
+    from an identity provider that went down."""
+
+    def __init__(self) -> None:
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = urllib.request.Request(TOKEN_URL, data=body, method="POST")
+                request.add_header("Authorization", self.headers["Authorization"])
+                request.add_header("Content-Type", "application/x-www-form-urlencoded")
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    data = answer.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                threading.Thread(target=outer.close).start()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.url = f"http://{HOST}:{self.server.server_address[1]}/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_token_that_cannot_be_renewed_ends_the_run_with_exit_4(oauth_dir: Path, oauth_topic: str) -> None:
+    endpoint = OneTokenEndpoint()
+    write_profile(oauth_dir, "sso", _oauth(token_url=endpoint.url))
+    consumer = start_mqcli(["kafka", "group-consume", oauth_topic, "-g", f"{oauth_topic}-g"])
+    try:
+        # Refreshes fail from 80% of the lifetime on; the token in hand is used until it expires.
+        _, err = consumer.communicate(timeout=TOKEN_LIFETIME + 90)
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+            consumer.wait()
+        endpoint.close()
+    assert consumer.returncode == 4, err
+    assert (
+        f"the OAuth token of client 'mqcli-kafka' expired and cannot be refreshed: "
+        f"cannot reach the OAuth token endpoint {endpoint.url}: connection refused"
+    ) in err.decode()
