@@ -114,18 +114,13 @@ start_node() {
   properties "$n" >"$dir/server.properties"
   format_node "$n"
   echo "===== $(date -Is) kafka cluster node $n start =====" >>"$(logfile "$n")"
-  # As kafka.sh: own session, pid file holds the JVM's pid, all fds redirected.
-  # shellcheck disable=SC2016,SC2086
-  # The subshell exec's too, so nothing keeps the caller's stdout open.
-  (cd "$dir" && exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$(pidfile "$n")" \
+  # shellcheck disable=SC2086  # heap opts must split
+  (cd "$dir" && start_detached "$(pidfile "$n")" "$(logfile "$n")" \
     "$JAVA" $KAFKA_CLUSTER_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 \
     -Djava.awt.headless=true -XX:ErrorFile="$LOGS/hs_err_pid%p.log" \
     -Dlog4j2.configurationFile="$BROKERS_DIR/kafka/log4j2.xml" \
     -Dkafka.logs.dir="$LOGS" \
-    -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
-    ) </dev/null >>"$(logfile "$n")" 2>&1 &
-  local _
-  for _ in $(seq 50); do [[ -s "$(pidfile "$n")" ]] && break; sleep 0.1; done
+    -cp "$LIB/*" kafka.Kafka "$dir/server.properties")
 }
 
 # Brokers (by id) that the cluster metadata lists as alive, seen from any running node.

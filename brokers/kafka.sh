@@ -145,23 +145,15 @@ start() {
 
   log "starting Kafka (log: $LOGFILE)"
   echo "===== $(date -Is) kafka start =====" >>"$LOGFILE"
-  # setsid: own session, so Ctrl-C on make or the end of a CI step's process
-  # group does not take the broker down; the shell writes its own pid and
-  # exec's java, so the pid file holds the JVM's pid. All fds redirected so a
-  # caller piping our output (make | tee) is not kept open by the JVM.
   cd "$KDIR"
-  # shellcheck disable=SC2016,SC2086  # $$ is for the child; heap opts must split
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+  # shellcheck disable=SC2086  # heap opts must split
+  start_detached "$PIDFILE" "$LOGFILE" \
     "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true -XX:ErrorFile="$LOGS/hs_err_pid%p.log" \
     -Dlog4j2.configurationFile="$BROKERS_DIR/kafka/log4j2.xml" \
     -Dkafka.logs.dir="$LOGS" \
     -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$KEYCLOAK_REALM/protocol/openid-connect/certs" \
-    -cp "$LIB/*" kafka.Kafka "$PROPS" \
-    </dev/null >>"$LOGFILE" 2>&1 &
-  # Wait for the pid file written by the child.
-  local _
-  for _ in $(seq 50); do [[ -s "$PIDFILE" ]] && break; sleep 0.1; done
+    -cp "$LIB/*" kafka.Kafka "$PROPS"
   wait_ready
   log "Kafka ready (pid $(pid)) on $BOOTSTRAP"
 }

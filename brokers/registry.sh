@@ -89,18 +89,14 @@ start() {
   log "starting Apicurio Registry with $java (log: $LOGFILE)"
   echo "===== $(date -Is) registry start =====" >>"$LOGFILE"
   cd "$DIST"
-  # setsid/pid file/redirections: see kafka.sh. In-memory storage is the
-  # distribution's default; the ccompat API is on by default.
-  # shellcheck disable=SC2016,SC2086  # $$ is for the child; heap opts must split
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+  # In-memory storage is the distribution's default; the ccompat API is on by default.
+  # shellcheck disable=SC2086  # heap opts must split
+  start_detached "$PIDFILE" "$LOGFILE" \
     "$java" $REGISTRY_HEAP_OPTS -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -XX:ErrorFile="$LOGS/hs_err_pid%p.log" \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$MGMT_PORT" \
-    -jar quarkus-run.jar \
-    </dev/null >>"$LOGFILE" 2>&1 &
-  local _
-  for _ in $(seq 50); do [[ -s "$PIDFILE" ]] && break; sleep 0.1; done
+    -jar quarkus-run.jar
   wait_ready
   log "Apicurio Registry ready (pid $(pid)) on $URL"
 }

@@ -50,6 +50,9 @@ class MqcliGroup(LazyGroup):
         "rabbit": "mqcli.cli.rabbit:app",
         "move": "mqcli.cli.move:move",
         "copy": "mqcli.cli.move:copy",
+        "diff": "mqcli.cli.topology.diff:diff",
+        "apply": "mqcli.cli.topology.apply:apply",
+        "export": "mqcli.cli.topology.export:export",
     }
 
     def invoke(self, ctx: Any) -> Any:  # a Click Context (typer vendors Click: no stable public type)

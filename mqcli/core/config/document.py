@@ -36,20 +36,24 @@ def where(path: Path, node: Node) -> str:
     return f"{path}:{node.start_mark.line + 1}"
 
 
-def read_document(path: Path) -> Document:
-    """Parse the file and check its top level (profiles are checked one by one later)."""
+def compose_file(path: Path, what: str = "config file", text: str | None = None) -> Node | None:
+    """The YAML node tree of `path` (None when empty), every failure a
+    ConfigError with `file:line` where YAML knows it.  `what` names the file
+    in messages (the topology manifest reads its file through here too);
+    `text`, when given, is the file's content already read (e.g. stdin)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if text is None:
+            text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{what} not found: {path}") from None
     except IsADirectoryError:
-        raise ConfigError(f"config file is a directory: {path}") from None
+        raise ConfigError(f"{what} is a directory: {path}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
     except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+        raise ConfigError(f"cannot read {what} {path}: {e.strerror or e}") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -59,6 +63,10 @@ def read_document(path: Path) -> Document:
     except RecursionError:
         raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
 
+
+def read_document(path: Path) -> Document:
+    """Parse the file and check its top level (profiles are checked one by one later)."""
+    root = compose_file(path)
     if root is None or is_null(root):
         raise ConfigError(f"{path}: the file is empty (add a profiles: section; see `mqcli config init -`)")
     if not isinstance(root, MappingNode):

@@ -9,14 +9,16 @@ loads kafka-python (its import alone costs ~130 ms of start-up).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # A producer's outcomes are reported to the broker-neutral DeliveryReport
 # (mqcli.core.delivery); re-exported here, where the engines' types live.
 from mqcli.core.delivery import Delivery as Delivery
 from mqcli.core.delivery import DeliveryReport as DeliveryReport
-from mqcli.core.errors import UsageError
+from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound, UsageError
 from mqcli.core.message import header_text
 
 # -- producing -------------------------------------------------------------------
@@ -115,9 +117,177 @@ class StartOffset:
 
 
 @dataclass(frozen=True)
-class ResetTarget:
-    """Where `groups reset-offsets --to` moves a group's committed offsets."""
+class OffsetEntry:
+    """One row of a reset-offsets file: `where` is 'FILE:LINE', for messages."""
 
-    kind: str  # earliest | latest | offset | time
+    topic: str
+    partition: int
+    offset: int
+    where: str
+
+
+@dataclass(frozen=True)
+class ResetTarget:
+    """Where `groups reset-offsets` moves a group's committed offsets: `--to`
+    (earliest, latest, an offset, a time), `--shift-by N` (kind 'shift',
+    `offset` = N) or `--to-offsets-file` (kind 'offsets', one entry per
+    partition).  Both engines plan with select() and resolve(), so they
+    agree partition by partition."""
+
+    kind: str  # earliest | latest | offset | time | shift | offsets
     offset: int | None = None
     timestamp_ms: int | None = None
+    entries: tuple[OffsetEntry, ...] = ()
+
+    def select(
+        self,
+        group: str,
+        topics: list[str],
+        committed: Iterable[tuple[str, int]],
+        partitions_of: Callable[[str], list[int]],
+    ) -> list[tuple[str, int]]:
+        """The (topic, partition) pairs to reset: the file's, else every
+        partition of `topics` (default: the topics the group has offsets for).
+        `partitions_of(topic)` raises NotFound for a missing topic."""
+        if self.kind == "offsets":
+            known: dict[str, set[int]] = {}
+            for e in self.entries:
+                if e.topic not in known:
+                    try:
+                        known[e.topic] = set(partitions_of(e.topic))
+                    except NotFound:
+                        raise NotFound(f"{e.where}: topic {e.topic!r} does not exist") from None
+                if e.partition not in known[e.topic]:
+                    raise NotFound(f"{e.where}: topic {e.topic!r} has no partition {e.partition}")
+            return sorted((e.topic, e.partition) for e in self.entries)
+        keys: list[tuple[str, int]] = []
+        for t in topics or sorted({t for t, _ in committed}):
+            keys += [(t, p) for p in partitions_of(t)]
+        if not keys:
+            raise UsageError(f"group {group!r} has no committed offsets; name the topic(s) to reset")
+        return sorted(keys)
+
+    def resolve(
+        self, topic: str, partition: int, lo: int, hi: int, *, committed: int | None, found: int | None = None
+    ) -> int | None:
+        """The new offset of one partition whose log runs from lo to hi, clamped
+        to that range as Kafka's own tool does.  `committed`: the group's
+        offset there; `found`: the offset looked up for a time (None or
+        negative: no message that late).  None: leave the partition as it is
+        (a shift where the group has no offset to shift)."""
+        if self.kind == "earliest":
+            return lo
+        if self.kind == "latest":
+            return hi
+        if self.kind == "time":
+            return hi if found is None or found < 0 else found
+        if self.kind == "offset":
+            wanted = int(self.offset or 0)
+        elif self.kind == "shift":
+            if committed is None:
+                return None
+            wanted = committed + int(self.offset or 0)
+        elif self.kind == "offsets":
+            wanted = self._by_partition[(topic, partition)]
+        else:  # pragma: no cover - the CLI builds only the kinds above
+            raise UsageError(f"unknown reset target {self.kind}")
+        return min(max(wanted, lo), hi)
+
+    @cached_property
+    def _by_partition(self) -> dict[tuple[str, int], int]:
+        return {(e.topic, e.partition): e.offset for e in self.entries}
+
+    def check(self, group: str, plan: list[dict[str, Any]]) -> None:
+        """UsageError when a shift has nothing to move (no committed offsets)."""
+        if self.kind == "shift" and all(r["new_offset"] is None for r in plan):
+            raise UsageError(f"group {group!r} has no committed offsets on these partitions to shift")
+
+
+@dataclass(frozen=True)
+class RecordsBefore:
+    """`topics delete-records --before OFFSET|TIME`: records below the offset,
+    or older than the time (its first record at/after TIME stays), go."""
+
+    kind: str  # offset | time
+    value: int  # an offset, or epoch milliseconds
+
+    def resolve(self, lo: int, hi: int, *, found: int | None = None) -> int:
+        """The partition's new start offset (lo..hi): the offset clamped, or
+        the first offset at/after the time (none that late: hi, everything)."""
+        if self.kind == "time":
+            return hi if found is None or found < 0 else min(max(found, lo), hi)
+        return min(max(self.value, lo), hi)
+
+
+def cut_row(topic: str, partition: int, lo: int, hi: int, before: RecordsBefore, found: int | None) -> dict[str, Any]:
+    """One partition of a delete-records plan: its offsets now, the offset
+    records are deleted below, and how many records that is."""
+    cut = before.resolve(lo, hi, found=found)
+    return {
+        "topic": topic,
+        "partition": partition,
+        "earliest_offset": lo,
+        "latest_offset": hi,
+        "delete_before": cut,
+        "records": cut - lo,
+    }
+
+
+def record_partitions(topic: str, wanted: list[int] | None, live: list[int]) -> list[int]:
+    """The partitions of `topic` (`live`) to cut: `wanted`, checked, or all."""
+    for p in wanted or []:
+        if p not in live:
+            raise NotFound(f"topic {topic!r} has no partition {p} (it has {len(live)})")
+    return sorted(set(wanted)) if wanted else sorted(live)
+
+
+def offset_partitions(topic: str, wanted: list[int] | None, committed: Iterable[int], live: list[int]) -> list[int]:
+    """The partitions whose committed offsets `groups delete-offsets` deletes:
+    `wanted`, or every partition of `topic` (`live`, empty when it no longer
+    exists) and every one the group has an offset on (`committed`)."""
+    known = set(live) | set(committed)
+    if not known:
+        raise NotFound(f"topic {topic!r} does not exist and the group has no offsets on it")
+    for p in wanted or []:
+        if p not in known:
+            raise NotFound(f"topic {topic!r} has no partition {p}")
+    return sorted(set(wanted)) if wanted else sorted(known)
+
+
+# Kafka protocol error codes (the same in both engines) that group admin meets.
+GROUP_AUTHORIZATION_FAILED = 30
+TOPIC_AUTHORIZATION_FAILED = 29
+NON_EMPTY_GROUP = 68
+GROUP_ID_NOT_FOUND = 69
+GROUP_SUBSCRIBED_TO_TOPIC = 86
+INVALID_GROUP_ID = 24
+
+
+def compacted_refusal(topic: str) -> MqcliError:
+    """delete-records on a compacted topic, which Kafka refuses with POLICY_VIOLATION."""
+    return MqcliError(
+        f"cannot delete records of topic {topic!r}: Kafka refuses on a compacted topic (POLICY_VIOLATION)",
+        hint="delete-records needs cleanup.policy=delete",
+    )
+
+
+def group_refusal(group: str, action: str, code: int, name: str, *, topic: str | None = None) -> MqcliError:
+    """The error for a group admin request the broker refused with Kafka
+    error `code` (`name`: the engine's name for it), worded the same for both
+    engines.  `action` says what was asked ('delete', 'delete offsets of')."""
+    if code in (GROUP_ID_NOT_FOUND, INVALID_GROUP_ID):
+        return NotFound(f"consumer group {group!r} does not exist")
+    if code == NON_EMPTY_GROUP:
+        return MqcliError(
+            f"cannot {action} consumer group {group!r}: it has active members (Kafka: NON_EMPTY_GROUP)",
+            hint="stop its consumers first",
+        )
+    if code == GROUP_SUBSCRIBED_TO_TOPIC:
+        return MqcliError(
+            f"cannot {action} consumer group {group!r}: its active members are subscribed to topic {topic!r} "
+            "(Kafka: GROUP_SUBSCRIBED_TO_TOPIC)",
+            hint="stop its consumers first",
+        )
+    if code in (GROUP_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED):
+        return ConnectionFailed(f"not authorized to {action} consumer group {group!r}: {name}")
+    return MqcliError(f"cannot {action} consumer group {group!r}: {name}")

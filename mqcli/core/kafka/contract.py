@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from mqcli.core.kafka.common import DeliveryReport, ResetTarget, StartOffset
+    from mqcli.core.errors import MqcliError
+    from mqcli.core.kafka.common import DeliveryReport, RecordsBefore, ResetTarget, StartOffset
     from mqcli.core.message import Message
     from mqcli.core.stops import RunResult, StopRules
     from mqcli.core.writers import Writer
@@ -109,3 +110,33 @@ class Admin(Protocol):
     def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]: ...
 
     def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None: ...
+
+    def delete_groups(self, groups: list[str]) -> dict[str, MqcliError | None]:
+        """Delete the groups (one request): per group None, or why the broker refused."""
+
+    def delete_offsets(self, group: str, topic: str, partitions: list[int] | None = None) -> list[dict[str, Any]]:
+        """Delete `group`'s committed offsets on `topic` (all partitions, or these)."""
+
+    def plan_delete_records(
+        self, topic: str, before: RecordsBefore, partitions: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Per partition: earliest/latest offsets and where `before` cuts it (nothing deleted)."""
+
+    def delete_records(self, topic: str, before: dict[int, int]) -> dict[int, int]:
+        """Delete the records below each partition's offset; the new start offsets."""
+
+    # -- topic configs and partitions (topology as code, `kafka topics alter-config|add-partitions`) --
+
+    def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
+        """Each topic's own config overrides (set on the topic, not broker-wide
+        defaults), name -> value; sensitive values and topics that do not
+        exist left out."""
+
+    def alter_topic_config(self, topic: str, set_configs: dict[str, str], delete: list[str]) -> None:
+        """Incrementally set `set_configs` and reset `delete` to their defaults
+        (other overrides stay).  NotFound for a missing topic, UsageError for a
+        config the broker refuses."""
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        """Grow `topic` to `total` partitions.  NotFound for a missing topic,
+        UsageError when `total` is not more than it has."""

@@ -225,3 +225,24 @@ def delete_queue(client: RabbitClient, name: str, *, if_empty: bool = False, if_
 
 def delete_exchange(client: RabbitClient, name: str, *, if_unused: bool = False) -> None:
     _on_channel(client, f"exchange '{name}'", lambda ch: ch.exchange_delete(name, if_unused=if_unused))
+
+
+def unbind_queue(
+    client: RabbitClient, queue: str, exchange: str, key: str = "", arguments: dict[str, Any] | None = None
+) -> None:
+    """Remove a queue's binding (RabbitMQ treats a missing one as removed)."""
+    _on_channel(
+        client,
+        f"exchange '{exchange}' or queue '{queue}'",
+        lambda ch: ch.queue_unbind(queue, exchange, routing_key=key, arguments=arguments or None),
+    )
+
+
+def unbind_exchange(
+    client: RabbitClient, destination: str, source: str, key: str = "", arguments: dict[str, Any] | None = None
+) -> None:
+    _on_channel(
+        client,
+        f"exchange '{source}' or '{destination}'",
+        lambda ch: ch.exchange_unbind(destination, source, routing_key=key, arguments=arguments or None),
+    )

@@ -3,15 +3,24 @@ CLI can render them as tables or JSON."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
 from kafka import KafkaAdminClient, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType, OffsetSpec
+from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, OffsetSpec
 from kafka.structs import OffsetAndMetadata
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
-from mqcli.core.kafka.common import ResetTarget
+from mqcli.core.kafka.common import (
+    RecordsBefore,
+    ResetTarget,
+    compacted_refusal,
+    cut_row,
+    group_refusal,
+    offset_partitions,
+    record_partitions,
+)
 from mqcli.core.kafka.kafka_python.client import admin_client, kafka_errors, map_error
 
 if TYPE_CHECKING:
@@ -265,11 +274,8 @@ class Admin:
     def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]:
         """Per partition: current committed offset and the offset `to` resolves to."""
         committed = self.committed(group)
-        tps: list[TopicPartition] = []
-        for t in topics or sorted({tp.topic for tp in committed}):
-            tps += [TopicPartition(t, p) for p in self.partitions(t)]
-        if not tps:
-            raise UsageError(f"group {group!r} has no committed offsets; name the topic(s) to reset")
+        keys = to.select(group, topics, [(tp.topic, tp.partition) for tp in committed], self.partitions)
+        tps = [TopicPartition(t, p) for t, p in keys]
         with self._errors():
             early = self.client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
             late = self.client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
@@ -277,20 +283,20 @@ class Admin:
             if to.timestamp_ms is not None:
                 by_time = self.client.list_partition_offsets({tp: to.timestamp_ms for tp in tps})
         plan = []
-        for tp in sorted(tps):
-            lo, hi = early[tp].offset, late[tp].offset
-            if to.kind == "earliest":
-                new = lo
-            elif to.kind == "latest":
-                new = hi
-            elif to.kind == "time":
-                o = by_time.get(tp)
-                new = hi if o is None or o.offset is None or o.offset < 0 else o.offset
-            else:
-                new = min(max(int(to.offset or 0), lo), hi)
+        for tp in tps:
+            found = by_time.get(tp)
+            new = to.resolve(
+                tp.topic,
+                tp.partition,
+                early[tp].offset,
+                late[tp].offset,
+                committed=committed.get(tp),
+                found=None if found is None else found.offset,
+            )
             plan.append(
                 {"topic": tp.topic, "partition": tp.partition, "current_offset": committed.get(tp), "new_offset": new}
             )
+        to.check(group, plan)
         return plan
 
     def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None:
@@ -298,12 +304,155 @@ class Admin:
             state = self.client.describe_groups([group])[group].get("group_state")
         if state not in (None, "Empty", "Dead"):
             raise MqcliError(f"group {group!r} is {state}: stop its consumers before resetting offsets")
-        offsets = {TopicPartition(r["topic"], r["partition"]): OffsetAndMetadata(r["new_offset"], "", -1) for r in plan}
+        # A row without a new offset (a shift where nothing was committed) stays as it is.
+        offsets = {
+            TopicPartition(r["topic"], r["partition"]): OffsetAndMetadata(r["new_offset"], "", -1)
+            for r in plan
+            if r["new_offset"] is not None
+        }
         with self._errors():
             result = self.client.alter_group_offsets(group, offsets)
         bad = [f"{tp.topic}[{tp.partition}]: {err.__name__}" for tp, err in result.items() if err is not kerr.NoError]
         if bad:
             raise MqcliError(f"offset reset failed for {', '.join(bad)}")
+
+    # -- deleting groups, group offsets and records ----------------------------------
+    def delete_groups(self, groups: list[str]) -> dict[str, MqcliError | None]:
+        """Delete each group (one request): None where deleted, else the refusal."""
+        with self._errors():
+            result = self.client.delete_groups(groups)
+        out: dict[str, MqcliError | None] = {}
+        for group in groups:
+            name = result.get(group, "OK")
+            if name == "OK":
+                out[group] = None
+            else:
+                code = getattr(getattr(kerr, name, None), "errno", -1)
+                out[group] = group_refusal(group, "delete", code, name)
+        return out
+
+    def delete_offsets(self, group: str, topic: str, partitions: list[int] | None = None) -> list[dict[str, Any]]:
+        """Delete `group`'s committed offsets on `topic` (all its partitions, or
+        `partitions`): per partition, the offset that was committed (None: none)."""
+        committed = {tp.partition: off for tp, off in self.committed(group).items() if tp.topic == topic}
+        try:
+            live = self.partitions(topic)
+        except NotFound:  # gone: the group's offsets on it can still be deleted
+            live = []
+        parts = offset_partitions(topic, partitions, committed, live)
+        with self._errors(topic):
+            try:
+                result = self.client.delete_group_offsets(group, [TopicPartition(topic, p) for p in parts])
+            except kerr.BrokerResponseError as e:
+                if isinstance(e, (kerr.AuthorizationError, kerr.UnknownTopicOrPartitionError)):
+                    raise
+                raise group_refusal(group, "delete offsets of", e.errno or -1, type(e).__name__, topic=topic) from None
+        for tp, err in sorted(result.items()):
+            if err is not kerr.NoError:
+                raise group_refusal(group, "delete offsets of", err.errno or -1, err.__name__, topic=tp.topic)
+        return [{"topic": topic, "partition": p, "committed_offset": committed.get(p)} for p in parts]
+
+    def plan_delete_records(
+        self, topic: str, before: RecordsBefore, partitions: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Per partition of `topic`: its offsets and where `before` would cut it."""
+        parts = record_partitions(topic, partitions, self.partitions(topic))
+        tps = [TopicPartition(topic, p) for p in parts]
+        with self._errors(topic):
+            early = self.client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+            late = self.client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+            by_time = {}
+            if before.kind == "time":
+                by_time = self.client.list_partition_offsets({tp: before.value for tp in tps})
+        rows = []
+        for tp in tps:
+            found = by_time.get(tp)
+            lo, hi = early[tp].offset, late[tp].offset
+            rows.append(cut_row(tp.topic, tp.partition, lo, hi, before, None if found is None else found.offset))
+        return rows
+
+    def delete_records(self, topic: str, before: dict[int, int]) -> dict[int, int]:
+        """Delete the records of `topic` below `before[partition]`; each
+        partition's new start offset (its low watermark), as the broker says."""
+        if not before:
+            return {}
+        try:
+            result = self.client.delete_records({TopicPartition(topic, p): o for p, o in before.items()})
+        except kerr.KafkaError as e:
+            # Several partitions failing come as one BrokerResponseError naming each error.
+            if isinstance(e, kerr.PolicyViolationError) or "PolicyViolationError" in str(e):
+                raise compacted_refusal(topic) from None
+            raise map_error(e, self.settings, self.profile, topic=topic) from None
+        return {tp.partition: int(r["low_watermark"]) for tp, r in result.items()}
+
+    # -- topic configs and partitions ----------------------------------------------------
+    def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
+        """Each topic's own overrides (source DYNAMIC_TOPIC_CONFIG), sensitive ones left out."""
+        if not topics:
+            return {}
+        with self._errors():
+            described = self.client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+        out: dict[str, dict[str, str]] = {}
+        for name, entries in (described.get("topic") or {}).items():
+            if name not in topics or not entries:  # a topic that does not exist has no entries at all
+                if name in topics and self.exists(name):
+                    out[name] = {}
+                continue
+            out[name] = {
+                key: e["value"]
+                for key, e in sorted(entries.items())
+                if e.get("config_source") == "DYNAMIC_TOPIC_CONFIG"
+                and not e.get("is_sensitive")
+                and e.get("value") is not None
+            }
+        return out
+
+    def alter_topic_config(self, topic: str, set_configs: dict[str, str], delete: list[str]) -> None:
+        """Incremental: only the named configs change (IncrementalAlterConfigs)."""
+        configs: dict[str, Any] = dict(set_configs)
+        configs.update({name: (AlterConfigOp.DELETE, None) for name in delete})
+        if not configs:
+            return
+        with self._errors(topic):
+            result = self.client.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, configs)], raise_on_unknown=False, incremental=True
+            )
+        outcome = str((result.get("topic") or {}).get(topic, "OK"))
+        if outcome == "OK":
+            return
+        if "UnknownTopicOrPartition" in outcome:
+            raise NotFound(f"topic {topic!r} does not exist")
+        raise UsageError(f"cannot alter the config of topic {topic!r}: {_short_text(outcome)}")
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        try:
+            self.client.create_partitions({topic: total})
+        except kerr.UnknownTopicOrPartitionError:
+            raise NotFound(f"topic {topic!r} does not exist") from None
+        except (kerr.InvalidPartitionsError, kerr.InvalidRequestError, kerr.PolicyViolationError) as e:
+            raise UsageError(f"cannot add partitions to topic {topic!r}: {_short(e)}") from None
+        except kerr.KafkaError as e:
+            raise map_error(e, self.settings, self.profile, topic=topic) from None
+        # Until the new partitions have leaders, so a producer right after sees them.
+        deadline = time.monotonic() + max(self.settings.connect_timeout * 3, 15.0)
+        while time.monotonic() < deadline:
+            with self._errors(topic):
+                (desc,) = self.client.describe_topics([topic])
+            parts = desc.get("partitions") or []
+            if len(parts) >= total and all(_leader(p) >= 0 for p in parts):
+                return
+            time.sleep(0.05)
+
+
+def _leader(partition: dict[str, Any]) -> int:
+    leader = partition.get("leader_id")
+    return leader if isinstance(leader, int) else -1
+
+
+def _short_text(text: str) -> str:
+    """The broker's own words from kafka-python's "[Error N] Name: message" text."""
+    _, sep, rest = text.partition(": ")
+    return rest.strip() or text if sep else text
 
 
 def _short(e: BaseException) -> str:

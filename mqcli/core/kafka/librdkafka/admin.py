@@ -12,13 +12,20 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka.admin import AdminClient
 
 # confluent_kafka.admin imports these without re-exporting them: from where they are defined.
-from confluent_kafka.admin._config import ConfigResource, ConfigSource
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from confluent_kafka.admin._resource import ResourceType
-from confluent_kafka.cimpl import NewTopic
+from confluent_kafka.cimpl import NewPartitions, NewTopic
 
 from mqcli.core.errors import MqcliError, NotFound, UsageError
-from mqcli.core.kafka.common import ResetTarget
+from mqcli.core.kafka.common import (
+    RecordsBefore,
+    ResetTarget,
+    compacted_refusal,
+    cut_row,
+    group_refusal,
+    record_partitions,
+)
 from mqcli.core.kafka.librdkafka.client import (
     UNKNOWN_TOPIC,
     Diagnosis,
@@ -374,11 +381,7 @@ class Admin:
     def plan_reset(self, group: str, topics: list[str], to: ResetTarget) -> list[dict[str, Any]]:
         """Per partition: current committed offset and the offset `to` resolves to."""
         committed = {(tp.topic, tp.partition): off for tp, off in self.committed(group).items()}
-        keys: list[tuple[str, int]] = []
-        for t in topics or sorted({k[0] for k in committed}):
-            keys += [(t, p) for p in self.partitions(t)]
-        if not keys:
-            raise UsageError(f"group {group!r} has no committed offsets; name the topic(s) to reset")
+        keys = to.select(group, topics, committed, self.partitions)
         tps = [TopicPartition(t, p) for t, p in keys]
         early = self._list_offsets({tp: _EARLIEST for tp in tps})
         late = self._list_offsets({tp: _LATEST for tp in tps})
@@ -386,19 +389,12 @@ class Admin:
         if to.timestamp_ms is not None:
             by_time = self._list_offsets({tp: OffsetSpec.for_timestamp(to.timestamp_ms) for tp in tps})
         plan = []
-        for t, p in sorted(keys):
+        for t, p in keys:
             tp = TopicPartition(t, p)
-            lo, hi = early[tp], late[tp]
-            if to.kind == "earliest":
-                new = lo
-            elif to.kind == "latest":
-                new = hi
-            elif to.kind == "time":
-                o = by_time.get(tp)
-                new = hi if o is None or o < 0 else o
-            else:
-                new = min(max(int(to.offset or 0), lo), hi)
-            plan.append({"topic": t, "partition": p, "current_offset": committed.get((t, p)), "new_offset": new})
+            current = committed.get((t, p))
+            new = to.resolve(t, p, early[tp], late[tp], committed=current, found=by_time.get(tp))
+            plan.append({"topic": t, "partition": p, "current_offset": current, "new_offset": new})
+        to.check(group, plan)
         return plan
 
     def apply_reset(self, group: str, plan: list[dict[str, Any]]) -> None:
@@ -406,7 +402,10 @@ class Admin:
         state = _state(desc.state) if desc is not None else None
         if state not in (None, "Empty", "Dead", "Unknown"):
             raise MqcliError(f"group {group!r} is {state}: stop its consumers before resetting offsets")
-        offsets = [TopicPartition(r["topic"], r["partition"], r["new_offset"]) for r in plan]
+        # A row without a new offset (a shift where nothing was committed) stays as it is.
+        offsets = [
+            TopicPartition(r["topic"], r["partition"], r["new_offset"]) for r in plan if r["new_offset"] is not None
+        ]
         futs = self.client.alter_consumer_group_offsets(
             [ConsumerGroupTopicPartitions(group, offsets)], request_timeout=self.timeout
         )
@@ -418,6 +417,127 @@ class Admin:
         ]
         if bad:
             raise MqcliError(f"offset reset failed for {', '.join(bad)}")
+
+    # -- deleting groups, group offsets and records ----------------------------------
+    def delete_groups(self, groups: list[str]) -> dict[str, MqcliError | None]:
+        """Delete each group (one request): None where deleted, else the refusal."""
+        futs = self.client.delete_consumer_groups(groups, request_timeout=self.timeout)
+        out: dict[str, MqcliError | None] = {}
+        for group in groups:
+            try:
+                futs[group].result(timeout=self.timeout + 5)
+            except KafkaException as e:
+                err = _kerr(e)
+                if err is None or err.code() < 0:  # a local error (transport, timeout): not the broker's answer
+                    raise map_error(e, self.settings, self.profile, diagnosis=self.diagnosis) from None
+                out[group] = group_refusal(group, "delete", err.code(), err.name())
+            else:
+                out[group] = None
+        return out
+
+    def delete_offsets(self, group: str, topic: str, partitions: list[int] | None = None) -> list[dict[str, Any]]:
+        """Delete `group`'s committed offsets on `topic` (all its partitions, or
+        `partitions`): per partition, the offset that was committed (None: none)."""
+        # confluent-kafka (2.16) does not wrap Kafka's OffsetDelete request
+        # (librdkafka's rd_kafka_DeleteConsumerGroupOffsets has no Python
+        # binding), so this one request goes through the kafka-python engine,
+        # mqcli's base dependency, with the same settings.
+        from mqcli.core.kafka.kafka_python.admin import Admin as KafkaPythonAdmin
+
+        with KafkaPythonAdmin(self.settings, self.profile) as other:
+            return other.delete_offsets(group, topic, partitions)
+
+    def plan_delete_records(
+        self, topic: str, before: RecordsBefore, partitions: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Per partition of `topic`: its offsets and where `before` would cut it."""
+        parts = record_partitions(topic, partitions, self.partitions(topic))
+        tps = [TopicPartition(topic, p) for p in parts]
+        early = self._list_offsets({tp: _EARLIEST for tp in tps})
+        late = self._list_offsets({tp: _LATEST for tp in tps})
+        by_time: dict[TopicPartition, int] = {}
+        if before.kind == "time":
+            by_time = self._list_offsets({tp: OffsetSpec.for_timestamp(before.value) for tp in tps})
+        return [cut_row(topic, tp.partition, early[tp], late[tp], before, by_time.get(tp)) for tp in tps]
+
+    def delete_records(self, topic: str, before: dict[int, int]) -> dict[int, int]:
+        """Delete the records of `topic` below `before[partition]`; each
+        partition's new start offset (its low watermark), as the broker says."""
+        if not before:
+            return {}
+        futs = self.client.delete_records(
+            [TopicPartition(topic, p, o) for p, o in sorted(before.items())], request_timeout=self.timeout
+        )
+        out = {}
+        for tp, fut in futs.items():
+            try:
+                out[tp.partition] = int(fut.result(timeout=self.timeout + 5).low_watermark)
+            except KafkaException as e:
+                err = _kerr(e)
+                if err is not None and err.code() == KafkaError.POLICY_VIOLATION:
+                    raise compacted_refusal(topic) from None
+                raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
+        return out
+
+    # -- topic configs and partitions ----------------------------------------------------
+    def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
+        """Each topic's own overrides (source DYNAMIC_TOPIC_CONFIG), sensitive ones left out."""
+        if not topics:
+            return {}
+        resources = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
+        futs = self.client.describe_configs(resources, request_timeout=self.timeout)
+        out: dict[str, dict[str, str]] = {}
+        for resource, fut in futs.items():
+            try:
+                entries = self._result(fut, resource.name)
+            except NotFound:
+                continue
+            out[resource.name] = {
+                name: e.value
+                for name, e in sorted(entries.items())
+                if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value and not e.is_sensitive and e.value is not None
+            }
+        return out
+
+    def _refused(self, fut: Future[Any], topic: str, what: str) -> None:
+        """Wait for an alteration of `topic`: NotFound, UsageError for what the broker refuses."""
+        try:
+            fut.result(timeout=self.timeout + 5)
+        except KafkaException as e:
+            err = _kerr(e)
+            code = err.code() if err is not None else None
+            if code in _UNKNOWN:
+                raise NotFound(f"topic {topic!r} does not exist") from None
+            if code in (
+                KafkaError.INVALID_CONFIG,
+                KafkaError.INVALID_REQUEST,
+                KafkaError.INVALID_PARTITIONS,
+                KafkaError.POLICY_VIOLATION,
+            ):
+                raise UsageError(f"cannot {what} topic {topic!r}: {err.str() if err is not None else e}") from None
+            raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
+
+    def alter_topic_config(self, topic: str, set_configs: dict[str, str], delete: list[str]) -> None:
+        """Incremental: only the named configs change (IncrementalAlterConfigs)."""
+        entries = [ConfigEntry(n, v, incremental_operation=AlterConfigOpType.SET) for n, v in set_configs.items()]
+        entries += [ConfigEntry(n, None, incremental_operation=AlterConfigOpType.DELETE) for n in delete]
+        if not entries:
+            return
+        resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
+        (fut,) = self.client.incremental_alter_configs([resource], request_timeout=self.timeout).values()
+        self._refused(fut, topic, "alter the config of")
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        (fut,) = self.client.create_partitions([NewPartitions(topic, total)], request_timeout=self.timeout).values()
+        self._refused(fut, topic, "add partitions to")
+        # Until the new partitions have leaders, so a producer right after sees them.
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            md = self.client.list_topics(topic, timeout=self.timeout)
+            t = md.topics.get(topic)
+            if t is not None and len(t.partitions) >= total and all(p.leader >= 0 for p in t.partitions.values()):
+                return
+            time.sleep(0.05)
 
 
 def _type(t: Any) -> str | None:
