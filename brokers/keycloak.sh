@@ -109,16 +109,12 @@ start() {
   log "starting Keycloak with $java (log: $LOGFILE)"
   echo "===== $(date -Is) keycloak start =====" >>"$LOGFILE"
   cd "$KCDIR"
-  # setsid/pid file/redirections: see kafka.sh. kc.sh runs the JVM as its child, so the
-  # pid file holds kc.sh, which forwards SIGTERM to its JVM. Dev mode: HTTP, an H2 database under data/.
-  # shellcheck disable=SC2016  # $$ is for the child
-  JAVA_HOME="$(dirname "$(dirname "$java")")" JAVA_OPTS_KC_HEAP="$KEYCLOAK_HEAP_OPTS" \
-    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+  # kc.sh runs the JVM as its child (and forwards SIGTERM to it), so the pid
+  # file holds kc.sh's pid. Dev mode: HTTP, an H2 database under data/.
+  start_detached "$PIDFILE" "$LOGFILE" \
+    env JAVA_HOME="$(dirname "$(dirname "$java")")" JAVA_OPTS_KC_HEAP="$KEYCLOAK_HEAP_OPTS" \
     "$DIST/bin/kc.sh" start-dev --http-host=127.0.0.1 --http-port="$PORT" \
-    --http-management-port="$MGMT_PORT" --import-realm \
-    </dev/null >>"$LOGFILE" 2>&1 &
-  local _
-  for _ in $(seq 50); do [[ -s "$PIDFILE" ]] && break; sleep 0.1; done
+    --http-management-port="$MGMT_PORT" --import-realm
   wait_ready
   log "Keycloak ready (pid $(pid)) on $REALM_URL"
 }

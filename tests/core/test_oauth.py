@@ -231,6 +231,7 @@ def test_oauth_sections_of_both_brokers(tmp_path: Path) -> None:
         "https://idp.example/realms/r/protocol/openid-connect/token", "kafka-cli", "kafka-secret-1", "kafka"
     )
     assert p.rabbit.oauth.client_id == "rabbit-cli"
+    assert p.rabbit.display_url() == "amqp://rabbit-cli@localhost:5672/"  # the user name sent
     assert {"kafka-secret-1", "rabbit-secret-1"} <= set(p.secrets())
     shown = yaml.safe_dump(p.to_dict()) + repr(p)
     assert "kafka-secret-1" not in shown and "rabbit-secret-1" not in shown

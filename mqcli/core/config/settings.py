@@ -205,7 +205,9 @@ class RabbitSettings:
             name = f"[{name}]"
         vhost = "" if self.vhost == "/" else quote(self.vhost, safe="")
         scheme = "amqps" if self.tls is not None else "amqp"
-        return f"{scheme}://{quote(self.username, safe='')}@{name}:{port}/{vhost}"
+        # With OAuth the client id is the user name sent (the token is the password).
+        user = self.oauth.client_id if self.oauth.token_url and self.oauth.client_id else self.username
+        return f"{scheme}://{quote(user, safe='')}@{name}:{port}/{vhost}"
 
 
 # RabbitMQ's address may also be written as a URL, or as one host and a port;
