@@ -35,7 +35,8 @@ def build_command(name: str, target: str) -> Command:
         # A one-command app builds just that command, as a group builds each
         # of its commands (same help, parameters and callback).
         single = typer.Typer(add_completion=False, rich_markup_mode=None)
-        single.command(name)(obj)
+        # A verb may name its own command class (`--watch [INTERVAL]`: mqcli.cli.watch).
+        single.command(name, cls=getattr(obj, "command_class", None))(obj)
         command = typer.main.get_command(single)
     command.name = name
     return cli_help(command)

@@ -5,6 +5,7 @@ transfer between Kafka topics, RabbitMQ queues/exchanges and JSON Lines
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -20,13 +21,15 @@ from mqcli.cli.io import (
     matcher,
     timeout_seconds,
 )
+from mqcli.cli.kafka._common import ISOLATION_META, IsolationOpt, check_isolation
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import StatusFormat, output_option
 from mqcli.core.errors import UsageError
 
 if TYPE_CHECKING:
     from mqcli.core.config import Profile
-    from mqcli.core.move import Endpoint, Relay, Target
+    from mqcli.core.kafka.common import StartOffset
+    from mqcli.core.move import Endpoint, Pace, Relay, Target
 
 
 def complete_endpoint(incomplete: str) -> list[str]:
@@ -53,10 +56,10 @@ SourceArg = Annotated[
     ),
 ]
 TargetArg = Annotated[
-    str,
+    Optional[str],
     typer.Argument(
         metavar="TARGET",
-        help="kafka[@PROFILE]:TOPIC, rabbit[@PROFILE]:QUEUE, rabbit[@PROFILE]:exchange/NAME[/ROUTING_KEY], or - (JSON Lines on stdout).",
+        help="kafka[@PROFILE]:TOPIC, rabbit[@PROFILE]:QUEUE, rabbit[@PROFILE]:exchange/NAME[/ROUTING_KEY], or - (JSON Lines on stdout); none with --to-origin.",
         autocompletion=complete_endpoint,
         show_default=False,
     ),
@@ -94,6 +97,81 @@ SummaryOpt = Annotated[
         "auto: the summary on stderr; json: also a JSON summary on stdout at the end (not with TARGET -).",
     ),
 ]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Read and report what would move where (per target; the first 10 named on stderr); send, acknowledge and commit nothing. Implies -e unless --count or --timeout.",
+    ),
+]
+ToOriginOpt = Annotated[
+    bool,
+    typer.Option(
+        "--to-origin",
+        help="Dead letters back where they came from (no TARGET): RabbitMQ, the exchange and routing key of their x-death header; Kafka, the topic their origin header names.",
+    ),
+]
+StripDeathOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strip-death",
+        help="With --to-origin: remove the death headers (x-death, x-first/last-death-*; Kafka: kafka_dlt-*, __connect.errors.*).",
+    ),
+]
+OriginHeaderOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--origin-header",
+        metavar="NAME",
+        help="With --to-origin from Kafka: the header naming the original topic (default: kafka_dlt-original-topic or __connect.errors.topic).",
+        show_default=False,
+    ),
+]
+FromOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--from",
+        metavar="TIME",
+        help="Kafka source: start at the first message at or after TIME (ISO-8601, -1h, epoch ms); with a group, its offsets move forward to there, never back.",
+        show_default=False,
+    ),
+]
+OffsetOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--offset",
+        metavar="OFFSET",
+        help="Kafka source: start at beginning, end, N or -N (N before the end, per partition); with a group, its offsets move forward to there, never back.",
+        show_default=False,
+    ),
+]
+UntilOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--until",
+        metavar="TIME",
+        help="Kafka source: stop each partition at its first message after TIME.",
+        show_default=False,
+    ),
+]
+RateOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--rate",
+        metavar="RATE",
+        help="At most RATE messages on average: N/s (a second), N/m, N/h.",
+        show_default=False,
+    ),
+]
+SpeedOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--speed",
+        metavar="X",
+        help="Kafka or - source: replay with the original gaps between timestamps divided by X (1: as they were; 2: twice as fast).",
+        show_default=False,
+    ),
+]
 EngineOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -105,21 +183,54 @@ EngineOpt = Annotated[
 ]
 
 
+@dataclass
+class _Options:
+    """What move and copy were asked, besides the endpoints."""
+
+    group: Optional[str]
+    count: Optional[int]
+    exit_at_end: bool
+    timeout: Optional[str]
+    matches: tuple[Optional[list[str]], ...]
+    on_error: str
+    output: str
+    dry_run: bool
+    to_origin: bool
+    strip_death: bool
+    origin_header: Optional[str]
+    from_time: Optional[str]
+    offset: Optional[str]
+    until: Optional[str]
+    rate: Optional[str]
+    speed: Optional[float]
+    engine: Optional[str]
+
+
 def move(
     ctx: typer.Context,
     source: SourceArg,
-    target: TargetArg,
+    target: TargetArg = None,
     group: GroupOpt = None,
     count: CountOpt = None,
     exit_at_end: ExitAtEndOpt = False,
     timeout: TimeoutOpt = None,
+    from_time: FromOpt = None,
+    offset: OffsetOpt = None,
+    until: UntilOpt = None,
     match: MatchOpt = None,
     match_key: MatchKeyOpt = None,
     match_value: MatchValueOpt = None,
     match_header: MatchHeaderOpt = None,
+    to_origin: ToOriginOpt = False,
+    strip_death: StripDeathOpt = False,
+    origin_header: OriginHeaderOpt = None,
+    rate: RateOpt = None,
+    speed: SpeedOpt = None,
+    dry_run: DryRunOpt = False,
     on_error: OnErrorOpt = "stop",
     output: SummaryOpt = "auto",
     engine: EngineOpt = None,
+    isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Move messages from SOURCE to TARGET, at least once: each is taken from
@@ -129,42 +240,54 @@ def move(
     A second run continues where the first stopped.  A message the target
     refuses stops the move and stays in the source (exit 1), unless
     --on-error skip.  Ctrl-C/SIGTERM wait for the outstanding confirms and
-    acknowledge only what was confirmed.
+    acknowledge only what was confirmed.  --to-origin puts dead letters
+    back where they came from; --dry-run only reports.
 
     Example: mqcli move kafka:orders.DLT kafka:orders -e
     """
-    _run(ctx, "move", source, target, group, count, exit_at_end, timeout,
-         (match, match_key, match_value, match_header), on_error, output, engine, profile)  # fmt: skip
+    ctx.meta[ISOLATION_META] = isolation
+    _run(ctx, "move", source, target, profile, _Options(
+        group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
+        dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine))  # fmt: skip
 
 
 def copy(
     ctx: typer.Context,
     source: SourceArg,
-    target: TargetArg,
+    target: TargetArg = None,
     group: GroupOpt = None,
     count: CountOpt = None,
     exit_at_end: ExitAtEndOpt = False,
     timeout: TimeoutOpt = None,
+    from_time: FromOpt = None,
+    offset: OffsetOpt = None,
+    until: UntilOpt = None,
     match: MatchOpt = None,
     match_key: MatchKeyOpt = None,
     match_value: MatchValueOpt = None,
     match_header: MatchHeaderOpt = None,
+    rate: RateOpt = None,
+    speed: SpeedOpt = None,
+    dry_run: DryRunOpt = False,
     on_error: OnErrorOpt = "stop",
     output: SummaryOpt = "auto",
     engine: EngineOpt = None,
+    isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Copy messages from SOURCE to TARGET, leaving the source as it was.
 
-    A Kafka source is read from the beginning without committing (with
-    --group: from the group's offsets, committing what the target
-    confirmed).  A RabbitMQ queue cannot be copied (reading takes the
+    A Kafka source is read from the beginning (or --from/--offset) without
+    committing (with --group: from the group's offsets, committing what the
+    target confirmed).  A RabbitMQ queue cannot be copied (reading takes the
     messages): use move.
 
     Example: mqcli copy kafka:orders kafka@staging:orders -e
     """
-    _run(ctx, "copy", source, target, group, count, exit_at_end, timeout,
-         (match, match_key, match_value, match_header), on_error, output, engine, profile)  # fmt: skip
+    ctx.meta[ISOLATION_META] = isolation
+    _run(ctx, "copy", source, target, profile, _Options(
+        group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
+        dry_run, False, False, None, from_time, offset, until, rate, speed, engine))  # fmt: skip
 
 
 def _profile(app: AppContext, name: str | None) -> Profile:
@@ -181,20 +304,54 @@ def _profile(app: AppContext, name: str | None) -> Profile:
     return found
 
 
+def _isolated(profile: Profile, isolation: str | None) -> Profile:
+    """The Kafka source's profile with --isolation applied."""
+    return profile.with_overrides({"kafka.consumer.isolation_level": check_isolation(isolation)})
+
+
+def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options) -> None:
+    """Usage errors (exit 2) for what cannot go together, before connecting anywhere."""
+    from mqcli.core import move as core
+
+    if source.kind == core.RABBIT and source.queue is None:
+        raise UsageError(f"invalid source {source}: messages are read from a queue (rabbit:QUEUE), not an exchange")
+    if source.kind == core.RABBIT and verb == "copy":
+        raise UsageError(
+            f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it (use move)"
+        )
+    if o.to_origin:
+        if target is not None:
+            raise UsageError("--to-origin sends each message where it came from: give no TARGET")
+    elif target is None:
+        raise UsageError("missing TARGET (or --to-origin)")
+    elif source.kind == core.STDIO and target.kind == core.STDIO:
+        raise UsageError("source and target are both '-': nothing to move")
+    elif source == target or source.text == target.text:
+        raise UsageError(f"source and target are the same ({source})")
+    if o.strip_death and not o.to_origin:
+        raise UsageError("--strip-death goes with --to-origin")
+    if o.origin_header is not None and not (o.to_origin and source.kind == core.KAFKA):
+        raise UsageError("--origin-header goes with --to-origin from a Kafka source")
+    if o.output == "json" and target is not None and target.kind == core.STDIO and not o.dry_run:
+        raise UsageError("--output json writes a summary on stdout, where TARGET - writes the messages")
+    if o.group is not None and source.kind != core.KAFKA:
+        raise UsageError("--group applies to a Kafka source only")
+    for name, value in (("--from", o.from_time), ("--offset", o.offset), ("--until", o.until)):
+        if value is not None and source.kind != core.KAFKA:
+            raise UsageError(f"{name} applies to a Kafka source only")
+    if o.from_time is not None and o.offset is not None:
+        raise UsageError("--offset and --from are mutually exclusive")
+    if o.speed is not None and source.kind == core.RABBIT:
+        raise UsageError("--speed replays Kafka timestamps: it applies to a Kafka or - source")
+    if any(o.matches) and source.kind == core.STDIO:
+        raise UsageError("--match… applies to a Kafka or RabbitMQ source")
+    if any(o.matches) and source.kind == core.RABBIT and not (o.exit_at_end or o.count or o.timeout or o.dry_run):
+        # The messages that do not match are held until the move ends: it must end.
+        raise UsageError("--match on a queue needs -e, --count or --timeout (the others are held until the move ends)")
+
+
 def _run(
-    ctx: typer.Context,
-    verb: str,
-    source_text: str,
-    target_text: str,
-    group: Optional[str],
-    count: Optional[int],
-    exit_at_end: bool,
-    timeout: Optional[str],
-    matches: tuple[Optional[list[str]], ...],
-    on_error: str,
-    output: str,
-    engine: Optional[str],
-    profile: Optional[str],
+    ctx: typer.Context, verb: str, source_text: str, target_text: Optional[str], profile: Optional[str], o: _Options
 ) -> None:
     app = get_app(ctx, profile=profile)
     from mqcli.cli.io import TerminalReport
@@ -202,66 +359,77 @@ def _run(
     from mqcli.core.delivery import DeliveryReport
     from mqcli.core.stops import StopRules
 
-    source, target = core.parse_endpoint(source_text), core.parse_endpoint(target_text)
+    source = core.parse_endpoint(source_text)
+    target = core.parse_endpoint(target_text) if target_text is not None else None
     dead_letter: Endpoint | None = None
-    if on_error.startswith("dead-letter:"):
-        dead_letter = core.parse_endpoint(on_error[len("dead-letter:") :])
-        if dead_letter.text in (source.text, target.text):
+    if o.on_error.startswith("dead-letter:"):
+        dead_letter = core.parse_endpoint(o.on_error[len("dead-letter:") :])
+        if dead_letter.text == source.text or (target is not None and dead_letter.text == target.text):
             raise UsageError(f"the dead-letter endpoint {dead_letter} is the source or the target")
-    elif on_error not in ("stop", "skip"):
-        raise UsageError(f"invalid --on-error {on_error!r} (use stop, skip or dead-letter:ENDPOINT)")
-    if source.kind == core.STDIO and target.kind == core.STDIO:
-        raise UsageError("source and target are both '-': nothing to move")
-    if source == target or (source.text == target.text):
-        raise UsageError(f"source and target are the same ({source})")
-    if source.kind == core.RABBIT and source.queue is None:
-        raise UsageError(f"invalid source {source}: messages are read from a queue (rabbit:QUEUE), not an exchange")
-    if source.kind == core.RABBIT and verb == "copy":
-        raise UsageError(
-            f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it (use move)"
-        )
-    if output == "json" and target.kind == core.STDIO:
-        raise UsageError("--output json writes a summary on stdout, where TARGET - writes the messages")
-    pred = matcher(*matches)
-    if pred is not None and source.kind != core.KAFKA:
-        raise UsageError("--match… applies to a Kafka source only (from a queue, the others would be taken too)")
-    if group is not None and source.kind != core.KAFKA:
-        raise UsageError("--group applies to a Kafka source only")
-    idle = timeout_seconds(timeout)
+    elif o.on_error not in ("stop", "skip"):
+        raise UsageError(f"invalid --on-error {o.on_error!r} (use stop, skip or dead-letter:ENDPOINT)")
+    _check(verb, source, target, o)
+    pred = matcher(*o.matches)
+    idle = timeout_seconds(o.timeout)
+    exit_at_end = o.exit_at_end or (o.dry_run and o.count is None and idle is None)
+    start, until_ms = _bounds(o)
+    pace = _pace(o)
 
-    report = DeliveryReport(TerminalReport(app), verb="moved" if verb == "move" else "copied")
+    verbs = {"move": "moved", "copy": "copied"}
+    report = DeliveryReport(TerminalReport(app), verb=f"would {verb}" if o.dry_run else verbs[verb])
 
     def open_target(endpoint: Endpoint) -> Target:
-        return core.open_target(endpoint, _profile(app, endpoint.profile), engine, app.stdout, app.note)
+        return core.open_target(
+            endpoint, _profile(app, endpoint.profile), engine=o.engine, stdout=app.stdout, note=app.note
+        )
 
-    sink = open_target(target)
+    if target is None and source.kind == core.KAFKA:
+        sink = core.open_kafka_origin(_profile(app, source.profile), o.engine, o.origin_header, o.strip_death)
+    elif target is None:
+        sink = core.open_origin(_profile(app, source.profile), o.strip_death, app.note)
+    else:
+        sink = open_target(target)
     try:
         dead = open_target(dead_letter) if dead_letter is not None else None
     except BaseException:
         sink.close()
         raise
-    relay = core.Relay(sink, report, skip_refused=on_error == "skip", warn=app.warn, dead_letter=dead)
+    relay = core.Relay(
+        sink,
+        report,
+        skip_refused=o.on_error == "skip",
+        warn=app.warn,
+        dead_letter=dead,
+        dry_run=o.dry_run,
+        preview=app.note,
+        pace=pace,
+    )
+    group = o.group
+    if o.dry_run:
+        app.note("dry run: nothing is sent, acknowledged or committed")
     try:
+        rules = StopRules(count=o.count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=pred)
         if source.kind == core.KAFKA:
             if group is None and verb == "move":
-                group = core.default_group(source, target)
-            rules = StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle, matcher=pred)
+                group = core.default_group(source, target or core.Endpoint(core.KAFKA, "origin"))
             core.from_kafka(
                 source,
-                _profile(app, source.profile),
+                _isolated(_profile(app, source.profile), ctx.meta.get(ISOLATION_META)),
                 relay,
                 rules,
                 group=group,
-                engine=engine,
-                timeout=timeout,
+                engine=o.engine,
+                timeout=o.timeout,
                 note=app.note,
                 debug=app.debug_log,
+                start=start,
             )
         elif source.kind == core.RABBIT:
-            rules = StopRules(count=count, exit_at_end=exit_at_end, idle_timeout=idle)
-            core.from_rabbit(source, _profile(app, source.profile), relay, rules)
+            # With --rate, about a second's worth at a time: the rest waits in the queue, not here.
+            prefetch = 1000 if pace is None or o.rate is None else max(1, min(1000, int(core.parse_rate(o.rate))))
+            core.from_rabbit(source, _profile(app, source.profile), relay, rules, prefetch=prefetch)
         else:
-            core.from_stream(app.stdin, relay, count)
+            core.from_stream(app.stdin, relay, o.count)
     finally:
         try:
             sink.close()
@@ -271,25 +439,62 @@ def _run(
             report.summary()
             if relay.dead_lettered:
                 app.note(f"dead-lettered {relay.dead_lettered} refused message(s) to {dead_letter}")
-            if output == "json":
+            if o.dry_run or target is None or len(relay.targets) > 1:
+                for where, n in sorted(relay.targets.items()):
+                    app.note(f"{'would go' if o.dry_run else 'moved'} to {where}: {n}")
+            if o.output == "json":
                 from mqcli.cli.output import write_json
 
                 write_json(app, _summary(source, target, group, relay))
+    if o.dry_run and report.failed and o.on_error == "stop":
+        from mqcli.core.errors import DeliveryFailed
+
+        raise DeliveryFailed(f"{report.failed} message(s) would be refused (a move would stop at the first)")
 
 
-def _summary(source: Endpoint, target: Endpoint, group: Optional[str], relay: Relay) -> dict[str, Any]:
+def _bounds(o: _Options) -> tuple[Optional[StartOffset], Optional[int]]:
+    """--from/--offset (where a Kafka source starts) and --until (ms), parsed as `kafka consume` parses them."""
+    from mqcli.core.kafka.common import StartOffset
+    from mqcli.core.parse import parse_time
+
+    start: Optional[StartOffset] = None
+    if o.from_time is not None:
+        start = StartOffset("time", int(parse_time(o.from_time) * 1000))
+    elif o.offset is not None:
+        start = StartOffset.parse(o.offset)
+        if start.kind == "stored":
+            raise UsageError("--offset stored is where a move starts anyway (its group's offsets)")
+    until_ms = int(parse_time(o.until) * 1000) if o.until is not None else None
+    return start, until_ms
+
+
+def _pace(o: _Options) -> Optional[Pace]:
+    """--rate and --speed, or None."""
+    from mqcli.core import move as core
+
+    rules: list[core.TokenBucket | core.Replay] = []
+    if o.rate is not None:
+        rules.append(core.TokenBucket(core.parse_rate(o.rate)))
+    if o.speed is not None:
+        rules.append(core.Replay(o.speed))
+    return core.Pace(rules) if rules else None
+
+
+def _summary(source: Endpoint, target: Optional[Endpoint], group: Optional[str], relay: Relay) -> dict[str, Any]:
     """--output json: the counts of the run, however it ended."""
     import time
 
     report = relay.report
     return {
         "source": source.text,
-        "target": target.text,
+        "target": target.text if target is not None else None,
         "group": group,
-        "moved": report.delivered,  # confirmed by the target
+        "moved": report.delivered,  # confirmed by the target (dry run: that would be sent)
         "failed": report.failed,  # refused by the target (skipped, dead-lettered or left in the source)
         "skipped": relay.skipped,
         "dead_lettered": relay.dead_lettered,
         "bytes": report.bytes,
         "seconds": round(time.monotonic() - report.start, 3),
+        "targets": dict(sorted(relay.targets.items())),  # per destination (--to-origin: per origin)
+        "dry_run": relay.dry_run,
     }

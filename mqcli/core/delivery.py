@@ -131,6 +131,13 @@ class DeliveryReport:
         self.input_ended = False  # every input record was read (and sent, or reported)
         self.reconnects = 0
         self.resent = 0  # unconfirmed messages sent again after a reconnect
+        # Transactions (kafka produce --transactional-id): what the counts say
+        # is committed, and where a rerun resumes when one is aborted.
+        self.transactional = False
+        self.committed_transactions = 0
+        self.aborted_transactions = 0
+        self.open_from: int | None = None  # first input line of the open transaction
+        self.resume_from: int | None = None  # first input line of the aborted transaction
         self._clock = clock
         self._live = out.live
         self.start = clock()
@@ -179,20 +186,56 @@ class DeliveryReport:
                 self._drawn = True
                 self.out.draw(self.line())
 
+    # -- transactions, from a transactional sender ----------------------------------
+    # A transaction's records count as delivered only once it is committed (a
+    # read_committed reader sees none of them before), and as failed when it
+    # is aborted; the resume line is then the transaction's first input line.
+    def transaction_begun(self, first: Message) -> None:
+        """A transaction opens with `first`."""
+        self.transactional = True
+        self.open_from = first.line if first.line is not None else self.handed_line + 1
+
+    def transaction_committed(self, count: int, size: int, last_line: int | None) -> None:
+        """The open transaction (`count` records, `size` bytes, up to input line `last_line`) is committed."""
+        self.committed_transactions += 1
+        self.delivered += count
+        self.bytes += size
+        if last_line is not None:
+            self.handed_line = last_line
+        self.open_from = None
+        self.progress()
+
+    def transaction_aborted(self, count: int, why: str) -> None:
+        """The open transaction (`count` records handed over) is aborted: none of it is visible to read_committed readers."""
+        self.aborted_transactions += 1
+        self.failed += count
+        self.resume_from = self.open_from
+        where = f" from line {self.open_from}" if self.open_from is not None else ""
+        self.out.problem(f"transaction{where} aborted ({count} record(s) not committed): {why}")
+        self.open_from = None
+
     # -- what is said at the end -----------------------------------------------------
     def line(self) -> str:
-        """The counts: `sent 10, failed 0, 1.2 kB, 3,000 msg/s, 0.0s`."""
+        """The counts: `sent 10, failed 0, 1.2 kB, 3,000 msg/s, 0.0s` (and the transactions, if any)."""
         elapsed = max(self._clock() - self.start, 1e-9)
-        return (
+        text = (
             f"{self.verb} {self.delivered}, failed {self.failed}, {human_bytes(self.bytes)}, "
             f"{self.delivered / elapsed:,.0f} msg/s, {elapsed:.1f}s"
         )
+        if self.transactional:
+            text += f", {self.committed_transactions} transaction(s) committed"
+            if self.aborted_transactions:
+                text += f", {self.aborted_transactions} aborted"
+        return text
 
     def stopped(self, error: BaseException, explained: tuple[type[BaseException], ...] = ()) -> None:
         """The run ends with `error` (Ctrl-C, SIGTERM, a lost connection...):
         say where the input stopped, unless all of it was read or the error
-        says so itself (`explained`)."""
-        if not self.input_ended and not isinstance(error, explained):
+        says so itself (`explained`).  After an aborted transaction a rerun
+        resumes at its first line, whatever the error."""
+        if self.resume_from is not None:
+            self.out.problem(not_sent_from(self.resume_from - 1))
+        elif not self.input_ended and not isinstance(error, explained):
             self.out.problem(not_sent_from(self.handed_line))
 
     def summary(self) -> None:

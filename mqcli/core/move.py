@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -35,7 +36,8 @@ from mqcli.core.message import Message, header_text
 from mqcli.core.signals import DeferredSignals
 
 if TYPE_CHECKING:
-    from mqcli.core.config import Profile
+    from mqcli.core.config import KafkaSettings, Profile
+    from mqcli.core.kafka.common import StartOffset
     from mqcli.core.kafka.contract import Producer
     from mqcli.core.rabbit.client import RabbitClient
     from mqcli.core.stops import StopRules
@@ -177,6 +179,163 @@ def describe(msg: Message) -> str:
     return "message"
 
 
+# -- dead letters back where they came from (--to-origin) ---------------------------
+
+# The headers RabbitMQ adds when it dead-letters a message (--strip-death removes them).
+DEATH_HEADERS = frozenset(
+    {
+        "x-death",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+        "x-last-death-exchange",
+        "x-last-death-queue",
+        "x-last-death-reason",
+    }
+)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def origin_of(msg: Message) -> tuple[str, str] | None:
+    """(exchange, routing key) `msg` was dead-lettered from, or None when it
+    carries no death information.
+
+    The most recent `x-death` entry (RabbitMQ keeps them most recent first)
+    names the exchange it had been published to and its routing key(s): the
+    first of those.  Without a usable `x-death`, `x-first-death-queue` (the
+    queue it died in) is reached through the default exchange."""
+    headers = dict(msg.headers)
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict):
+        death = deaths[0]
+        exchange = _text(death.get("exchange"))
+        keys = death.get("routing-keys")
+        key = _text(keys[0]) if isinstance(keys, list) and keys else None
+        if exchange is not None and key is not None:
+            return exchange, key
+        queue = _text(death.get("queue"))
+        if queue:
+            return "", queue
+    queue = _text(headers.get("x-first-death-queue"))
+    if queue:
+        return "", queue
+    return None
+
+
+def origin_label(exchange: str, routing_key: str) -> str:
+    """An origin in the endpoint grammar (how it is reported)."""
+    return f"rabbit:exchange/{exchange}/{routing_key}"
+
+
+NO_ORIGIN = "no x-death header: it was not dead-lettered, so it has no origin"
+
+# Kafka dead-letter topics name the original topic in a header: Spring Kafka's
+# DeadLetterPublishingRecoverer, then Kafka Connect's errors.deadletterqueue.
+ORIGIN_TOPIC_HEADERS = ("kafka_dlt-original-topic", "__connect.errors.topic")
+# What --strip-death removes from a Kafka dead letter (the same two conventions).
+KAFKA_DEATH_PREFIXES = ("kafka_dlt-", "__connect.errors.")
+
+
+def origin_topic(msg: Message, header: str | None = None) -> str | None:
+    """The topic a Kafka dead letter came from: header `header` (--origin-header),
+    else the first of ORIGIN_TOPIC_HEADERS it has; None without one."""
+    names = (header,) if header is not None else ORIGIN_TOPIC_HEADERS
+    for name in names:
+        for key, value in msg.headers:
+            if key == name:
+                text = header_text(value) if not isinstance(value, bytes) else value.decode("utf-8", "replace")
+                if text:
+                    return text
+    return None
+
+
+# -- pace (--rate, --speed) ------------------------------------------------------------
+
+
+class TokenBucket:
+    """--rate N/s: on average at most `rate` messages a second, in bursts of
+    at most `burst` (default: a tenth of a second's worth, at least one)."""
+
+    def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise UsageError("--rate must be more than 0")
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate / 10)
+        self.tokens = 1.0
+        self.clock = clock
+        self.last = clock()
+
+    def delay(self, msg: Message | None = None) -> float:
+        """Take one token: how long to wait (seconds) before sending the message."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        self.tokens -= 1
+        # A negative balance is a debt the wait pays off: the next call starts from it.
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class Replay:
+    """--speed X: the gaps between messages' timestamps, divided by X (2: twice
+    as fast), from the first message on.  A message without a timestamp, or
+    older than one before it, goes at once."""
+
+    def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if speed <= 0:
+            raise UsageError("--speed must be more than 0")
+        self.speed = speed
+        self.clock = clock
+        self.anchor: tuple[float, int] | None = None  # (clock, timestamp ms) of the first message
+
+    def delay(self, msg: Message | None = None) -> float:
+        ts = msg.timestamp if msg is not None else None
+        if ts is None:
+            return 0.0
+        now = self.clock()
+        if self.anchor is None:
+            self.anchor = (now, ts)
+            return 0.0
+        due = self.anchor[0] + (ts - self.anchor[1]) / 1000 / self.speed
+        return max(0.0, due - now)
+
+
+def parse_rate(text: str) -> float:
+    """--rate: `N/s`, `N/m`, `N/h` or a bare N (per second) -> messages per second."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(?:/\s*(s|sec|m|min|h|hour))?\s*", text)
+    if m is None or float(m[1]) <= 0:
+        raise UsageError(f"invalid --rate {text!r} (use N/s, N/m or N/h, N more than 0)")
+    per = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600}[m[2] or "s"]
+    return float(m[1]) / per
+
+
+class Pace:
+    """--rate and --speed together: before a message, the longer of their waits."""
+
+    def __init__(self, rules: list[TokenBucket | Replay]) -> None:
+        self.rules = rules
+
+    def delay(self, msg: Message) -> float:
+        return max([r.delay(msg) for r in self.rules], default=0.0)
+
+
+def pause(seconds: float, tick: Callable[[float], None] = time.sleep, stop: Callable[[], bool] = lambda: False) -> bool:
+    """Wait `seconds` in short steps (`tick`: sleep, or serve a connection
+    meanwhile); False when `stop()` said stop first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if stop():
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True
+        tick(min(left, 0.1))
+
+
 # -- targets ---------------------------------------------------------------------------
 
 Refusals = list[tuple[Message, str]]
@@ -189,6 +348,10 @@ class Target(Protocol):
         when the outcome of some is unknown (connection lost...)."""
 
     def close(self) -> None: ...
+
+    # Targets may also say where a message goes, in the endpoint grammar
+    # (`where(msg) -> str`: per-target counts, --dry-run) and why they would
+    # refuse it without sending it (`precheck(msg) -> str | None`: no origin).
 
 
 class _NoOutput:
@@ -225,9 +388,16 @@ class _Outcomes(DeliveryReport):
 
 
 class KafkaTarget:
-    def __init__(self, producer: Producer, topic: str) -> None:
+    def __init__(self, producer: Producer, topic: str, label: str | None = None) -> None:
         self.producer = producer
         self.topic = topic
+        self.label = label or f"kafka:{topic}"
+
+    def where(self, msg: Message) -> str:
+        return self.label
+
+    def precheck(self, msg: Message) -> str | None:
+        return None
 
     def send(self, batch: list[Message]) -> Refusals:
         outcomes = _Outcomes()
@@ -259,6 +429,16 @@ class RabbitTarget:
         self._refused: list[tuple[int, str]] = []
         self.publisher = Publisher(client, settings, lambda _m: None, self._on_fail)
 
+    def where(self, msg: Message) -> str:
+        return self.endpoint.text
+
+    def precheck(self, msg: Message) -> str | None:
+        return None
+
+    def convert(self, msg: Message) -> Message | str:
+        """`msg` as published, or why it is refused without being sent."""
+        return for_rabbit(msg, self.endpoint)
+
     def _on_fail(self, msg: Message, why: str) -> None:
         self._refused.append((msg.line if msg.line is not None else -1, why))
 
@@ -269,7 +449,11 @@ class RabbitTarget:
         self._reopen_if_lost()
         try:
             for i, m in enumerate(batch):
-                out = replace(for_rabbit(m, self.endpoint), line=i)
+                converted = self.convert(m)
+                if isinstance(converted, str):
+                    self._refused.append((i, converted))
+                    continue
+                out = replace(converted, line=i)
                 try:
                     self.publisher.publish(out, flush=False)
                 except InputError as e:
@@ -307,6 +491,100 @@ class RabbitTarget:
         self.client.close()
 
 
+class OriginTarget(RabbitTarget):
+    """--to-origin: each message back to the exchange and routing key it was
+    dead-lettered from (origin_of), with its death headers kept or
+    stripped.  A message without death information, or whose exchange no
+    longer exists, is refused (named; --on-error decides)."""
+
+    def __init__(
+        self, client: RabbitClient, strip_death: bool, notify: Callable[[str], None] = lambda _t: None
+    ) -> None:
+        # No exchange, no routing key in the endpoint: every message names its own.
+        super().__init__(client, Endpoint(RABBIT, "--to-origin"), notify)
+        self.strip_death = strip_death
+        self.exchanges: dict[str, bool] = {}  # exchange -> whether it exists (asked once)
+
+    def where(self, msg: Message) -> str:
+        origin = origin_of(msg)
+        return origin_label(*origin) if origin is not None else "(no origin)"
+
+    def precheck(self, msg: Message) -> str | None:
+        from mqcli.core.errors import NotFound
+
+        origin = origin_of(msg)
+        if origin is None:
+            return NO_ORIGIN
+        exchange = origin[0]
+        if exchange not in self.exchanges:
+            try:
+                self.client.check_exchange(exchange)
+                self.exchanges[exchange] = True
+            except NotFound:
+                self.exchanges[exchange] = False
+        if not self.exchanges[exchange]:
+            return f"its origin exchange '{exchange}' does not exist"
+        return None
+
+    def convert(self, msg: Message) -> Message | str:
+        why = self.precheck(msg)
+        if why is not None:
+            return why
+        exchange, key = origin_of(msg) or ("", "")
+        if self.strip_death:
+            msg = replace(msg, headers=[(n, v) for n, v in msg.headers if n not in DEATH_HEADERS])
+        return replace(for_rabbit(msg, self.endpoint), exchange=exchange, routing_key=key)
+
+
+class KafkaOriginTarget:
+    """--to-origin from a Kafka dead-letter topic: each message back to the
+    topic its origin header names (origin_topic), partitioned by key as any
+    Kafka target.  A message without the header, or whose topic no longer
+    exists, is refused (named; --on-error decides)."""
+
+    def __init__(self, producer: Producer, exists: Callable[[str], bool], header: str | None, strip: bool) -> None:
+        self.producer = producer
+        self.exists = exists  # asked once per topic
+        self.header = header
+        self.strip = strip
+        self.topics: dict[str, bool] = {}
+
+    def where(self, msg: Message) -> str:
+        topic = origin_topic(msg, self.header)
+        return f"kafka:{topic}" if topic is not None else "(no origin)"
+
+    def precheck(self, msg: Message) -> str | None:
+        topic = origin_topic(msg, self.header)
+        if topic is None:
+            names = self.header or " or ".join(ORIGIN_TOPIC_HEADERS)
+            return f"no {names} header: it has no origin topic"
+        if topic not in self.topics:
+            self.topics[topic] = self.exists(topic)
+        return None if self.topics[topic] else f"its origin topic '{topic}' does not exist"
+
+    def send(self, batch: list[Message]) -> Refusals:
+        refused: Refusals = []
+        by_topic: dict[str, list[Message]] = {}  # in batch order within each topic
+        for i, msg in enumerate(batch):
+            why = self.precheck(msg)
+            if why is not None:
+                refused.append((msg, why))
+                continue
+            if self.strip:
+                msg = replace(msg, headers=[(n, v) for n, v in msg.headers if not n.startswith(KAFKA_DEATH_PREFIXES)])
+            by_topic.setdefault(origin_topic(batch[i], self.header) or "", []).append(replace(for_kafka(msg), line=i))
+        for topic, messages in by_topic.items():
+            outcomes = _Outcomes()
+            self.producer.send_all(topic, messages, outcomes)
+            if outcomes.unknown is not None:
+                raise DeliveryFailed(f"the Kafka producer lost track of messages: {outcomes.unknown}")
+            refused += [(batch[i], why) for i, why in outcomes.refused]
+        return refused
+
+    def close(self) -> None:
+        self.producer.close()
+
+
 class StreamTarget:
     """JSON Lines on a stream (stdout): confirmed once written and flushed."""
 
@@ -314,6 +592,12 @@ class StreamTarget:
         from mqcli.core.writers import JsonWriter
 
         self.writer = JsonWriter(stream)
+
+    def where(self, msg: Message) -> str:
+        return STDIO
+
+    def precheck(self, msg: Message) -> str | None:
+        return None
 
     def send(self, batch: list[Message]) -> Refusals:
         self.writer.write_batch([replace(m, line=None) for m in batch])
@@ -348,19 +632,69 @@ class Relay:
         skip_refused: bool,
         warn: Callable[[str], None],
         dead_letter: Target | None = None,
+        dry_run: bool = False,
+        preview: Callable[[str], None] = lambda _t: None,
+        pace: Pace | None = None,
     ) -> None:
         self.target = target
         self.report = report
         self.skip_refused = skip_refused
         self.warn = warn
         self.dead_letter = dead_letter  # --on-error dead-letter:ENDPOINT
+        # --dry-run: nothing is sent; what would go where is counted, the first
+        # PREVIEW messages named through `preview`, refusals known in advance warned.
+        self.dry_run = dry_run
+        self.preview = preview
+        self.pace = pace
         self.pending: list[Message] = []
         self.broken = False
         self.skipped = 0
         self.dead_lettered = 0
+        self.targets: dict[str, int] = {}  # messages confirmed (dry run: that would go) per destination
+        self.stopped_at: tuple[Message, str] | None = None  # the message `admit` refused to take
+
+        # Optional on a target: one that sends everything one way and refuses
+        # nothing in advance need not say so.
+        self._where: Callable[[Message], str] = getattr(target, "where", lambda _m: "target")
+        self._precheck: Callable[[Message], str | None] = getattr(target, "precheck", lambda _m: None)
 
     def take(self, msg: Message) -> None:
         self.pending.append(msg)
+
+    def admit(self, msg: Message) -> bool:
+        """Whether `msg` may be taken; False when the target would refuse it
+        (no origin...) and --on-error is stop: the source then stops before
+        it, after delivering and acknowledging what came before, and leaves it
+        where it is (`stopped_at` names it)."""
+        if self.dry_run or self.skip_refused or self.dead_letter is not None:
+            return True  # the refusal is counted (or dead-lettered) with its batch
+        why = self._precheck(msg)
+        if why is None:
+            return True
+        self.stopped_at = (msg, why)
+        return False
+
+    def wait_turn(
+        self, msg: Message, tick: Callable[[float], None] = time.sleep, stop: Callable[[], bool] = lambda: False
+    ) -> bool:
+        """--rate/--speed: wait until `msg` may go.  What is pending is delivered
+        first, so nothing waits unconfirmed.  False when `stop()` cut it short."""
+        if self.pace is None:
+            return True
+        wait = self.pace.delay(msg)
+        if wait <= 0:
+            return True
+        self.deliver()
+        return pause(wait, tick, stop)
+
+    def stop_error(self) -> Refused | None:
+        """The error for the message `admit` refused to take, if any."""
+        if self.stopped_at is None:
+            return None
+        msg, why = self.stopped_at
+        self.report.failed += 1
+        self.report.out.problem(f"not moved: {describe(msg)}: {why}")
+        return Refused(f"the target refused {describe(msg)} ({why}); it stays in the source")
 
     @property
     def clean(self) -> bool:
@@ -374,6 +708,9 @@ class Relay:
             return
         if self.broken:
             raise DeliveryFailed("an earlier delivery did not complete; nothing after it is acknowledged")
+        if self.dry_run:
+            self._dry_run()
+            return
         self.broken = True
         batch = self.pending
         with DeferredSignals() as signals:
@@ -382,6 +719,7 @@ class Relay:
             no = {id(m) for m, _ in refused}
             self.report.bytes += sum(len(m.value or b"") for m in batch if id(m) not in no)
             self.report.failed += len(refused)
+            self._count(m for m in batch if id(m) not in no)
             if refused and self.dead_letter is not None:
                 refused = self._dead_letter(refused)
         self.report.progress()
@@ -398,6 +736,28 @@ class Relay:
         self.broken = False
         signals.raise_received()
 
+    def _count(self, messages: Iterable[Message]) -> None:
+        for msg in messages:
+            where = self._where(msg)
+            self.targets[where] = self.targets.get(where, 0) + 1
+
+    def _dry_run(self) -> None:
+        """Count what the pending messages would do; send and acknowledge nothing."""
+        for msg in self.pending:
+            why = self._precheck(msg)
+            if why is not None:
+                self.report.failed += 1
+                self.warn(f"would not move: {describe(msg)}: {why}")
+                continue
+            seen = self.report.delivered
+            self.report.delivered += 1
+            self.report.bytes += len(msg.value or b"")
+            self._count([msg])
+            if seen < PREVIEW:
+                self.preview(f"would move {describe(msg)} ({len(msg.value or b'')} B) to {self._where(msg)}")
+        self.pending = []
+        self.report.progress()
+
     def _dead_letter(self, refused: Refusals) -> Refusals:
         """Send what the target refused to the dead-letter target (with why, in
         a header); the refusals left: those it refused too."""
@@ -413,6 +773,9 @@ class Relay:
                 self.warn(f"dead-lettered: {describe(msg)}: {why}")
         return left
 
+
+# --dry-run names this many messages one by one (then only counts).
+PREVIEW = 10
 
 # The header that tells, on a dead-lettered message, why the target refused it.
 DEAD_LETTER_HEADER = "x-mqcli-move-error"
@@ -441,23 +804,13 @@ def open_target(
     """The target, connected, after checking that it exists (NotFound, exit 6):
     nothing is read from the source before that."""
     if target.kind == KAFKA:
-        from mqcli.core.kafka.common import ProduceOptions
-        from mqcli.core.kafka.engine import admin, producer, resolve
+        from mqcli.core.kafka.engine import admin, resolve
 
         settings = resolve(profile.kafka, engine)
         assert target.topic is not None
         with admin(settings, profile.name) as a:
             a.partitions(target.topic)
-        d = settings.producer
-        options = ProduceOptions(
-            acks="all",  # the guarantee needs every in-sync replica's acknowledgement ...
-            compression=d.compression or "none",
-            linger_ms=int(d.linger_ms),
-            batch_size=d.batch_size,
-            idempotence=True,  # ... and no duplicates from the producer's own retries
-            delivery_timeout=float(d.delivery_timeout),
-        )
-        return KafkaTarget(producer(settings, options, profile.name), target.topic)
+        return KafkaTarget(_safe_producer(settings, profile.name), target.topic, target.text)
     if target.kind == RABBIT:
         from mqcli.core.rabbit.client import RabbitClient
 
@@ -474,6 +827,85 @@ def open_target(
     return StreamTarget(stdout)
 
 
+def _safe_producer(settings: KafkaSettings, profile: str | None) -> Producer:
+    """A producer for the guarantee: acks=all and idempotence, the rest from the profile."""
+    from mqcli.core.kafka.common import ProduceOptions
+    from mqcli.core.kafka.engine import producer
+
+    d = settings.producer
+    options = ProduceOptions(
+        acks="all",  # the guarantee needs every in-sync replica's acknowledgement ...
+        compression=d.compression or "none",
+        linger_ms=int(d.linger_ms),
+        batch_size=d.batch_size,
+        idempotence=True,  # ... and no duplicates from the producer's own retries
+        delivery_timeout=float(d.delivery_timeout),
+    )
+    return producer(settings, options, profile)
+
+
+def open_kafka_origin(profile: Profile, engine: str | None, header: str | None, strip: bool) -> Target:
+    """--to-origin from a Kafka dead-letter topic: a producer that sends each
+    message to the topic its origin header names."""
+    from mqcli.core.errors import NotFound
+    from mqcli.core.kafka.engine import admin, resolve
+
+    settings = resolve(profile.kafka, engine)
+
+    def exists(topic: str) -> bool:
+        try:
+            with admin(settings, profile.name) as a:
+                a.partitions(topic)
+        except NotFound:
+            return False
+        return True
+
+    return KafkaOriginTarget(_safe_producer(settings, profile.name), exists, header, strip)
+
+
+def open_origin(profile: Profile, strip_death: bool, note: Callable[[str], None]) -> Target:
+    """--to-origin: a RabbitMQ connection that publishes each message where it came from."""
+    from mqcli.core.rabbit.client import RabbitClient
+
+    client = RabbitClient(profile.rabbit, profile=profile.name)
+    try:
+        return OriginTarget(client, strip_death, note)
+    except BaseException:
+        client.close()
+        raise
+
+
+def start_group(
+    settings: KafkaSettings, profile: str | None, group: str, topic: str, start: StartOffset, *, apply: bool = True
+) -> dict[int, int]:
+    """--from/--offset for a consumer group: per partition, the group's
+    committed offset moved forward to `start` where it is behind (never
+    back), so a first run starts there and a later one continues where the
+    last stopped.  Returns each partition's committed offset as it was (-1:
+    none); `apply=False` (--dry-run) changes nothing.  Moving offsets needs
+    the group idle: a group with running members is an error (exit 1)."""
+    from mqcli.core.kafka.common import ResetTarget
+    from mqcli.core.kafka.engine import admin
+
+    with admin(settings, profile) as a:
+        if start.kind == "time":
+            plan = a.plan_reset(group, [topic], ResetTarget("time", timestamp_ms=start.value))
+        elif start.kind == "end":
+            plan = a.plan_reset(group, [topic], ResetTarget("latest"))
+        elif start.kind == "offset":
+            plan = a.plan_reset(group, [topic], ResetTarget("offset", offset=start.value))
+        else:  # beginning, or -N: N before the end, but not before the beginning
+            plan = a.plan_reset(group, [topic], ResetTarget("earliest"))
+            if start.kind == "relative":
+                ends = {r["partition"]: r["new_offset"] for r in a.plan_reset(group, [topic], ResetTarget("latest"))}
+                for row in plan:
+                    row["new_offset"] = max(ends[row["partition"]] + start.value, row["new_offset"])
+        behind = [r for r in plan if r["current_offset"] is None or r["current_offset"] < r["new_offset"]]
+        if behind and apply:
+            a.apply_reset(group, behind)
+    return {r["partition"]: -1 if r["current_offset"] is None else r["current_offset"] for r in plan}
+
+
 def from_kafka(
     source: Endpoint,
     profile: Profile,
@@ -485,16 +917,39 @@ def from_kafka(
     timeout: str | None,
     note: Callable[[str], None],
     debug: Callable[[str], None],
+    start: StartOffset | None = None,
 ) -> None:
     """Read `source` into `relay`: in consumer group `group` (offsets committed
-    only for confirmed messages), else from the beginning without commits.
-    `timeout` is --timeout as given, for the message when it cut the run short."""
+    only for confirmed messages), else from the beginning (or `start`:
+    --from/--offset) without commits.  `timeout` is --timeout as given, for
+    the message when it cut the run short.  A dry run (relay.dry_run) joins
+    no group and commits nothing: it reads from the group's committed
+    offsets (or `start`, not before them)."""
+    from mqcli.core.kafka.common import StartOffset
     from mqcli.core.kafka.engine import group_consumer, partition_consumer, resolve
     from mqcli.core.stops import IDLE
 
     settings = resolve(profile.kafka, engine)
     assert source.topic is not None
-    if group is not None:
+
+    def paced(msg: Message) -> bool:
+        if not relay.admit(msg):
+            # The target would refuse it (no origin): what came before is
+            # delivered (so its marks may be committed), this one stays.
+            relay.deliver()
+            return False
+        # Waits before taking: an interruption meanwhile leaves `msg` untaken and nothing pending.
+        relay.wait_turn(msg)
+        relay.take(msg)
+        return True  # marked now, committed only after relay.deliver() (the batch's flush) returned
+
+    def plain_take(msg: Message) -> None:
+        if not paced(msg):
+            raise relay.stop_error() or DeliveryFailed("stopped")
+
+    if group is not None and not relay.dry_run:
+        if start is not None:
+            start_group(settings, profile.name, group, source.topic, start)
         note(f"consumer group {group}: offsets are committed once the target confirmed their messages")
         consumer = group_consumer(
             settings,
@@ -504,24 +959,29 @@ def from_kafka(
             profile=profile.name,
             on_event=lambda text: debug(f"group {group}: {text}"),
         )
-
-        def take(msg: Message) -> bool:
-            relay.take(msg)
-            return True  # marked now, committed only after relay.deliver() (the batch's flush) returned
-
         try:
-            result = consumer.run(rules, take, relay.deliver)
+            result = consumer.run(rules, paced, relay.deliver)
         finally:
             # Commit (after delivering what is pending) only when no delivery
             # broke off: then every marked offset's message was confirmed.
             consumer.close(commit=not relay.broken)
+        error = relay.stop_error()
+        if error is not None:
+            raise error
     else:
-        from mqcli.core.kafka.common import StartOffset
-
-        plain = partition_consumer(settings, source.topic, profile=profile.name)
+        begin = start or StartOffset("beginning")
+        if group is not None:
+            # A dry run reads where the move would start: the group's offsets
+            # (read, never committed), moved forward to --from/--offset.
+            if start is None:
+                begin = StartOffset("stored")
+            else:
+                floor = start_group(settings, profile.name, group, source.topic, start, apply=False)
+                rules = _above(rules, floor)
+        plain = partition_consumer(settings, source.topic, profile=profile.name, group=group)
         try:
-            plain.seek(StartOffset("beginning"))
-            result = plain.run(rules, relay.take, relay.deliver)
+            plain.seek(begin)
+            result = plain.run(rules, plain_take, relay.deliver)
             relay.deliver()
         finally:
             plain.close()
@@ -531,40 +991,84 @@ def from_kafka(
         raise TimeoutExpired(f"{got} messages from {source} within {timeout} of idle time")
 
 
-def from_rabbit(source: Endpoint, profile: Profile, relay: Relay, rules: StopRules) -> None:
+def _above(rules: StopRules, floor: dict[int, int]) -> StopRules:
+    """`rules` reading only messages at or after each partition's `floor` offset."""
+    inner = rules.matcher
+
+    def matcher(msg: Message) -> bool:
+        if msg.offset is not None and msg.partition is not None and msg.offset < floor.get(msg.partition, -1):
+            return False
+        return inner is None or inner(msg)
+
+    return replace(rules, matcher=matcher)
+
+
+def from_rabbit(source: Endpoint, profile: Profile, relay: Relay, rules: StopRules, *, prefetch: int = 1000) -> None:
     """Consume queue `source` into `relay`: each delivery is acknowledged with
-    its batch, after relay.deliver() returned (--match is not offered here:
-    consume would take the messages that do not match too)."""
-    from mqcli.core.rabbit.client import RabbitClient
-    from mqcli.core.rabbit.consume import ConsumeSettings, Outcome, consume
+    its batch, after relay.deliver() returned.
+
+    Messages that --match leaves out, and with --dry-run every message, are
+    held: neither acknowledged nor given back while the run lasts (so none
+    is seen twice), and when the channel closes RabbitMQ puts them back in
+    their places, in their order.  A message the target would refuse
+    anyway (`Relay.admit`) stops the run: what came before is delivered and
+    acknowledged, it goes back to the queue, and Refused names it."""
+    from mqcli.core.rabbit.client import RabbitClient, amqp_errors
+    from mqcli.core.rabbit.consume import HELD, ConsumeSettings, Outcome, consume
 
     assert source.queue is not None
     numbers = itertools.count(1)
-
-    def take(msg: Message) -> Outcome:
-        msg.line = next(numbers)  # names it in a failure: its position in this run
-        relay.take(msg)
-        return Outcome.ACK  # sent with the batch's basic.ack, after relay.deliver() (its flush) returned
 
     # Ctrl-C/SIGTERM are held while consuming (one landing inside pika can
     # leave the connection unable to close); the loop looks at them between
     # messages, acknowledges what was confirmed, and then the signal acts.
     with DeferredSignals() as signals, RabbitClient(profile.rabbit, profile=profile.name) as client:
+
+        def serve(seconds: float) -> None:
+            # While --rate waits, the source connection keeps answering heartbeats.
+            with amqp_errors(client):
+                client.connection.process_data_events(time_limit=seconds)
+
+        def take(msg: Message) -> Outcome:
+            msg.line = next(numbers)  # names it in a failure: its position in this run
+            if not relay.admit(msg):
+                return Outcome.STOP  # what came before is delivered and acknowledged; this one goes back
+            if not relay.wait_turn(msg, serve, lambda: signals.received is not None):
+                return Outcome.REQUEUE  # a signal while waiting: back in its place; the loop stops next
+            relay.take(msg)
+            if relay.dry_run:
+                relay.deliver()  # counts it: nothing is sent
+                return Outcome.HOLD  # given back when the channel closes
+            return Outcome.ACK  # sent with the batch's basic.ack, after relay.deliver() (its flush) returned
+
         client.queue_info(source.queue)  # NotFound (exit 6)
         settings = ConsumeSettings(
             queue=source.queue,
             count=rules.count,
             exit_at_end=rules.exit_at_end,
             idle_timeout=rules.idle_timeout,
-            prefetch=1000,
+            matcher=rules.matcher,
+            holding=True,
+            prefetch=prefetch,
         )
         try:
-            consume(client, settings, take, flush=relay.deliver, stop_requested=lambda: signals.received is not None)
+            result = consume(
+                client, settings, take, flush=relay.deliver, stop_requested=lambda: signals.received is not None
+            )
         except TimeoutExpired:
             # As for a Kafka source: --timeout is an error only when it cut the move short.
             moved = relay.report.delivered + relay.skipped
             if moved == 0 or (rules.count is not None and moved < rules.count):
                 raise
+        else:
+            error = relay.stop_error()
+            if error is not None:
+                raise error
+            if result.reason == HELD:
+                raise DeliveryFailed(
+                    f"stopped after holding {result.skipped + (result.handled if relay.dry_run else 0)} messages "
+                    f"of queue '{source.queue}' (the most one run can hold); they go back to the queue"
+                )
     signals.raise_received()
 
 
@@ -577,5 +1081,9 @@ def from_stream(stream: BinaryIO, relay: Relay, count: int | None) -> None:
         messages = itertools.islice(messages, count)
     for batch in stdin_batches(messages):
         for msg in batch:
+            if not relay.admit(msg):
+                relay.deliver()  # what came before goes; this one and the rest are not sent
+                raise relay.stop_error() or DeliveryFailed("stopped")
+            relay.wait_turn(msg)
             relay.take(msg)
         relay.deliver()

@@ -291,3 +291,14 @@ _json_forms = st.fixed_dictionaries(
 @given(_json_forms)
 def test_json_form_round_trips_through_avro(value: dict[str, Any]) -> None:
     assert json.loads(to_json_text(PROPERTY_SCHEMA.decode(PROPERTY_SCHEMA.encode(value)))) == value
+
+
+def test_nan_and_infinities_are_the_json_strings_both_ways() -> None:
+    schema = Schema(json.dumps({"type": "record", "name": "F", "fields": [
+        {"name": "d", "type": "double"}, {"name": "f", "type": {"type": "array", "items": "float"}}]}))  # fmt: skip
+    value = {"d": "NaN", "f": ["Infinity", "-Infinity", 1.5]}
+    decoded = json.loads(to_json_text(schema.decode(schema.encode(value))))
+    assert decoded == value
+    assert to_json_text(1.5) == "1.5"  # finite values as before
+    with pytest.raises(Mismatch):
+        schema.encode({"d": "nan", "f": []})

@@ -9,7 +9,7 @@ import pytest
 
 # The brokers' fixtures, shared with tests/kafka and tests/rabbit.
 from tests.kafka.conftest import admin, kafka_broker, make_topic, topic  # noqa: F401
-from tests.rabbit.conftest import amqp, exchange, queue, rabbitmq_broker  # noqa: F401
+from tests.rabbit.conftest import amqp, exchange, queue, rabbitmq_broker, start_mqcli  # noqa: F401
 
 
 @pytest.fixture(params=["librdkafka", "kafka-python"])

@@ -15,7 +15,17 @@ import pytest
 from tests.cli.test_app import _imported_modules
 from tests.conftest import ROOT
 
-SCHEMA_MODULES = {"fastavro", "mqcli.core.schema", "mqcli.core.schema.registry", "mqcli.core.schema.codec"}
+SCHEMA_MODULES = {
+    "fastavro",
+    "jsonschema",
+    "google.protobuf",
+    "grpc_tools",
+    "mqcli.core.schema",
+    "mqcli.core.schema.registry",
+    "mqcli.core.schema.codec",
+    "mqcli.core.schema.protobuf",
+    "mqcli.core.schema.json_schema",
+}
 
 
 def test_plain_consume_and_produce_import_no_schema_code(topic: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,6 +71,11 @@ def test_without_fastavro_a_schema_format_is_exit_2_with_the_hint(cli: Any, topi
         (("produce", "T", "--value-format", "raw", "--value-subject", "s", "x"), "apply only with --value-format avro"),
         (("produce", "T", "--value-subject", "s", "--subject-strategy", "name", "x"), "invalid --subject-strategy"),
         (("produce", "T", "-k", "k", "--key-subject", "s", "x"), "with --key-format avro give each key"),
+        (("produce", "T", "--value-schema", "a.proto", "--descriptor-set", "a.desc", "x"), "mutually exclusive"),
+        (("consume", "T", "-e", "--value-schema", "a.avsc", "--descriptor-set", "a.desc"), "mutually exclusive"),
+        (("consume", "T", "-e", "--message-type", "p.M"), "--message-type/--proto-path apply with"),
+        (("consume", "T", "-e", "--value-schema", "a.avsc", "--value-format", "json"), "--value-schema applies with"),
+        (("produce", "T", "--value-schema", "/nonexistent/a.avsc", "x"), "cannot read --value-schema"),
     ],
 )
 def test_option_mistakes_are_usage_errors(cli: Any, topic: str, args: tuple[str, ...], says: str) -> None:

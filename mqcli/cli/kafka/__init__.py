@@ -24,6 +24,7 @@ class KafkaGroup(LazyGroup):
         "topics": "mqcli.cli.kafka.topics:app",
         "groups": "mqcli.cli.kafka.groups:app",
         "schemas": "mqcli.cli.kafka.schemas:app",
+        "wait": "mqcli.cli.kafka.wait:app",
     }
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -23,3 +24,37 @@ def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
     if app.debug:
         ctx.call_on_close(enable_library_logs(settings, app.err.file, profile.secrets()))
     return settings, profile.name
+
+
+ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
+ISOLATION_META = "mqcli.kafka.isolation"  # ctx.meta key: --isolation of `move`/`copy`
+
+IsolationOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--isolation",
+        metavar="read_committed|read_uncommitted",
+        help="read_committed: only records of committed transactions (-e stops at the last stable offset); default: the profile's kafka.consumer.isolation_level, normally read_uncommitted.",
+        show_default=False,
+    ),
+]
+
+
+def check_isolation(isolation: str | None) -> str | None:
+    """--isolation as given, normalised; UsageError when it is neither level."""
+    if isolation is None:
+        return None
+    level = isolation.strip().lower()
+    if level not in ISOLATION_LEVELS:
+        from mqcli.core.errors import UsageError
+
+        raise UsageError(f"invalid --isolation {isolation!r} (use read_committed or read_uncommitted)")
+    return level
+
+
+def with_isolation(settings: Any, isolation: str | None) -> Any:
+    """KafkaSettings with --isolation applied (None: as the profile says)."""
+    level = check_isolation(isolation)
+    if level is None:
+        return settings
+    return dataclasses.replace(settings, consumer=dataclasses.replace(settings.consumer, isolation_level=level))

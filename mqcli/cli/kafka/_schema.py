@@ -1,7 +1,8 @@
-"""The schema options of the Kafka commands (--value-format, --key-format,
---schema-registry, the --*-schema options of produce) and how they plug
-into a run.  Nothing here imports fastavro or the registry client until a
-schema format or a registry is actually in play, so plain runs pay nothing.
+"""The Kafka side of the schema options: the registry (--schema-registry, the
+profile's kafka.schema_registry) and the --*-schema/-subject/-schema-id options
+of produce.  The format options themselves and the decode/encode plumbing are
+shared with RabbitMQ (cli/schema.py).  Nothing here imports a schema library
+or the registry client until a schema format or a registry is actually in play.
 """
 
 from __future__ import annotations
@@ -12,20 +13,48 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from mqcli.cli import schema as shared
 from mqcli.cli.context import AppContext
+from mqcli.cli.schema import (  # the option aliases, re-exported for the Kafka verbs
+    INSTALL_HINT,
+    ConsumeSkipInvalidOpt,
+    DescriptorSetOpt,
+    KeyFormatOpt,
+    KeyMessageTypeOpt,
+    KeySchemaOpt,
+    MessageTypeOpt,
+    ProtoPathOpt,
+    ValueFormatOpt,
+    ValueSchemaOpt,
+)
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message
 
+__all__ = [
+    "INSTALL_HINT",
+    "ConsumeSkipInvalidOpt",
+    "DescriptorSetOpt",
+    "KeyFormatOpt",
+    "KeyMessageTypeOpt",
+    "KeySchemaOpt",
+    "MessageTypeOpt",
+    "ProtoPathOpt",
+    "SchemaRegistryOpt",
+    "ValueFormatOpt",
+    "ValueSchemaOpt",
+    "decoding",
+    "encoding",
+    "local_schemas",
+    "registry_client",
+    "schema_choice",
+    "with_registry_url",
+]
+
 if TYPE_CHECKING:
+    from mqcli.core.schema.codec import SchemaChoice
     from mqcli.core.schema.registry import RegistryClient
     from mqcli.core.stops import Matcher
     from mqcli.core.writers import Writer
-
-INSTALL_HINT = "install it with: pip install 'mqcli[schemas]'"
-# --value-format/--key-format: the consumers' (auto is the default with a registry, raw
-# without) and `kafka produce`'s (raw/string: the bytes as read, as without the option).
-CONSUME_FORMATS = ("auto", "raw", "string", "json", "avro")
-PRODUCE_FORMATS = ("raw", "string", "avro")
 
 SchemaRegistryOpt = Annotated[
     Optional[str],
@@ -34,33 +63,6 @@ SchemaRegistryOpt = Annotated[
         metavar="URL",
         help="Schema Registry URL (Confluent API), instead of the profile's kafka.schema_registry.url.",
         show_default=False,
-    ),
-]
-
-
-def _format_opt(field: str, choices: str, default_doc: str) -> Any:
-    return typer.Option(
-        f"--{field}-format",
-        metavar=choices,
-        help=f"How the {field} is encoded: {default_doc}",
-        show_default=False,
-    )
-
-
-ValueFormatOpt = Annotated[
-    Optional[str],
-    _format_opt(
-        "value",
-        "auto|raw|string|json|avro",
-        "auto (default with a registry: wire-format Avro decoded, the rest as is), raw/string (as is), json or avro (strict: exit 7 or --skip-invalid).",
-    ),
-]
-KeyFormatOpt = Annotated[Optional[str], _format_opt("key", "auto|raw|string|json|avro", "as --value-format.")]
-ConsumeSkipInvalidOpt = Annotated[
-    bool,
-    typer.Option(
-        "--skip-invalid",
-        help="With a strict --value-format/--key-format: skip (and report) records that do not decode.",
     ),
 ]
 
@@ -78,32 +80,17 @@ def with_registry_url(settings: Any, url: Optional[str]) -> Any:
     return dataclasses.replace(settings, schema_registry=dataclasses.replace(settings.schema_registry, url=url))
 
 
-def _has_fastavro() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("fastavro") is not None
-    except ValueError:  # in sys.modules as None: blocked
-        return False
-
-
-def _check_fastavro() -> None:
-    try:
-        import fastavro  # noqa: F401
-    except ImportError:
-        raise UsageError(f"Avro needs fastavro, which is not installed; {INSTALL_HINT}") from None
-
-
 def registry_client(settings: Any, profile: str) -> RegistryClient | None:
     from mqcli.core.schema.registry import RegistryClient
 
     return RegistryClient(settings.schema_registry, profile) if settings.schema_registry.url else None
 
 
-def _check(fmt: str, choices: tuple[str, ...], option: str) -> str:
-    if fmt not in choices:
-        raise UsageError(f"invalid {option} {fmt!r} (use {', '.join(choices)})")
-    return fmt
+def _registry(settings: Any, profile: str) -> Callable[[], RegistryClient | None] | None:
+    """How to build the registry client (None: no registry configured)."""
+    if settings.schema_registry.url is None:
+        return None
+    return lambda: registry_client(settings, profile)
 
 
 def decoding(
@@ -115,38 +102,35 @@ def decoding(
     value_format: Optional[str],
     key_format: Optional[str],
     skip_invalid: bool,
+    local: Optional[dict[str, SchemaChoice | None]] = None,
 ) -> Matcher | None:
     """The --match predicate of a consume run, decoding keys/values first when a
-    format or a registry asks for it; `pred` itself (no cost) otherwise."""
-    has_registry = settings.schema_registry.url is not None
-    default = "auto" if has_registry else "raw"
-    vf = _check(value_format or default, CONSUME_FORMATS, "--value-format")
-    kf = _check(key_format or default, CONSUME_FORMATS, "--key-format")
-    wanted = [(f, fmt) for f, fmt in (("value", vf), ("key", kf)) if fmt not in ("raw", "string")]
-    if not wanted:
-        if skip_invalid:
-            raise UsageError("--skip-invalid applies only with --value-format/--key-format json or avro")
-        return pred
-    if any(fmt in ("auto", "avro") for _, fmt in wanted):
-        if value_format is None and key_format is None and not _has_fastavro():
-            # auto only because a registry is configured: without the extra, plain bytes as before.
-            app.debug_log(
-                f"schema registry configured but fastavro is not installed ({INSTALL_HINT}): values shown raw"
-            )
-            return pred
-        _check_fastavro()
-    from mqcli.core.schema.codec import Decoder, decoding_matcher
-    from mqcli.core.writers import RawWriter
-
-    registry = registry_client(settings, profile)
-    # Raw output shows the decoded text only: no need to ask the registry for subject and version.
-    describe = not isinstance(writer, RawWriter)
-    decoders = [Decoder(f, fmt, registry, describe) for f, fmt in wanted if not (fmt == "auto" and registry is None)]
-    if not decoders:
-        return pred
-    return decoding_matcher(
-        decoders, pred, skip_invalid=skip_invalid, on_skip=lambda text: app.warn(f"skipped: {text}")
+    format, a local schema or a registry asks for it; `pred` itself (no cost) otherwise."""
+    return shared.decoding(
+        app,
+        pred,
+        writer,
+        value_format=value_format,
+        key_format=key_format,
+        skip_invalid=skip_invalid,
+        registry=_registry(settings, profile),
+        local=local or {"value": None, "key": None},
     )
+
+
+def local_schemas(
+    value_schema: Optional[str],
+    key_schema: Optional[str],
+    message_type: Optional[str],
+    key_message_type: Optional[str],
+    proto_paths: Optional[list[str]],
+    descriptor_set: Optional[str],
+) -> dict[str, SchemaChoice | None]:
+    """The local schemas of a consume run (--value-schema/--key-schema, --descriptor-set for values)."""
+    return {
+        "value": shared.local_choice("value", value_schema, message_type, proto_paths, descriptor_set),
+        "key": shared.local_choice("key", key_schema, key_message_type, proto_paths, None),
+    }
 
 
 # -- produce ---------------------------------------------------------------------------
@@ -168,31 +152,16 @@ def encoding(
     fixed_key: bool = False,
 ) -> Iterator[Message]:
     """`messages` encoded as --value-format/--key-format ask; unchanged (no cost) for raw."""
-    given = {f: c for f, c in choices.items() if c is not None}
-    formats = {
-        "value": _check(value_format or ("avro" if "value" in given else "raw"), PRODUCE_FORMATS, "--value-format"),
-        "key": _check(key_format or ("avro" if "key" in given else "raw"), PRODUCE_FORMATS, "--key-format"),
-    }
-    for f in given:
-        if formats[f] != "avro":
-            raise UsageError(f"--{f}-schema/--{f}-subject/--{f}-schema-id apply only with --{f}-format avro")
-    wanted = [f for f, fmt in formats.items() if fmt == "avro"]
-    if not wanted:
-        return messages
-    if "key" in wanted and fixed_key:
-        raise UsageError("--key is sent as given; with --key-format avro give each key in the input (-K or -i jsonl)")
-    if strategy not in ("topic", "record", "topic-record"):
-        raise UsageError(f"invalid --subject-strategy {strategy!r} (use topic, record or topic-record)")
-    _check_fastavro()
-    registry = registry_client(settings, profile)
-    if registry is None:
-        raise UsageError(
-            "--value-format/--key-format avro needs a schema registry (kafka.schema_registry.url or --schema-registry)"
-        )
-    from mqcli.core.schema.codec import Encoder, SchemaChoice, encoded
-
-    encoders = [Encoder(f, choices.get(f) or SchemaChoice(), registry, topic, strategy) for f in wanted]
-    return encoded(messages, encoders, skip_invalid=skip_invalid, on_skip=on_skip)
+    found = shared.encoders(
+        topic=topic,
+        value_format=value_format,
+        key_format=key_format,
+        choices=choices,
+        strategy=strategy,
+        registry=_registry(settings, profile),
+        fixed_key=fixed_key,
+    )
+    return shared.encoding(messages, found, skip_invalid=skip_invalid, on_skip=on_skip)
 
 
 def schema_choice(
@@ -202,16 +171,36 @@ def schema_choice(
     version: Optional[int],
     schema_id: Optional[int],
     register: bool,
+    message_type: Optional[str] = None,
+    proto_paths: Optional[list[str]] = None,
+    descriptor_set: Optional[str] = None,
 ) -> Any:
-    """The SchemaChoice of --{field}-schema / -subject (+ -schema-version) / -schema-id; None without them."""
-    if sum(x is not None for x in (file, subject, schema_id)) > 1:
-        raise UsageError(f"--{field}-schema, --{field}-subject and --{field}-schema-id are mutually exclusive")
+    """The SchemaChoice of --{field}-schema / -subject (+ -schema-version) / -schema-id (and the
+    Protobuf options); None without them."""
+    if sum(x is not None for x in (file, subject, schema_id, descriptor_set)) > 1:
+        raise UsageError(
+            f"--{field}-schema, --{field}-subject and --{field}-schema-id"
+            + (" and --descriptor-set" if field == "value" else "")
+            + " are mutually exclusive"
+        )
     if version is not None and subject is None:
         raise UsageError(f"--{field}-schema-version applies only with --{field}-subject")
-    if file is None and subject is None and schema_id is None:
+    if file is None and subject is None and schema_id is None and descriptor_set is None:
+        if message_type is not None:
+            # A record's own value_schema (consume -o json) may still name a Protobuf schema.
+            from mqcli.core.schema.codec import SchemaChoice
+
+            return SchemaChoice(message_type=message_type, proto_paths=tuple(proto_paths or ()))
         return None
     from mqcli.core.schema.codec import SchemaChoice
 
     return SchemaChoice(
-        file=file, subject=subject, version=version, schema_id=schema_id, register=register if file else True
+        file=file,
+        subject=subject,
+        version=version,
+        schema_id=schema_id,
+        register=register if file else True,
+        message_type=message_type,
+        proto_paths=tuple(proto_paths or ()),
+        descriptor_set=descriptor_set,
     )

@@ -22,13 +22,20 @@ from mqcli.cli.io import (
     matcher,
     timeout_seconds,
 )
-from mqcli.cli.kafka._common import kafka_settings
+from mqcli.cli.kafka._common import IsolationOpt, kafka_settings, with_isolation
 from mqcli.cli.kafka._schema import (
     ConsumeSkipInvalidOpt,
+    DescriptorSetOpt,
     KeyFormatOpt,
+    KeyMessageTypeOpt,
+    KeySchemaOpt,
+    MessageTypeOpt,
+    ProtoPathOpt,
     SchemaRegistryOpt,
     ValueFormatOpt,
+    ValueSchemaOpt,
     decoding,
+    local_schemas,
     with_registry_url,
 )
 from mqcli.cli.options import ProfileOpt
@@ -100,7 +107,14 @@ def consume(
     value_format: ValueFormatOpt = None,
     key_format: KeyFormatOpt = None,
     skip_invalid: ConsumeSkipInvalidOpt = False,
+    value_schema: ValueSchemaOpt = None,
+    key_schema: KeySchemaOpt = None,
+    message_type: MessageTypeOpt = None,
+    key_message_type: KeyMessageTypeOpt = None,
+    proto_path: ProtoPathOpt = None,
+    descriptor_set: DescriptorSetOpt = None,
     schema_registry: SchemaRegistryOpt = None,
+    isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Read messages from a topic without joining a group; follows forever by default.
@@ -120,9 +134,10 @@ def consume(
     pred = matcher(match, match_key, match_value, match_header)
     writer = make_writer(app, output, template, delimiter)
     settings, profile_name = kafka_settings(app, ctx)
-    settings = with_registry_url(settings, schema_registry)
+    settings = with_isolation(with_registry_url(settings, schema_registry), isolation)
     # --match after decoding (so it sees the decoded text); `pred` alone names what --timeout waited for.
-    rule = decoding(app, settings, profile_name, pred, writer, value_format, key_format, skip_invalid)
+    local = local_schemas(value_schema, key_schema, message_type, key_message_type, proto_path, descriptor_set)
+    rule = decoding(app, settings, profile_name, pred, writer, value_format, key_format, skip_invalid, local)
 
     from mqcli.core.kafka.common import StartOffset
     from mqcli.core.kafka.engine import partition_consumer

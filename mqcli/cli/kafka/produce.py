@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -23,10 +24,25 @@ from mqcli.cli.kafka._common import kafka_settings
 from mqcli.cli.kafka._schema import SchemaRegistryOpt, encoding, schema_choice, with_registry_url
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import StatusFormat, output_option
+from mqcli.cli.schema import (
+    DescriptorSetOpt,
+    KeyMessageTypeOpt,
+    KeySchemaOpt,
+    MessageTypeOpt,
+    ProduceKeyFormatOpt,
+    ProduceValueFormatOpt,
+    ProtoPathOpt,
+    ValueSchemaOpt,
+)
 from mqcli.core.delivery import DeliveryReport, landed_line
 from mqcli.core.errors import DeliveryFailed, MqcliError, NotFound, UsageError
 from mqcli.core.message import Message
 from mqcli.core.readers import InputMode, ReadStats
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+    from mqcli.core.kafka.common import ProduceOptions
+    from mqcli.core.kafka.transactions import TransactionRules
 
 
 def produce(
@@ -134,24 +150,8 @@ def produce(
             show_default=False,
         ),
     ] = None,
-    value_format: Annotated[
-        Optional[str],
-        typer.Option(
-            "--value-format",
-            metavar="raw|string|avro",
-            help="avro: encode each JSON value as Avro in the wire format (default when a --value-schema* option is given); raw/string: as read.",
-            show_default=False,
-        ),
-    ] = None,
-    value_schema: Annotated[
-        Optional[str],
-        typer.Option(
-            "--value-schema",
-            metavar="FILE",
-            help="Avro schema file (.avsc) for the values, registered under the subject if missing.",
-            show_default=False,
-        ),
-    ] = None,
+    value_format: ProduceValueFormatOpt = None,
+    value_schema: ValueSchemaOpt = None,
     value_subject: Annotated[
         Optional[str],
         typer.Option(
@@ -181,16 +181,8 @@ def produce(
             show_default=False,
         ),
     ] = None,
-    key_format: Annotated[
-        Optional[str],
-        typer.Option(
-            "--key-format", metavar="raw|string|avro", help="As --value-format, for the keys.", show_default=False
-        ),
-    ] = None,
-    key_schema: Annotated[
-        Optional[str],
-        typer.Option("--key-schema", metavar="FILE", help="Avro schema file for the keys.", show_default=False),
-    ] = None,
+    key_format: ProduceKeyFormatOpt = None,
+    key_schema: KeySchemaOpt = None,
     key_subject: Annotated[
         Optional[str],
         typer.Option(
@@ -234,7 +226,39 @@ def produce(
             help="Subject of a --*-schema file: TOPIC-value/-key, the record's full name, or TOPIC-RECORDNAME.",
         ),
     ] = "topic",
+    message_type: MessageTypeOpt = None,
+    key_message_type: KeyMessageTypeOpt = None,
+    proto_path: ProtoPathOpt = None,
+    descriptor_set: DescriptorSetOpt = None,
     schema_registry: SchemaRegistryOpt = None,
+    transactional_id: Annotated[
+        Optional[str],
+        typer.Option(
+            "--transactional-id",
+            metavar="ID",
+            help="Send in transactions under this id (exit 0 only when every one committed; a second producer with the id fences this one: exit 1).",
+            show_default=False,
+        ),
+    ] = None,
+    transaction_size: Annotated[
+        Optional[int],
+        typer.Option(
+            "--transaction-size",
+            metavar="N",
+            min=1,
+            help="With --transactional-id: N records per transaction (default: the whole input in one).",
+            show_default=False,
+        ),
+    ] = None,
+    transaction_time: Annotated[
+        Optional[str],
+        typer.Option(
+            "--transaction-time",
+            metavar="DURATION",
+            help="With --transactional-id: commit the open transaction DURATION after it began (also while the input is quiet).",
+            show_default=False,
+        ),
+    ] = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Send messages to a topic: from arguments, files or stdin.
@@ -243,18 +267,40 @@ def produce(
     every message the broker did not acknowledge is reported on stderr with
     its input line number, and the exit code is 1.  A summary goes to stderr.
 
+    With --transactional-id, records go in transactions, each committed only
+    when all its records were acknowledged; a failure or a signal aborts the
+    open one and names its first input line as where to resume.
+
     Example: printf 'k1:v1\\nk2:v2\\n' | mqcli kafka produce orders -K : -H source=ci
     """
     app = get_app(ctx, profile=profile)
     if output == "json" and not sync:
         raise UsageError("--output json describes where each message landed; it needs --sync")
+    tx_rules = _transaction_rules(transactional_id, transaction_size, transaction_time, sync, acks, no_idempotence)
     settings, profile_name = kafka_settings(app, ctx)
     settings = with_registry_url(settings, schema_registry)
     schemas = {
         "value": schema_choice(
-            "value", value_schema, value_subject, value_schema_version, value_schema_id, not no_register
+            "value",
+            value_schema,
+            value_subject,
+            value_schema_version,
+            value_schema_id,
+            not no_register,
+            message_type,
+            proto_path,
+            descriptor_set,
         ),
-        "key": schema_choice("key", key_schema, key_subject, key_schema_version, key_schema_id, not no_register),
+        "key": schema_choice(
+            "key",
+            key_schema,
+            key_subject,
+            key_schema_version,
+            key_schema_id,
+            not no_register,
+            key_message_type,
+            proto_path,
+        ),
     }
     defaults = settings.producer
 
@@ -276,6 +322,8 @@ def produce(
         partition=partition,
         key=key.encode("utf-8", errors="surrogateescape") if key is not None else None,
         headers=parse_headers(header),
+        transactional_id=transactional_id,
+        transaction_timeout=float(defaults.transaction_timeout),
     )
     stats = ReadStats()
     with ExitStack() as stack:
@@ -321,23 +369,87 @@ def produce(
         elif partitions is not None or replication_factor is not None:
             raise UsageError("--partitions/--replication-factor apply only with --create")
 
-        producer = new_producer(settings, options, profile_name)
-        stack.callback(producer.close)
-        # The topic check reuses the producer's connection (and, with
-        # librdkafka, the metadata it fetched to connect): no admin client.
-        existing = producer.partitions(topic)
-        if partition is not None and partition not in existing:
-            raise NotFound(f"partition {partition} of topic {topic!r} does not exist (it has {len(existing)})")
-        landed = landed_line(topic, output == "json") if sync else None
-        report = DeliveryReport(TerminalReport(app), stats=stats, landed=landed)
-        # Ctrl-C, SIGTERM, a bug: not an error that explains itself.  Every
-        # message handed to Kafka was reported (send_all reports them first);
-        # the report says where a script could resume.
-        with report.sending(explained=(MqcliError,)):
-            producer.send_all(topic, messages, report)
+        if tx_rules is not None:
+            report = _send_in_transactions(
+                app, stack, settings, options, profile_name, topic, messages, stats, tx_rules
+            )
+        else:
+            producer = new_producer(settings, options, profile_name)
+            stack.callback(producer.close)
+            # The topic check reuses the producer's connection (and, with
+            # librdkafka, the metadata it fetched to connect): no admin client.
+            _check_partition(producer.partitions(topic), topic, partition)
+            landed = landed_line(topic, output == "json") if sync else None
+            report = DeliveryReport(TerminalReport(app), stats=stats, landed=landed)
+            # Ctrl-C, SIGTERM, a bug: not an error that explains itself.  Every
+            # message handed to Kafka was reported (send_all reports them first);
+            # the report says where a script could resume.
+            with report.sending(explained=(MqcliError,)):
+                producer.send_all(topic, messages, report)
     if report.failed:
         total = report.delivered + report.failed
         raise DeliveryFailed(f"{report.failed} of {total} message(s) to {topic} were not acknowledged (see above)")
+
+
+def _check_partition(existing: list[int], topic: str, partition: int | None) -> None:
+    if partition is not None and partition not in existing:
+        raise NotFound(f"partition {partition} of topic {topic!r} does not exist (it has {len(existing)})")
+
+
+def _transaction_rules(
+    transactional_id: str | None,
+    size: int | None,
+    time_text: str | None,
+    sync: bool,
+    acks: str | None,
+    no_idempotence: bool,
+) -> TransactionRules | None:
+    """The transaction options checked together (None: no --transactional-id)."""
+    from mqcli.core.kafka.transactions import TransactionRules
+
+    if transactional_id is None:
+        if size is not None or time_text is not None:
+            raise UsageError("--transaction-size/--transaction-time apply only with --transactional-id")
+        return None
+    if not transactional_id.strip():
+        raise UsageError("--transactional-id must not be empty")
+    if sync:
+        raise UsageError("--sync does not apply with --transactional-id (records are visible only when committed)")
+    if (acks is not None and acks != "all") or no_idempotence:
+        raise UsageError("transactions need --acks all and idempotence (drop --acks/--no-idempotence)")
+    seconds = None
+    if time_text is not None:
+        from mqcli.core.parse import parse_duration
+
+        seconds = parse_duration(time_text)
+        if seconds <= 0:
+            raise UsageError(f"invalid --transaction-time {time_text!r} (must be more than 0)")
+    return TransactionRules.from_options(size, seconds)
+
+
+def _send_in_transactions(
+    app: AppContext,
+    stack: ExitStack,
+    settings: KafkaSettings,
+    options: ProduceOptions,
+    profile_name: str | None,
+    topic: str,
+    messages: Iterator[Message],
+    stats: ReadStats,
+    rules: TransactionRules,
+) -> DeliveryReport:
+    """--transactional-id: the run, through the engine's TransactionalProducer."""
+    from mqcli.core.kafka.engine import transactional_producer
+    from mqcli.core.kafka.transactions import send_in_transactions
+
+    producer = transactional_producer(settings, options, profile_name)
+    stack.callback(producer.close)
+    _check_partition(producer.partitions(topic), topic, options.partition)
+    producer.init()
+    report = DeliveryReport(TerminalReport(app), stats=stats)
+    with report.sending(explained=(MqcliError,)):
+        send_in_transactions(producer, topic, messages, report, rules)
+    return report
 
 
 def _skipped(app: AppContext, stats: ReadStats, e: MqcliError) -> None:

@@ -25,9 +25,18 @@ app = typer.Typer(
 )
 
 SubjectArg = Annotated[str, typer.Argument(metavar="SUBJECT", help="Subject, e.g. orders-value.", show_default=False)]
-FileArg = Annotated[str, typer.Argument(metavar="FILE", help="Schema file (.avsc).", show_default=False)]
+FileArg = Annotated[
+    str, typer.Argument(metavar="FILE", help="Schema file (.avsc, .proto or .json).", show_default=False)
+]
 TypeOpt = Annotated[
-    str, typer.Option("--type", metavar="AVRO|PROTOBUF|JSON", help="Schema type of FILE (the registry checks it).")
+    Optional[str],
+    typer.Option(
+        "--type",
+        metavar="AVRO|PROTOBUF|JSON",
+        help="Schema type of FILE (the registry checks it); default: by its extension (.avsc, .proto; a .json"
+        " Avro record/enum/fixed is Avro, else JSON Schema).",
+        show_default=False,
+    ),
 ]
 
 
@@ -50,7 +59,11 @@ def _read(path: str) -> str:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
 
 
-def _type(value: str) -> str:
+def _type(value: Optional[str], path: str, text: str) -> str:
+    if value is None:
+        from mqcli.core.schema.codec import file_type
+
+        return file_type(path, text)
     t = value.upper()
     if t not in ("AVRO", "PROTOBUF", "JSON"):
         raise UsageError(f"invalid --type {value!r} (use AVRO, PROTOBUF or JSON)")
@@ -129,7 +142,7 @@ def register(
     ctx: typer.Context,
     subject: SubjectArg,
     file: FileArg,
-    schema_type: TypeOpt = "AVRO",
+    schema_type: TypeOpt = None,
     output: TableOutputOpt = "auto",
     schema_registry: SchemaRegistryOpt = None,
     profile: ProfileOpt = None,
@@ -138,8 +151,8 @@ def register(
 
     Example: mqcli kafka schemas register orders-value order.avsc
     """
-    t = _type(schema_type)
     text = _read(file)
+    t = _type(schema_type, file, text)
     app_, client = _client(ctx, profile, schema_registry)
     schema_id = client.register(subject, text, t)
     emit(app_, output, {"subject": subject, "id": schema_id}, Table(("subject", "id"), [(subject, schema_id)]))
@@ -154,7 +167,7 @@ def check(
     ctx: typer.Context,
     subject: SubjectArg,
     file: FileArg,
-    schema_type: TypeOpt = "AVRO",
+    schema_type: TypeOpt = None,
     schema_registry: SchemaRegistryOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
@@ -163,8 +176,8 @@ def check(
 
     Example: mqcli kafka schemas check orders-value order.avsc
     """
-    t = _type(schema_type)
     text = _read(file)
+    t = _type(schema_type, file, text)
     app_, client = _client(ctx, profile, schema_registry)
     ok, reasons = client.check(subject, text, t)
     if not ok:

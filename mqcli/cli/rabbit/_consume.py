@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -20,6 +20,25 @@ NoAckOpt = Annotated[
 ]
 ExitWhenEmptyOpt = Annotated[
     bool, typer.Option("--exit-when-empty", "-e", help="Stop when the queue has no ready message left.")
+]
+# consume's -e, which also reads streams.
+ExitAtEndOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exit-when-empty",
+        "--exit-at-end",
+        "-e",
+        help="Stop when the queue has no ready message left; a stream (--offset): after its last message as it was when the run began.",
+    ),
+]
+StreamOffsetOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--offset",
+        metavar="first|last|next|N|TIME",
+        help="Read a stream queue from there (x-stream-offset): its first message, its last chunk, only new ones, offset N, or the first at/after TIME (ISO-8601, -1h, epoch ms). The stream keeps its messages.",
+        show_default=False,
+    ),
 ]
 OnErrorOpt = Annotated[
     str,
@@ -55,12 +74,15 @@ def run_consumer(
     exclusive: bool = False,
     reconnect: int = 0,
     resubscribe: Optional[Callable[[], str]] = None,
+    decode: Optional[Callable[[Any, Any], Any]] = None,
+    stream_offset: Optional[str] = None,
 ) -> None:
     """Consume `queue`, writing each message (or running --exec on it), ack after.
 
     With `reconnect`, a lost connection is re-opened and consuming resumes;
     `resubscribe` re-creates the queue and bindings first (subscribe) and
-    returns the queue's (possibly new) name."""
+    returns the queue's (possibly new) name.  `decode` wraps the --match predicate
+    so bodies are decoded first (--value-format, cli/schema.py's rabbit_decoding)."""
     from mqcli.cli.rabbit._common import notifier, reconnect_policy
     from mqcli.core.execute import ExecRunner, OnError
     from mqcli.core.rabbit.consume import DEFAULT_PREFETCH, ConsumeSettings, Outcome, consume, exec_while_polling
@@ -69,7 +91,15 @@ def run_consumer(
     action = OnError.parse(on_error, ON_ERROR_CHOICES).action
     if exec_cmd is None and on_error != "stop":
         raise UsageError("--on-error applies to --exec")
+    offset = None
+    if stream_offset is not None:
+        from mqcli.core.rabbit.streams import parse_offset
+
+        offset = parse_offset(stream_offset)
+        if action != "stop":
+            raise UsageError("--on-error requeue/reject do not apply to a stream (it keeps every message)")
     writer = make_writer(app, output, template, delimiter) if exec_cmd is None else None
+    pred = matcher(match, match_key, match_value, match_header)
     settings = ConsumeSettings(
         queue=queue,
         no_ack=no_ack,
@@ -77,8 +107,9 @@ def run_consumer(
         count=count,
         exit_at_end=exit_when_empty,
         idle_timeout=timeout_seconds(timeout),
-        matcher=matcher(match, match_key, match_value, match_header),
+        matcher=pred if decode is None else decode(pred, writer),
         exclusive=exclusive,
+        stream_offset=offset,
     )
     on_fail = {"stop": Outcome.STOP, "requeue": Outcome.REQUEUE, "reject": Outcome.REJECT}[action]
     runner = ExecRunner(exec_cmd, OnError(action), before=app.stdout.flush) if exec_cmd is not None else None

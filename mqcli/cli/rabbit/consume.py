@@ -22,7 +22,16 @@ from mqcli.cli.io import (
 )
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import PrefetchOpt, ReconnectOpt, connect
-from mqcli.cli.rabbit._consume import ExitWhenEmptyOpt, NoAckOpt, OnErrorOpt, run_consumer
+from mqcli.cli.rabbit._consume import ExitAtEndOpt, NoAckOpt, OnErrorOpt, StreamOffsetOpt, run_consumer
+from mqcli.cli.schema import (
+    ConsumeSkipInvalidOpt,
+    DescriptorSetOpt,
+    MessageTypeOpt,
+    ProtoPathOpt,
+    RabbitConsumeFormatOpt,
+    ValueSchemaOpt,
+    rabbit_decoding,
+)
 
 
 def consume(
@@ -35,7 +44,7 @@ def consume(
     delimiter: DelimiterOpt = r"\n",
     count: CountOpt = None,
     timeout: TimeoutOpt = None,
-    exit_when_empty: ExitWhenEmptyOpt = False,
+    exit_when_empty: ExitAtEndOpt = False,
     match: MatchOpt = None,
     match_key: MatchKeyOpt = None,
     match_value: MatchValueOpt = None,
@@ -45,6 +54,13 @@ def consume(
     no_ack: NoAckOpt = False,
     prefetch: PrefetchOpt = None,
     reconnect: ReconnectOpt = 0,
+    value_format: RabbitConsumeFormatOpt = None,
+    value_schema: ValueSchemaOpt = None,
+    message_type: MessageTypeOpt = None,
+    proto_path: ProtoPathOpt = None,
+    descriptor_set: DescriptorSetOpt = None,
+    skip_invalid: ConsumeSkipInvalidOpt = False,
+    offset: StreamOffsetOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Consume messages from a queue, acknowledging each after it was written
@@ -55,7 +71,8 @@ def consume(
     was not acknowledged goes back to the queue; a running --exec command is
     let finish and its message settled first.  --reconnect N survives a
     broker restart.  --output json writes every property and header, and
-    publish --input jsonl reads it back.
+    publish --input jsonl reads it back.  --offset reads a stream queue
+    (which keeps its messages), each record with its stream "offset".
 
     Example: mqcli rabbit consume jobs --prefetch 1 --exec 'sh ./work.sh' --on-error reject
     """
@@ -80,4 +97,14 @@ def consume(
             no_ack=no_ack,
             prefetch=prefetch,
             reconnect=reconnect,
+            decode=rabbit_decoding(
+                app,
+                value_format=value_format,
+                value_schema=value_schema,
+                message_type=message_type,
+                proto_paths=proto_path,
+                descriptor_set=descriptor_set,
+                skip_invalid=skip_invalid,
+            ),
+            stream_offset=offset,
         )

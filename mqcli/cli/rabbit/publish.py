@@ -35,6 +35,17 @@ from mqcli.cli.rabbit._common import (
     reconnect_policy,
     typed_headers,
 )
+from mqcli.cli.schema import (
+    DescriptorSetOpt,
+    MessageTypeOpt,
+    ProtoPathOpt,
+    RabbitPublishFormatOpt,
+    ValueSchemaOpt,
+    count_skipped,
+    encoding,
+    rabbit_encoder,
+    schema_properties,
+)
 from mqcli.core.delivery import DeliveryReport
 from mqcli.core.errors import InputError, UsageError
 from mqcli.core.parse import parse_duration
@@ -93,6 +104,11 @@ def publish(
             show_default=False,
         ),
     ] = None,
+    value_format: RabbitPublishFormatOpt = None,
+    value_schema: ValueSchemaOpt = None,
+    message_type: MessageTypeOpt = None,
+    proto_path: ProtoPathOpt = None,
+    descriptor_set: DescriptorSetOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Publish messages to a queue or an exchange, with publisher confirms.
@@ -123,6 +139,18 @@ def publish(
     if exchange_type is not None and not (declare and exchange is not None):
         raise UsageError("--exchange-type applies to --declare with --exchange")
 
+    encoder = rabbit_encoder(
+        value_format=value_format,
+        value_schema=value_schema,
+        message_type=message_type,
+        proto_paths=proto_path,
+        descriptor_set=descriptor_set,
+    )
+    schema_header: list[tuple[str, str]] = []
+    if encoder is not None:
+        # Say what the bodies are: their format as the content type, the schema's name in a header.
+        content_type, schema_header = schema_properties(encoder, content_type)
+
     from mqcli.core.rabbit.publish import PublishSettings, publish_stream
     from mqcli.core.rabbit.topology import ensure_exchange, ensure_queue
 
@@ -146,7 +174,7 @@ def publish(
             type_=type_,
             app_id=app_id,
         ),
-        headers=typed_headers(header),
+        headers=[*schema_header, *typed_headers(header)],  # -H may override the schema header
         generate_message_id=generate_message_id,
         timestamp_now=timestamp,
         reconnect=reconnect_policy(reconnect),
@@ -170,6 +198,8 @@ def publish(
             skip_invalid=skip_invalid,
             stats=stats,
         )
+        if encoder is not None:
+            messages = encoding(messages, [encoder], skip_invalid=skip_invalid, on_skip=count_skipped(app, stats))
         client = stack.enter_context(connect(app))
 
         def check_destination() -> None:

@@ -23,6 +23,15 @@ from mqcli.cli.io import (
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import PrefetchOpt, ReconnectOpt, connect, typed_headers
 from mqcli.cli.rabbit._consume import ExitWhenEmptyOpt, NoAckOpt, OnErrorOpt, run_consumer
+from mqcli.cli.schema import (
+    ConsumeSkipInvalidOpt,
+    DescriptorSetOpt,
+    MessageTypeOpt,
+    ProtoPathOpt,
+    RabbitConsumeFormatOpt,
+    ValueSchemaOpt,
+    rabbit_decoding,
+)
 from mqcli.core.errors import UsageError
 
 
@@ -96,6 +105,12 @@ def subscribe(
     no_ack: NoAckOpt = False,
     prefetch: PrefetchOpt = None,
     reconnect: ReconnectOpt = 0,
+    value_format: RabbitConsumeFormatOpt = None,
+    value_schema: ValueSchemaOpt = None,
+    message_type: MessageTypeOpt = None,
+    proto_path: ProtoPathOpt = None,
+    descriptor_set: DescriptorSetOpt = None,
+    skip_invalid: ConsumeSkipInvalidOpt = False,
     profile: ProfileOpt = None,
 ) -> None:
     """Subscribe to an exchange: bind a queue with each --key and consume it.
@@ -165,4 +180,13 @@ def subscribe(
             prefetch=prefetch,
             reconnect=reconnect,
             resubscribe=setup,
+            decode=rabbit_decoding(
+                app,
+                value_format=value_format,
+                value_schema=value_schema,
+                message_type=message_type,
+                proto_paths=proto_path,
+                descriptor_set=descriptor_set,
+                skip_invalid=skip_invalid,
+            ),
         )

@@ -107,6 +107,8 @@ class ProducerDefaults:
     batch_size: int | None = setting(None, p.integer(0))
     idempotence: bool = setting(True, p.boolean)
     delivery_timeout: float = setting(120.0, p.duration)  # seconds
+    # --transactional-id: the broker aborts a transaction left open this long.
+    transaction_timeout: float = setting(60.0, p.duration)  # seconds
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,10 @@ class ConsumerDefaults:
     max_poll_records: int = setting(500, p.integer(1))
     fetch_max_wait_ms: int = setting(500, p.integer(0))
     auto_offset_reset: str = setting("earliest", p.Choice("earliest", "latest", normalise=str.lower))
+    # read_committed: only committed transactions' records, up to the last stable offset.
+    isolation_level: str = setting(
+        "read_uncommitted", p.Choice("read_uncommitted", "read_committed", normalise=str.lower)
+    )
 
 
 @dataclass(frozen=True)

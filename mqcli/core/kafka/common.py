@@ -43,6 +43,10 @@ class ProduceOptions:
     headers: list[tuple[str, str]] = field(default_factory=list)  # added to every message
     max_in_flight: int = 10000  # messages sent but not yet acknowledged
     max_in_flight_bytes: int = 64 * 1024 * 1024
+    # --transactional-id: records go in transactions (mqcli.core.kafka.transactions);
+    # the broker aborts one left open longer than transaction_timeout (seconds).
+    transactional_id: str | None = None
+    transaction_timeout: float = 60.0
 
     def check(self) -> None:
         """UsageError for values no engine accepts."""

@@ -8,7 +8,7 @@ both engines do.  Nothing here imports a client library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -140,3 +140,45 @@ class Admin(Protocol):
     def add_partitions(self, topic: str, total: int) -> None:
         """Grow `topic` to `total` partitions.  NotFound for a missing topic,
         UsageError when `total` is not more than it has."""
+
+    def committed_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        """The group's committed offsets by (topic, partition); empty for a group without any."""
+
+    def log_offsets(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(earliest, end) offset of each (topic, partition), in as few requests as the engine can."""
+
+
+class TransactionalProducer(Protocol):
+    """A producer with a transactional id: the steps of one engine that
+    mqcli.core.kafka.transactions puts together into `--transactional-id` runs.
+
+    Errors come as mqcli errors: `TransactionFailed` (fatal when the producer
+    was fenced off by another one with the same id), or the usual connection
+    errors; a record the broker refused is reported by `flush()`.
+    """
+
+    def partitions(self, topic: str) -> list[int]:
+        """Partition ids of `topic`; NotFound when it does not exist."""
+
+    def init(self) -> None:
+        """Register the transactional id: fences off an older producer with it and
+        completes (aborts) what that one left open."""
+
+    def begin(self) -> None:
+        """Open a transaction."""
+
+    def send(self, topic: str, msg: Message) -> str | None:
+        """Hand `msg` over inside the open transaction; why not, when refused at once."""
+
+    def flush(self) -> list[tuple[Message, str]]:
+        """Wait until every record of the open transaction is acknowledged or
+        failed; the failed ones, with why."""
+
+    def commit(self) -> None:
+        """Commit the open transaction (every record acknowledged)."""
+
+    def abort(self) -> None:
+        """Abort the open transaction: none of it becomes visible to read_committed readers."""
+
+    def close(self) -> None:
+        """Disconnect (an open transaction is left to the broker's transaction timeout)."""

@@ -29,7 +29,7 @@ from mqcli.core.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
     from mqcli.core.kafka.common import ProduceOptions
-    from mqcli.core.kafka.contract import Admin, GroupConsumer, PartitionConsumer, Producer
+    from mqcli.core.kafka.contract import Admin, GroupConsumer, PartitionConsumer, Producer, TransactionalProducer
 
 KAFKA_PYTHON = "kafka-python"
 LIBRDKAFKA = "librdkafka"
@@ -162,3 +162,19 @@ def enable_library_logs(settings: KafkaSettings, stream: Any, secrets: list[str]
     from mqcli.core.kafka.kafka_python.client import enable_library_logs as kp_logs
 
     return kp_logs(stream, secrets)
+
+
+def transactional_producer(
+    settings: KafkaSettings, options: ProduceOptions, profile: str | None = None
+) -> TransactionalProducer:
+    """A connected TransactionalProducer for options.transactional_id (see mqcli.core.kafka.transactions)."""
+    options.check()
+    if _rd(settings):
+        from mqcli.core.kafka.librdkafka.transactions import TransactionalProducer as RdTransactional
+
+        return RdTransactional(settings, options, profile)
+    from mqcli.core.kafka.kafka_python.transactions import TransactionalProducer as KpTransactional
+
+    if options.batch_size is None:
+        options = dataclasses.replace(options, batch_size=KAFKA_PYTHON_BATCH_SIZE)
+    return KpTransactional(settings, options, profile)

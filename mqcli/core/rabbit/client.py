@@ -26,6 +26,7 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from mqcli.core.config import RabbitSettings
 from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound
+from mqcli.core.rabbit.tls import ssl_context
 
 # A broker that blocks publishers (memory or disk alarm) must not hang mqcli forever.
 BLOCKED_CONNECTION_TIMEOUT = 60.0
@@ -62,17 +63,7 @@ def _ssl_options(settings: RabbitSettings, host: str) -> pika.SSLOptions | None:
     tls = settings.tls
     if tls is None:
         return None
-    try:
-        context = ssl.create_default_context(cafile=tls.ca)
-        if tls.cert:
-            context.load_cert_chain(tls.cert, tls.key, password=tls.key_password)
-    except (OSError, ssl.SSLError) as e:
-        raise ConnectionFailed(f"cannot load TLS files for RabbitMQ: {e}") from None
-    if not tls.verify:
-        # Only when the profile says verify: false explicitly.
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return pika.SSLOptions(context, server_hostname=host)
+    return pika.SSLOptions(ssl_context(tls, what="RabbitMQ"), server_hostname=host)
 
 
 def connection_parameters(settings: RabbitSettings, host: tuple[str, int]) -> pika.ConnectionParameters:

@@ -17,6 +17,7 @@ message, each a round of socket I/O, held the rate to less than half.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import subprocess
 import threading
@@ -44,6 +45,14 @@ ACK_EVERY = 4
 # After the broker reports no ready message, how long to keep listening for
 # deliveries that were already on their way before stopping (--exit-when-empty).
 EMPTY_GRACE = 0.1
+# A stream read with -e that got no delivery this long after attaching
+# attached past the end (a stream sends what it has at once).
+STREAM_FIRST_WAIT = 2.0
+
+
+def _past_end(start: str | int | datetime.datetime | None, end: int) -> bool:
+    """Whether a stream read attached at `start` begins after offset `end`."""
+    return start == "next" or (isinstance(start, int) and start > end)
 
 
 class Outcome(enum.Enum):
@@ -51,6 +60,9 @@ class Outcome(enum.Enum):
     REQUEUE = "requeue"  # failed: back to the queue
     REJECT = "reject"  # failed: drop or dead-letter (when the queue has a DLX)
     STOP = "stop"  # failed: back to the queue, and stop consuming
+    # Done, but left unacknowledged until the channel closes, which gives it
+    # back to the queue in its place (`move --dry-run`; needs ConsumeSettings.holding).
+    HOLD = "hold"
 
 
 @dataclass(kw_only=True)
@@ -64,6 +76,26 @@ class ConsumeSettings(StopRules):
     no_ack: bool = False
     prefetch: int = DEFAULT_PREFETCH
     exclusive: bool = False
+    # A stream read (mqcli.core.rabbit.streams): where to attach (x-stream-offset);
+    # exit_at_end then means the stream's last offset when the run began.
+    stream_offset: str | int | datetime.datetime | None = None
+
+    # Messages --match leaves out are held (unacknowledged until the channel
+    # closes: back in their place, never seen twice in one run) instead of
+    # acknowledged, and so are those the handler answers HOLD; at most
+    # HOLD_LIMIT, then the run ends HELD.  The prefetch limit is then set
+    # channel-wide: RabbitMQ applies a raised per-consumer limit only to
+    # consumers that start later, a channel's at once.
+    holding: bool = False
+
+    @property
+    def stream(self) -> bool:
+        return self.stream_offset is not None
+
+
+# AMQP's prefetch count is 16 bits: a channel can hold no more unacknowledged messages than this.
+HOLD_LIMIT = 65535 - 1000
+HELD = "held"  # RunResult.reason: HOLD_LIMIT messages were held
 
 
 # How a consume ran: `handled` counts the messages acknowledged after the
@@ -161,6 +193,11 @@ class _Progress:
 
     stops: StopTracker[str]  # counts, the idle clock and --match (no partitions)
     subscribed: bool = False  # basic.consume succeeded on the current connection
+    # A stream read: the end for -e (looked up once, at the start), whether it
+    # was, and the next offset to read (a reconnect resumes there).
+    stream_end: int | None = None
+    stream_end_known: bool = False
+    stream_next: int | None = None
 
 
 def consume(
@@ -226,8 +263,15 @@ class _Acks:
     the output is flushed, at the same points."""
 
     def __init__(
-        self, client: RabbitClient, ch: Any, flush: Callable[[], None] | None, every: int, on_receipt: bool
+        self,
+        client: RabbitClient,
+        ch: Any,
+        flush: Callable[[], None] | None,
+        every: int,
+        on_receipt: bool,
+        stream: bool = False,
     ) -> None:
+        self._stream = stream  # a stream refuses nacks: a failed message is acknowledged (it stays in the stream)
         self._client = client
         self._ch = ch
         self._flush = flush
@@ -235,8 +279,27 @@ class _Acks:
         self._on_receipt = on_receipt
         self._tag: int | None = None  # the highest delivery tag written but not yet acknowledged
         self._waiting = 0  # messages written since the last send()
+        # Once a delivery is held, multiple=True would acknowledge it too:
+        # from then on each written tag is acknowledged on its own.
+        self.held = 0
+        self._tags: list[int] = []
+        self._prefetch = 0
+
+    def hold(self, prefetch: int) -> None:
+        """Leave a delivery unsettled; widen the prefetch window so that the
+        held ones do not stop the flow of the others."""
+        if not self.held and self._flush is not None:
+            self.send()  # what came before goes with multiple=True, while nothing held is below it
+        self.held += 1
+        if self.held + prefetch > self._prefetch:
+            self._prefetch = min(65535, self.held + 2 * prefetch)
+            with amqp_errors(self._client):
+                self._ch.basic_qos(prefetch_count=self._prefetch, global_qos=True)
 
     def settle(self, tag: int, outcome: Outcome) -> None:
+        if outcome is not Outcome.ACK and self._stream:
+            outcome = Outcome.ACK
+            self.send()
         if outcome is not Outcome.ACK:
             self.send()
             if not self._on_receipt:
@@ -249,6 +312,8 @@ class _Acks:
         else:
             if not self._on_receipt:
                 self._tag = tag
+                if self.held:
+                    self._tags.append(tag)
             self._waiting += 1
             if self._waiting >= self._every:
                 self.send()
@@ -260,7 +325,12 @@ class _Acks:
         assert self._flush is not None
         self._flush()  # a closed pipe raises here: nothing is acknowledged
         tag, self._tag, self._waiting = self._tag, None, 0
-        if tag is not None:
+        tags, self._tags = self._tags, []
+        if self.held:
+            with amqp_errors(self._client):
+                for one in tags:
+                    self._ch.basic_ack(one)
+        elif tag is not None:
             with amqp_errors(self._client):
                 self._ch.basic_ack(tag, multiple=True)
 
@@ -277,8 +347,21 @@ def _consume_channel(
     inbox: deque[tuple[Any, Any, bytes]] = deque()
     cancelled: list[bool] = []
     conn = client.connection
+    stream_start: str | int | datetime.datetime | None = None
+    if settings.stream:
+        from mqcli.core.rabbit import streams
+
+        if settings.exit_at_end and not progress.stream_end_known:
+            progress.stream_end = streams.stream_end(client, settings.queue)
+            progress.stream_end_known = True
+            if progress.stream_end is None or _past_end(settings.stream_offset, progress.stream_end):
+                stops.end(END)  # nothing to read up to the end as it was at the start
+                return
+        stream_start = progress.stream_next if progress.stream_next is not None else settings.stream_offset
     with amqp_errors(client, what=f"queue '{settings.queue}'"):
         ch = conn.channel()
+        if settings.stream:
+            streams.quiet_rejects(ch)
         prefetch = settings.prefetch
         if settings.count is not None:
             # Don't pull (and then hand back, marked redelivered) more than asked for.
@@ -287,17 +370,24 @@ def _consume_channel(
         # same at-most-once meaning, but the prefetch limit still applies, so
         # `--no-ack --count 1` cannot make the broker push (and forget) the
         # whole queue at us.
-        ch.basic_qos(prefetch_count=prefetch)
+        ch.basic_qos(prefetch_count=prefetch, global_qos=settings.holding)
         ch.add_on_cancel_callback(lambda _frame: cancelled.append(True))
-        ch.basic_consume(
-            settings.queue,
-            on_message_callback=lambda _ch, method, props, body: inbox.append((method, props, body)),
-            auto_ack=False,
-            exclusive=settings.exclusive,
-        )
+
+        def on_message(_ch: Any, method: Any, props: Any, body: bytes) -> None:
+            inbox.append((method, props, body))
+
+        if stream_start is not None:
+            streams.subscribe(
+                ch, settings.queue, on_message, stream_start, auto_ack=False, exclusive=settings.exclusive
+            )
+        else:
+            ch.basic_consume(
+                settings.queue, on_message_callback=on_message, auto_ack=False, exclusive=settings.exclusive
+            )
     progress.subscribed = True
-    acks = _Acks(client, ch, flush, max(1, prefetch // ACK_EVERY), on_receipt=settings.no_ack)
+    acks = _Acks(client, ch, flush, max(1, prefetch // ACK_EVERY), on_receipt=settings.no_ack, stream=settings.stream)
     last_empty_check = 0.0
+    subscribed_at = time.monotonic()
     try:
         while not stops.reached():
             if stop_requested is not None and stop_requested():
@@ -315,7 +405,16 @@ def _consume_channel(
                         + (f" ({result.handled} of {settings.count} received)" if settings.count else "")
                     )
                 now = time.monotonic()
-                if settings.exit_at_end and now - last_empty_check >= 0.2:
+                if settings.stream:
+                    if (
+                        settings.exit_at_end
+                        and progress.stream_next is None
+                        and now - subscribed_at > STREAM_FIRST_WAIT
+                    ):
+                        # Attached past the end (a time after the last message): nothing will come.
+                        stops.end(END)
+                        break
+                elif settings.exit_at_end and now - last_empty_check >= 0.2:
                     last_empty_check = now
                     ready, _consumers = client.queue_info(settings.queue)
                     if ready == 0:
@@ -329,15 +428,45 @@ def _consume_channel(
                     conn.process_data_events(time_limit=stops.wait(0.2))
                 continue
             method, props, body = inbox.popleft()
+            msg = from_delivery(method, props, body, queue=settings.queue)
+            last_of_stream = False
+            if settings.stream:
+                if msg.offset is None:
+                    from mqcli.core.rabbit.streams import not_a_stream
+
+                    raise not_a_stream(settings.queue)  # unacknowledged: it goes back when the channel closes
+                end = progress.stream_end
+                if settings.exit_at_end and end is not None and msg.offset > end:
+                    stops.end(END)
+                    break
+                progress.stream_next = msg.offset + 1
+                last_of_stream = settings.exit_at_end and end is not None and msg.offset >= end
             if settings.no_ack:
                 with amqp_errors(client):
                     ch.basic_ack(method.delivery_tag)
-            msg = from_delivery(method, props, body, queue=settings.queue)
             if not stops.matches(msg):
-                acks.settle(method.delivery_tag, Outcome.ACK)
+                if settings.holding:
+                    acks.hold(prefetch)
+                    if acks.held >= HOLD_LIMIT:
+                        stops.end(HELD)
+                        break
+                else:
+                    acks.settle(method.delivery_tag, Outcome.ACK)
+                if last_of_stream:
+                    stops.end(END)
+                    break
                 continue
             stops.touch()
             outcome = handle(msg)
+            if outcome is Outcome.HOLD:
+                acks.hold(prefetch)
+                if stops.handled():
+                    stops.end(COUNT)
+                    break
+                if acks.held >= HOLD_LIMIT:
+                    stops.end(HELD)
+                    break
+                continue
             if client.interrupted is not None and outcome is not Outcome.ACK:
                 # The command may have failed because of the signal: back to the queue, never dropped.
                 outcome = Outcome.REQUEUE
@@ -351,6 +480,9 @@ def _consume_channel(
                 if outcome is Outcome.STOP:
                     stops.end(STOPPED)
                     break
+            if last_of_stream and not stops.reached():
+                stops.end(END)
+                break
         else:
             stops.end(COUNT)
         acks.send()

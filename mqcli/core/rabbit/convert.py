@@ -43,9 +43,12 @@ def from_delivery(method: Any, props: pika.BasicProperties, body: bytes, *, queu
         if v is not None:
             properties[name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
     headers = list((props.headers or {}).items())
+    # A stream delivery's offset (header x-stream-offset) is its "offset", as a Kafka record's.
+    offset = (props.headers or {}).get("x-stream-offset")
     return Message(
         value=body,
         headers=headers,
+        offset=offset if isinstance(offset, int) and not isinstance(offset, bool) else None,
         queue=queue,
         exchange=getattr(method, "exchange", None),
         routing_key=getattr(method, "routing_key", None),

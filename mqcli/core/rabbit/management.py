@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode
 
 from mqcli.core.config import RabbitSettings, TlsSettings
 from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound
+from mqcli.core.rabbit.tls import ssl_context
 
 PLUGIN_HINT = "enable the rabbitmq_management plugin: rabbitmq-plugins enable rabbitmq_management; or point rabbit.management_url at the API"
 # The user tags that may use the HTTP API at all.
@@ -53,20 +54,6 @@ def path(*segments: str) -> str:
     return "/api/" + "/".join(quote(s, safe="") for s in segments)
 
 
-def tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    """An SSL context from the profile's tls settings (ConnectionFailed when a file cannot be read)."""
-    try:
-        context = ssl.create_default_context(cafile=tls.ca)
-        if tls.cert:
-            context.load_cert_chain(tls.cert, tls.key, password=tls.key_password)
-    except (OSError, ssl.SSLError) as e:
-        raise ConnectionFailed(f"cannot load TLS files for the RabbitMQ management API: {e}") from None
-    if not tls.verify:  # only when the profile says verify: false
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class ManagementClient:
     """JSON requests to one management API, as the profile's user."""
 
@@ -87,7 +74,7 @@ class ManagementClient:
         self._context: ssl.SSLContext | None = None
         if self.base.lower().startswith("https:"):
             # An https management_url with a plain-amqp profile still verifies against the system CAs.
-            self._context = tls_context(settings.tls or TlsSettings())
+            self._context = ssl_context(settings.tls or TlsSettings(), what="the RabbitMQ management API")
 
     def get(self, api_path: str, params: Mapping[str, str] | None = None, *, what: str | None = None) -> Any:
         """The JSON document at api_path (NotFound naming `what` on 404)."""

@@ -80,6 +80,9 @@ def queue_arguments(
     overflow: str | None = None,
     max_priority: int | None = None,
     extra: list[tuple[str, Any]] | None = None,
+    max_age: float | None = None,
+    delivery_limit: int | None = None,
+    dead_letter_strategy: str | None = None,
 ) -> dict[str, Any]:
     """x-arguments for queue.declare (durations in seconds -> ms)."""
     args: dict[str, Any] = {}
@@ -103,6 +106,13 @@ def queue_arguments(
         args["x-overflow"] = overflow
     if max_priority is not None:
         args["x-max-priority"] = max_priority
+    if max_age is not None:
+        # A stream's retention by age: RabbitMQ takes a number with a unit (Y, M, D, h, m, s).
+        args["x-max-age"] = f"{max(1, round(max_age))}s"
+    if delivery_limit is not None:
+        args["x-delivery-limit"] = delivery_limit
+    if dead_letter_strategy is not None:
+        args["x-dead-letter-strategy"] = dead_letter_strategy
     args.update(extra or [])
     return args
 

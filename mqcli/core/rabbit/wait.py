@@ -1,21 +1,16 @@
-"""`mqcli rabbit wait`: conditions on a queue (or on what exists) and the
-polling loop that waits for one, for CI jobs.
+"""`mqcli rabbit wait`: the conditions on a queue, for CI jobs.
 
-Pure logic: what is polled is a function the caller passes (a passive declare
-through core/rabbit/client.py), and the clock and sleep can be replaced, so
-the conditions and the deadline are tested without a broker.
+Pure logic, tested without a broker; the polling loop that waits for one is
+the broker-neutral mqcli.core.wait (re-exported here).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from mqcli.core.errors import UsageError
-
-S = TypeVar("S")
+from mqcli.core.wait import Waited as Waited
+from mqcli.core.wait import wait_for as wait_for
 
 
 @dataclass(frozen=True)
@@ -75,43 +70,3 @@ class QueueCondition:
         if self.min_consumers is not None:
             parts.append(f"at least {self.min_consumers} consumer{'' if self.min_consumers == 1 else 's'}")
         return " and ".join(parts)
-
-
-@dataclass(frozen=True)
-class Waited(Generic[S]):
-    """The outcome of a wait: whether the condition held, the last state seen, how long it took."""
-
-    held: bool
-    last: S
-    elapsed: float
-    polls: int
-
-
-def wait_for(
-    poll: Callable[[], S],
-    holds: Callable[[S], bool],
-    *,
-    timeout: float,
-    interval: float,
-    on_poll: Callable[[S, float], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Waited[S]:
-    """Poll until `holds(state)` or `timeout` seconds pass (at least one poll, and one
-    more at the deadline, so a condition met during the last interval is not missed)."""
-    if interval <= 0:
-        raise UsageError("--interval must be more than 0")
-    start = clock()
-    deadline = start + timeout
-    polls = 0
-    while True:
-        state = poll()
-        polls += 1
-        now = clock()
-        if on_poll is not None:
-            on_poll(state, now - start)
-        if holds(state):
-            return Waited(True, state, now - start, polls)
-        if now >= deadline:
-            return Waited(False, state, now - start, polls)
-        sleep(min(interval, deadline - now))

@@ -2,7 +2,7 @@
 
 Avro -> JSON (consuming), by the value fastavro decodes:
 
-    null, boolean, int, long, float, double, string   the JSON value itself
+    null, boolean, int, long, float, double, string   the JSON value itself (NaN, ±Infinity: "NaN", "Infinity", "-Infinity")
     record, map                                        an object; array: a list
     union                                              the branch's value, untagged
     enum                                               the symbol, a string
@@ -27,25 +27,17 @@ import datetime as dt
 import decimal
 import io
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mqcli.core.schema.common import Mismatch, SchemaInvalid
+
+__all__ = ["Mismatch", "Schema", "SchemaInvalid", "from_json", "to_json_text"]
+
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 _INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
-
-
-class SchemaInvalid(ValueError):
-    """A schema text that is not a valid Avro schema."""
-
-
-class Mismatch(ValueError):
-    """A JSON value that does not fit the schema: `path` (`.items[3].price`) and what was expected."""
-
-    def __init__(self, path: str, expected: str) -> None:
-        super().__init__(f"{path or '.'}: expected {expected}")
-        self.path = path or "."
-        self.expected = expected
 
 
 # -- decoding: Avro binary -> JSON text ----------------------------------------------
@@ -64,9 +56,26 @@ def _json_default(v: object) -> object:
     raise TypeError(f"{type(v).__name__} is not JSON serialisable")
 
 
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _finite(value: Any) -> Any:
+    """`value` with NaN and the infinities as the strings JSON has for them (as Protobuf's mapping does)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def to_json_text(value: object) -> str:
     """A decoded Avro value as compact JSON text (see the module's mapping)."""
-    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a NaN or infinite float (rare: only then is the value walked)
+        return json.dumps(_finite(value), default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 class Schema:
@@ -242,8 +251,10 @@ def _primitive(kind: str, value: object, path: str) -> Any:
             raise Mismatch(path, f"{kind} (an integer from {lo} to {hi})")
         return value
     if kind in ("float", "double"):
+        if isinstance(value, str) and value in _NON_FINITE:
+            return _NON_FINITE[value]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise Mismatch(path, f"{kind} (a number)")
+            raise Mismatch(path, f'{kind} (a number, or "NaN", "Infinity", "-Infinity")')
         return float(value)
     if kind == "string":
         if not isinstance(value, str):

@@ -1,71 +1,288 @@
-"""Per-record schema codecs for the Kafka commands.
+"""Per-record schema codecs for the Kafka and RabbitMQ commands.
 
 `Decoder` turns a consumed key or value into its JSON text in place (so the
 output writers, --match and --exec all see the decoded text) and records
 what it was decoded with in `Message.decoded`; `Encoder` turns a JSON input
-record into Avro in the Confluent wire format.  Schemas are parsed once per
-id and the registry is asked once per id (see registry.RegistryClient).
+record into Avro, Protobuf or JSON Schema: in the Confluent wire format with
+a registry, or a bare body with a local schema file and no registry.
+Schemas are parsed once per id and the registry is asked once per id (see
+registry.RegistryClient).
+
+The three formats share one shape: a schema object with `type` (the
+registry's schemaType), `name` (for the record subject strategies) and
+`decode(body) -> JSON value` / `encode(JSON value) -> body`.  A Protobuf
+schema file holds several messages: `ProtoFile` picks one by name or by the
+wire format's message indexes.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from dataclasses import field as _field
+from typing import Any, Protocol
 
 from mqcli.core.errors import InputError, MqcliError, NotFound, UsageError
 from mqcli.core.message import Message
 from mqcli.core.schema import wire
-from mqcli.core.schema.avro import Mismatch, Schema, SchemaInvalid
+from mqcli.core.schema.common import Mismatch, SchemaInvalid
 from mqcli.core.schema.registry import RegisteredSchema, RegistryClient
+
+# --value-format name -> the registry's schemaType.
+TYPES = {"avro": "AVRO", "protobuf": "PROTOBUF", "json-schema": "JSON"}
+FORMAT_OF = {t: f for f, t in TYPES.items()}
+# What each format needs installed (the `schemas` extra), by module.
+_NEEDS = {"AVRO": ("fastavro",), "JSON": ("jsonschema",), "PROTOBUF": ("google.protobuf", "grpc_tools")}
+# RabbitMQ's content_type of a bare body in each format.
+CONTENT_TYPES = {"AVRO": "application/avro", "PROTOBUF": "application/protobuf", "JSON": "application/json"}
+SCHEMA_HEADER = "x-mqcli-schema"  # RabbitMQ: the record/message/title name of the schema a body is in
+
+
+class Codec(Protocol):
+    """One schema that decodes and encodes bodies (an Avro schema, a JSON Schema, a Protobuf message)."""
+
+    type: str
+    name: str | None
+
+    def decode(self, body: bytes | memoryview) -> object: ...
+
+    def encode(self, value: object) -> bytes: ...
+
+
+def installed(schema_type: str) -> bool:
+    """Whether the libraries a schema type needs are installed."""
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in _NEEDS.get(schema_type, ("-",)))
+    except (ValueError, ModuleNotFoundError):  # in sys.modules as None (blocked), or a parent missing
+        return False
+
+
+def missing(schema_type: str) -> str | None:
+    """The first library a type needs that is not installed (None: all there)."""
+    for m in _NEEDS[schema_type]:
+        try:
+            if importlib.util.find_spec(m) is None:
+                return m.split(".")[0] if m != "google.protobuf" else "protobuf"
+        except (ValueError, ModuleNotFoundError):
+            return m.split(".")[0] if m != "google.protobuf" else "protobuf"
+    return None
 
 
 def _where(msg: Message) -> str:
-    return f"{msg.topic}[{msg.partition}]@{msg.offset}"
+    if msg.topic is not None:
+        return f"{msg.topic}[{msg.partition}]@{msg.offset}"
+    mid = msg.properties.get("message_id")
+    return f"queue {msg.queue}" + (f" (message_id {mid})" if mid else "")
 
 
 class Skip(Exception):
     """A record strict decoding refused; with --skip-invalid it is left out and counted."""
 
 
+# -- schemas: from the registry and from files -----------------------------------------
+
+
+def parse(schema_type: str, text: str, references: dict[str, str] | None = None) -> Any:
+    """A schema text of a registry type: an avro.Schema, a json_schema.JsonSchema or a
+    protobuf.ProtoFile (SchemaInvalid when it does not parse)."""
+    if schema_type == "AVRO":
+        from mqcli.core.schema.avro import Schema
+
+        return Schema(text)
+    if schema_type == "JSON":
+        from mqcli.core.schema.json_schema import JsonSchema
+
+        return JsonSchema(text)
+    if schema_type == "PROTOBUF":
+        from mqcli.core.schema.protobuf import from_registry
+
+        return from_registry(text, references or {})
+    raise SchemaInvalid(f"schema type {schema_type} is not one mqcli reads")
+
+
+def _reference_texts(registry: RegistryClient, reg: RegisteredSchema) -> dict[str, str]:
+    """The texts of the schemas `reg` references, theirs included, by import name."""
+    out: dict[str, str] = {}
+    todo = list(reg.references)
+    while todo:
+        name, subject, version = todo.pop()
+        if name in out:
+            continue
+        ref = registry.version(subject, version)
+        out[name] = ref.text
+        todo.extend(ref.references)
+    return out
+
+
+def load_registered(registry: RegistryClient, reg: RegisteredSchema) -> Any:
+    """The parsed schema of a registry entry (MqcliError when the registry's text does not parse)."""
+    refs = _reference_texts(registry, reg) if reg.references else None
+    try:
+        return parse(reg.type, reg.text, refs)
+    except SchemaInvalid as e:
+        raise MqcliError(f"schema {reg.id} from the registry is not valid {reg.type}: {e}") from None
+
+
+def file_type(path: str, text: str | None) -> str:
+    """The schema type of a file: by extension (.avsc, .proto, .desc/.pb), else a .json that is
+    an Avro record/enum/fixed/union is Avro and any other is JSON Schema."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".avsc", ".avro"):
+        return "AVRO"
+    if ext in (".proto", ".desc", ".pb", ".protoset"):
+        return "PROTOBUF"
+    try:
+        raw = json.loads(text or "")
+    except ValueError:
+        return "JSON"
+    if isinstance(raw, list) or (isinstance(raw, dict) and raw.get("type") in ("record", "enum", "fixed")):
+        return "AVRO"
+    return "JSON"
+
+
+@dataclass(frozen=True)
+class SchemaChoice:
+    """Which schema a key or value is encoded (or, bare, decoded) with: at most one of
+    file/subject/id, or a descriptor set."""
+
+    file: str | None = None
+    subject: str | None = None
+    version: int | None = None  # with subject; None: latest
+    schema_id: int | None = None
+    register: bool = True  # with file: register under the subject when missing
+    message_type: str | None = None  # Protobuf: which message of the file (pkg.Msg)
+    proto_paths: tuple[str, ...] = ()  # Protobuf: where imports are found
+    descriptor_set: str | None = None  # Protobuf: a compiled FileDescriptorSet instead of a .proto file
+
+
+@dataclass
+class LocalSchema:
+    """A schema read from a file: its text (what is registered), type and codec."""
+
+    text: str
+    type: str
+    codec: Codec
+    prefix: bytes = b""  # after the wire header: Protobuf's message indexes
+    proto: Any = None  # Protobuf: the ProtoFile, to register the files it imports as references
+    include: tuple[str, ...] = ()  # Protobuf: where its imports were found
+
+    def references(
+        self, registry: RegistryClient, register: bool, name: str | None = None
+    ) -> tuple[tuple[str, str, int], ...]:
+        """Protobuf: the files this schema imports, each registered (theirs first) under its import
+        name as the subject, as Confluent's serializers do; the (name, subject, version) references."""
+        if self.proto is None:
+            return ()
+        refs = []
+        for dep in self.proto.imports(name or self.proto.main):
+            path = next((os.path.join(d, dep) for d in self.include if os.path.isfile(os.path.join(d, dep))), None)
+            if path is None:
+                raise UsageError(f"cannot find {dep} (imported by {name or 'the schema'}) to register it")
+            text = _read(path, "import")
+            inner = self.references(registry, register, dep)
+            reg = registry.lookup(dep, text, "PROTOBUF", register=register, references=inner)
+            assert reg.version is not None
+            refs.append((dep, dep, reg.version))
+        return tuple(refs)
+
+
+def _read(path: str, option: str, binary: bool = False) -> Any:
+    try:
+        with open(path, "rb" if binary else "r", encoding=None if binary else "utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {option} {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{option} {path} is not UTF-8 text") from None
+
+
+def load_local(field_: str, choice: SchemaChoice, fmt: str | None) -> LocalSchema:
+    """The schema of --{field}-schema FILE or --descriptor-set FILE, as `fmt` (a --*-format name)
+    or, without one, as the file says; UsageError naming the option when it does not parse."""
+    option = f"--{field_}-schema"
+    mt_option = "--message-type" if field_ == "value" else "--key-message-type"
+    if choice.descriptor_set is not None:
+        if fmt not in (None, "protobuf"):
+            raise UsageError(f"--descriptor-set is Protobuf; it does not apply with --{field_}-format {fmt}")
+        from mqcli.core.schema.protobuf import from_descriptor_set
+
+        data = _read(choice.descriptor_set, "--descriptor-set", binary=True)
+        try:
+            message = from_descriptor_set(data).message(choice.message_type, mt_option)
+        except SchemaInvalid as e:
+            raise UsageError(f"--descriptor-set {choice.descriptor_set}: {e}") from None
+        return LocalSchema("", "PROTOBUF", message, wire.write_indexes(message.indexes))
+    assert choice.file is not None
+    ext = os.path.splitext(choice.file)[1].lower()
+    binary = ext in (".desc", ".pb", ".protoset")
+    text = "" if binary else _read(choice.file, option)
+    schema_type = TYPES[fmt] if fmt is not None else file_type(choice.file, text)
+    if choice.message_type is not None and schema_type != "PROTOBUF":
+        raise UsageError(f"{mt_option} applies only to Protobuf schemas")
+    try:
+        if schema_type == "PROTOBUF":
+            from mqcli.core.schema import protobuf
+
+            if binary:
+                pfile = protobuf.from_descriptor_set(_read(choice.file, option, binary=True))
+            else:
+                pfile = protobuf.from_file(choice.file, list(choice.proto_paths))
+            message = pfile.message(choice.message_type, mt_option)
+            include = (*choice.proto_paths, os.path.dirname(os.path.abspath(choice.file)))
+            return LocalSchema(text, schema_type, message, wire.write_indexes(message.indexes), pfile, include)
+        return LocalSchema(text, schema_type, parse(schema_type, text))
+    except SchemaInvalid as e:
+        kind = FORMAT_OF[schema_type].replace("json-schema", "JSON Schema").replace("avro", "Avro")
+        raise UsageError(f"{option} {choice.file} is not a valid {kind.capitalize()} schema: {e}") from None
+
+
+# -- consuming -------------------------------------------------------------------------
+
+
 @dataclass
 class Decoder:
-    """Decodes the `field` ("value" or "key") of consumed messages in `fmt`."""
+    """Decodes the `field` ("value" or "key") of consumed messages in `fmt`: auto, json, or a
+    schema format (avro, protobuf, json-schema) through the registry or, with `local`, bare."""
 
     field: str
     fmt: str
     registry: RegistryClient | None
     describe: bool = True  # name subject and version in Message.decoded (one more request per id)
+    local: LocalSchema | None = None
+    _schemas: dict[int, Any] = _field(default_factory=dict, init=False, repr=False)
+    _types: dict[int, str] = _field(default_factory=dict, init=False, repr=False)
+    _info: dict[tuple[int, str | None, str | None], dict[str, Any]] = _field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
-        if self.fmt == "avro" and self.registry is None:
+        if self.fmt in TYPES and self.registry is None and self.local is None:
             raise UsageError(
-                f"--{self.field}-format avro needs a schema registry (kafka.schema_registry.url or --schema-registry)"
+                f"--{self.field}-format {self.fmt} needs a schema registry (kafka.schema_registry.url or"
+                f" --schema-registry) or a local schema (--{self.field}-schema FILE)"
             )
-        self._schemas: dict[int, Schema | None] = {}
-        self._types: dict[int, str] = {}
-        self._info: dict[tuple[int, str | None], dict[str, Any]] = {}
 
-    def _schema(self, schema_id: int) -> Schema | None:
-        """The parsed Avro schema of an id; None when it is not Avro. NotFound when unknown."""
+    def _schema(self, schema_id: int) -> Any:
+        """The parsed schema of an id; None when mqcli cannot read its type here. NotFound when unknown."""
         if schema_id not in self._schemas:
             assert self.registry is not None
             reg = self.registry.by_id(schema_id)
-            parsed = None
-            if reg.type == "AVRO":
-                try:
-                    parsed = Schema(reg.text)
-                except SchemaInvalid as e:
-                    raise MqcliError(f"schema {schema_id} from the registry is not valid Avro: {e}") from None
-            self._schemas[schema_id] = parsed
             self._types[schema_id] = reg.type
+            # auto: any type whose library is installed; strict: only the type asked for (the
+            # others are refused without parsing them).
+            readable = reg.type in _NEEDS and (
+                installed(reg.type) if self.fmt == "auto" else TYPES[self.fmt] == reg.type
+            )
+            self._schemas[schema_id] = load_registered(self.registry, reg) if readable else None
         return self._schemas[schema_id]
 
-    def info(self, schema_id: int, topic: str | None) -> dict[str, Any]:
-        """{"id", "subject", "version", "type"} of a schema as read from `topic`: of the
-        subjects that share the schema, the topic's own first."""
-        key = (schema_id, topic)
+    def info(self, schema_id: int, topic: str | None, message: str | None = None) -> dict[str, Any]:
+        """{"id", "subject", "version", "type"} of a schema as read from `topic` (and the
+        Protobuf `message`): of the subjects that share the schema, the topic's own first."""
+        key = (schema_id, topic, message)
         found = self._info.get(key)
         if found is None:
             found = {"id": schema_id}
@@ -77,8 +294,20 @@ class Decoder:
                 if own or names:
                     found["subject"], found["version"] = (own or names)[0]
             found["type"] = self._types[schema_id]
+            if message is not None:
+                found["message"] = message
             self._info[key] = found
         return found
+
+    def _framed(self, schema: Any, body: memoryview) -> tuple[object, str | None]:
+        """(the value, the Protobuf message's name) of a body after the wire header."""
+        from mqcli.core.schema.protobuf import ProtoFile
+
+        if isinstance(schema, ProtoFile):
+            indexes, body = wire.read_indexes(body)
+            message = schema.at(indexes)
+            return message.decode(body), message.name
+        return schema.decode(body), None
 
     def __call__(self, msg: Message) -> None:
         """Decode in place; raises Skip (strict formats) for a record that does not decode."""
@@ -91,6 +320,8 @@ class Decoder:
             except ValueError:
                 raise Skip(f"{_where(msg)}: {self.field} is not JSON") from None
             self._set(msg, data, None)
+        elif self.local is not None:
+            self._bare(msg, data)
         elif self.fmt == "auto":
             if not wire.is_framed(data):
                 return
@@ -102,26 +333,56 @@ class Decoder:
             if schema is None:
                 return
             try:
-                value = schema.decode(body)
-            except Exception:  # any failure of fastavro on foreign bytes: auto never fails a record
+                value, message = self._framed(schema, body)
+            except Exception:  # any failure of a decoder on foreign bytes: auto never fails a record
                 return
-            self._set(msg, _text(value), self.info(schema_id, msg.topic))
-        elif self.fmt == "avro":
-            try:
-                schema_id, body = wire.unframe(data)
-            except wire.NotFramed as e:
-                raise Skip(f"{_where(msg)}: {self.field} is not Avro in the wire format ({e})") from None
-            try:
-                schema = self._schema(schema_id)
-            except NotFound as e:
-                raise NotFound(f"{_where(msg)}: {self.field} schema id {schema_id}: {e.message}") from None
-            if schema is None:
-                raise Skip(f"{_where(msg)}: {self.field} schema {schema_id} is {self._types[schema_id]}, not Avro")
-            try:
-                value = schema.decode(body)
-            except Exception as e:
-                raise Skip(f"{_where(msg)}: {self.field} does not decode with schema {schema_id}: {e}") from None
-            self._set(msg, _text(value), self.info(schema_id, msg.topic))
+            self._set(msg, _text(value), self.info(schema_id, msg.topic, message))
+        else:
+            self._strict(msg, data)
+
+    def _strict(self, msg: Message, data: bytes) -> None:
+        kind = self.fmt.replace("json-schema", "JSON Schema").replace("avro", "Avro").replace("protobuf", "Protobuf")
+        try:
+            schema_id, body = wire.unframe(data)
+        except wire.NotFramed as e:
+            raise Skip(f"{_where(msg)}: {self.field} is not {kind} in the wire format ({e})") from None
+        try:
+            schema = self._schema(schema_id)
+        except NotFound as e:
+            raise NotFound(f"{_where(msg)}: {self.field} schema id {schema_id}: {e.message}") from None
+        if self._types[schema_id] != TYPES[self.fmt]:
+            raise Skip(f"{_where(msg)}: {self.field} schema {schema_id} is {self._types[schema_id]}, not {kind}")
+        try:
+            value, message = self._framed(schema, body)
+        except Exception as e:
+            raise Skip(f"{_where(msg)}: {self.field} does not decode with schema {schema_id}: {e}") from None
+        self._set(msg, _text(value), self.info(schema_id, msg.topic, message))
+
+    def _bare(self, msg: Message, data: bytes) -> None:
+        """A body without the wire header, in the local schema."""
+        assert self.local is not None
+        if self.fmt == "auto" and not self._looks_local(msg):
+            return
+        try:
+            value = self.local.codec.decode(data)
+        except Exception as e:
+            if self.fmt == "auto":
+                return
+            raise Skip(f"{_where(msg)}: {self.field} does not decode with the {self.field} schema: {e}") from None
+        self._set(msg, _text(value), None)
+
+    def _looks_local(self, msg: Message) -> bool:
+        """auto: on RabbitMQ a message whose content_type is the local schema's format and whose
+        schema header (when present) names it; on Kafka (no content type) any record."""
+        assert self.local is not None
+        if msg.topic is not None:
+            return True
+        if msg.properties.get("content_type") != CONTENT_TYPES[self.local.type]:
+            return False
+        named = dict(msg.headers).get(SCHEMA_HEADER)
+        if isinstance(named, bytes):
+            named = named.decode("utf-8", "replace")
+        return named is None or self.local.codec.name is None or named == self.local.codec.name
 
     def _set(self, msg: Message, text: bytes, info: dict[str, Any] | None) -> None:
         setattr(msg, self.field, text)
@@ -164,67 +425,89 @@ def decoding_matcher(
 # -- producing -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SchemaChoice:
-    """Which schema `kafka produce` encodes a key or value with (at most one of file/subject/id)."""
-
-    file: str | None = None
-    subject: str | None = None
-    version: int | None = None  # with subject; None: latest
-    schema_id: int | None = None
-    register: bool = True  # with file: register under the subject when missing
-
-
 def subject_name(strategy: str, topic: str, field: str, record_name: str | None) -> str:
     """The subject of a key or value schema: Confluent's TopicNameStrategy, RecordNameStrategy
     or TopicRecordNameStrategy."""
     if strategy == "topic":
         return f"{topic}-{field}"
     if record_name is None:
-        raise UsageError(f"--subject-strategy {strategy} needs a named schema (a record, enum or fixed)")
+        raise UsageError(
+            f"--subject-strategy {strategy} needs a named schema (an Avro record, enum or fixed; a Protobuf"
+            " message; a JSON Schema with a title)"
+        )
     return record_name if strategy == "record" else f"{topic}-{record_name}"
 
 
+@dataclass
+class _Target:
+    schema_id: int | None  # None: a bare body (no registry)
+    codec: Codec
+    prefix: bytes = b""
+
+
 class Encoder:
-    """Encodes the `field` of produced messages (JSON text) as Avro in the wire format."""
+    """Encodes the `field` of produced messages (JSON text) in a schema format: in the wire
+    format through `registry`, or (no registry, a local schema) as bare bodies.
+
+    `fmt` is the --*-format asked for (None: as the schema file or the registry says)."""
 
     def __init__(
-        self, field: str, choice: SchemaChoice, registry: RegistryClient, topic: str, strategy: str = "topic"
+        self,
+        field: str,
+        choice: SchemaChoice,
+        registry: RegistryClient | None,
+        topic: str,
+        strategy: str = "topic",
+        fmt: str | None = None,
     ) -> None:
         self.field = field
+        self.fmt = fmt
+        self._choice = choice
         self._registry = registry
-        self._fixed: tuple[int, Schema] | None = None
-        self._by_id: dict[int, Schema] = {}
-        if choice.file is not None:
-            try:
-                with open(choice.file, encoding="utf-8") as f:
-                    text = f.read()
-            except OSError as e:
-                raise UsageError(f"cannot read --{field}-schema {choice.file}: {e.strerror}") from None
-            try:
-                schema = Schema(text)
-            except SchemaInvalid as e:
-                raise UsageError(f"--{field}-schema {choice.file} is not a valid Avro schema: {e}") from None
-            subject = subject_name(strategy, topic, field, schema.name)
-            reg = registry.lookup(subject, text, register=choice.register)
-            self._fixed = (reg.id, schema)
+        self._fixed: _Target | None = None
+        self._by_id: dict[int, Any] = {}
+        self.local: LocalSchema | None = None
+        if choice.file is not None or choice.descriptor_set is not None:
+            local = self.local = load_local(field, choice, fmt)
+            if registry is None or choice.descriptor_set is not None:
+                self._fixed = _Target(None, local.codec)
+            else:
+                subject = subject_name(strategy, topic, field, local.codec.name)
+                refs = local.references(registry, choice.register)
+                reg = registry.lookup(subject, local.text, local.type, register=choice.register, references=refs)
+                self._fixed = _Target(reg.id, local.codec, local.prefix)
         elif choice.subject is not None:
-            self._fixed = self._load(registry.version(choice.subject, choice.version or "latest"))
+            assert registry is not None
+            self._fixed = self._load(registry.version(choice.subject, choice.version or "latest"), None)
         elif choice.schema_id is not None:
-            self._fixed = self._load(registry.by_id(choice.schema_id))
+            assert registry is not None
+            self._fixed = self._load(registry.by_id(choice.schema_id), None)
 
-    def _load(self, reg: RegisteredSchema) -> tuple[int, Schema]:
-        if reg.type != "AVRO":
-            raise UsageError(f"schema {reg.id} is {reg.type}; this mqcli encodes Avro only")
+    @property
+    def schema_type(self) -> str | None:
+        """The registry type this encoder writes (None: each record's own)."""
+        return self._fixed.codec.type if self._fixed is not None else None
+
+    def _load(self, reg: RegisteredSchema, message: str | None) -> _Target:
+        assert self._registry is not None
+        if self.fmt is not None and reg.type != TYPES[self.fmt]:
+            raise UsageError(f"schema {reg.id} is {reg.type}, not {self.fmt} (--{self.field}-format {self.fmt})")
+        if reg.type not in _NEEDS:
+            raise UsageError(f"schema {reg.id} is {reg.type}, which mqcli does not encode")
         if reg.id not in self._by_id:
+            self._by_id[reg.id] = load_registered(self._registry, reg)
+        schema = self._by_id[reg.id]
+        if reg.type == "PROTOBUF":
+            option = "--message-type" if self.field == "value" else "--key-message-type"
             try:
-                self._by_id[reg.id] = Schema(reg.text)
+                m = schema.message(message or self._choice.message_type, option)
             except SchemaInvalid as e:
-                raise MqcliError(f"schema {reg.id} from the registry is not valid Avro: {e}") from None
-        return reg.id, self._by_id[reg.id]
+                raise UsageError(f"schema {reg.id} {e}") from None
+            return _Target(reg.id, m, wire.write_indexes(m.indexes))
+        return _Target(reg.id, schema)
 
     def encode(self, msg: Message) -> None:
-        """Replace the JSON text of the field with its wire form; InputError naming the input line."""
+        """Replace the JSON text of the field with its encoded form; InputError naming the input line."""
         data: bytes | None = getattr(msg, self.field)
         if data is None:
             return
@@ -235,17 +518,23 @@ class Encoder:
             info = (msg.decoded or {}).get(self.field)
             if not info or "id" not in info:
                 raise InputError(f"{where}{self.field}: no schema (give --{self.field}-schema, -subject or -schema-id)")
-            target = self._load(self._registry.by_id(int(info["id"])))
-        schema_id, schema = target
+            assert self._registry is not None
+            try:
+                target = self._load(self._registry.by_id(int(info["id"])), info.get("message"))
+            except UsageError as e:
+                raise InputError(f"{where}{self.field}: {e.message}") from None
         try:
             value = json.loads(data)
         except ValueError as e:
             raise InputError(f"{where}{self.field} is not JSON: {e}") from None
         try:
-            body = schema.encode(value)
+            body = target.codec.encode(value)
         except Mismatch as e:
-            raise InputError(f"{where}{self.field}{e.path if e.path != '.' else ''}: expected {e.expected}") from None
-        setattr(msg, self.field, wire.frame(schema_id, body))
+            raise InputError(f"{where}{self.field}{e.path if e.path != '.' else ''}: {e.reason}") from None
+        if target.schema_id is None:
+            setattr(msg, self.field, body)
+        else:
+            setattr(msg, self.field, wire.frame(target.schema_id, target.prefix + body))
 
 
 def encoded(

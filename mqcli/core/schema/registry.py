@@ -40,6 +40,12 @@ class RegisteredSchema:
     type: str = "AVRO"
     subject: str | None = None
     version: int | None = None
+    # Schemas this one imports (Protobuf) or refers to: (name it is imported by, subject, version).
+    references: tuple[tuple[str, str, int], ...] = ()
+
+
+def _references(r: dict[str, Any]) -> tuple[tuple[str, str, int], ...]:
+    return tuple((str(x["name"]), str(x["subject"]), int(x["version"])) for x in r.get("references") or ())
 
 
 def _one_line(text: str) -> str:
@@ -103,7 +109,7 @@ class RegistryClient:
         found = self._by_id.get(schema_id)
         if found is None:
             r = self._call("GET", f"/schemas/ids/{schema_id}")
-            found = RegisteredSchema(schema_id, r["schema"], r.get("schemaType") or "AVRO")
+            found = RegisteredSchema(schema_id, r["schema"], r.get("schemaType") or "AVRO", references=_references(r))
             self._by_id[schema_id] = found
         return found
 
@@ -126,14 +132,30 @@ class RegistryClient:
         if found is None:
             r = self._call("GET", f"/subjects/{quote(subject, safe='')}/versions/{version}")
             found = RegisteredSchema(
-                int(r["id"]), r["schema"], r.get("schemaType") or "AVRO", r["subject"], int(r["version"])
+                int(r["id"]),
+                r["schema"],
+                r.get("schemaType") or "AVRO",
+                r["subject"],
+                int(r["version"]),
+                _references(r),
             )
             self._by_version[key] = found
-            self._by_id.setdefault(found.id, RegisteredSchema(found.id, found.text, found.type))
+            self._by_id.setdefault(
+                found.id, RegisteredSchema(found.id, found.text, found.type, references=found.references)
+            )
         return found
 
-    def lookup(self, subject: str, text: str, schema_type: str = "AVRO", *, register: bool) -> RegisteredSchema:
-        """The id of `text` under `subject`: looked up, or registered when missing and `register`."""
+    def lookup(
+        self,
+        subject: str,
+        text: str,
+        schema_type: str = "AVRO",
+        *,
+        register: bool,
+        references: tuple[tuple[str, str, int], ...] = (),
+    ) -> RegisteredSchema:
+        """The id of `text` under `subject`: looked up, or registered when missing and `register`.
+        `references`: the (import name, subject, version) of the schemas it imports."""
         key = (subject, text, register)
         found = self._by_text.get(key)
         if found is not None:
@@ -141,6 +163,8 @@ class RegistryClient:
         body: dict[str, Any] = {"schema": text}
         if schema_type != "AVRO":
             body["schemaType"] = schema_type
+        if references:
+            body["references"] = [{"name": n, "subject": s, "version": v} for n, s, v in references]
         path = f"/subjects/{quote(subject, safe='')}"
         try:
             r = self._call("POST", path, body)
@@ -152,7 +176,9 @@ class RegistryClient:
                     " (--no-register)"
                 ) from None
             r = self._call("POST", path + "/versions", body)
-            found = RegisteredSchema(int(r["id"]), text, schema_type, subject)
+            # Registering answers the id only; the version (which a reference to it names) needs the lookup.
+            version = self._call("POST", path, body).get("version")
+            found = RegisteredSchema(int(r["id"]), text, schema_type, subject, int(version) if version else None)
         self._by_text[key] = found
         return found
 

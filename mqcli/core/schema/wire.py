@@ -2,7 +2,9 @@
 
     byte 0      magic byte, always 0
     bytes 1-4   the schema id, a 32-bit big-endian unsigned integer
-    bytes 5-    the encoded body (for Avro: the schemaless binary encoding)
+    bytes 5-    the encoded body (for Avro: the schemaless binary encoding; for JSON
+                Schema: the JSON text; for Protobuf: the message indexes, then
+                the binary message)
 
 Pure functions, no I/O.
 """
@@ -39,3 +41,72 @@ def unframe(data: bytes) -> tuple[int, memoryview]:
     if data[0] != MAGIC:
         raise NotFramed(f"magic byte {data[0]}, not 0")
     return _HEADER.unpack_from(data)[1], memoryview(data)[HEADER_SIZE:]
+
+
+# -- Protobuf's message indexes ------------------------------------------------------
+#
+# For Protobuf the header is followed by the message indexes: which message of the
+# schema's .proto file the body is, as the path of indexes through the file's
+# top-level messages and their nested ones ([1, 0]: the first message nested in the
+# second top-level one).  They are written as zigzag varints: the count, then each
+# index; the common [0] (the file's first message) is the single byte 0 (count 0).
+
+
+def _zigzag(n: int) -> int:
+    return (n << 1) ^ (n >> 63)
+
+
+def _unzigzag(n: int) -> int:
+    return (n >> 1) ^ -(n & 1)
+
+
+def write_varint(n: int) -> bytes:
+    """The zigzag varint of a signed 64-bit integer."""
+    if not -(2**63) <= n < 2**63:
+        raise ValueError(f"{n} does not fit in 64 bits")
+    z = _zigzag(n) & 0xFFFFFFFFFFFFFFFF
+    out = bytearray()
+    while z >= 0x80:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+def read_varint(data: bytes | memoryview, pos: int = 0) -> tuple[int, int]:
+    """(the signed integer of the zigzag varint at `pos`, the position after it); NotFramed when cut short."""
+    z = shift = 0
+    while True:
+        if pos >= len(data):
+            raise NotFramed("the message indexes are cut short")
+        b = data[pos]
+        pos += 1
+        z |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return _unzigzag(z), pos
+        shift += 7
+        if shift >= 70:
+            raise NotFramed("a message index is longer than 10 bytes")
+
+
+def write_indexes(indexes: list[int]) -> bytes:
+    """The message-index list as it follows the schema id (`[0]` is the single byte 0)."""
+    if indexes == [0]:
+        return b"\x00"
+    return write_varint(len(indexes)) + b"".join(write_varint(i) for i in indexes)
+
+
+def read_indexes(body: bytes | memoryview) -> tuple[list[int], memoryview]:
+    """(message indexes, the Protobuf body after them) of what follows the header."""
+    count, pos = read_varint(body)
+    if count == 0:
+        return [0], memoryview(body)[pos:]
+    if count < 0 or count > len(body):
+        raise NotFramed(f"message index count {count} is not plausible")
+    indexes = []
+    for _ in range(count):
+        i, pos = read_varint(body, pos)
+        if i < 0:
+            raise NotFramed(f"negative message index {i}")
+        indexes.append(i)
+    return indexes, memoryview(body)[pos:]

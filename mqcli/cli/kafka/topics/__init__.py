@@ -5,6 +5,7 @@ import typer
 from mqcli.cli.kafka.topics import add_partitions, alter_config, create, delete, describe
 from mqcli.cli.kafka.topics import list as list_
 from mqcli.cli.kafka.topics.delete_records import delete_records
+from mqcli.cli.watch import WatchCommand
 
 app = typer.Typer(
     help="List, describe, create, delete and alter topics.\n\nExample: mqcli kafka topics create orders --partitions 3 --if-not-exists",
@@ -12,7 +13,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("list")(list_.list_topics)
-app.command("describe")(describe.describe)
+app.command("describe", cls=WatchCommand)(describe.describe)
 app.command("delete-records")(delete_records)
 app.command("create")(create.create)
 app.command("delete")(delete.delete)

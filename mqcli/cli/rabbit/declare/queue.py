@@ -88,6 +88,34 @@ def queue(
             show_default=False,
         ),
     ] = None,
+    max_age: Annotated[
+        Optional[str],
+        typer.Option(
+            "--max-age",
+            metavar="DURATION",
+            help="Stream: drop segments older than DURATION (x-max-age), e.g. 7d.",
+            show_default=False,
+        ),
+    ] = None,
+    delivery_limit: Annotated[
+        Optional[int],
+        typer.Option(
+            "--delivery-limit",
+            metavar="N",
+            min=0,
+            help="Quorum: dead-letter (or drop) a message returned more than N times (x-delivery-limit).",
+            show_default=False,
+        ),
+    ] = None,
+    dead_letter_strategy: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dead-letter-strategy",
+            metavar="at-most-once|at-least-once",
+            help="Quorum: how messages are dead-lettered; at-least-once needs --overflow reject-publish.",
+            show_default=False,
+        ),
+    ] = None,
     arg: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -110,6 +138,7 @@ def queue(
     app = get_app(ctx, profile=profile)
     if overflow is not None and overflow not in ("drop-head", "reject-publish", "reject-publish-dlx"):
         raise UsageError("--overflow must be drop-head, reject-publish or reject-publish-dlx")
+    _check_type_options(queue_type, max_age, delivery_limit, dead_letter_strategy, overflow)
     from mqcli.core.rabbit.topology import declare_queue, queue_arguments
 
     args = queue_arguments(
@@ -123,6 +152,9 @@ def queue(
         overflow=overflow,
         max_priority=max_priority,
         extra=typed_headers(arg),
+        max_age=parse_duration(max_age) if max_age is not None else None,
+        delivery_limit=delivery_limit,
+        dead_letter_strategy=dead_letter_strategy,
     )
     if queue_type == "classic":
         del args["x-queue-type"]  # the broker's default; keeps redeclares compatible with queues declared without it
@@ -132,3 +164,28 @@ def queue(
         emit(app, output, info.to_dict())
     else:
         app.info(f"mqcli: queue {info.name} declared ({info.messages} ready, {info.consumers} consumers)")
+
+
+def _check_type_options(
+    queue_type: str,
+    max_age: Optional[str],
+    delivery_limit: Optional[int],
+    dead_letter_strategy: Optional[str],
+    overflow: Optional[str],
+) -> None:
+    """Options that apply to one queue type only: a usage error for another
+    (RabbitMQ would ignore them, or take them silently and act otherwise)."""
+    if max_age is not None and queue_type != "stream":
+        raise UsageError("--max-age applies to --type stream")
+    if queue_type == "stream" and overflow is not None:
+        raise UsageError("--overflow does not apply to a stream (it drops old segments: --max-age, --max-length-bytes)")
+    if delivery_limit is not None and queue_type != "quorum":
+        raise UsageError("--delivery-limit applies to --type quorum")
+    if dead_letter_strategy is not None:
+        if queue_type != "quorum":
+            raise UsageError("--dead-letter-strategy applies to --type quorum")
+        if dead_letter_strategy not in ("at-most-once", "at-least-once"):
+            raise UsageError("--dead-letter-strategy must be at-most-once or at-least-once")
+        if dead_letter_strategy == "at-least-once" and overflow != "reject-publish":
+            # RabbitMQ falls back to at-most-once without it, silently.
+            raise UsageError("--dead-letter-strategy at-least-once needs --overflow reject-publish")

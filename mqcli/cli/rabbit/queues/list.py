@@ -10,6 +10,7 @@ from mqcli.cli.context import get_app
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import Table, TableOutputOpt, emit
 from mqcli.cli.rabbit._management import MatchOpt, VhostOpt, management, vhost_of
+from mqcli.cli.watch import WatchOpt, run_watch
 
 QueueSort = Literal["name", "depth", "rate"]
 
@@ -28,11 +29,15 @@ def list_queues(
         ),
     ] = "name",
     output: TableOutputOpt = "auto",
+    watch: WatchOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """List queues: type, state, ready and unacked messages, consumers, rates, memory.
 
-    Example: mqcli rabbit queues list --match '^orders' --sort depth
+    With --watch: depth/s (the change of ready + unacked), the ETA to an empty
+    queue while it shrinks and the depth's trend over the last minute.
+
+    Example: mqcli rabbit queues list --match '^orders' --sort depth --watch
     """
     app = get_app(ctx, profile=profile)
     from mqcli.core.rabbit.management import path
@@ -40,6 +45,22 @@ def list_queues(
 
     name_filter(match)  # a bad regex is a usage error before any request
     v = vhost_of(app, vhost)
-    docs = management(app).get(path("queues", v), {"columns": ",".join(QUEUE_COLUMNS)}, what=f"vhost '{v}'")
-    rows = queue_rows(docs, match=match, sort=sort)
+    api = management(app)
+
+    def fetch() -> list[QueueRow]:
+        docs = api.get(path("queues", v), {"columns": ",".join(QUEUE_COLUMNS)}, what=f"vhost '{v}'")
+        return queue_rows(docs, match=match, sort=sort)
+
+    if watch is not None:
+        from mqcli.core.watch import Gauge, View, WatchRow
+
+        view = View(QueueRow.COLUMNS, (Gauge("depth", "depth_per_s", "depth/s", eta=True, trend="value"),))
+
+        def snapshot() -> tuple[str, list[WatchRow]]:
+            rows = [WatchRow((r.vhost, r.name), r.cells(), r.to_dict(), {"depth": r.depth}) for r in fetch()]
+            return f"queues of vhost '{v}'", rows
+
+        run_watch(app, output, watch, view, snapshot)
+        return
+    rows = fetch()
     emit(app, output, [r.to_dict() for r in rows], Table(QueueRow.COLUMNS, [r.cells() for r in rows]))

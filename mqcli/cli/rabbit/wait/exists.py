@@ -9,9 +9,8 @@ import typer
 from mqcli.cli.context import get_app
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import connect
-from mqcli.cli.rabbit.wait._common import IntervalOpt, StatusLine, TimeoutOpt
-from mqcli.core.errors import TimeoutExpired, UsageError
-from mqcli.core.parse import parse_duration
+from mqcli.cli.wait import IntervalOpt, TimeoutOpt, WaitTimes, wait_until
+from mqcli.core.errors import UsageError
 
 
 def wait_exists(
@@ -36,13 +35,11 @@ def wait_exists(
     if queue is None and exchange is None:
         raise UsageError("say what to wait for: --queue QUEUE and/or --exchange EXCHANGE")
     from mqcli.core.rabbit.topology import exchange_exists, queue_exists
-    from mqcli.core.rabbit.wait import wait_for
 
     things = [f"queue '{queue}'"] if queue is not None else []
     things += [f"exchange '{exchange}'"] if exchange is not None else []
+    times = WaitTimes.parse(timeout, interval)
     what = " and ".join(things) + " to exist"
-    status = StatusLine(app, what)
-    limit, every = parse_duration(timeout), parse_duration(interval)
 
     with connect(app) as client:
 
@@ -57,12 +54,5 @@ def wait_exists(
         def seen(m: list[str]) -> str:
             return "missing: " + ", ".join(m) if m else "all there"
 
-        try:
-            result = wait_for(
-                missing, lambda m: not m, timeout=limit, interval=every, on_poll=lambda m, t: status(seen(m), t)
-            )
-        finally:
-            status.clear()
-    if not result.held:
-        raise TimeoutExpired(f"timed out after {timeout} waiting for {what}; last seen: {seen(result.last)}")
+        result = wait_until(app, what, missing, lambda m: not m, seen, times)
     app.info(f"mqcli: {' and '.join(things)} exist{'s' if len(things) == 1 else ''} ({result.elapsed:.1f}s)")

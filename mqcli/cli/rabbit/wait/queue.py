@@ -9,9 +9,7 @@ import typer
 from mqcli.cli.context import get_app
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import connect
-from mqcli.cli.rabbit.wait._common import IntervalOpt, StatusLine, TimeoutOpt
-from mqcli.core.errors import TimeoutExpired
-from mqcli.core.parse import parse_duration
+from mqcli.cli.wait import IntervalOpt, TimeoutOpt, WaitTimes, wait_until
 
 
 def wait_queue(
@@ -45,12 +43,11 @@ def wait_queue(
     """
     app = get_app(ctx, profile=profile)
     from mqcli.core.errors import NotFound
-    from mqcli.core.rabbit.wait import QueueCondition, QueueState, wait_for
+    from mqcli.core.rabbit.wait import QueueCondition, QueueState
 
     condition = QueueCondition.from_options(empty=empty, max_ready=max_ready, min_ready=min_ready, consumers=consumers)
-    limit, every = parse_duration(timeout), parse_duration(interval)
+    times = WaitTimes.parse(timeout, interval)
     what = f"queue '{queue}' to be {condition.describe()}"
-    status = StatusLine(app, what)
 
     with connect(app) as client:
 
@@ -61,17 +58,5 @@ def wait_queue(
                 return QueueState(exists=False)
             return QueueState(True, ready, n)
 
-        try:
-            result = wait_for(
-                poll,
-                condition.holds,
-                timeout=limit,
-                interval=every,
-                # A condition that holds at once needs no "waiting" line.
-                on_poll=lambda s, t: None if condition.holds(s) else status(s.describe(), t),
-            )
-        finally:
-            status.clear()
-    if not result.held:
-        raise TimeoutExpired(f"timed out after {timeout} waiting for {what}; last seen: {result.last.describe()}")
+        result = wait_until(app, what, poll, condition.holds, QueueState.describe, times)
     app.info(f"mqcli: queue '{queue}' is {condition.describe()}: {result.last.describe()} ({result.elapsed:.1f}s)")

@@ -4,6 +4,7 @@ CLI can render them as tables or JSON."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import kafka.errors as kerr
@@ -442,6 +443,23 @@ class Admin:
             if len(parts) >= total and all(_leader(p) >= 0 for p in parts):
                 return
             time.sleep(0.05)
+
+    # -- lag (engine-neutral keys, for mqcli.core.kafka.lag) -------------------------
+    def committed_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        """The group's committed offsets by (topic, partition)."""
+        return {(tp.topic, tp.partition): offset for tp, offset in self.committed(group).items()}
+
+    def log_offsets(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(earliest, end) offset of each partition: two requests for all of them."""
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        if not tps:
+            return {}
+        with self._errors():
+            early = self.client.list_partition_offsets({tp: OffsetSpec.EARLIEST for tp in tps})
+            late = self.client.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+        return {
+            (tp.topic, tp.partition): (early[tp].offset, late[tp].offset) for tp in tps if tp in early and tp in late
+        }
 
 
 def _leader(partition: dict[str, Any]) -> int:

@@ -58,6 +58,8 @@ def _consumer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
         max_poll_records=int(settings.consumer.max_poll_records),
         fetch_max_wait_ms=int(settings.consumer.fetch_max_wait_ms),
         allow_auto_create_topics=False,
+        # read_committed also makes end_offsets() the last stable offset: -e stops there.
+        isolation_level=settings.consumer.isolation_level,
     )
     cfg.update(extra)
     return cfg

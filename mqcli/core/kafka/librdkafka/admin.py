@@ -5,6 +5,7 @@ the CLI renders either one identically."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -538,6 +539,18 @@ class Admin:
             if t is not None and len(t.partitions) >= total and all(p.leader >= 0 for p in t.partitions.values()):
                 return
             time.sleep(0.05)
+
+    # -- lag (engine-neutral keys, for mqcli.core.kafka.lag) -------------------------
+    def committed_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        """The group's committed offsets by (topic, partition)."""
+        return {(tp.topic, tp.partition): offset for tp, offset in self.committed(group).items()}
+
+    def log_offsets(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(earliest, end) offset of each partition: two requests for all of them."""
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        early = {(tp.topic, tp.partition): o for tp, o in self._list_offsets({tp: _EARLIEST for tp in tps}).items()}
+        late = {(tp.topic, tp.partition): o for tp, o in self._list_offsets({tp: _LATEST for tp in tps}).items()}
+        return {key: (early[key], late[key]) for key in late if key in early}
 
 
 def _type(t: Any) -> str | None:

@@ -116,6 +116,8 @@ def _new_consumer(
             "auto.offset.reset": settings.consumer.auto_offset_reset,
             "allow.auto.create.topics": False,
             "group.id": _PLACEHOLDER_GROUP,
+            # read_committed also makes the watermarks' high mark the last stable offset: -e stops there.
+            "isolation.level": settings.consumer.isolation_level,
         }
     )
     cfg.update(extra)

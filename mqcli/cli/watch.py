@@ -1,0 +1,194 @@
+"""`--watch [INTERVAL]`: the one runner of every live view (`rabbit queues list`,
+`rabbit overview`, `kafka groups list|describe|lag`, `kafka topics describe`).
+
+Each command says how to take a snapshot (rows with their gauges, see
+mqcli.core.watch) and this module takes one every INTERVAL (default 2s) and shows it:
+
+* on a terminal (`-o auto` or `table`): a Rich Live table redrawn in place, with
+  the rate of each gauge per second, an ETA to zero where it shrinks and a
+  sparkline of the last minute;
+* when stdout is not a terminal, or with `-o json`: JSON Lines, one object per
+  row per snapshot with its `time`, flushed at each snapshot (`-o table` into a
+  pipe prints one table per snapshot);
+
+until Ctrl-C, which ends it with exit 0.  A failed snapshot (the broker gone)
+ends it with that error's exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+
+import typer
+from typer.core import TyperCommand
+
+from mqcli.cli.context import AppContext
+from mqcli.core.errors import UsageError
+from mqcli.core.parse import parse_duration
+
+if TYPE_CHECKING:
+    from mqcli.core.watch import Shown, View, WatchRow
+
+WATCH = "--watch"
+DEFAULT = "2s"
+
+
+def _check_interval(value: Optional[str]) -> Optional[str]:
+    """A bad INTERVAL is a usage error (exit 2) before the command connects anywhere."""
+    if value is not None:
+        try:
+            interval_of(value)
+        except UsageError as e:
+            raise typer.BadParameter(e.message) from None
+    return value
+
+
+WatchOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        WATCH,
+        metavar="INTERVAL",
+        callback=_check_interval,
+        help="Keep watching: refresh every INTERVAL (the value may be left out: 2s) until Ctrl-C, with rates, "
+        "an ETA and a trend per row; JSON Lines when stdout is not a terminal or with -o json. "
+        "A word after it is taken as INTERVAL only when it is a duration (or write --watch=INTERVAL).",
+        show_default=False,
+    ),
+]
+
+
+def with_default_interval(args: Sequence[str], value_options: set[str]) -> list[str]:
+    """`args` with the default INTERVAL after a bare `--watch` (the value is optional:
+    a following word is taken only when it is a duration).  `value_options`: the
+    command's options that take a value, whose values are skipped (`--match --watch`
+    matches the text '--watch')."""
+    out = list(args)
+    i = 0
+    while i < len(out):
+        word = out[i]
+        if word == "--":
+            break
+        if word == WATCH:
+            if i + 1 >= len(out) or not _is_duration(out[i + 1]):
+                out.insert(i + 1, DEFAULT)
+            i += 2
+        elif word in value_options:
+            i += 2
+        else:
+            i += 1
+    return out
+
+
+def _is_duration(word: str) -> bool:
+    try:
+        parse_duration(word)
+    except UsageError:
+        return False
+    return True
+
+
+class WatchCommand(TyperCommand):
+    """A command with `--watch [INTERVAL]` (an option whose value may be left out,
+    which typer's parser has no way to say)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        takes_value = {
+            opt
+            for p in self.params
+            if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
+            for opt in (*p.opts, *p.secondary_opts)
+        }
+        takes_value.discard(WATCH)
+        return super().parse_args(ctx, with_default_interval(args, takes_value))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def watchable(command: F) -> F:
+    """Mark a verb that mqcli.cli.lazy builds on its own as a WatchCommand (a verb
+    registered in a group's Typer app passes `cls=WatchCommand` instead)."""
+    # Read by mqcli.cli.lazy.build_command; setattr, as mypy knows no attributes of a function.
+    setattr(command, "command_class", WatchCommand)  # noqa: B010
+    return command
+
+
+def interval_of(watch: str) -> float:
+    seconds = parse_duration(watch)
+    if seconds <= 0:
+        raise UsageError("--watch INTERVAL must be more than 0")
+    return seconds
+
+
+def run_watch(
+    app: AppContext,
+    output: str,
+    watch: str,
+    view: View,
+    snapshot: Callable[[], tuple[str | None, list[WatchRow]]],
+) -> None:
+    """Show `snapshot()` (a title and rows) every INTERVAL until Ctrl-C (then return: exit 0)."""
+    from mqcli.core.watch import Tracker
+
+    if output == "tsv":
+        raise UsageError("--watch shows a live table or JSON Lines: use -o auto, table or json")
+    every = interval_of(watch)
+    jsonl = output == "json" or (output == "auto" and not app.stdout_isatty)
+    live_table = not jsonl and app.stdout_isatty
+    tracker = Tracker(view)
+    live: Any = None
+    next_at = time.monotonic()
+    # Ctrl-C ends a watch even where SIGINT came in ignored (a background job of a
+    # script, which then stops it with kill -INT).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        while True:
+            title, rows = snapshot()
+            now = time.monotonic()
+            shown = tracker.update(now, rows)
+            if jsonl:
+                _json_lines(app, view, shown)
+            else:
+                table = _table(app, view, shown, title, watch)
+                if not live_table:
+                    app.out.print(table)
+                elif live is None:
+                    from rich.live import Live
+
+                    live = Live(table, console=app.out, auto_refresh=False, transient=False)
+                    live.start(refresh=True)
+                else:
+                    live.update(table, refresh=True)
+            next_at = max(next_at + every, time.monotonic())
+            time.sleep(max(next_at - time.monotonic(), 0))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a watch ends: exit 0
+    finally:
+        if live is not None:
+            live.stop()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _json_lines(app: AppContext, view: View, shown: list[Shown]) -> None:
+    from mqcli.core.watch import timestamp
+
+    ts = timestamp()
+    lines = [json.dumps(s.record(view, ts), ensure_ascii=False, default=str) for s in shown]
+    if lines:
+        app.stdout.write(("\n".join(lines) + "\n").encode("utf-8"))
+        app.stdout.flush()
+
+
+def _table(app: AppContext, view: View, shown: list[Shown], title: str | None, watch: str) -> Any:
+    from rich.table import Table as RichTable
+
+    when = time.strftime("%H:%M:%S")
+    heading = f"{title + ' · ' if title else ''}{when}, every {watch} (Ctrl-C to stop)"
+    table = RichTable(*view.header(), title=heading, title_justify="left")
+    for s in shown:
+        table.add_row(*("" if v is None else str(v) for v in s.cells(view)))
+    return table
