@@ -2,7 +2,8 @@
 # main Makefile. Scripts and docs: brokers/ (see brokers/README.md).
 # State (jars, data, TLS files, logs) lives in .brokers/ (git-ignored).
 #
-#   make brokers         install what is missing, start both, wait until ready
+#   make brokers         install what is missing, start them all (Kafka, RabbitMQ,
+#                        the schema registry, Keycloak), wait until ready
 #   make brokers-stop    stop both (data kept)
 #   make brokers-status  show whether each broker accepts clients
 #   make brokers-check   end-to-end smoke test of every listener
@@ -24,6 +25,7 @@ BROKERS_ENV = BROKER_TIMEOUT='$(BROKER_TIMEOUT)' KAFKA_HEAP_OPTS='$(KAFKA_HEAP_O
 
 .PHONY: brokers brokers-deps brokers-tls brokers-stop brokers-status \
         brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop registry-start registry-stop \
+        keycloak-start keycloak-stop keycloak-status \
         kafka-cluster kafka-cluster-stop kafka-cluster-status \
         rabbitmq-node2 rabbitmq-node2-stop rabbitmq-node2-status
 
@@ -40,10 +42,11 @@ brokers-stop:
 	@$(BROKERS_DIR)/kafka.sh stop
 	@if [ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]; then $(BROKERS_DIR)/rabbitmq.sh stop; fi
 	@$(BROKERS_DIR)/registry.sh stop
+	@$(BROKERS_DIR)/keycloak.sh stop
 
 brokers-status:
 	@rc=0; $(BROKERS_DIR)/kafka.sh status || rc=1; $(BROKERS_DIR)/rabbitmq.sh status || rc=1; \
-	  $(BROKERS_DIR)/registry.sh status || rc=1; exit $$rc
+	  $(BROKERS_DIR)/registry.sh status || rc=1; $(BROKERS_DIR)/keycloak.sh status || rc=1; exit $$rc
 
 brokers-check: brokers
 	@$(BROKERS_DIR)/check.sh
@@ -64,6 +67,14 @@ registry-start: brokers-deps
 	@BROKER_TIMEOUT='$(BROKER_TIMEOUT)' $(BROKERS_DIR)/registry.sh start
 registry-stop:
 	@$(BROKERS_DIR)/registry.sh stop
+# Keycloak (OIDC identity provider for the OAuth tests, realm mqcli) on 127.0.0.1:8180.
+# kafka.sh starts it too: Kafka's OAUTHBEARER listener needs its JWKS to start.
+keycloak-start: brokers-deps
+	@BROKER_TIMEOUT='$(BROKER_TIMEOUT)' $(BROKERS_DIR)/keycloak.sh start
+keycloak-stop:
+	@$(BROKERS_DIR)/keycloak.sh stop
+keycloak-status:
+	@$(BROKERS_DIR)/keycloak.sh status
 
 # A 3-node KRaft cluster (127.0.0.1:19092-19094, controllers 19095-19097,
 # state in .brokers/cluster/) for the cluster fault tests; the same jars.

@@ -123,5 +123,28 @@ check "register a schema under $SUBJECT" bash -c \
 check "read it back as the latest version" bash -c "curl -fsS '$SR/subjects/$SUBJECT/versions/latest' | grep -q '\"version\":1'"
 refuse "an unknown schema id" curl -fsS "$SR/schemas/ids/2147483000"
 
+echo "== Keycloak (OIDC) and OAuth sign-in"
+REALM="$("$BROKERS_DIR/keycloak.sh" url)"
+TOKEN_URL="$REALM/protocol/openid-connect/token"
+token() { # $1 = client: a client-credentials access token on stdout
+  curl -fsS -u "$1:$1-secret" -d grant_type=client_credentials "$TOKEN_URL" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+check "token for mqcli-kafka" token mqcli-kafka
+refuse "token with a wrong client secret" curl -fsS -u mqcli-kafka:wrong -d grant_type=client_credentials "$TOKEN_URL"
+# Kafka's own Java client (its OIDC login handler) against the OAUTHBEARER listener on 9096.
+printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=OAUTHBEARER" \
+  "sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler" \
+  "sasl.oauthbearer.token.endpoint.url=$TOKEN_URL" \
+  "sasl.oauthbearer.client.credentials.client.id=mqcli-kafka" \
+  "sasl.oauthbearer.client.credentials.client.secret=mqcli-kafka-secret" \
+  "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;" \
+  >"$TMP/oauth.properties"
+check "SASL OAUTHBEARER on 9096 (Java client, Keycloak token)" timeout 60 "$K" tool \
+  -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$TOKEN_URL" org.apache.kafka.tools.TopicCommand \
+  --bootstrap-server 127.0.0.1:9096 --command-config "$TMP/oauth.properties" --list
+amqp_token_login() { python3 "$BROKERS_DIR/amqp_ping.py" 127.0.0.1 5672 "$1" "$(token "$1")"; }
+check "AMQP login on 5672 with an access token as the password" amqp_token_login mqcli-rabbitmq
+refuse "AMQP login with a token for another audience (kafka)" amqp_token_login mqcli-kafka
 echo "brokers-check: $ok ok, $bad failing"
 [[ $bad -eq 0 ]]

@@ -16,7 +16,15 @@ PROPS="$KDIR/server.properties"
 PIDFILE="$KDIR/kafka.pid"
 LOGFILE="$LOGS/kafka.log"
 POM="$BROKERS_DIR/kafka/pom.xml"
-BOOTSTRAP=127.0.0.1:9092
+# Listener ports (server.properties.in): 9092 plain, 9093 SASL, 9094 TLS,
+# 9095 controller, 9096 OAUTHBEARER. KAFKA_PORT_OFFSET shifts them all, for a
+# private broker beside the shared one (state elsewhere via BROKERS_STATE).
+PORT_OFFSET="${KAFKA_PORT_OFFSET:-0}"
+PORTS=()
+for p in 9092 9093 9094 9095 9096; do PORTS+=($((p + PORT_OFFSET))); done
+BOOTSTRAP="127.0.0.1:${PORTS[0]}"
+# The realm whose tokens the OAUTHBEARER listener accepts (brokers/keycloak.sh).
+KEYCLOAK_REALM="$("$BROKERS_DIR/keycloak.sh" url)"
 JAVA="${JAVA:-java}"
 # Modest heap: this is a test broker on a 2-core machine shared with tests.
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
@@ -61,13 +69,17 @@ running() { pid_alive "$(pid)" 'kafka\.Kafka'; }
 # fallback takes a few seconds and is only used if kcat is not installed.
 ready() {
   if command -v kcat >/dev/null; then
-    timeout 10 kcat -b "$BOOTSTRAP" -L -m 3 2>/dev/null | grep -q "broker 1 at 127.0.0.1:9092" || return 1
+    timeout 10 kcat -b "$BOOTSTRAP" -L -m 3 2>/dev/null | grep -q "broker 1 at $BOOTSTRAP" || return 1
   else
     timeout 30 kjava org.apache.kafka.tools.BrokerApiVersionsCommand \
       --bootstrap-server "$BOOTSTRAP" 2>/dev/null | grep -q '(id: 1 ' || return 1
   fi
-  port_open 9093 && port_open 9094
+  port_open "${PORTS[1]}" && port_open "${PORTS[2]}" && { ! oauth_listener || port_open "${PORTS[4]}"; }
 }
+
+# Whether the running broker's configuration has the OAUTHBEARER listener (a
+# broker started before it was added has not: it is ready without it).
+oauth_listener() { grep -q '^listeners=.*OAUTH://' "$PROPS" 2>/dev/null; }
 
 wait_ready() {
   local deadline=$((SECONDS + BROKER_TIMEOUT))
@@ -104,11 +116,12 @@ start() {
     # Already ours: maybe still booting from another call, so just wait.
     wait_ready
     log "Kafka running (pid $(pid)) on $BOOTSTRAP"
+    oauth_listener || log "Kafka was started before its OAUTHBEARER listener was configured: restart it for port ${PORTS[4]} (make brokers-stop brokers)"
     return 0
   fi
   rm -f "$PIDFILE"
   local p
-  for p in 9092 9093 9094 9095; do
+  for p in "${PORTS[@]}"; do
     if port_open "$p"; then
       log "port $p is already taken by a process we did not start; stop it first"
       exit 1
@@ -117,9 +130,17 @@ start() {
 
   install
   "$BROKERS_DIR/tls.sh"
+  # The OAUTHBEARER listener fetches Keycloak's JWKS while the broker starts,
+  # and the broker exits when it cannot (ConnectException): Keycloak first
+  # (a no-op when it is running already).
+  "$BROKERS_DIR/keycloak.sh" start
   mkdir -p "$KDIR" "$DATA"
   # Rendered on every start so edits to the template apply on restart.
-  sed "s#@STATE@#$STATE#g" "$BROKERS_DIR/kafka/server.properties.in" >"$PROPS"
+  sed -e "s#@STATE@#$STATE#g" -e "s#@KEYCLOAK_REALM@#$KEYCLOAK_REALM#g" \
+    -e "s#127.0.0.1:9092#$BOOTSTRAP#g" -e "s#127.0.0.1:9093#127.0.0.1:${PORTS[1]}#g" \
+    -e "s#127.0.0.1:9094#127.0.0.1:${PORTS[2]}#g" -e "s#127.0.0.1:9095#127.0.0.1:${PORTS[3]}#g" \
+    -e "s#127.0.0.1:9096#127.0.0.1:${PORTS[4]}#g" \
+    "$BROKERS_DIR/kafka/server.properties.in" >"$PROPS"
   format
 
   log "starting Kafka (log: $LOGFILE)"
@@ -131,6 +152,7 @@ start() {
     -Djava.awt.headless=true -XX:ErrorFile="$LOGS/hs_err_pid%p.log" \
     -Dlog4j2.configurationFile="$BROKERS_DIR/kafka/log4j2.xml" \
     -Dkafka.logs.dir="$LOGS" \
+    -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$KEYCLOAK_REALM/protocol/openid-connect/certs" \
     -cp "$LIB/*" kafka.Kafka "$PROPS"
   wait_ready
   log "Kafka ready (pid $(pid)) on $BOOTSTRAP"

@@ -109,11 +109,15 @@ prepare() {
     chmod 400 "$HOME/.erlang.cookie"
   fi
   render_config >"$RABBITMQ_CONFIG_FILE"
-  echo "[]." >"$RABBITMQ_ADVANCED_CONFIG_FILE"
+  # The OAuth 2 backend's signing keys: the local Keycloak realm's JWKS (see
+  # rabbitmq.conf.in; here because rabbitmq.conf only takes an https:// URL).
+  printf '[{rabbitmq_auth_backend_oauth2, [{key_config, [{jwks_url, "%s"}]}]}].\n' \
+    "$("$BROKERS_DIR/keycloak.sh" url)/protocol/openid-connect/certs" >"$RABBITMQ_ADVANCED_CONFIG_FILE"
   # The management plugin (HTTP API for `mqcli rabbit queues list`, overview, ...;
-  # it ships with Debian's rabbitmq-server). Debian does not ship
+  # it ships with Debian's rabbitmq-server), and the OAuth 2 auth backend
+  # (also shipped; configured in rabbitmq.conf.in). Debian does not ship
   # rabbitmq_delayed_message_exchange, so that one is never enabled.
-  echo "[rabbitmq_management]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+  echo "[rabbitmq_management,rabbitmq_auth_backend_oauth2]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
 }
 
 fail() {
@@ -150,6 +154,8 @@ start() {
     # Ours and alive: quick AMQP check; fall back to waiting if still booting.
     ready || wait_ready
     log "$LABEL running (pid $(pid)) on $(listeners)"
+    grep -q rabbitmq_auth_backend_oauth2 "$RABBITMQ_ENABLED_PLUGINS_FILE" 2>/dev/null ||
+      log "$LABEL was started before the OAuth 2 backend was configured: restart it for OAuth sign-in (make brokers-stop brokers)"
     return 0
   fi
   rm -f "$RABBITMQ_PID_FILE"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Start Kafka, RabbitMQ and the schema registry (Apicurio) side by side (each script is idempotent and waits
-# until its broker accepts clients), and fail if either fails.
+# Start Kafka, RabbitMQ, the schema registry (Apicurio) and Keycloak side by side (each script is
+# idempotent and waits until its server accepts clients), and fail if any fails. Kafka starts once
+# Keycloak answers: its OAUTHBEARER listener fetches Keycloak's signing keys (JWKS) at start.
 set -euo pipefail
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 "$dir/tls.sh" # once, before both, so the two starts don't race to create it
-"$dir/kafka.sh" start &
+{ "$dir/keycloak.sh" start && "$dir/kafka.sh" start; } &
 kafka=$!
 "$dir/registry.sh" start &
 registry=$!

@@ -76,6 +76,12 @@ _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[
 _KEY_VALUE = re.compile(
     r"(?i)(?P<k>password|passwd|secret|token)(?:(?P<eq>\s*=\s*)(?P<v>[^\s'\",}&]+)|(?P<q>['\"]\s*:\s*)(?P<qc>['\"])(?P<qv>[^'\"]*)(?P=qc))"
 )
+# OAuth access tokens are fetched at run time, so they are in no list of the
+# profile's secrets: a JWT (header.payload.signature, base64url, the header
+# starting with '{"' = eyJ) and whatever follows "Bearer " are masked wherever
+# they appear (kafka-python logs the SASL OAUTHBEARER bytes at debug level).
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_BEARER = re.compile(r"(?i)(?P<b>\bbearer\s+)(?P<t>[A-Za-z0-9._~+/=-]+)")
 MASK = "****"
 
 
@@ -84,6 +90,8 @@ def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    text = _JWT.sub(MASK, text)
+    text = _BEARER.sub(lambda m: f"{m['b']}{MASK}", text)
 
     def key_value(m: re.Match[str]) -> str:
         if m["eq"] is not None:

@@ -450,10 +450,12 @@ def test_secrets_are_the_declared_ones() -> None:
         ("kafka", "tls", "key_password"),
         ("kafka", "schema_registry", "password"),
         ("kafka", "schema_registry", "tls", "key_password"),
+        ("kafka", "oauth", "client_secret"),
         ("rabbit", "password"),
         ("rabbit", "tls", "key_password"),
+        ("rabbit", "oauth", "client_secret"),
     }
-    assert SECRET_KEYS == {"password", "key_password"}
+    assert SECRET_KEYS == {"password", "key_password", "client_secret"}
 
 
 def test_declared_choices_match_the_produce_flags() -> None:

@@ -212,9 +212,13 @@ profiles:
   #   kafka:
   #     bootstrap_servers: [kafka1.example.com:9093, kafka2.example.com:9093]
   #     security_protocol: SASL_SSL
-  #     sasl_mechanism: SCRAM-SHA-512           # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+  #     sasl_mechanism: SCRAM-SHA-512           # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | OAUTHBEARER
   #     username: mqcli
   #     password: ${KAFKA_PASSWORD}             # an error if KAFKA_PASSWORD is unset
+  #     # oauth:                                # with OAUTHBEARER: tokens by client credentials
+  #     #   token_url: https://idp.example.com/realms/prod/protocol/openid-connect/token
+  #     #   client_id: mqcli
+  #     #   client_secret: ${KAFKA_CLIENT_SECRET}
   #     tls:
   #       ca: ~/certs/ca.pem
   #       verify: true

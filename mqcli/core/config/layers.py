@@ -135,8 +135,29 @@ def build(layer: Layer) -> tuple[KafkaSettings, RabbitSettings, tuple[str, ...]]
             typed[path] = SETTINGS[path].parse(value)
         except Invalid as e:
             raise layer.origins[path].error(path, str(e)) from None
+    _check_oauth(layer, typed)
     kafka, warnings = _build_kafka(typed)
     return kafka, _build_rabbit(layer, typed), warnings
+
+
+_OAUTH_NEEDS = ("token_url", "client_id", "client_secret")
+
+
+def _check_oauth(layer: Layer, typed: Mapping[KeyPath, Any]) -> None:
+    """An oauth section is whole (token_url, client_id, client_secret), and OAUTHBEARER has one."""
+    for broker in ("kafka", "rabbit"):
+        section = (broker, "oauth")
+        if not any(path[:2] == section for path in typed):
+            continue
+        missing = [key for key in _OAUTH_NEEDS if section + (key,) not in typed]
+        if missing:
+            origin = layer.sections.get(section) or next(o for p, o in layer.origins.items() if p[:2] == section)
+            raise origin.error(section, f"missing {', '.join(missing)} (OAuth needs {', '.join(_OAUTH_NEEDS)})")
+    mechanism = ("kafka", "sasl_mechanism")
+    if typed.get(mechanism) == "OAUTHBEARER" and ("kafka", "oauth", "token_url") not in typed:
+        raise layer.origins[mechanism].error(
+            mechanism, f"OAUTHBEARER needs a kafka.oauth section ({', '.join(_OAUTH_NEEDS)})"
+        )
 
 
 def _build_kafka(typed: Mapping[KeyPath, Any]) -> tuple[KafkaSettings, tuple[str, ...]]:
@@ -145,6 +166,8 @@ def _build_kafka(typed: Mapping[KeyPath, Any]) -> tuple[KafkaSettings, tuple[str
     if protocol.startswith("SASL_") and kafka.sasl_mechanism is None:
         kafka = dataclasses.replace(kafka, sasl_mechanism="PLAIN")
     warnings: list[str] = []
+    if kafka.oauth.token_url and kafka.sasl_mechanism != "OAUTHBEARER":
+        warnings.append("kafka oauth settings are ignored unless sasl_mechanism is OAUTHBEARER")
     if not protocol.startswith("SASL_") and (kafka.username or kafka.password):
         warnings.append(
             f"kafka username/password are ignored with security_protocol {protocol} (use SASL_PLAINTEXT or SASL_SSL)"

@@ -252,6 +252,14 @@ def http_url(v: object) -> str:
     return s.rstrip("/")
 
 
+def oauth_url(v: object) -> str:
+    """An OAuth token endpoint: an http(s) URL without credentials (they are client_id and client_secret)."""
+    s = text(v).strip()
+    if "@" in s.split("://", 1)[-1].split("/", 1)[0]:
+        raise Invalid("invalid URL: give the credentials with the client_id and client_secret keys, not in the URL")
+    return http_url(s)
+
+
 @dataclass(frozen=True)
 class AmqpUrl:
     """The parts of an amqp:// or amqps:// URL; None where the URL leaves them out."""

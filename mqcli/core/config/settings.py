@@ -133,6 +133,18 @@ class SchemaRegistrySettings:
     timeout: float = setting(10.0, p.duration)  # seconds per registry request
 
 
+@dataclass(frozen=True)
+class OAuthSettings:
+    """An OAuth 2 / OIDC client whose access tokens sign in (client-credentials grant;
+    no token_url: no OAuth).  Kafka uses it with sasl_mechanism OAUTHBEARER, RabbitMQ
+    sends the token as the password (rabbitmq_auth_backend_oauth2)."""
+
+    token_url: str | None = setting(None, p.oauth_url)
+    client_id: str | None = setting(None, p.text)
+    client_secret: str | None = setting(None, p.text, secret=True)
+    scope: str | None = setting(None, p.text)  # space-separated scopes to ask for; None: the client's defaults
+
+
 def _upper_underscore(s: str) -> str:
     return s.upper().replace("-", "_")
 
@@ -150,7 +162,7 @@ class KafkaSettings:
     )
     # None: PLAIN with a SASL_* protocol (see layers.build)
     sasl_mechanism: str | None = setting(
-        None, p.Choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", normalise=_upper_dash)
+        None, p.Choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", normalise=_upper_dash)
     )
     username: str | None = setting(None, p.text)
     password: str | None = setting(None, p.text, secret=True)
@@ -160,6 +172,7 @@ class KafkaSettings:
     producer: ProducerDefaults = field(default_factory=ProducerDefaults, metadata=SECTION)
     consumer: ConsumerDefaults = field(default_factory=ConsumerDefaults, metadata=SECTION)
     schema_registry: SchemaRegistrySettings = field(default_factory=SchemaRegistrySettings, metadata=SECTION)
+    oauth: OAuthSettings = field(default_factory=OAuthSettings, metadata=SECTION)  # with sasl_mechanism OAUTHBEARER
 
 
 def _show_hosts(hosts: tuple[tuple[str, int], ...]) -> list[str]:
@@ -178,6 +191,8 @@ class RabbitSettings:
     connection_timeout: float = setting(5.0, p.duration)  # seconds
     # The management plugin's HTTP API; None: derived from the first host (management_endpoint).
     management_url: str | None = setting(None, p.http_url)
+    # With a token_url: an access token is the password (and client_id the user name).
+    oauth: OAuthSettings = field(default_factory=OAuthSettings, metadata=SECTION)
 
     def management_endpoint(self) -> str:
         """The management API's base URL: management_url, else http://<first host>:15672
@@ -196,7 +211,9 @@ class RabbitSettings:
             name = f"[{name}]"
         vhost = "" if self.vhost == "/" else quote(self.vhost, safe="")
         scheme = "amqps" if self.tls is not None else "amqp"
-        return f"{scheme}://{quote(self.username, safe='')}@{name}:{port}/{vhost}"
+        # With OAuth the client id is the user name sent (the token is the password).
+        user = self.oauth.client_id if self.oauth.token_url and self.oauth.client_id else self.username
+        return f"{scheme}://{quote(user, safe='')}@{name}:{port}/{vhost}"
 
 
 # RabbitMQ's address may also be written as a URL, or as one host and a port;

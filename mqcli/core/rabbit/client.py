@@ -73,7 +73,7 @@ def connection_parameters(settings: RabbitSettings, host: tuple[str, int]) -> pi
         host=name,
         port=port,
         virtual_host=settings.vhost,
-        credentials=pika.PlainCredentials(settings.username, settings.password),
+        credentials=_credentials(settings),
         ssl_options=_ssl_options(settings, name),
         heartbeat=settings.heartbeat,
         connection_attempts=1,
@@ -84,6 +84,19 @@ def connection_parameters(settings: RabbitSettings, host: tuple[str, int]) -> pi
         blocked_connection_timeout=BLOCKED_CONNECTION_TIMEOUT,
         client_properties={"connection_name": "mqcli", "product": "mqcli"},
     )
+
+
+def _credentials(settings: RabbitSettings) -> pika.PlainCredentials:
+    """The user name and password; with an oauth section the OAuth client's id and an
+    access token (rabbitmq_auth_backend_oauth2), fetched anew once it nears expiry, so
+    every (re)connect signs in with a live token.  A token that cannot be had is a
+    ConnectionFailed naming the token endpoint."""
+    if settings.oauth.token_url:
+        from mqcli.core.oauth import token_source
+
+        token = token_source(settings.oauth, settings.connection_timeout).token()
+        return pika.PlainCredentials(settings.oauth.client_id or "", token)
+    return pika.PlainCredentials(settings.username, settings.password)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -174,6 +187,9 @@ class RabbitClient:
                 conn = BlockingConnection(connection_parameters(self.settings, host))
             except pex.AMQPError as e:
                 reason, hint = describe_connect_error(e)
+                if "authentication" in reason and self.settings.oauth.token_url:
+                    reason = f"{reason}: the broker refused the OAuth token of client {self.settings.oauth.client_id!r}"
+                    hint = "the broker must accept this endpoint's tokens (rabbitmq_auth_backend_oauth2)"
                 failures.append(f"{host[0]}:{host[1]}: {reason}")
                 # Authentication and TLS errors are the same on every node of a cluster.
                 if "authentication" in reason or "TLS" in reason or "access denied" in reason:

@@ -164,15 +164,43 @@ def client_config(settings: KafkaSettings) -> dict[str, Any]:
         if not settings.sasl_mechanism:
             raise ConfigError(f"kafka security_protocol {settings.security_protocol} needs a sasl_mechanism")
         cfg["sasl_mechanism"] = settings.sasl_mechanism
-        cfg["sasl_plain_username"] = settings.username
-        cfg["sasl_plain_password"] = settings.password
+        if settings.sasl_mechanism == "OAUTHBEARER":
+            cfg["sasl_oauth_token_provider"] = _token_provider(settings)
+        else:
+            cfg["sasl_plain_username"] = settings.username
+            cfg["sasl_plain_password"] = settings.password
     return cfg
+
+
+def _token_provider(settings: KafkaSettings) -> Any:
+    """kafka-python's OAUTHBEARER token provider, backed by mqcli's token source
+    (asked at every (re-)authentication; it fetches a new token before expiry)."""
+    from kafka.net.sasl.oauth import AbstractTokenProvider
+
+    from mqcli.core.oauth import TokenSource, kafka_token_source
+
+    class TokenProvider(AbstractTokenProvider):  # type: ignore[misc]  # kafka-python is untyped
+        def __init__(self, source: TokenSource) -> None:
+            self._source = source
+
+        def token(self) -> str:
+            return self._source.token()
+
+        def __repr__(self) -> str:  # kafka-python logs its configuration at debug level
+            return f"TokenProvider({self._source!r})"
+
+    return TokenProvider(kafka_token_source(settings))
 
 
 def connection_error(settings: KafkaSettings, profile: str | None = None) -> ConnectionFailed:
     """The ConnectionFailed for a failed bootstrap, naming its real cause."""
     cause = _DIAG.last or ""
     where = _where(settings, profile)
+    oauth = settings.sasl_mechanism == "OAUTHBEARER"
+    if oauth and ("Authentication failed" in cause or "SaslAuthenticationFailed" in cause or _DIAG.sasl_sent):
+        from mqcli.core.oauth import broker_refused
+
+        return broker_refused(where, settings)
     if "Authentication failed" in cause or "SaslAuthenticationFailed" in cause:
         mech = settings.sasl_mechanism or "SASL"
         return ConnectionFailed(

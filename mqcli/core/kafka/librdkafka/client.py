@@ -58,6 +58,9 @@ class Diagnosis:
     def __init__(self) -> None:
         self.errors: list[KafkaError] = []
         self.fatal: KafkaError | None = None
+        # An OAuth token that expired and could not be refreshed (set by the token
+        # callback, which runs on librdkafka's thread): the client cannot sign in again.
+        self.oauth_failure: MqcliError | None = None
 
     def __call__(self, err: KafkaError) -> None:
         if err.fatal() and self.fatal is None:
@@ -144,9 +147,33 @@ def client_config(settings: KafkaSettings, diagnosis: Diagnosis) -> dict[str, An
         if not settings.sasl_mechanism:
             raise ConfigError(f"kafka security_protocol {settings.security_protocol} needs a sasl_mechanism")
         cfg["sasl.mechanisms"] = settings.sasl_mechanism
-        cfg["sasl.username"] = settings.username or ""
-        cfg["sasl.password"] = settings.password or ""
+        if settings.sasl_mechanism == "OAUTHBEARER":
+            cfg["oauth_cb"] = _oauth_cb(settings, diagnosis)
+        else:
+            cfg["sasl.username"] = settings.username or ""
+            cfg["sasl.password"] = settings.password or ""
     return cfg
+
+
+def _oauth_cb(settings: KafkaSettings, diagnosis: Diagnosis) -> Callable[[str], tuple[str, float, str]]:
+    """librdkafka's OAUTHBEARER token callback, backed by mqcli's token source:
+    librdkafka asks again at 80% of the expiry it is given.  A token that expired
+    and cannot be refreshed is kept in `diagnosis` for check_fatal: librdkafka
+    itself only retries, silently, and a consumer would wait forever."""
+    from mqcli.core.oauth import kafka_token_source
+
+    source = kafka_token_source(settings)
+    principal = settings.oauth.client_id or "mqcli"
+
+    def oauth_cb(_config: str) -> tuple[str, float, str]:
+        try:
+            token = source.current()
+        except ConnectionFailed as e:
+            diagnosis.oauth_failure = e
+            raise
+        return token.value, token.expires_at, principal
+
+    return oauth_cb
 
 
 def connection_error(settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis) -> ConnectionFailed:
@@ -154,6 +181,10 @@ def connection_error(settings: KafkaSettings, profile: str | None, diagnosis: Di
     where = _where(settings, profile)
     err = diagnosis.best()
     text = err.str() if err is not None else ""
+    if err is not None and err.code() == KafkaError._AUTHENTICATION and settings.sasl_mechanism == "OAUTHBEARER":
+        from mqcli.core.oauth import broker_refused
+
+        return broker_refused(where, settings)
     if err is not None and err.code() == KafkaError._AUTHENTICATION:
         mech = settings.sasl_mechanism or "SASL"
         return ConnectionFailed(
@@ -324,6 +355,8 @@ def kafka_errors(
 
 
 def check_fatal(diagnosis: Diagnosis, settings: KafkaSettings, profile: str | None) -> None:
-    """Raise for a fatal client error (e.g. an idempotent producer fenced off)."""
+    """Raise for a fatal client error (e.g. an idempotent producer fenced off, an OAuth token that cannot be renewed)."""
+    if diagnosis.oauth_failure is not None:
+        raise diagnosis.oauth_failure
     if diagnosis.fatal is not None:
         raise MqcliError(f"Kafka client failed at {_where(settings, profile)}: {describe(diagnosis.fatal)}")
