@@ -94,3 +94,48 @@ find_java() {
   fi
   echo "$best"
 }
+
+# await_ready NAME TIMEOUT LOGFILE: poll the sourcing script's `ready` until it
+# holds. Fails with the log's tail when its `running` says the server died
+# during start-up, or after TIMEOUT seconds (the server is left running for
+# inspection).
+await_ready() {
+  local name="$1" timeout="$2" logfile="$3" deadline=$((SECONDS + $2))
+  until ready; do
+    if ! running; then
+      log "$name exited during startup"
+      show_tail "$logfile"
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "$name not ready after ${timeout}s (pid $(pid) left running for inspection)"
+      show_tail "$logfile"
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+# install_maven_dist NAME ARTIFACT ARCHIVE DIST MARKER: fetch a server
+# distributed as a tar.gz on Maven Central (ARTIFACT is mvn's
+# group:artifact:version:tar.gz[:classifier], ARCHIVE the file name it
+# downloads) and unpack it into DIST, which then holds MARKER (a relative path
+# such as bin/kc.sh) whatever the archive names its top-level directory.
+# Nothing to do when DIST/MARKER exists.
+install_maven_dist() {
+  local name="$1" artifact="$2" archive="$3" dist="$4" marker="$5" work found
+  [[ -e "$dist/$marker" ]] && return 0
+  work="$(dirname "$dist")/download"
+  log "fetching $name with mvn (first run)"
+  rm -rf "$work" "$dist.tmp"
+  mkdir -p "$work" "$dist.tmp"
+  mvn -B -ntp dependency:copy -Dartifact="$artifact" -DoutputDirectory="$work" \
+    </dev/null >"$LOGS/$(basename "$dist")-mvn.log" 2>&1 ||
+    { log "mvn failed"; show_tail "$LOGS/$(basename "$dist")-mvn.log"; exit 1; }
+  tar -xzf "$work/$archive" -C "$dist.tmp"
+  found="$(find "$dist.tmp" -maxdepth 3 -path "*/$marker" | head -1)"
+  [[ -n "$found" ]] || { log "no $marker in the $name archive"; exit 1; }
+  rm -rf "$dist"
+  mv "${found%/"$marker"}" "$dist"
+  rm -rf "$dist.tmp" "$work"
+}

@@ -81,22 +81,7 @@ ready() {
 # broker started before it was added has not: it is ready without it).
 oauth_listener() { grep -q '^listeners=.*OAUTH://' "$PROPS" 2>/dev/null; }
 
-wait_ready() {
-  local deadline=$((SECONDS + BROKER_TIMEOUT))
-  until ready; do
-    if ! running; then
-      log "Kafka exited during startup"
-      show_tail "$LOGFILE"
-      exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "Kafka not ready after ${BROKER_TIMEOUT}s (pid $(pid) left running for inspection)"
-      show_tail "$LOGFILE"
-      exit 1
-    fi
-    sleep 0.5
-  done
-}
+wait_ready() { await_ready Kafka "$BROKER_TIMEOUT" "$LOGFILE"; }
 
 # Format the storage once. SCRAM users are written into the initial cluster
 # metadata here (KRaft has no ZooKeeper to hold them before the first start).

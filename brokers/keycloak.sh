@@ -29,23 +29,8 @@ KEYCLOAK_HEAP_OPTS="${KEYCLOAK_HEAP_OPTS:--Xms64m -Xmx512m}"
 
 # The distribution is a tar.gz on Maven Central; it runs as unpacked.
 install() {
-  [[ -x "$DIST/bin/kc.sh" ]] && return 0
-  mkdir -p "$KCDIR"
-  log "fetching Keycloak $VERSION with mvn (first run)"
-  rm -rf "$KCDIR/download" "$DIST.tmp"
-  mvn -B -ntp dependency:copy \
-    -Dartifact="org.keycloak:keycloak-quarkus-dist:$VERSION:tar.gz" \
-    -DoutputDirectory="$KCDIR/download" </dev/null >"$LOGS/keycloak-mvn.log" 2>&1 ||
-    { log "mvn failed"; show_tail "$LOGS/keycloak-mvn.log"; exit 1; }
-  mkdir -p "$DIST.tmp"
-  tar -xzf "$KCDIR/download/keycloak-quarkus-dist-$VERSION.tar.gz" -C "$DIST.tmp"
-  # One top-level directory (keycloak-VERSION) holding bin/kc.sh: flatten it.
-  local kc
-  kc="$(find "$DIST.tmp" -maxdepth 3 -path '*/bin/kc.sh' | head -1)"
-  [[ -n "$kc" ]] || { log "no bin/kc.sh in the Keycloak archive"; exit 1; }
-  rm -rf "$DIST"
-  mv "$(dirname "$(dirname "$kc")")" "$DIST"
-  rm -rf "$DIST.tmp" "$KCDIR/download"
+  install_maven_dist "Keycloak $VERSION" "org.keycloak:keycloak-quarkus-dist:$VERSION:tar.gz" \
+    "keycloak-quarkus-dist-$VERSION.tar.gz" "$DIST" bin/kc.sh
 }
 
 pid() { pid_in "$PIDFILE"; }
@@ -58,22 +43,7 @@ ready() {
   curl -fsS --max-time 3 "$REALM_URL/.well-known/openid-configuration" 2>/dev/null | grep -q '"token_endpoint"'
 }
 
-wait_ready() {
-  local deadline=$((SECONDS + KEYCLOAK_TIMEOUT))
-  until ready; do
-    if ! running; then
-      log "Keycloak exited during startup"
-      show_tail "$LOGFILE"
-      exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "Keycloak not ready after ${KEYCLOAK_TIMEOUT}s (pid $(pid) left running for inspection)"
-      show_tail "$LOGFILE"
-      exit 1
-    fi
-    sleep 1
-  done
-}
+wait_ready() { await_ready Keycloak "$KEYCLOAK_TIMEOUT" "$LOGFILE"; }
 
 # --import-realm skips a realm that exists already, so a changed realm file
 # would never apply: the dev database is dropped when the file changes.

@@ -23,24 +23,8 @@ REGISTRY_HEAP_OPTS="${REGISTRY_HEAP_OPTS:--Xms64m -Xmx384m}"
 # The distribution is a tar.gz on Maven Central (classifier "all"): a Quarkus
 # fast-jar, run with `java -jar quarkus-run.jar`, no build.
 install() {
-  [[ -f "$DIST/quarkus-run.jar" ]] && return 0
-  mkdir -p "$RDIR"
-  log "fetching Apicurio Registry $VERSION with mvn (first run)"
-  rm -rf "$RDIR/download" "$DIST.tmp"
-  mvn -B -ntp dependency:copy \
-    -Dartifact="io.apicurio:apicurio-registry-app:$VERSION:tar.gz:all" \
-    -DoutputDirectory="$RDIR/download" </dev/null >"$LOGS/registry-mvn.log" 2>&1 ||
-    { log "mvn failed"; show_tail "$LOGS/registry-mvn.log"; exit 1; }
-  mkdir -p "$DIST.tmp"
-  tar -xzf "$RDIR/download/apicurio-registry-app-$VERSION-all.tar.gz" -C "$DIST.tmp"
-  # The archive has one top-level directory holding quarkus-run.jar; flatten
-  # it so $DIST/quarkus-run.jar is the same whatever the archive calls it.
-  local jar
-  jar="$(find "$DIST.tmp" -maxdepth 3 -name quarkus-run.jar | head -1)"
-  [[ -n "$jar" ]] || { log "no quarkus-run.jar in the Apicurio archive"; exit 1; }
-  rm -rf "$DIST"
-  mv "$(dirname "$jar")" "$DIST"
-  rm -rf "$DIST.tmp" "$RDIR/download"
+  install_maven_dist "Apicurio Registry $VERSION" "io.apicurio:apicurio-registry-app:$VERSION:tar.gz:all" \
+    "apicurio-registry-app-$VERSION-all.tar.gz" "$DIST" quarkus-run.jar
 }
 
 pid() { pid_in "$PIDFILE"; }
@@ -52,22 +36,7 @@ ready() {
   curl -fsS --max-time 3 "$URL/subjects" 2>/dev/null | grep -q '^\['
 }
 
-wait_ready() {
-  local deadline=$((SECONDS + BROKER_TIMEOUT))
-  until ready; do
-    if ! running; then
-      log "Apicurio Registry exited during startup"
-      show_tail "$LOGFILE"
-      exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "Apicurio Registry not ready after ${BROKER_TIMEOUT}s (pid $(pid) left running for inspection)"
-      show_tail "$LOGFILE"
-      exit 1
-    fi
-    sleep 0.5
-  done
-}
+wait_ready() { await_ready "Apicurio Registry" "$BROKER_TIMEOUT" "$LOGFILE"; }
 
 start() {
   if running; then
