@@ -123,15 +123,15 @@ await_ready() {
 # such as bin/kc.sh) whatever the archive names its top-level directory.
 # Nothing to do when DIST/MARKER exists.
 install_maven_dist() {
-  local name="$1" artifact="$2" archive="$3" dist="$4" marker="$5" work found
+  local name="$1" artifact="$2" archive="$3" dist="$4" marker="$5" work found mvnlog
   [[ -e "$dist/$marker" ]] && return 0
   work="$(dirname "$dist")/download"
+  mvnlog="$LOGS/$(basename "$(dirname "$dist")")-mvn.log" # e.g. registry-mvn.log
   log "fetching $name with mvn (first run)"
   rm -rf "$work" "$dist.tmp"
   mkdir -p "$work" "$dist.tmp"
   mvn -B -ntp dependency:copy -Dartifact="$artifact" -DoutputDirectory="$work" \
-    </dev/null >"$LOGS/$(basename "$dist")-mvn.log" 2>&1 ||
-    { log "mvn failed"; show_tail "$LOGS/$(basename "$dist")-mvn.log"; exit 1; }
+    </dev/null >"$mvnlog" 2>&1 || { log "mvn failed"; show_tail "$mvnlog"; exit 1; }
   tar -xzf "$work/$archive" -C "$dist.tmp"
   found="$(find "$dist.tmp" -maxdepth 3 -path "*/$marker" | head -1)"
   [[ -n "$found" ]] || { log "no $marker in the $name archive"; exit 1; }
