@@ -156,6 +156,9 @@ def test_leader_killed_mid_publish(cluster, cluster_rabbit, unique_name, mqcli_b
     # The killed node comes back and rejoins: what is counted below is what the
     # cluster holds with all three members again.
     cluster.start()
+    wait_for(
+        lambda: len(cluster.queue_info(q, via=LEADER)[q]["online"]) == 3, 60, "node 1 online as a member of the queue"
+    )
     found, plain_found = cluster_rabbit.drain(q), cluster_rabbit.drain(plain_q)
 
     print(
