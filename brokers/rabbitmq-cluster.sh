@@ -112,7 +112,9 @@ join() {
     [[ "$m" != "$n" ]] && running "$m" && [[ -z "$seed" || "$m" == 1 ]] && seed="$m"
   done
   [[ -n "$seed" ]] || return 0
-  [[ " $(disc_members "$seed") " == *" $(nodename "$n") "* ]] && return 0
+  # Already clustered, by either side's account (one rabbitmqctl may fail on a busy node).
+  [[ " $(disc_members "$seed" || true) " == *" $(nodename "$n") "* ]] && return 0
+  [[ " $(disc_members "$n" || true) " == *" $(nodename "$seed") "* ]] && return 0
   log "joining $(nodename "$n") to the cluster of $(nodename "$seed")"
   {
     ctl "$n" stop_app &&
