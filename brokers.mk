@@ -9,6 +9,7 @@
 #   make brokers-check   end-to-end smoke test of every listener
 #   make brokers-clean   stop both and delete .brokers/ (data, certs, jars)
 #   make rabbitmq-node2  a second, independent RabbitMQ node on 5682 (fault tests)
+#   make rabbitmq-cluster  a three-node RabbitMQ cluster on 5791-5793 (fault tests)
 
 # Don't let including this file change the includer's default goal.
 BROKERS_SAVED_GOAL := $(.DEFAULT_GOAL)
@@ -27,7 +28,8 @@ BROKERS_ENV = BROKER_TIMEOUT='$(BROKER_TIMEOUT)' KAFKA_HEAP_OPTS='$(KAFKA_HEAP_O
         brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop registry-start registry-stop \
         keycloak-start keycloak-stop keycloak-status \
         kafka-cluster kafka-cluster-stop kafka-cluster-status \
-        rabbitmq-node2 rabbitmq-node2-stop rabbitmq-node2-status
+        rabbitmq-node2 rabbitmq-node2-stop rabbitmq-node2-status \
+        rabbitmq-cluster rabbitmq-cluster-stop rabbitmq-cluster-status
 
 brokers: brokers-deps
 	@$(BROKERS_ENV) $(BROKERS_DIR)/up.sh
@@ -51,7 +53,7 @@ brokers-status:
 brokers-check: brokers
 	@$(BROKERS_DIR)/check.sh
 
-brokers-clean: brokers-stop rabbitmq-node2-stop
+brokers-clean: brokers-stop rabbitmq-node2-stop rabbitmq-cluster-stop
 	rm -rf $(BROKERS_HOME)/.brokers
 
 kafka-start: brokers-deps
@@ -95,5 +97,16 @@ rabbitmq-node2-stop:
 	@if [ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]; then $(BROKERS_DIR)/rabbitmq-node2.sh stop; fi
 rabbitmq-node2-status:
 	@$(BROKERS_DIR)/rabbitmq-node2.sh status
+
+# A three-node RabbitMQ cluster (cluster1..3@localhost, AMQP 127.0.0.1:5791-5793,
+# no TLS, state in .brokers/rabbitmq-cluster-nodeN/), joined with
+# `rabbitmqctl join_cluster`, for the cluster fault tests; tests/reliability
+# starts it itself. brokers/rabbitmq-cluster.sh also has `kill NODE`, `stop NODE`.
+rabbitmq-cluster: brokers-deps
+	@BROKER_TIMEOUT='$(BROKER_TIMEOUT)' $(BROKERS_DIR)/rabbitmq-cluster.sh start
+rabbitmq-cluster-stop:
+	@if [ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]; then $(BROKERS_DIR)/rabbitmq-cluster.sh stop; fi
+rabbitmq-cluster-status:
+	@$(BROKERS_DIR)/rabbitmq-cluster.sh status
 
 .DEFAULT_GOAL := $(BROKERS_SAVED_GOAL)

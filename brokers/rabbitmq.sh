@@ -3,11 +3,15 @@
 #   brokers/rabbitmq.sh start    start detached, wait until AMQP clients are accepted
 #   brokers/rabbitmq.sh stop     rabbitmqctl stop (data in .brokers/rabbitmq is kept)
 #   brokers/rabbitmq.sh status   exit 0 when running and accepting AMQP connections
+#   brokers/rabbitmq.sh kill     SIGKILL the node's VM, as a crash would (data kept)
 #   brokers/rabbitmq.sh ctl ARGS run rabbitmqctl against this node, e.g. `ctl list_queues`
 #
 # brokers/rabbitmq-node2.sh runs the same commands for a second, independent
 # node (not clustered) by setting the RABBIT_INSTANCE, RABBIT_AMQP_PORT,
-# RABBIT_AMQPS_PORT, RABBITMQ_NODENAME and RABBITMQ_DIST_PORT variables below.
+# RABBIT_AMQPS_PORT, RABBITMQ_NODENAME and RABBITMQ_DIST_PORT variables below;
+# brokers/rabbitmq-cluster.sh runs three clustered nodes the same way (and sets
+# RABBIT_HTTP_PORT empty: no management plugin, RABBIT_COOKIE_FILE: one cookie
+# for all of them, RABBIT_EXTRA_ERL_ARGS: extra flags for the Erlang VM).
 #
 # Why not the Debian service: there is no systemd here, and the packaged
 # wrapper (/usr/sbin/rabbitmq-server) su's to the rabbitmq user and writes to
@@ -22,10 +26,11 @@ INSTANCE="${RABBIT_INSTANCE:-rabbitmq}"
 # AMQP port, and the AMQPS (TLS) port; an empty AMQPS port means no TLS listener.
 AMQP_PORT="${RABBIT_AMQP_PORT:-5672}"
 AMQPS_PORT="${RABBIT_AMQPS_PORT-5671}"
-# The management plugin's HTTP port, and its HTTPS port (only with a TLS listener).
-HTTP_PORT="${RABBIT_HTTP_PORT:-15672}"
+# The management plugin's HTTP port, and its HTTPS port (only with a TLS listener);
+# an empty HTTP port means no management plugin at all.
+HTTP_PORT="${RABBIT_HTTP_PORT-15672}"
 HTTPS_PORT="${RABBIT_HTTPS_PORT-15671}"
-[[ -n "$AMQPS_PORT" ]] || HTTPS_PORT=
+[[ -n "$AMQPS_PORT" && -n "$HTTP_PORT" ]] || HTTPS_PORT=
 RDIR="$STATE/$INSTANCE"
 RBIN=/usr/lib/rabbitmq/bin
 LOGFILE="$LOGS/$INSTANCE.log"
@@ -53,7 +58,7 @@ export RABBITMQ_LOGS="$LOGFILE"
 export ERL_EPMD_ADDRESS=127.0.0.1
 # Crash dumps next to the logs, not in whatever directory make ran from.
 export ERL_CRASH_DUMP="$LOGS/erl_crash.dump"
-export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}${RABBIT_EXTRA_ERL_ARGS:+ $RABBIT_EXTRA_ERL_ARGS}"
 # The Erlang cookie is read from $HOME/.erlang.cookie by the server and by
 # rabbitmqctl alike; a private HOME makes both agree without touching /root.
 export HOME="$RDIR/home"
@@ -73,7 +78,7 @@ ready() {
     { [[ -z "$AMQPS_PORT" ]] || port_open "$AMQPS_PORT"; }
 }
 
-listeners() { echo "127.0.0.1:$AMQP_PORT${AMQPS_PORT:+ / $AMQPS_PORT}, management http://127.0.0.1:$HTTP_PORT${HTTPS_PORT:+ / https $HTTPS_PORT}"; }
+listeners() { echo "127.0.0.1:$AMQP_PORT${AMQPS_PORT:+ / $AMQPS_PORT}${HTTP_PORT:+, management http://127.0.0.1:$HTTP_PORT}${HTTPS_PORT:+ / https $HTTPS_PORT}"; }
 
 # rabbitmq.conf from the template, for this node's ports; without a TLS port
 # the ssl listener and its options are left out (no TLS files needed).
@@ -83,6 +88,7 @@ render_config() {
   conf="${conf//@STATE@/$STATE}"
   conf="${conf/listeners.tcp.default = 127.0.0.1:5672/listeners.tcp.default = 127.0.0.1:$AMQP_PORT}"
   conf="${conf/management.tcp.port = 15672/management.tcp.port = $HTTP_PORT}"
+  [[ -n "$HTTP_PORT" ]] || conf="$(grep -v '^management\.' <<<"$conf")"
   if [[ -n "$AMQPS_PORT" ]]; then
     conf="${conf/management.ssl.port = 15671/management.ssl.port = $HTTPS_PORT}"
     printf '%s\n' "${conf/listeners.ssl.default = 127.0.0.1:5671/listeners.ssl.default = 127.0.0.1:$AMQPS_PORT}"
@@ -99,7 +105,10 @@ prepare() {
     # `rabbitmqctl -n rabbit@localhost ...` (which runs as user rabbitmq
     # with /var/lib/rabbitmq's cookie) can manage this node too; a second
     # node shares the first node's cookie.
-    if [[ -r /var/lib/rabbitmq/.erlang.cookie ]]; then
+    # Clustered nodes must share one cookie: the cluster script names its file.
+    if [[ -n "${RABBIT_COOKIE_FILE:-}" && -s "${RABBIT_COOKIE_FILE:-}" ]]; then
+      cat "$RABBIT_COOKIE_FILE" >"$HOME/.erlang.cookie"
+    elif [[ -r /var/lib/rabbitmq/.erlang.cookie ]]; then
       cat /var/lib/rabbitmq/.erlang.cookie >"$HOME/.erlang.cookie"
     elif [[ "$INSTANCE" != rabbitmq && -s "$STATE/rabbitmq/home/.erlang.cookie" ]]; then
       cat "$STATE/rabbitmq/home/.erlang.cookie" >"$HOME/.erlang.cookie"
@@ -117,7 +126,11 @@ prepare() {
   # it ships with Debian's rabbitmq-server), and the OAuth 2 auth backend
   # (also shipped; configured in rabbitmq.conf.in). Debian does not ship
   # rabbitmq_delayed_message_exchange, so that one is never enabled.
-  echo "[rabbitmq_management,rabbitmq_auth_backend_oauth2]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+  if [[ -n "$HTTP_PORT" ]]; then
+    echo "[rabbitmq_management,rabbitmq_auth_backend_oauth2]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+  else
+    echo "[rabbitmq_auth_backend_oauth2]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+  fi
 }
 
 fail() {
@@ -201,9 +214,24 @@ stop() {
   rm -f "$RABBITMQ_PID_FILE"
 }
 
+# SIGKILL the Erlang VM (no clean shutdown: what a crash or an OOM kill does),
+# and wait until it is gone; the next `start` finds its data as it was left.
+kill_node() {
+  if ! running; then
+    log "$LABEL not running"
+    return 1
+  fi
+  local p
+  p="$(pid)"
+  kill -KILL "$p"
+  while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+  rm -f "$RABBITMQ_PID_FILE"
+  log "$LABEL killed (pid $p)"
+}
+
 status() {
   if running && ready; then
-    echo "$INSTANCE: running (pid $(pid)), accepting clients on 127.0.0.1:$AMQP_PORT (amqp)${AMQPS_PORT:+ / $AMQPS_PORT (amqps)}, management http://127.0.0.1:$HTTP_PORT/"
+    echo "$INSTANCE: running (pid $(pid)), accepting clients on 127.0.0.1:$AMQP_PORT (amqp)${AMQPS_PORT:+ / $AMQPS_PORT (amqps)}${HTTP_PORT:+, management http://127.0.0.1:$HTTP_PORT/}"
   elif running; then
     echo "$INSTANCE: running (pid $(pid)) but not accepting clients"
     return 1
@@ -218,6 +246,7 @@ case "${1:-}" in
   stop) stop ;;
   restart) stop; start ;;
   status) status ;;
+  kill) kill_node ;;
   ctl) shift; ctl "$@" ;;
-  *) echo "usage: $0 start|stop|restart|status|ctl ARGS..." >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|status|kill|ctl ARGS..." >&2; exit 2 ;;
 esac

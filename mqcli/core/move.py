@@ -1048,7 +1048,9 @@ def from_rabbit(source: Endpoint, profile: Profile, relay: Relay, rules: StopRul
             exit_at_end=rules.exit_at_end,
             idle_timeout=rules.idle_timeout,
             matcher=rules.matcher,
-            holding=True,
+            # Only when something is held (--match, --dry-run): holding sets the
+            # prefetch channel-wide, which quorum queues refuse (540 NOT_IMPLEMENTED).
+            holding=relay.dry_run or rules.matcher is not None,
             prefetch=prefetch,
         )
         try:
