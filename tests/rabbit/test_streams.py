@@ -73,8 +73,12 @@ def test_exit_at_end_stops_at_the_end_as_it_was_at_the_start(
 ) -> None:
     s = stream(4)
     # A slow reader (--exec): messages published while it runs are past its end.
-    proc = start_mqcli("rabbit", "consume", s, "--offset", "first", "-e", "--exec", "cat; echo; sleep 0.5")
-    time.sleep(1.0)
+    proc = start_mqcli(
+        "rabbit", "consume", s, "--offset", "first", "-e", "--exec", "cat; echo; echo handled >&2; sleep 0.5"
+    )
+    # Once the first message is handled the run knows where the stream ended
+    # (a fixed sleep raced with a slow start on a loaded machine).
+    proc.wait_stderr("handled")
     ch = amqp.conn.channel()
     ch.confirm_delivery()
     for body in ("late5", "late6"):
