@@ -430,6 +430,8 @@ def _run(
         policy = ReconnectPolicy(attempts=o.reconnect)
 
     def open_target(endpoint: Endpoint) -> Target:
+        if endpoint.kind == core.STDIO:
+            return core.StreamTarget(app.stdout)  # no profile needed (the command's may not exist)
         return core.open_target(
             endpoint,
             _profile(app, endpoint.profile),
