@@ -141,7 +141,7 @@ OffsetOpt = Annotated[
     typer.Option(
         "--offset",
         metavar="OFFSET",
-        help="Kafka source: start at beginning, end, N or -N (N before the end, per partition); with a group, its offsets move forward to there, never back. Copy from a RabbitMQ stream: first (default), last, next, N or TIME.",
+        help="Kafka source: start at beginning, end, N or -N (N before the end, per partition); with a group, its offsets move forward to there, never back. Copy from a RabbitMQ stream (needed): first, last, next, N or TIME.",
         show_default=False,
     ),
 ]
@@ -302,9 +302,9 @@ def copy(
 
     A Kafka source is read from the beginning (or --from/--offset) without
     committing (with --group: from the group's offsets, committing what the
-    target confirmed).  A RabbitMQ stream is read from --offset (default
-    first); any other queue cannot be copied (reading takes the messages):
-    use move.
+    target confirmed).  A RabbitMQ stream is read from --offset (first,
+    last, next, N or TIME); any other queue cannot be copied (reading takes
+    the messages): use move.
 
     Example: mqcli copy kafka:orders kafka@staging:orders -e
     """
@@ -339,6 +339,12 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
 
     if source.kind == core.RABBIT and source.queue is None:
         raise UsageError(f"invalid source {source}: messages are read from a queue (rabbit:QUEUE), not an exchange")
+    if source.kind == core.RABBIT and verb == "copy" and o.offset is None and o.from_time is None:
+        # Only a stream can be copied, from where --offset/--from says (whether it is one is asked once connected).
+        raise UsageError(
+            f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it "
+            "(use move; a stream is copied with --offset first|last|next|N|TIME or --from TIME)"
+        )
     if o.to_origin:
         if target is not None:
             raise UsageError("--to-origin sends each message where it came from: give no TARGET")
@@ -361,7 +367,7 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
             continue
         if source.kind == core.RABBIT and verb == "copy" and name != "--until":
             continue  # where a copy from a stream starts
-        raise UsageError(f"{name} applies to a Kafka source (or, without --until, copy from a RabbitMQ stream)")
+        raise UsageError(f"{name} applies to a Kafka source only (--offset and --from also to copy from a stream)")
     if o.from_time is not None and o.offset is not None:
         raise UsageError("--offset and --from are mutually exclusive")
     if o.speed is not None and source.kind == core.RABBIT:

@@ -1234,7 +1234,7 @@ def from_rabbit(
     """Consume queue `source` into `relay`: each delivery is acknowledged with
     its batch, after relay.deliver() returned.
 
-    `copy`: the queue must be a stream (read from `stream_offset`, default
+    `copy`: the queue must be a stream (read from `stream_offset`, else
     first; -e: up to its last message when the run began), since reading
     any other queue takes its messages (UsageError, exit 2, naming it); a
     stream keeps them, so a move from one is a UsageError too.  On a stream
