@@ -1274,8 +1274,14 @@ def from_rabbit(
             msg.line = next(numbers)  # names it in a failure: its position in this run
             if not relay.admit(msg):
                 return Outcome.STOP  # what came before is delivered and acknowledged; this one goes back
-            if not relay.wait_turn(msg, serve, lambda: signals.received is not None):
-                return Outcome.REQUEUE  # a signal while waiting: back in its place; the loop stops next
+            try:
+                if not relay.wait_turn(msg, serve, lambda: signals.received is not None):
+                    return Outcome.REQUEUE  # a signal while waiting: back in its place; the loop stops next
+            except ConnectionLost:
+                if stream:
+                    # The stream resumes after this one's offset: keep it (delivered with the next batch).
+                    relay.take(msg)
+                raise  # a queue sends it again
             relay.take(msg)
             if relay.dry_run:
                 relay.deliver()  # counts it: nothing is sent
@@ -1320,10 +1326,12 @@ def from_rabbit(
             acked[:] = [acked[1], relay.report.delivered]
 
         def on_reconnect() -> None:
+            relay.reconnects += 1
+            if stream:
+                return  # resumed after the last offset read: what is pending is still to deliver, none comes again
             relay.pending.clear()  # not delivered, not acknowledged: the broker sends them again
             # Delivered but maybe not acknowledged: they come again (at most this many).
             relay.redelivered += relay.report.delivered - acked[0]
-            relay.reconnects += 1
             acked[:] = [relay.report.delivered, relay.report.delivered]
 
         try:

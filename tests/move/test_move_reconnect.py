@@ -119,3 +119,27 @@ def test_without_reconnect_a_closed_connection_is_exit_4_and_loses_nothing(
     left = set(amqp.bodies(src))
     moved = set(amqp.bodies(dst))
     assert left | moved == {f"m{i}" for i in range(n)}
+
+
+def test_a_stream_copy_resumes_after_its_connection_was_closed(
+    cli: Callable[..., Run], amqp: Amqp, queue: Callable[..., str], start_mqcli: Callable[..., Proc]
+) -> None:
+    src, dst = queue(**{"x-queue-type": "stream"}), queue()
+    n = 2000
+    _fill(amqp, src, n)
+    mover = start_mqcli(
+        "copy", f"rabbit:{src}", f"rabbit:{dst}", "-e", "--offset", "first", "--rate", "200/s", "--reconnect", "5",
+        "-o", "json",
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while amqp.count(dst) < 200:
+        assert mover.p.poll() is None, "".join(mover.err_lines)
+        assert time.monotonic() < deadline, "the copy did not start"
+        time.sleep(0.05)
+    close(cli, amqp_connections(mover.p.pid)[-1], "test: broker-side close")  # the source's
+    code, out, err = mover.finish(timeout=120)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["reconnects"] >= 1 and summary["redelivered"] == 0, summary
+    assert amqp.wait_count(dst, n) >= n
+    assert amqp.bodies(dst) == [f"m{i}" for i in range(n)]  # each once, in order: resumed after the last offset read
