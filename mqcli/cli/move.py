@@ -50,7 +50,7 @@ SourceArg = Annotated[
     str,
     typer.Argument(
         metavar="SOURCE",
-        help="kafka[@PROFILE]:TOPIC, rabbit[@PROFILE]:QUEUE, or - (JSON Lines on stdin).",
+        help="kafka[@PROFILE]:TOPIC, rabbit[@PROFILE]:QUEUE (copy: a stream), or - (JSON Lines on stdin).",
         autocompletion=complete_endpoint,
         show_default=False,
     ),
@@ -132,7 +132,7 @@ FromOpt = Annotated[
     typer.Option(
         "--from",
         metavar="TIME",
-        help="Kafka source: start at the first message at or after TIME (ISO-8601, -1h, epoch ms); with a group, its offsets move forward to there, never back.",
+        help="Kafka source or copy from a RabbitMQ stream: start at the first message at or after TIME (ISO-8601, -1h, epoch ms); with a group, its offsets move forward to there, never back.",
         show_default=False,
     ),
 ]
@@ -141,7 +141,7 @@ OffsetOpt = Annotated[
     typer.Option(
         "--offset",
         metavar="OFFSET",
-        help="Kafka source: start at beginning, end, N or -N (N before the end, per partition); with a group, its offsets move forward to there, never back.",
+        help="Kafka source: start at beginning, end, N or -N (N before the end, per partition); with a group, its offsets move forward to there, never back. Copy from a RabbitMQ stream (needed): first, last, next, N or TIME.",
         show_default=False,
     ),
 ]
@@ -170,6 +170,22 @@ SpeedOpt = Annotated[
         metavar="X",
         help="Kafka or - source: replay with the original gaps between timestamps divided by X (1: as they were; 2: twice as fast).",
         show_default=False,
+    ),
+]
+ExactlyOnceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exactly-once",
+        help="Kafka to Kafka on one cluster: each batch is a transaction holding its records and the group's offsets, so read_committed readers see every message once, even after a kill (copy: needs --group).",
+    ),
+]
+ReconnectOpt = Annotated[
+    int,
+    typer.Option(
+        "--reconnect",
+        min=0,
+        metavar="N",
+        help="RabbitMQ source or target: on a lost connection, up to N attempts to reconnect (waits doubling from 0.5s up to 5s), then go on: unconfirmed messages are sent again, unacknowledged ones come again from the source (duplicates possible, counted). 0: exit 4 at once. Kafka clients reconnect by themselves.",
     ),
 ]
 EngineOpt = Annotated[
@@ -205,6 +221,8 @@ class _Options:
     speed: Optional[float]
     engine: Optional[str]
     isolation: Optional[str]
+    exactly_once: bool = False
+    reconnect: int = 0
 
 
 def move(
@@ -230,6 +248,8 @@ def move(
     dry_run: DryRunOpt = False,
     on_error: OnErrorOpt = "stop",
     output: SummaryOpt = "auto",
+    exactly_once: ExactlyOnceOpt = False,
+    reconnect: ReconnectOpt = 0,
     engine: EngineOpt = None,
     isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
@@ -248,7 +268,8 @@ def move(
     """
     _run(ctx, "move", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
-        dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine, isolation))  # fmt: skip
+        dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine, isolation,
+        exactly_once, reconnect))  # fmt: skip
 
 
 def copy(
@@ -271,6 +292,8 @@ def copy(
     dry_run: DryRunOpt = False,
     on_error: OnErrorOpt = "stop",
     output: SummaryOpt = "auto",
+    exactly_once: ExactlyOnceOpt = False,
+    reconnect: ReconnectOpt = 0,
     engine: EngineOpt = None,
     isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
@@ -279,14 +302,16 @@ def copy(
 
     A Kafka source is read from the beginning (or --from/--offset) without
     committing (with --group: from the group's offsets, committing what the
-    target confirmed).  A RabbitMQ queue cannot be copied (reading takes the
-    messages): use move.
+    target confirmed).  A RabbitMQ stream is read from --offset (first,
+    last, next, N or TIME); any other queue cannot be copied (reading takes
+    the messages): use move.
 
     Example: mqcli copy kafka:orders kafka@staging:orders -e
     """
     _run(ctx, "copy", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
-        dry_run, False, False, None, from_time, offset, until, rate, speed, engine, isolation))  # fmt: skip
+        dry_run, False, False, None, from_time, offset, until, rate, speed, engine, isolation, exactly_once,
+        reconnect))  # fmt: skip
 
 
 def _profile(app: AppContext, name: str | None) -> Profile:
@@ -314,9 +339,11 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
 
     if source.kind == core.RABBIT and source.queue is None:
         raise UsageError(f"invalid source {source}: messages are read from a queue (rabbit:QUEUE), not an exchange")
-    if source.kind == core.RABBIT and verb == "copy":
+    if source.kind == core.RABBIT and verb == "copy" and o.offset is None and o.from_time is None:
+        # Only a stream can be copied, from where --offset/--from says (whether it is one is asked once connected).
         raise UsageError(
-            f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it (use move)"
+            f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it "
+            "(use move; a stream is copied with --offset first|last|next|N|TIME or --from TIME)"
         )
     if o.to_origin:
         if target is not None:
@@ -336,17 +363,42 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
     if o.group is not None and source.kind != core.KAFKA:
         raise UsageError("--group applies to a Kafka source only")
     for name, value in (("--from", o.from_time), ("--offset", o.offset), ("--until", o.until)):
-        if value is not None and source.kind != core.KAFKA:
-            raise UsageError(f"{name} applies to a Kafka source only")
+        if value is None or source.kind == core.KAFKA:
+            continue
+        if source.kind == core.RABBIT and verb == "copy" and name != "--until":
+            continue  # where a copy from a stream starts
+        raise UsageError(f"{name} applies to a Kafka source only (--offset and --from also to copy from a stream)")
     if o.from_time is not None and o.offset is not None:
         raise UsageError("--offset and --from are mutually exclusive")
     if o.speed is not None and source.kind == core.RABBIT:
         raise UsageError("--speed replays Kafka timestamps: it applies to a Kafka or - source")
+    if o.exactly_once:
+        _check_exactly_once(verb, source, target, o)
     if any(o.matches) and source.kind == core.STDIO:
         raise UsageError("--match… applies to a Kafka or RabbitMQ source")
-    if any(o.matches) and source.kind == core.RABBIT and not (o.exit_at_end or o.count or o.timeout or o.dry_run):
+    if (
+        any(o.matches)
+        and source.kind == core.RABBIT
+        and verb == "move"  # copy: a stream, which keeps the others anyway
+        and not (o.exit_at_end or o.count or o.timeout or o.dry_run)
+    ):
         # The messages that do not match are held until the move ends: it must end.
         raise UsageError("--match on a queue needs -e, --count or --timeout (the others are held until the move ends)")
+
+
+def _check_exactly_once(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options) -> None:
+    """--exactly-once: what it cannot go with (exit 2).  Whether source and
+    target are one cluster is checked once connected (core.open_exactly_once)."""
+    from mqcli.core import move as core
+
+    if source.kind != core.KAFKA or target is None or target.kind != core.KAFKA:
+        raise UsageError("--exactly-once applies to a move from a Kafka topic to a Kafka topic (on one cluster)")
+    if verb == "copy" and o.group is None:
+        raise UsageError("copy --exactly-once needs --group (the offsets go in the transactions; copy has none)")
+    if o.on_error != "stop":
+        raise UsageError("--exactly-once goes with --on-error stop (a refused record aborts its whole transaction)")
+    if check_isolation(o.isolation) == "read_uncommitted":
+        raise UsageError("--exactly-once reads the source read_committed (aborted records must not be moved)")
 
 
 def _run(
@@ -371,21 +423,48 @@ def _run(
     pred = matcher(*o.matches)
     idle = timeout_seconds(o.timeout)
     exit_at_end = o.exit_at_end or (o.dry_run and o.count is None and idle is None)
-    start, until_ms = _bounds(o)
+    start, until_ms = _bounds(o) if source.kind == core.KAFKA else (None, None)
     pace = _pace(o)
 
     verbs = {"move": "moved", "copy": "copied"}
     report = DeliveryReport(TerminalReport(app), verb=f"would {verb}" if o.dry_run else verbs[verb])
 
+    policy = None
+    if o.reconnect:
+        from mqcli.core.rabbit.client import ReconnectPolicy
+
+        policy = ReconnectPolicy(attempts=o.reconnect)
+
     def open_target(endpoint: Endpoint) -> Target:
+        if endpoint.kind == core.STDIO:
+            return core.StreamTarget(app.stdout)  # no profile needed (the command's may not exist)
         return core.open_target(
-            endpoint, _profile(app, endpoint.profile), engine=o.engine, stdout=app.stdout, note=app.note
+            endpoint,
+            _profile(app, endpoint.profile),
+            engine=o.engine,
+            stdout=app.stdout,
+            note=app.warn,
+            reconnect=policy,
         )
 
-    if target is None and source.kind == core.KAFKA:
+    group = o.group
+    if group is None and verb == "move" and source.kind == core.KAFKA:
+        group = core.default_group(source, target or core.Endpoint(core.KAFKA, "origin"))
+    if o.exactly_once and not o.dry_run:
+        assert target is not None and group is not None
+        sink: Target = core.open_exactly_once(
+            source,
+            _profile(app, source.profile),
+            target,
+            _profile(app, target.profile),
+            o.engine,
+            group,
+        )
+        app.note(f"exactly once: each batch is one transaction (transactional id {group}.tx)")
+    elif target is None and source.kind == core.KAFKA:
         sink = core.open_kafka_origin(_profile(app, source.profile), o.engine, o.origin_header, o.strip_death)
     elif target is None:
-        sink = core.open_origin(_profile(app, source.profile), o.strip_death, app.note)
+        sink = core.open_origin(_profile(app, source.profile), o.strip_death, app.warn, policy)
     else:
         sink = open_target(target)
     try:
@@ -403,17 +482,15 @@ def _run(
         preview=app.note,
         pace=pace,
     )
-    group = o.group
     if o.dry_run:
         app.note("dry run: nothing is sent, acknowledged or committed")
     try:
         rules = StopRules(count=o.count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=pred)
         if source.kind == core.KAFKA:
-            if group is None and verb == "move":
-                group = core.default_group(source, target or core.Endpoint(core.KAFKA, "origin"))
             core.from_kafka(
                 source,
-                _isolated(_profile(app, source.profile), o.isolation),
+                # --exactly-once: records of aborted source transactions are never moved.
+                _isolated(_profile(app, source.profile), o.isolation or ("read_committed" if o.exactly_once else None)),
                 relay,
                 rules,
                 group=group,
@@ -426,7 +503,17 @@ def _run(
         elif source.kind == core.RABBIT:
             # With --rate, about a second's worth at a time: the rest waits in the queue, not here.
             prefetch = 1000 if pace is None or o.rate is None else max(1, min(1000, int(core.parse_rate(o.rate))))
-            core.from_rabbit(source, _profile(app, source.profile), relay, rules, prefetch=prefetch)
+            core.from_rabbit(
+                source,
+                _profile(app, source.profile),
+                relay,
+                rules,
+                prefetch=prefetch,
+                copy=verb == "copy",
+                stream_offset=_stream_offset(o),
+                reconnect=policy,
+                note=app.warn,
+            )
         else:
             core.from_stream(app.stdin, relay, o.count)
     finally:
@@ -436,6 +523,12 @@ def _run(
                 dead.close()
         finally:
             report.summary()
+            reconnects, resent = _reconnects(relay, sink, dead)
+            if reconnects:
+                app.note(
+                    f"reconnected {reconnects} time(s): sent {resent} unconfirmed message(s) again, "
+                    f"up to {relay.redelivered} delivered one(s) may come again from the source (duplicates possible)"
+                )
             if relay.dead_lettered:
                 app.note(f"dead-lettered {relay.dead_lettered} refused message(s) to {dead_letter}")
             if o.dry_run or target is None or len(relay.targets) > 1:
@@ -444,7 +537,7 @@ def _run(
             if o.output == "json":
                 from mqcli.cli.output import write_json
 
-                write_json(app, _summary(source, target, group, relay))
+                write_json(app, _summary(source, target, group, relay, _reconnects(relay, sink, dead)))
     if o.dry_run and report.failed and o.on_error == "stop":
         from mqcli.core.errors import DeliveryFailed
 
@@ -467,6 +560,15 @@ def _bounds(o: _Options) -> tuple[Optional[StartOffset], Optional[int]]:
     return start, until_ms
 
 
+def _stream_offset(o: _Options) -> Any:
+    """Where a copy from a RabbitMQ stream starts: --offset first|last|next|N|TIME
+    or --from TIME (as for `rabbit consume --offset`); None: the first message."""
+    from mqcli.core.rabbit.streams import parse_offset
+
+    text = o.offset if o.offset is not None else o.from_time
+    return parse_offset(text) if text is not None else None
+
+
 def _pace(o: _Options) -> Optional[Pace]:
     """--rate and --speed, or None."""
     from mqcli.core import move as core
@@ -479,7 +581,19 @@ def _pace(o: _Options) -> Optional[Pace]:
     return core.Pace(rules) if rules else None
 
 
-def _summary(source: Endpoint, target: Optional[Endpoint], group: Optional[str], relay: Relay) -> dict[str, Any]:
+def _reconnects(relay: Relay, *targets: Optional[Target]) -> tuple[int, int]:
+    """--reconnect: how often the source and the targets reconnected, and how
+    many unconfirmed messages the targets sent again."""
+    reconnects, resent = relay.reconnects, 0
+    for t in targets:
+        reconnects += getattr(t, "reconnects", 0)
+        resent += getattr(t, "resent", 0)
+    return reconnects, resent
+
+
+def _summary(
+    source: Endpoint, target: Optional[Endpoint], group: Optional[str], relay: Relay, reconnects: tuple[int, int]
+) -> dict[str, Any]:
     """--output json: the counts of the run, however it ended."""
     import time
 
@@ -496,4 +610,7 @@ def _summary(source: Endpoint, target: Optional[Endpoint], group: Optional[str],
         "seconds": round(time.monotonic() - report.start, 3),
         "targets": dict(sorted(relay.targets.items())),  # per destination (--to-origin: per origin)
         "dry_run": relay.dry_run,
+        "reconnects": reconnects[0],  # --reconnect: of the source and the targets
+        "resent": reconnects[1],  # unconfirmed messages sent again to a target (possible duplicates)
+        "redelivered": relay.redelivered,  # delivered ones that may come again from the source (at most)
     }

@@ -23,6 +23,7 @@ Nothing here imports typer, rich or a client library at module level.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
 import time
@@ -38,8 +39,8 @@ from mqcli.core.signals import DeferredSignals
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings, Profile
     from mqcli.core.kafka.common import StartOffset
-    from mqcli.core.kafka.contract import Producer
-    from mqcli.core.rabbit.client import RabbitClient
+    from mqcli.core.kafka.contract import GroupConsumer, Producer, TransactionalProducer
+    from mqcli.core.rabbit.client import RabbitClient, ReconnectPolicy
     from mqcli.core.stops import StopRules
 
 KAFKA = "kafka"
@@ -171,6 +172,8 @@ def describe(msg: Message) -> str:
     queue 'Q' message #N (its position in this run), or line N of the input."""
     if msg.topic is not None and msg.partition is not None:
         return f"{msg.topic}[{msg.partition}]@{msg.offset}"
+    if msg.queue is not None and msg.offset is not None:
+        return f"stream '{msg.queue}' offset {msg.offset}"
     if msg.queue is not None:
         mid = msg.properties.get("message_id")
         return f"queue '{msg.queue}' message #{msg.line}" + (f" (message_id {mid})" if mid else "")
@@ -411,17 +414,98 @@ class KafkaTarget:
         self.producer.close()
 
 
+class ExactlyOnceTarget:
+    """--exactly-once (Kafka to Kafka on one cluster): each batch is one
+    transaction holding its records and the source offsets after them
+    (sendOffsetsToTransaction), so the move's progress is committed with
+    its output or not at all.  A killed run's open transaction is aborted by
+    the next run's `init` (the same transactional id, derived from the
+    group); read_committed readers never see its records.
+
+    `attach` hands over the source's group consumer (its group metadata goes
+    with the offsets) before the first batch.  A record the broker refuses
+    aborts the whole transaction: nothing of the batch moved (Refused)."""
+
+    def __init__(self, producer: TransactionalProducer, topic: str, label: str) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.label = label
+        self.consumer: GroupConsumer | None = None
+
+    def attach(self, consumer: GroupConsumer) -> None:
+        self.consumer = consumer
+
+    def where(self, msg: Message) -> str:
+        return self.label
+
+    def precheck(self, msg: Message) -> str | None:
+        return None
+
+    def send(self, batch: list[Message]) -> Refusals:
+        assert self.consumer is not None, "attach() the source's group consumer first"
+        offsets: dict[tuple[str, int], int] = {}
+        for msg in batch:
+            assert msg.topic is not None and msg.partition is not None and msg.offset is not None
+            key = (msg.topic, msg.partition)
+            offsets[key] = max(offsets.get(key, 0), msg.offset + 1)
+        self.producer.begin()
+        try:
+            sent: dict[int, Message] = {}  # the record handed over -> its source message
+            for msg in batch:
+                record = for_kafka(msg)
+                sent[id(record)] = msg
+                why = self.producer.send(self.topic, record)
+                if why is not None:
+                    raise self._refused(msg, why)
+            failed = self.producer.flush()
+            if failed:
+                record, why = failed[0]
+                raise self._refused(sent.get(id(record), record), why)
+            self.producer.send_offsets(offsets, self.consumer)
+            self.producer.commit()
+        except BaseException as e:
+            # Nothing of the batch may become visible: abort, unless the
+            # producer was fenced (then the broker already did).
+            if not getattr(e, "fatal", False):
+                try:
+                    self.producer.abort()
+                except Exception:  # the broker aborts it after the transaction timeout anyway
+                    pass
+            raise
+        return []
+
+    @staticmethod
+    def _refused(msg: Message, why: str) -> DeliveryFailed:
+        return Refused(
+            f"the target refused {describe(msg)} ({why}); the transaction was aborted, it stays in the source"
+        )
+
+    def close(self) -> None:
+        self.producer.close()
+
+
 class RabbitTarget:
     """Publishes with confirms and mandatory (an unroutable message is refused)."""
 
     def __init__(
-        self, client: RabbitClient, endpoint: Endpoint, notify: Callable[[str], None] = lambda _t: None
+        self,
+        client: RabbitClient,
+        endpoint: Endpoint,
+        notify: Callable[[str], None] = lambda _t: None,
+        reconnect: ReconnectPolicy | None = None,
     ) -> None:
+        from mqcli.core.rabbit.client import ReconnectPolicy
         from mqcli.core.rabbit.publish import Publisher, PublishSettings
 
         self.client = client
         self.endpoint = endpoint
         self.notify = notify
+        # --reconnect: a connection lost during a batch is opened again and
+        # the batch's unconfirmed messages sent again (duplicates: at most
+        # those, counted in `resent`); without it the loss ends the move (exit 4).
+        self.reconnect = reconnect or ReconnectPolicy()
+        self.reconnects = 0
+        self.resent = 0
         if endpoint.queue is not None:
             settings = PublishSettings(exchange="", routing_key=endpoint.queue, mandatory=True)
         else:
@@ -443,24 +527,36 @@ class RabbitTarget:
         self._refused.append((msg.line if msg.line is not None else -1, why))
 
     def send(self, batch: list[Message]) -> Refusals:
+        from mqcli.core.rabbit.client import ConnectionLost, ReconnectPolicy
         from mqcli.core.rabbit.publish import MessageTooLarge
 
         self._refused = []
         self._reopen_if_lost()
+        todo = list(range(len(batch)))  # what is left to publish (again), in batch order
+        attempts = self.reconnect.attempts
         try:
-            for i, m in enumerate(batch):
-                converted = self.convert(m)
-                if isinstance(converted, str):
-                    self._refused.append((i, converted))
-                    continue
-                out = replace(converted, line=i)
+            while True:
+                handed: set[int] = set()
                 try:
-                    self.publisher.publish(out, flush=False)
-                except InputError as e:
-                    if type(e) is not InputError:
-                        raise  # MessageTooLarge: the broker closed the channel
-                    self._refused.append((i, e.message))  # e.g. a property of the wrong type from JSON Lines
-            self.publisher.finish()
+                    self._publish(batch, todo, handed)
+                    break
+                except ConnectionLost as lost:
+                    if self.reconnect.attempts <= 0:
+                        raise
+                    # Confirmed and refused ones are settled; the rest goes again.
+                    unconfirmed = {m.line for m in self.publisher.take_pending()}
+                    settled = len(handed) - len(unconfirmed)
+                    refused = {i for i, _why in self._refused}
+                    todo = [i for i in todo if i not in refused and (i in unconfirmed or i not in handed)]
+                    if settled > 0:
+                        attempts = self.reconnect.attempts  # progress since the last outage: the full budget again
+                    r = self.reconnect
+                    attempts -= self.client.reconnect(ReconnectPolicy(attempts, r.first, r.longest), lost, self.notify)
+                    self.publisher = self.publisher.renew()
+                    self.reconnects += 1
+                    self.resent += len(unconfirmed)
+                    if unconfirmed:
+                        self.notify(f"sending {len(unconfirmed)} unconfirmed message(s) again (duplicates possible)")
         except MessageTooLarge as e:
             # The publisher names the message by its `line`: here, its place in the batch.
             text = re.sub(r"^line (\d+): ", lambda m: f"{describe(batch[int(m[1])])}: ", e.message)
@@ -468,6 +564,24 @@ class RabbitTarget:
         if any(i < 0 for i, _ in self._refused):
             raise DeliveryFailed("RabbitMQ refused a message that cannot be named")
         return [(batch[i], why) for i, why in self._refused]
+
+    def _publish(self, batch: list[Message], todo: list[int], handed: set[int]) -> None:
+        """Publish batch[i] for each i of `todo` (`handed`: those that reached
+        basic_publish) and wait for their confirms."""
+        for i in todo:
+            converted = self.convert(batch[i])
+            if isinstance(converted, str):
+                self._refused.append((i, converted))
+                continue
+            out = replace(converted, line=i)
+            try:
+                self.publisher.publish(out, flush=False)
+                handed.add(i)  # after: one lost before basic_publish is simply published again
+            except InputError as e:
+                if type(e) is not InputError:
+                    raise  # MessageTooLarge: the broker closed the channel
+                self._refused.append((i, e.message))  # e.g. a property of the wrong type from JSON Lines
+        self.publisher.finish()
 
     def _reopen_if_lost(self) -> None:
         """Before a batch nothing is unconfirmed, so a connection lost while
@@ -483,7 +597,10 @@ class RabbitTarget:
                 self.client.connection.process_data_events(time_limit=0)
             return
         except ConnectionLost as lost:
-            self.client.reconnect(ReconnectPolicy(attempts=1, first=0.0), lost, self.notify)
+            r = self.reconnect
+            policy = r if r.attempts > 0 else ReconnectPolicy(attempts=1, first=0.0)
+            self.client.reconnect(policy, lost, self.notify)
+            self.reconnects += 1
         self.publisher = self.publisher.renew()
 
     def close(self) -> None:
@@ -498,10 +615,14 @@ class OriginTarget(RabbitTarget):
     longer exists, is refused (named; --on-error decides)."""
 
     def __init__(
-        self, client: RabbitClient, strip_death: bool, notify: Callable[[str], None] = lambda _t: None
+        self,
+        client: RabbitClient,
+        strip_death: bool,
+        notify: Callable[[str], None] = lambda _t: None,
+        reconnect: ReconnectPolicy | None = None,
     ) -> None:
         # No exchange, no routing key in the endpoint: every message names its own.
-        super().__init__(client, Endpoint(RABBIT, "--to-origin"), notify)
+        super().__init__(client, Endpoint(RABBIT, "--to-origin"), notify, reconnect)
         self.strip_death = strip_death
         self.exchanges: dict[str, bool] = {}  # exchange -> whether it exists (asked once)
 
@@ -652,6 +773,10 @@ class Relay:
         self.dead_lettered = 0
         self.targets: dict[str, int] = {}  # messages confirmed (dry run: that would go) per destination
         self.stopped_at: tuple[Message, str] | None = None  # the message `admit` refused to take
+        # --reconnect on a RabbitMQ source: reconnections, and how many
+        # messages already delivered may come again (at most).
+        self.reconnects = 0
+        self.redelivered = 0
 
         # Optional on a target: one that sends everything one way and refuses
         # nothing in advance need not say so.
@@ -799,7 +924,12 @@ def stdin_batches(messages: Iterable[Message], size: int = 500) -> Iterator[list
 
 
 def open_target(
-    target: Endpoint, profile: Profile, engine: str | None, stdout: BinaryIO, note: Callable[[str], None]
+    target: Endpoint,
+    profile: Profile,
+    engine: str | None,
+    stdout: BinaryIO,
+    note: Callable[[str], None],
+    reconnect: ReconnectPolicy | None = None,
 ) -> Target:
     """The target, connected, after checking that it exists (NotFound, exit 6):
     nothing is read from the source before that."""
@@ -820,7 +950,7 @@ def open_target(
                 client.queue_info(target.queue)
             elif target.exchange is not None:
                 client.check_exchange(target.exchange)
-            return RabbitTarget(client, target, note)
+            return RabbitTarget(client, target, note, reconnect)
         except BaseException:
             client.close()
             raise
@@ -844,6 +974,51 @@ def _safe_producer(settings: KafkaSettings, profile: str | None) -> Producer:
     return producer(settings, options, profile)
 
 
+def open_exactly_once(
+    source: Endpoint, source_profile: Profile, target: Endpoint, profile: Profile, engine: str | None, group: str
+) -> ExactlyOnceTarget:
+    """--exactly-once: a transactional producer on the target topic, after
+    checking that source and target are one cluster (UsageError, exit 2,
+    when not: a transaction cannot span two) and the topic exists (exit 6).
+    Its transactional id is derived from `group`: the next run with the same
+    group fences this one off and aborts what it left open."""
+    from mqcli.core.kafka.common import ProduceOptions
+    from mqcli.core.kafka.engine import admin, resolve, transactional_producer
+
+    settings = resolve(profile.kafka, engine)
+    assert target.topic is not None
+    with admin(settings, profile.name) as a:
+        a.partitions(target.topic)
+        if source.profile != target.profile:
+            source_settings = resolve(source_profile.kafka, engine)
+            with admin(source_settings, source_profile.name) as b:
+                theirs = b.cluster().get("cluster_id")
+            ours = a.cluster().get("cluster_id")
+            if theirs is None or theirs != ours:
+                raise UsageError(
+                    f"--exactly-once needs source and target on one Kafka cluster: {source} is on cluster "
+                    f"{theirs}, {target} on {ours} (a transaction cannot span two clusters)"
+                )
+    d = settings.producer
+    options = ProduceOptions(
+        acks="all",
+        compression=d.compression or "none",
+        linger_ms=int(d.linger_ms),
+        batch_size=d.batch_size,
+        idempotence=True,
+        delivery_timeout=float(d.delivery_timeout),
+        transactional_id=f"{group}.tx",
+        transaction_timeout=float(d.transaction_timeout),
+    )
+    producer = transactional_producer(settings, options, profile.name)
+    try:
+        producer.init()  # fences off a killed run's producer and aborts its open transaction
+    except BaseException:
+        producer.close()
+        raise
+    return ExactlyOnceTarget(producer, target.topic, target.text)
+
+
 def open_kafka_origin(profile: Profile, engine: str | None, header: str | None, strip: bool) -> Target:
     """--to-origin from a Kafka dead-letter topic: a producer that sends each
     message to the topic its origin header names."""
@@ -863,13 +1038,15 @@ def open_kafka_origin(profile: Profile, engine: str | None, header: str | None, 
     return KafkaOriginTarget(_safe_producer(settings, profile.name), exists, header, strip)
 
 
-def open_origin(profile: Profile, strip_death: bool, note: Callable[[str], None]) -> Target:
+def open_origin(
+    profile: Profile, strip_death: bool, note: Callable[[str], None], reconnect: ReconnectPolicy | None = None
+) -> Target:
     """--to-origin: a RabbitMQ connection that publishes each message where it came from."""
     from mqcli.core.rabbit.client import RabbitClient
 
     client = RabbitClient(profile.rabbit, profile=profile.name)
     try:
-        return OriginTarget(client, strip_death, note)
+        return OriginTarget(client, strip_death, note, reconnect)
     except BaseException:
         client.close()
         raise
@@ -959,12 +1136,29 @@ def from_kafka(
             profile=profile.name,
             on_event=lambda text: debug(f"group {group}: {text}"),
         )
+        exactly_once = isinstance(relay.target, ExactlyOnceTarget)
+        if exactly_once:
+            assert isinstance(relay.target, ExactlyOnceTarget)
+            relay.target.attach(consumer)
+            # The offsets are committed by the transactions only: a commit of
+            # the consumer's own (asynchronous between batches) could land
+            # after a later transaction's and set the group back.  Where the
+            # consumer would commit (between batches, before its partitions
+            # are revoked) it delivers what is pending: one transaction.
+            setattr(consumer, "commit", lambda *_a, **_k: relay.deliver())  # noqa: B010 (a method replaced on purpose)
         try:
             result = consumer.run(rules, paced, relay.deliver)
         finally:
-            # Commit (after delivering what is pending) only when no delivery
-            # broke off: then every marked offset's message was confirmed.
-            consumer.close(commit=not relay.broken)
+            if exactly_once:
+                try:
+                    if not relay.broken:
+                        relay.deliver()  # the last transaction, while the consumer is still a member
+                finally:
+                    consumer.close(commit=False)
+            else:
+                # Commit (after delivering what is pending) only when no delivery
+                # broke off: then every marked offset's message was confirmed.
+                consumer.close(commit=not relay.broken)
         error = relay.stop_error()
         if error is not None:
             raise error
@@ -1003,9 +1197,55 @@ def _above(rules: StopRules, floor: dict[int, int]) -> StopRules:
     return replace(rules, matcher=matcher)
 
 
-def from_rabbit(source: Endpoint, profile: Profile, relay: Relay, rules: StopRules, *, prefetch: int = 1000) -> None:
+def is_stream(client: RabbitClient, queue: str) -> bool:
+    """Whether `queue` is a stream: a stream accepts a consumer attached at an
+    offset (at `next`: nothing is delivered), every other queue type refuses
+    the argument before delivering anything.  Either way nothing is taken."""
+    from mqcli.core.rabbit import streams
+    from mqcli.core.rabbit.client import amqp_errors
+
+    with amqp_errors(client, what=f"queue '{queue}'"):
+        ch = client.connection.channel()
+        try:
+            streams.quiet_rejects(ch)
+            ch.basic_qos(prefetch_count=1)
+            try:
+                streams.subscribe(ch, queue, lambda *_a: None, "next")
+            except UsageError:
+                return False  # the broker closed the probe's channel
+            return True
+        finally:
+            if ch.is_open:
+                ch.close()
+
+
+def from_rabbit(
+    source: Endpoint,
+    profile: Profile,
+    relay: Relay,
+    rules: StopRules,
+    *,
+    prefetch: int = 1000,
+    copy: bool = False,
+    stream_offset: str | int | datetime.datetime | None = None,
+    reconnect: ReconnectPolicy | None = None,
+    note: Callable[[str], None] = lambda _t: None,
+) -> None:
     """Consume queue `source` into `relay`: each delivery is acknowledged with
     its batch, after relay.deliver() returned.
+
+    `copy`: the queue must be a stream (read from `stream_offset`, else
+    first; -e: up to its last message when the run began), since reading
+    any other queue takes its messages (UsageError, exit 2, naming it); a
+    stream keeps them, so a move from one is a UsageError too.  On a stream
+    an acknowledgement only gives the broker credit, and --match and
+    --dry-run need not hold anything.
+
+    `reconnect` (--reconnect): a lost connection is opened again and the
+    consumer resumes (a stream at the offset after the last one read); what
+    was taken but not delivered is dropped (the broker sends it again), and
+    the last batch delivered but perhaps not acknowledged may come again:
+    counted in `relay.redelivered` (at most).
 
     Messages that --match leaves out, and with --dry-run every message, are
     held: neither acknowledged nor given back while the run lasts (so none
@@ -1013,7 +1253,8 @@ def from_rabbit(source: Endpoint, profile: Profile, relay: Relay, rules: StopRul
     their places, in their order.  A message the target would refuse
     anyway (`Relay.admit`) stops the run: what came before is delivered and
     acknowledged, it goes back to the queue, and Refused names it."""
-    from mqcli.core.rabbit.client import RabbitClient, amqp_errors
+    from mqcli.core.errors import ConnectionFailed
+    from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, amqp_errors
     from mqcli.core.rabbit.consume import HELD, ConsumeSettings, Outcome, consume
 
     assert source.queue is not None
@@ -1033,29 +1274,79 @@ def from_rabbit(source: Endpoint, profile: Profile, relay: Relay, rules: StopRul
             msg.line = next(numbers)  # names it in a failure: its position in this run
             if not relay.admit(msg):
                 return Outcome.STOP  # what came before is delivered and acknowledged; this one goes back
-            if not relay.wait_turn(msg, serve, lambda: signals.received is not None):
-                return Outcome.REQUEUE  # a signal while waiting: back in its place; the loop stops next
+            try:
+                if not relay.wait_turn(msg, serve, lambda: signals.received is not None):
+                    return Outcome.REQUEUE  # a signal while waiting: back in its place; the loop stops next
+            except ConnectionLost:
+                if stream:
+                    # The stream resumes after this one's offset: keep it (delivered with the next batch).
+                    relay.take(msg)
+                raise  # a queue sends it again
             relay.take(msg)
             if relay.dry_run:
                 relay.deliver()  # counts it: nothing is sent
-                return Outcome.HOLD  # given back when the channel closes
+                # Given back when the channel closes (a stream keeps it anyway: the ack is credit).
+                return Outcome.ACK if stream else Outcome.HOLD
             return Outcome.ACK  # sent with the batch's basic.ack, after relay.deliver() (its flush) returned
 
         client.queue_info(source.queue)  # NotFound (exit 6)
+        stream = is_stream(client, source.queue)
+        if stream and not copy:
+            raise UsageError(
+                f"cannot move from RabbitMQ stream '{source.queue}': a stream keeps its messages (use copy)"
+            )
+        if copy and not stream:
+            raise UsageError(
+                f"cannot copy from RabbitMQ queue '{source.queue}': reading takes the messages from it "
+                "(use move; only a stream can be copied)"
+            )
         settings = ConsumeSettings(
             queue=source.queue,
             count=rules.count,
             exit_at_end=rules.exit_at_end,
             idle_timeout=rules.idle_timeout,
             matcher=rules.matcher,
-            # Only when something is held (--match, --dry-run): holding sets the
-            # prefetch channel-wide, which quorum queues refuse (540 NOT_IMPLEMENTED).
-            holding=relay.dry_run or rules.matcher is not None,
+            # Only when something is held (--match, --dry-run; never on a stream):
+            # holding sets the prefetch channel-wide, which quorum queues refuse
+            # (540 NOT_IMPLEMENTED).
+            holding=(relay.dry_run or rules.matcher is not None) and not stream,
             prefetch=prefetch,
+            stream_offset=(stream_offset if stream_offset is not None else "first") if stream else None,
         )
+        # How many messages the target had confirmed when the source last
+        # acknowledged (an ack follows each flush and covers everything
+        # delivered before it), and at the flush before that one: a lost
+        # connection may also have lost the last ack in flight.
+        acked = [0, 0]
+
+        def flush() -> None:
+            try:
+                relay.deliver()
+            except ConnectionLost as e:
+                # The target's connection (its own --reconnect gave up): not the
+                # source's, which consume() would reconnect.  Exit 4 all the same.
+                raise ConnectionFailed(e.message, hint=e.hint) from None
+            acked[:] = [acked[1], relay.report.delivered]
+
+        def on_reconnect() -> None:
+            relay.reconnects += 1
+            if stream:
+                return  # resumed after the last offset read: what is pending is still to deliver, none comes again
+            relay.pending.clear()  # not delivered, not acknowledged: the broker sends them again
+            # Delivered but maybe not acknowledged: they come again (at most this many).
+            relay.redelivered += relay.report.delivered - acked[0]
+            acked[:] = [relay.report.delivered, relay.report.delivered]
+
         try:
             result = consume(
-                client, settings, take, flush=relay.deliver, stop_requested=lambda: signals.received is not None
+                client,
+                settings,
+                take,
+                flush=flush,
+                stop_requested=lambda: signals.received is not None,
+                reconnect=reconnect,
+                notify=note,
+                on_reconnect=on_reconnect,
             )
         except TimeoutExpired:
             # As for a Kafka source: --timeout is an error only when it cut the move short.

@@ -182,3 +182,11 @@ class TransactionalProducer(Protocol):
 
     def close(self) -> None:
         """Disconnect (an open transaction is left to the broker's transaction timeout)."""
+
+    # -- consume-transform-produce (`move --exactly-once`) -------------------------
+
+    def send_offsets(self, offsets: dict[tuple[str, int], int], consumer: GroupConsumer) -> None:
+        """Commit `consumer`'s group offsets (topic, partition) -> next offset
+        inside the open transaction: they count only if it commits.
+        `consumer` is this engine's group consumer (its group metadata fences
+        a zombie member); TransactionFailed when the broker refuses."""

@@ -18,6 +18,7 @@ from mqcli.core.message import Message
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
+    from mqcli.core.kafka.contract import GroupConsumer
 
 _FENCED = (kerr.ProducerFencedError, kerr.InvalidProducerEpochError, kerr.TransactionCoordinatorFencedError)
 
@@ -156,3 +157,18 @@ class TransactionalProducer:
                 self._producer.close(timeout=5)
             except Exception:  # closing must not hide the run's real outcome
                 pass
+
+    def send_offsets(self, offsets: dict[tuple[str, int], int], consumer: GroupConsumer) -> None:
+        from kafka import OffsetAndMetadata, TopicPartition
+
+        from mqcli.core.kafka.kafka_python.consumer import GroupConsumer as KpGroupConsumer
+
+        if not isinstance(consumer, KpGroupConsumer):
+            raise TypeError("send_offsets needs a kafka-python group consumer")
+        tps = {TopicPartition(t, p): OffsetAndMetadata(off, "", -1) for (t, p), off in offsets.items()}
+        try:
+            # The consumer's full group metadata (generation, member id): the
+            # broker then refuses offsets from a member the group moved on from (KIP-447).
+            self._producer.send_offsets_to_transaction(tps, consumer.consumer.group_metadata())
+        except kerr.KafkaError as e:
+            raise self._error(e, "send the offsets in") from None

@@ -31,6 +31,7 @@ from mqcli.core.message import Message
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
+    from mqcli.core.kafka.contract import GroupConsumer
 
 _FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
 _CONNECTION = (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN)
@@ -177,3 +178,20 @@ class TransactionalProducer:
                 self._producer.flush(0)
             except Exception:  # closing must not hide the run's real outcome
                 pass
+
+    def send_offsets(self, offsets: dict[tuple[str, int], int], consumer: GroupConsumer) -> None:
+        from confluent_kafka import TopicPartition
+
+        from mqcli.core.kafka.librdkafka.consumer import GroupConsumer as RdGroupConsumer
+
+        if not isinstance(consumer, RdGroupConsumer):
+            raise TypeError("send_offsets needs a librdkafka group consumer")
+        positions = [TopicPartition(t, p, off) for (t, p), off in offsets.items()]
+        try:
+            # The consumer's group metadata (generation, member id): the broker
+            # then refuses offsets from a member the group moved on from (KIP-447).
+            self._producer.send_offsets_to_transaction(
+                positions, consumer.consumer.consumer_group_metadata(), self._wait
+            )
+        except KafkaException as e:
+            raise self._error(e, "send the offsets in") from None
