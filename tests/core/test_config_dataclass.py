@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import field
 from typing import Any
 
@@ -59,9 +60,21 @@ def test_same_behaviour_as_dataclasses(frozen: bool) -> None:
             o.name = "x"
             assert o.name == "x"
     assert str(ours.__dataclass_params__) == str(std.__dataclass_params__)
+    assert str(inspect.signature(ours)) == str(inspect.signature(std))
+    assert ours.__doc__ == std.__doc__ and ours.__match_args__ == std.__match_args__
+    assert ours("a").extra is not ours("a").extra  # a new default from the factory each time
     assert [f.name for f in dataclasses.fields(ours)] == [f.name for f in dataclasses.fields(std)]
-    with pytest.raises(TypeError):
-        ours(nope=1)
+    for bad_args, bad_kwargs in [((), {"nope": 1}), ((), {}), (("a",), {"name": "b"}), (tuple("abcdef"), {})]:
+        with pytest.raises(TypeError):
+            std(*bad_args, **bad_kwargs)
+        with pytest.raises(TypeError):
+            ours(*bad_args, **bad_kwargs)
+    if frozen:
+        o = ours("a")
+        with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'name'"):
+            del o.name
+        with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'other'"):
+            o.other = 1
 
 
 def test_recursive_repr() -> None:
