@@ -355,6 +355,8 @@ class Publisher:
         props = self._fixed_props if fixed else None
         built = self._build_properties(msg) if props is None else None
         body = msg.value or b""
+        if type(body) is not bytes and isinstance(body, str):
+            body = body.encode("utf-8")  # as basic_publish would take a str body
         if self._closed_reason is not None:
             self._check_closed()
         if s.confirm and len(self._pending) >= s.window:
