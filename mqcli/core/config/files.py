@@ -7,13 +7,17 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mqcli.core.config.layers import BUILTIN_PROFILE, BUILTIN_SOURCE, Layer, Profile, build, env_layer, merge
 from mqcli.core.config.parsers import key_names
 from mqcli.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see _dataclass.py)
+    from mqcli.core.config._dataclass import dataclass
 
 if TYPE_CHECKING:
     # document.py imports PyYAML (~20 ms, most of it compiling its regular

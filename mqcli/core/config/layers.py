@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mqcli.core.config.parsers import AmqpUrl, Invalid, host_port, key_name
@@ -29,6 +29,11 @@ from mqcli.core.config.settings import (
     secret_values,
 )
 from mqcli.core.errors import ConfigError, MqcliError, UsageError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see _dataclass.py)
+    from mqcli.core.config._dataclass import dataclass
 
 BUILTIN_PROFILE = "local"
 BUILTIN_SOURCE = "built-in"

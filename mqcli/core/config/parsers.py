@@ -11,11 +11,16 @@ import difflib
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from mqcli.core.errors import UsageError
 from mqcli.core.parse import parse_duration
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see _dataclass.py)
+    from mqcli.core.config._dataclass import dataclass
 
 
 class Invalid(Exception):

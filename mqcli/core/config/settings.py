@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from mqcli.core.config import parsers as p
 from mqcli.core.errors import MASK
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see _dataclass.py)
+    from mqcli.core.config._dataclass import dataclass
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

@@ -9,6 +9,13 @@ callbacks.  Everything stays on one thread; the input is read by a helper
 thread so a slow pipe (`tail -f | mqcli rabbit publish`) never starves the
 connection of heartbeats.
 
+Messages are marshalled here, with pika's encoders, into the bytes pika's
+basic_publish would write, and a batch is handed to pika's transport as one
+write: pika's own basic_publish builds three frame objects per message and
+writes each frame with its own socket send, which cost far more CPU than the
+broker needs per message.  Properties that do not vary between messages are
+encoded once.
+
 Outcome per message, reported through callbacks with the Message (whose
 `line` names the input record); publish_stream hands them to a DeliveryReport
 (mqcli.core.delivery):
@@ -19,8 +26,8 @@ Outcome per message, reported through callbacks with the Message (whose
 
 from __future__ import annotations
 
-import queue
 import re
+import struct
 import threading
 import time
 import uuid
@@ -31,6 +38,7 @@ from typing import Any
 
 import pika
 import pika.exceptions as pex
+from pika.frame import Method as MethodFrame
 
 from mqcli.core.delivery import DeliveryReport
 from mqcli.core.errors import DeliveryFailed, InputError, MqcliError
@@ -65,6 +73,23 @@ POLL = 0.05
 
 # After Ctrl-C/SIGTERM: how long to wait for the confirms of what was already sent.
 SIGNAL_GRACE = 5.0
+
+# Marshalled frames are handed to pika's transport once this many bytes are
+# buffered, even within a batch (large bodies), so one batch never holds much.
+EMIT_BYTES = 1 << 16
+
+# AMQP 0-9-1 frame layout (section 4.2.3): type, channel, payload size, payload, end.
+_FRAME_END = b"\xce"
+# A content header frame's start: type 2, channel, size, then its payload's
+# class id (basic, 60), weight (0) and body size; the encoded properties follow.
+_HEADER_START = struct.Struct(">BHIHxxQ")
+_BODY_START = struct.Struct(">BHI")  # type 3, channel, size; then the body
+_FRAME_HEADER, _FRAME_BODY = 2, 3
+_BASIC_CLASS = 60
+
+# Cached basic.publish method frames by destination: bounded, as JSON Lines
+# input may name a different routing key on every line.
+METHOD_CACHE = 1024
 
 OnOk = Callable[[Message], None]
 OnFail = Callable[[Message, str], None]
@@ -107,9 +132,27 @@ class Publisher:
         self.max_line: int | None = None  # highest input line handed to basic_publish
         self._waiting = False  # in _wait/_wait_window's process_data_events: end it on a confirm
         self._channel = client.channel()
-        # The only use of pika internals here: the asynchronous channel under
-        # pika's blocking wrapper (see the module docstring).
+        # pika internals used here: the asynchronous channel under pika's
+        # blocking wrapper (see the module docstring), and, for writing
+        # messages, its connection's output and negotiated body frame size
+        # (see publish).
         self._impl = self._channel._impl
+        self._number: int = self._impl.channel_number
+        self._body_max: int = self._impl.connection._body_max_length
+        # Marshalled frames not yet handed to pika's transport, and their size.
+        self._out: list[bytes] = []
+        self._out_bytes = 0
+        self._methods: dict[tuple[str, str], bytes] = {}
+        # The encoded properties (plus the frame end) of a message that brings
+        # none of its own: the same for every such message, so built once.
+        self._fixed_props: bytes | None = None
+        self._props_vary = settings.generate_message_id or settings.timestamp_now
+        # --queue, or --exchange with --routing-key: the same destination for every message.
+        self._fixed_destination = (
+            (settings.exchange, settings.routing_key)
+            if settings.exchange is not None and settings.routing_key is not None
+            else None
+        )
         self._impl.add_on_close_callback(self._on_close)
         self._impl.add_on_return_callback(self._on_return)
         if settings.confirm:
@@ -186,6 +229,7 @@ class Publisher:
     def _poll(self, time_limit: float) -> None:
         # A lost connection leaves the unconfirmed messages pending: the caller
         # either re-sends them on a new connection or reports them.
+        self._emit()
         with amqp_errors(self.client):
             self.client.connection.process_data_events(time_limit=time_limit)
         self._check_closed()
@@ -213,6 +257,9 @@ class Publisher:
         (to be sent again on a new channel)."""
         pending, self._pending = self._pending, OrderedDict()
         self._returned.clear()
+        # Not written yet: they go out again on the new channel, not this one.
+        self._out.clear()
+        self._out_bytes = 0
         return [msg for msg, *_rest in pending.values()]
 
     def is_pending(self, msg: Message) -> bool:
@@ -262,29 +309,80 @@ class Publisher:
         where = f"line {msg.line}: " if msg.line is not None else ""
         raise InputError(f"{where}no routing_key in the message (give --queue, or --exchange and --routing-key)")
 
-    def publish(self, msg: Message, *, flush: bool = True) -> None:
+    def _build_properties(self, msg: Message) -> pika.BasicProperties:
+        """`msg`'s properties: the settings' defaults, its own (validated here), the generated ones."""
         s = self.settings
-        exchange, rk = self._destination(msg)
         props = build_properties(msg, s.properties, s.headers)
         if s.generate_message_id and props.message_id is None:
             props.message_id = str(uuid.uuid4())
         if s.timestamp_now and props.timestamp is None:
             props.timestamp = int(time.time())
+        return props
+
+    def _method(self, exchange: str, rk: str) -> bytes:
+        """The marshalled basic.publish method frame to this destination (pika's own encoding)."""
+        frame = self._methods.get((exchange, rk))
+        if frame is None:
+            publish = pika.spec.Basic.Publish(exchange=exchange, routing_key=rk, mandatory=self.settings.mandatory)
+            frame = MethodFrame(self._number, publish).marshal()
+            if len(self._methods) >= METHOD_CACHE:
+                self._methods.clear()
+            self._methods[(exchange, rk)] = frame
+        return frame
+
+    def _emit(self) -> None:
+        """Hand the buffered frames to pika's transport as one write."""
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        self._out_bytes = 0
+        # On a channel the broker closed meanwhile the frames would be discarded
+        # by the broker anyway; the caller's next poll raises the reason.
+        if self._impl.is_open:
+            with amqp_errors(self.client):
+                self._impl.connection._output_marshaled_frames((data,))
+
+    def publish(self, msg: Message, *, flush: bool = True) -> None:
+        """Hand `msg` over: marshalled into the output buffer, which goes to
+        the socket when `flush` (or when it grows large), and pending until
+        confirmed."""
+        s = self.settings
+        exchange, rk = self._fixed_destination or self._destination(msg)
+        # A message with no properties of its own gets the same encoded
+        # properties as every other such message: built (and validated) once.
+        fixed = not (msg.properties or msg.headers or self._props_vary)
+        props = self._fixed_props if fixed else None
+        built = self._build_properties(msg) if props is None else None
         body = msg.value or b""
-        self._check_closed()
-        if s.confirm:
+        if type(body) is not bytes and isinstance(body, str):
+            body = body.encode("utf-8")  # as basic_publish would take a str body
+        if self._closed_reason is not None:
+            self._check_closed()
+        if s.confirm and len(self._pending) >= s.window:
             # One free slot is enough: RabbitMQ confirms in batches (one wait
             # frees most of the window), and refilling in larger steps (1/8,
             # 1/4 of the window) measured no faster.
             self._wait_window(s.window - 1)
-        with amqp_errors(self.client):
-            try:
-                self._impl.basic_publish(
-                    exchange=exchange, routing_key=rk, body=body, properties=props, mandatory=s.mandatory
-                )
-            except (pex.UnsupportedAMQPFieldException, pex.ShortStringTooLong) as e:
-                where = f"line {msg.line}: " if msg.line is not None else ""
-                raise InputError(f"{where}cannot encode this message for AMQP ({type(e).__name__})") from None
+        if not self._impl.is_open:
+            with amqp_errors(self.client):
+                self._impl._raise_if_not_open()  # as basic_publish would
+        try:
+            method = self._methods.get((exchange, rk)) or self._method(exchange, rk)
+            if built is not None:
+                props = b"".join(built.encode()) + _FRAME_END
+                if fixed:
+                    self._fixed_props = props
+            assert props is not None
+            # The bytes pika's basic_publish would write, without its three
+            # frame objects and three transport writes (socket sends) per
+            # message: a batch goes to the transport as one write.
+            out = self._out
+            out.append(method)
+            self._out_bytes += len(method) + content_frames(out, self._number, props, body, self._body_max)
+        except (pex.UnsupportedAMQPFieldException, pex.ShortStringTooLong) as e:
+            where = f"line {msg.line}: " if msg.line is not None else ""
+            raise InputError(f"{where}cannot encode this message for AMQP ({type(e).__name__})") from None
         if msg.line is not None and (self.max_line is None or msg.line > self.max_line):
             self.max_line = msg.line
         if s.confirm:
@@ -297,6 +395,8 @@ class Publisher:
         if flush:
             # Send now and pick up whatever confirms have arrived, without waiting.
             self._poll(0)
+        elif self._out_bytes >= EMIT_BYTES:
+            self._emit()
 
     def finish(self) -> None:
         """Wait for every outstanding confirm (or fail them after confirm_timeout)."""
@@ -320,9 +420,36 @@ class Publisher:
     def close(self) -> None:
         try:
             if self._channel.is_open:
+                self._emit()  # what was handed over goes out, as pika would send its buffer
                 self._channel.close()
         except Exception:
             pass
+
+
+def content_frames(out: list[bytes], channel: int, props: bytes, body: bytes, body_max: int) -> int:
+    """Append the content header and body frames of a message to `out`, as
+    pika marshals them; returns the number of bytes appended.
+
+    `props` is the encoded basic properties followed by the frame end byte;
+    `body_max` the largest body frame payload the connection negotiated."""
+    size = len(body)
+    out.append(_HEADER_START.pack(_FRAME_HEADER, channel, 11 + len(props), _BASIC_CLASS, size))
+    out.append(props)
+    added = _HEADER_START.size + len(props)
+    if size <= body_max:
+        if size:
+            out.append(_BODY_START.pack(_FRAME_BODY, channel, size))
+            out.append(body)
+            out.append(_FRAME_END)
+            added += _BODY_START.size + size + 1
+        return added
+    for start in range(0, size, body_max):
+        chunk = body[start : start + body_max]
+        out.append(_BODY_START.pack(_FRAME_BODY, channel, len(chunk)))
+        out.append(chunk)
+        out.append(_FRAME_END)
+        added += _BODY_START.size + len(chunk) + 1
+    return added
 
 
 class MessageTooLarge(InputError):
@@ -346,6 +473,52 @@ def oversized_message(code: int, text: str, pending: list[Message]) -> MessageTo
 
 
 _END = object()
+
+
+class _Inbox:
+    """The hand-off from the input thread to the publishing thread.
+
+    A deque and two events instead of a queue.Queue: appending and popping
+    take no lock, and an event is set only when the other side sleeps on it
+    (queue.Queue takes a lock and notifies a condition for every item).
+    Bounded, so a fast input never runs far ahead of the broker."""
+
+    def __init__(self, limit: int) -> None:
+        self._items: deque[Any] = deque()
+        self._limit = limit
+        self._ready = threading.Event()  # set when there may be items (the taker waits on it)
+        self._room = threading.Event()  # set when there may be room (the putter waits on it)
+
+    def put(self, item: Any) -> None:
+        """(The input thread.) Add `item`, waiting while the inbox is full."""
+        items = self._items
+        items.append(item)
+        if not self._ready.is_set():
+            self._ready.set()
+        if len(items) >= self._limit:
+            # Clear first, then look again: a take() between the two sets it again.
+            self._room.clear()
+            while len(items) >= self._limit:
+                self._room.wait()
+                self._room.clear()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def get(self, timeout: float) -> Any:
+        """(The publishing thread.) The next item; queue.Empty-like IndexError after `timeout` without one."""
+        items = self._items
+        try:
+            item = items.popleft()
+        except IndexError:
+            # Clear first, then look again: a put() between the two sets it again.
+            self._ready.clear()
+            if not items:
+                self._ready.wait(timeout)
+            item = items.popleft()  # IndexError: still nothing
+        if not self._room.is_set() and len(items) < self._limit:
+            self._room.set()
+        return item
 
 
 def publish_stream(
@@ -391,7 +564,7 @@ def _publish_stream(
         report.ok(len(msg.value or b""))  # RabbitMQ's bytes: the bodies
 
     publisher = Publisher(client, settings, on_ok, report.fail, lambda: signals.received is not None)
-    inbox: queue.Queue[Any] = queue.Queue(maxsize=max(16, settings.window))
+    inbox = _Inbox(max(16, settings.window))
     # Messages to send (again) before taking more input: the unconfirmed ones
     # of a lost connection, in input order.
     redo: deque[Message] = deque()
@@ -442,7 +615,7 @@ def _publish_stream(
                 else:
                     try:
                         item = inbox.get(timeout=0.2)
-                    except queue.Empty:
+                    except IndexError:
                         publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
                         continue
                     if item is _END:
