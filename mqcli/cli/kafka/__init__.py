@@ -26,6 +26,7 @@ class KafkaGroup(LazyGroup):
         "schemas": "mqcli.cli.kafka.schemas:app",
         "wait": "mqcli.cli.kafka.wait:app",
         "users": "mqcli.cli.kafka.users:app",
+        "acls": "mqcli.cli.kafka.acls:app",
     }
 
 
