@@ -61,7 +61,15 @@ def test_set_password_lists_and_signs_in(cli: Any, user: str, topic: str, tmp_pa
 
 def test_one_mechanism_iterations_and_delete(cli: Any, user: str) -> None:
     r = cli(
-        "kafka", "users", "set-password", user, "-m", "scram-sha-512", "--iterations", "8192", "--password-stdin",
+        "kafka",
+        "users",
+        "set-password",
+        user,
+        "-m",
+        "scram-sha-512",
+        "--iterations",
+        "8192",
+        "--password-stdin",
         input=b"pw-one\n",
     )
     assert r.exit_code == 0, r.stderr
