@@ -172,3 +172,22 @@ def test_denied_principal_gets_exit_4_naming_the_permission(
         # The topic is readable, the group is not.
         r = cli("kafka", "group-consume", "--group", group, topic, "-e")
         assert r.exit_code == 4 and "an ACL must allow READ on the consumer group" in r.stderr
+        # Reading is not writing: the idempotent producer's id is refused first.
+        r = cli("kafka", "produce", topic, input=b"more\n")
+        assert r.exit_code == 4 and "an ACL must allow IDEMPOTENT_WRITE on the cluster" in r.stderr, r.stderr
+        r = cli(
+            "--profile",
+            "admin",
+            "kafka",
+            "acls",
+            "create",
+            "--allow",
+            principal,
+            "--operation",
+            "write",
+            "--topic",
+            topic,
+        )
+        assert r.exit_code == 0, r.stderr
+        r = cli("kafka", "produce", topic, input=b"more\n")  # WRITE on a topic covers the producer id too
+        assert r.exit_code == 0, r.stderr

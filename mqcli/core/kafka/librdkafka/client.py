@@ -255,7 +255,10 @@ def wait_connected(
             if _debug_enabled:
                 serve()
             return metadata
-        serve()
+        try:
+            serve()
+        except KafkaException as e:  # a fatal error, e.g. an idempotent producer the ACLs refuse
+            raise map_error(e, settings, profile, diagnosis=diagnosis) from None
         if diagnosis.definite() is not None or time.monotonic() >= deadline:
             raise connection_error(settings, profile, diagnosis)
 
@@ -348,7 +351,9 @@ def map_error(
     ):
         from mqcli.core.kafka.acls import acl_denied
 
-        return ConnectionFailed(acl_denied(_DENIED_NAMES.get(err.name(), err.name()), where, topic=topic))
+        # An idempotent producer's id needs IDEMPOTENT_WRITE on the cluster (or WRITE on a topic).
+        op = "IDEMPOTENT_WRITE" if "idempotence PID" in err.str() else None
+        return ConnectionFailed(acl_denied(_DENIED_NAMES.get(err.name(), err.name()), where, topic=topic, operation=op))
     if code in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
         if diagnosis is not None and diagnosis.errors:
             return connection_error(settings, profile, diagnosis)
@@ -373,5 +378,7 @@ def check_fatal(diagnosis: Diagnosis, settings: KafkaSettings, profile: str | No
     """Raise for a fatal client error (e.g. an idempotent producer fenced off, an OAuth token that cannot be renewed)."""
     if diagnosis.oauth_failure is not None:
         raise diagnosis.oauth_failure
+    if diagnosis.fatal is not None and diagnosis.fatal.name() in _DENIED_NAMES:
+        raise map_error(KafkaException(diagnosis.fatal), settings, profile)
     if diagnosis.fatal is not None:
         raise MqcliError(f"Kafka client failed at {_where(settings, profile)}: {describe(diagnosis.fatal)}")
