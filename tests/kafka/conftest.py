@@ -17,9 +17,11 @@ import pytest
 from tests.conftest import ROOT
 
 HOST = "127.0.0.1"
-PLAIN_PORT = 9092
-SASL_PORT = 9093
-TLS_PORT = 9094
+# KAFKA_PORT_OFFSET: a private broker beside the shared one (brokers/README.md).
+PORT_OFFSET = int(os.environ.get("KAFKA_PORT_OFFSET", "0"))
+PLAIN_PORT = 9092 + PORT_OFFSET
+SASL_PORT = 9093 + PORT_OFFSET
+TLS_PORT = 9094 + PORT_OFFSET
 BOOTSTRAP = f"{HOST}:{PLAIN_PORT}"
 TLS_DIR = ROOT / ".brokers" / "tls"
 

@@ -25,6 +25,8 @@ class KafkaGroup(LazyGroup):
         "groups": "mqcli.cli.kafka.groups:app",
         "schemas": "mqcli.cli.kafka.schemas:app",
         "wait": "mqcli.cli.kafka.wait:app",
+        "users": "mqcli.cli.kafka.users:app",
+        "acls": "mqcli.cli.kafka.acls:app",
     }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mqcli.core.errors import MqcliError
+    from mqcli.core.kafka.acls import AclBinding
     from mqcli.core.kafka.common import DeliveryReport, RecordsBefore, ResetTarget, StartOffset
     from mqcli.core.message import Message
     from mqcli.core.stops import RunResult, StopRules
@@ -124,6 +125,27 @@ class Admin(Protocol):
 
     def delete_records(self, topic: str, before: dict[int, int]) -> dict[int, int]:
         """Delete the records below each partition's offset; the new start offsets."""
+
+    # -- SCRAM users and ACLs (`kafka users`, `kafka acls`; mqcli.core.kafka.acls) --
+
+    def scram_users(self, users: list[str] | None = None) -> list[dict[str, Any]]:
+        """Per user and mechanism: {"user", "mechanism", "iterations"} (never a
+        secret); every user when `users` is None, NotFound for a named one without any."""
+
+    def set_scram_password(self, user: str, mechanism: str, password: str, iterations: int) -> None:
+        """Create or replace `user`'s credential for `mechanism` (SCRAM-SHA-256/512)."""
+
+    def delete_scram_user(self, user: str, mechanisms: list[str]) -> list[str]:
+        """Delete `user`'s credentials for `mechanisms` (those it has, returned); NotFound when it has none."""
+
+    def describe_acls(self, acl_filter: AclBinding) -> list[AclBinding]:
+        """The ACLs matching `acl_filter` (None fields match anything)."""
+
+    def create_acls(self, acls: list[AclBinding]) -> None:
+        """Create the ACLs (already existing ones are no error)."""
+
+    def delete_acls(self, acl_filter: AclBinding) -> list[AclBinding]:
+        """Delete the ACLs matching `acl_filter`; those deleted."""
 
     # -- topic configs and partitions (topology as code, `kafka topics alter-config|add-partitions`) --
 

@@ -12,7 +12,8 @@ from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, OffsetSpec
 from kafka.structs import OffsetAndMetadata
 
-from mqcli.core.errors import MqcliError, NotFound, UsageError
+from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound, UsageError
+from mqcli.core.kafka.acls import AclBinding, acl_sort_key
 from mqcli.core.kafka.common import (
     RecordsBefore,
     ResetTarget,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
 
 _UNKNOWN_TOPIC = 3
+_TOPIC_DENIED = 29  # TOPIC_AUTHORIZATION_FAILED
 
 
 class Admin:
@@ -58,6 +60,9 @@ class Admin:
         """Partition ids of `topic`; NotFound when it does not exist."""
         with self._errors(topic):
             (desc,) = self.client.describe_topics([topic])
+        if desc.get("error_code") == _TOPIC_DENIED:
+            # Kafka hides a topic the principal may not DESCRIBE: not "missing" but denied.
+            raise map_error(kerr.for_code(_TOPIC_DENIED)(), self.settings, self.profile, topic=topic)
         if desc.get("error_code") == _UNKNOWN_TOPIC or not desc.get("partitions"):
             raise NotFound(
                 f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`"
@@ -96,6 +101,8 @@ class Admin:
         """Partitions (leader, replicas, isr, earliest/latest offsets) and non-default configs."""
         with self._errors(topic):
             (desc,) = self.client.describe_topics([topic])
+        if desc.get("error_code") == _TOPIC_DENIED:
+            raise map_error(kerr.for_code(_TOPIC_DENIED)(), self.settings, self.profile, topic=topic)
         if desc.get("error_code") == _UNKNOWN_TOPIC:
             raise NotFound(f"topic {topic!r} does not exist")
         parts = sorted(desc.get("partitions") or [], key=lambda p: p["partition_index"])
@@ -386,6 +393,83 @@ class Admin:
             raise map_error(e, self.settings, self.profile, topic=topic) from None
         return {tp.partition: int(r["low_watermark"]) for tp, r in result.items()}
 
+    # -- SCRAM users and ACLs -------------------------------------------------------------
+    def scram_users(self, users: list[str] | None = None) -> list[dict[str, Any]]:
+        """Per user and mechanism its iteration count (the broker never sends secrets)."""
+        with self._errors():
+            result = self.client.describe_user_scram_credentials(list(users) if users else None)
+        rows: list[dict[str, Any]] = []
+        for user, info in sorted(result.items()):
+            error = info.get("error")
+            if error:
+                if _not_found(error):
+                    raise NotFound(f"user {user!r} has no SCRAM credentials")
+                raise MqcliError(f"cannot describe SCRAM credentials of {user!r}: {error}")
+            for cred in info.get("credential_infos") or []:
+                mech = cred["mechanism"]
+                rows.append(
+                    {
+                        "user": user,
+                        "mechanism": _mechanism_text(mech),
+                        "iterations": cred["iterations"],
+                    }
+                )
+        return rows
+
+    def _alter_scram(self, alterations: list[Any], user: str, what: str) -> None:
+        with self._errors():
+            result = self.client.alter_user_scram_credentials(alterations)
+        error = result.get(user)
+        if error:
+            if _not_found(error):
+                raise NotFound(f"user {user!r} has no such SCRAM credential")
+            raise UsageError(f"cannot {what} SCRAM credential of {user!r}: {error}")
+
+    def set_scram_password(self, user: str, mechanism: str, password: str, iterations: int) -> None:
+        from kafka.admin import UserScramCredentialUpsertion
+
+        mech = _mechanism(mechanism)
+        self._alter_scram([UserScramCredentialUpsertion(user, mech, password, iterations)], user, "set the")
+
+    def delete_scram_user(self, user: str, mechanisms: list[str]) -> list[str]:
+        from kafka.admin import UserScramCredentialDeletion
+
+        have = {r["mechanism"] for r in self.scram_users([user])}
+        gone = [m for m in mechanisms if m in have]
+        if not gone:
+            raise NotFound(f"user {user!r} has no {' or '.join(mechanisms)} credential")
+        self._alter_scram([UserScramCredentialDeletion(user, _mechanism(m)) for m in gone], user, "delete the")
+        return gone
+
+    def describe_acls(self, acl_filter: AclBinding) -> list[AclBinding]:
+        with self._errors():
+            acls, error = self.client.describe_acls(_acl(acl_filter, filter_=True))
+        if error is not kerr.NoError and not isinstance(error, kerr.NoError):
+            raise _acl_error(error)
+        return sorted((_binding(a) for a in acls), key=acl_sort_key)
+
+    def create_acls(self, acls: list[AclBinding]) -> None:
+        if not acls:
+            return
+        with self._errors():
+            result = self.client.create_acls([_acl(a, filter_=False) for a in acls])
+        for _acl_obj, error in result.get("failed") or []:
+            raise _acl_error(error)
+
+    def delete_acls(self, acl_filter: AclBinding) -> list[AclBinding]:
+        with self._errors():
+            result = self.client.delete_acls([_acl(acl_filter, filter_=True)])
+        deleted: list[AclBinding] = []
+        for _flt, matches, error in result:
+            if error is not kerr.NoError and not isinstance(error, kerr.NoError):
+                raise _acl_error(error)
+            for item in matches or []:
+                acl, err = item if isinstance(item, tuple) else (item, kerr.NoError)
+                if err is not kerr.NoError and not isinstance(err, kerr.NoError):
+                    raise _acl_error(err)
+                deleted.append(_binding(acl))
+        return sorted(deleted, key=acl_sort_key)
+
     # -- topic configs and partitions ----------------------------------------------------
     def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
         """Each topic's own overrides (source DYNAMIC_TOPIC_CONFIG), sensitive ones left out."""
@@ -460,6 +544,69 @@ class Admin:
         return {
             (tp.topic, tp.partition): (early[tp].offset, late[tp].offset) for tp in tps if tp in early and tp in late
         }
+
+
+def _not_found(error: object) -> bool:
+    """kafka-python gives a SCRAM refusal as the broker's message alone."""
+    text = str(error)
+    return "does not exist" in text or "ResourceNotFound" in text or "RESOURCE_NOT_FOUND" in text
+
+
+def _mechanism(name: str) -> Any:
+    from kafka.admin import ScramMechanism
+
+    return ScramMechanism[name.replace("-", "_")]
+
+
+def _mechanism_text(mech: Any) -> str:
+    return str(getattr(mech, "name", mech)).replace("_", "-")
+
+
+def _acl(b: AclBinding, *, filter_: bool) -> Any:
+    """An engine-neutral binding as kafka-python's ACL (or ACLFilter, None meaning ANY)."""
+    from kafka.admin import (
+        ACL,
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePattern,
+        ResourcePatternFilter,
+        ResourceType,
+    )
+
+    any_ = "ANY"
+    rtype = ResourceType[b.resource_type or any_]
+    ptype = ACLResourcePatternType[b.pattern_type or any_]
+    op = ACLOperation[b.operation or any_]
+    perm = ACLPermissionType[b.permission or any_]
+    if filter_:
+        pattern = ResourcePatternFilter(rtype, b.resource_name, ptype)
+        return ACLFilter(b.principal, b.host, op, perm, pattern)
+    return ACL(b.principal, b.host or "*", op, perm, ResourcePattern(rtype, b.resource_name, ptype))
+
+
+def _binding(acl: Any) -> AclBinding:
+    pattern = acl.resource_pattern
+    return AclBinding(
+        principal=acl.principal,
+        host=acl.host,
+        operation=acl.operation.name,
+        permission=acl.permission_type.name,
+        resource_type=pattern.resource_type.name,
+        resource_name=pattern.resource_name,
+        pattern_type=pattern.pattern_type.name,
+    )
+
+
+def _acl_error(error: Any) -> MqcliError:
+    """A broker's refusal of an ACL request (a class or an instance of a KafkaError)."""
+    name = error.__name__ if isinstance(error, type) else type(error).__name__
+    if name == "SecurityDisabledError":
+        return MqcliError("the broker has no authorizer configured (authorizer.class.name): it keeps no ACLs")
+    if "Authorization" in name:
+        return ConnectionFailed(f"not authorized to ALTER/DESCRIBE the cluster's ACLs ({name})")
+    return UsageError(f"the broker refused the ACL request: {name}: {error}")
 
 
 def _leader(partition: dict[str, Any]) -> int:

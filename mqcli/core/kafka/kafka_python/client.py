@@ -255,7 +255,9 @@ def map_error(
         what = f"topic {topic!r}" if topic else "topic or partition"
         return NotFound(f"{what} does not exist on {_where(settings, profile)}")
     if isinstance(e, kerr.AuthorizationError):
-        return ConnectionFailed(f"not authorized on {_where(settings, profile)}: {type(e).__name__}")
+        from mqcli.core.kafka.acls import acl_denied
+
+        return ConnectionFailed(acl_denied(type(e).__name__, _where(settings, profile), topic=topic))
     if isinstance(e, kerr.KafkaTimeoutError):
         return TimeoutExpired(f"Kafka at {_where(settings, profile)} did not answer in time: {text}")
     if isinstance(e, kerr.KafkaConnectionError):

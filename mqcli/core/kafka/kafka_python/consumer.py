@@ -96,6 +96,7 @@ class PartitionConsumer:
             known = self.consumer.partitions_for_topic(topic)
         if not known:
             self.close()
+            _denied(self.consumer, topic, settings, profile)
             raise NotFound(f"topic {topic!r} does not exist")
         wanted = sorted(set(partitions)) if partitions else sorted(known)
         missing = [p for p in wanted if p not in known]
@@ -303,6 +304,7 @@ class GroupConsumer:
                 known = self.consumer.partitions_for_topic(topic)
             if not known:
                 self.close(commit=False)
+                _denied(self.consumer, topic, settings, profile)
                 raise NotFound(f"topic {topic!r} does not exist")
         with self._errors():
             self.consumer.subscribe(topics, listener=_Rebalance(self))
@@ -406,3 +408,13 @@ class GroupConsumer:
                 self.consumer.close(autocommit=False)
             except Exception:  # leaving must not hide the run's outcome
                 pass
+
+
+def _denied(consumer: Any, topic: str, settings: KafkaSettings, profile: str | None) -> None:
+    """Raise the authorization error when `topic` is hidden because the
+    principal may not DESCRIBE it (Kafka leaves such topics out of the
+    metadata a consumer sees; asked for by name it says why)."""
+    from mqcli.core.kafka.kafka_python.admin import Admin
+
+    with Admin(settings, profile) as admin:
+        admin.partitions(topic)

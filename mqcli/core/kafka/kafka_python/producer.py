@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 
 from mqcli.core.bulk import fewer_gc_passes
 from mqcli.core.delivery import Delivery, DeliveryReport
-from mqcli.core.errors import DeliveryFailed, UsageError
+from mqcli.core.errors import ConnectionFailed, DeliveryFailed, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
 from mqcli.core.kafka.common import ACKS, COMPRESSION, ProduceOptions
@@ -116,6 +116,9 @@ class Producer:
                     # outstanding message now instead of hanging.
                     stalled = True
                     delivery.error = f"not acknowledged within {wait:g}s (the producer stopped sending)"
+                elif "AuthorizationFailed" in str(e):
+                    # No ACL lets this principal write: every message would fail the same way.
+                    raise _denied(e, topic, self.settings, self.profile) from None
                 else:
                     delivery.error = _describe(e)
             else:
@@ -198,3 +201,18 @@ class Producer:
                 except Exception:
                     pass
                 self._producer._closed = True
+
+
+def _denied(e: BaseException, topic: str, settings: KafkaSettings, profile: str | None) -> ConnectionFailed:
+    """A send the authorizer refused, naming what the principal lacks: WRITE on
+    the topic, or IDEMPOTENT_WRITE on the cluster for the idempotent producer's id
+    (kafka-python reports that one inside a plain KafkaError)."""
+    from mqcli.core.kafka.acls import acl_denied
+    from mqcli.core.kafka.kafka_python.client import _where as where
+
+    text = str(e)
+    if "ClusterAuthorizationFailed" in text:
+        line = acl_denied("ClusterAuthorizationFailedError", where(settings, profile), operation="IDEMPOTENT_WRITE")
+    else:
+        line = acl_denied("TopicAuthorizationFailedError", where(settings, profile), topic=topic, operation="WRITE")
+    return ConnectionFailed(line)

@@ -18,7 +18,8 @@ from confluent_kafka.admin._listoffsets import OffsetSpec
 from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewPartitions, NewTopic
 
-from mqcli.core.errors import MqcliError, NotFound, UsageError
+from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound, UsageError
+from mqcli.core.kafka.acls import AclBinding, acl_sort_key
 from mqcli.core.kafka.common import (
     RecordsBefore,
     ResetTarget,
@@ -32,6 +33,7 @@ from mqcli.core.kafka.librdkafka.client import (
     Diagnosis,
     client_config,
     describe,
+    error_name,
     kafka_errors,
     map_error,
     topic_partitions,
@@ -480,6 +482,104 @@ class Admin:
                 raise map_error(e, self.settings, self.profile, topic=topic, diagnosis=self.diagnosis) from None
         return out
 
+    # -- SCRAM users and ACLs -------------------------------------------------------------
+    def scram_users(self, users: list[str] | None = None) -> list[dict[str, Any]]:
+        """Per user and mechanism its iteration count (the broker never sends secrets)."""
+        if users:
+            futs = self.client.describe_user_scram_credentials(list(users), request_timeout=self.timeout)
+            assert isinstance(futs, dict)  # one future per user named
+            described: dict[str, Any] = {}
+            for user, fut in futs.items():
+                try:
+                    described[user] = fut.result(timeout=self.timeout + 5)
+                except KafkaException as e:
+                    raise self._scram_error(e, user) from None
+        else:
+            whole = self.client.describe_user_scram_credentials(request_timeout=self.timeout)
+            assert not isinstance(whole, dict)  # one future for every user
+            described = self._result(whole)
+        rows: list[dict[str, Any]] = []
+        for user, desc in sorted(described.items()):
+            for info in desc.scram_credential_infos or []:
+                rows.append(
+                    {
+                        "user": user,
+                        "mechanism": info.mechanism.name.replace("_", "-"),
+                        "iterations": info.iterations,
+                    }
+                )
+        return rows
+
+    def _scram_error(self, e: KafkaException, user: str) -> MqcliError:
+        err = _kerr(e)
+        if err is not None and err.code() == KafkaError.RESOURCE_NOT_FOUND:
+            return NotFound(f"user {user!r} has no SCRAM credentials")
+        if err is not None and err.code() > 0 and "AUTHORIZATION" not in err.name():
+            return UsageError(f"cannot alter SCRAM credentials of {user!r}: {describe(err)}")
+        return map_error(e, self.settings, self.profile, diagnosis=self.diagnosis)
+
+    def _alter_scram(self, alterations: list[Any], user: str) -> None:
+        futs = self.client.alter_user_scram_credentials(alterations, request_timeout=self.timeout)
+        for fut in futs.values():
+            try:
+                fut.result(timeout=self.timeout + 5)
+            except KafkaException as e:
+                raise self._scram_error(e, user) from None
+
+    def set_scram_password(self, user: str, mechanism: str, password: str, iterations: int) -> None:
+        from confluent_kafka.admin._scram import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+        info = ScramCredentialInfo(ScramMechanism[mechanism.replace("-", "_")], iterations)
+        self._alter_scram([UserScramCredentialUpsertion(user, info, password.encode("utf-8"))], user)
+
+    def delete_scram_user(self, user: str, mechanisms: list[str]) -> list[str]:
+        from confluent_kafka.admin._scram import ScramMechanism, UserScramCredentialDeletion
+
+        have = {r["mechanism"] for r in self.scram_users([user])}
+        gone = [m for m in mechanisms if m in have]
+        if not gone:
+            raise NotFound(f"user {user!r} has no {' or '.join(mechanisms)} credential")
+        self._alter_scram([UserScramCredentialDeletion(user, ScramMechanism[m.replace("-", "_")]) for m in gone], user)
+        return gone
+
+    def describe_acls(self, acl_filter: AclBinding) -> list[AclBinding]:
+        fut = self.client.describe_acls(_acl(acl_filter, filter_=True), request_timeout=self.timeout)
+        try:
+            found = fut.result(timeout=self.timeout + 5)
+        except KafkaException as e:
+            raise self._acl_error(e) from None
+        return sorted((_binding(b) for b in found), key=acl_sort_key)
+
+    def _acl_error(self, e: KafkaException) -> MqcliError:
+        err = _kerr(e)
+        if err is not None and err.code() == KafkaError.SECURITY_DISABLED:
+            return MqcliError("the broker has no authorizer configured (authorizer.class.name): it keeps no ACLs")
+        if err is not None and err.code() == KafkaError.CLUSTER_AUTHORIZATION_FAILED:
+            return ConnectionFailed(f"not authorized to ALTER/DESCRIBE the cluster's ACLs ({error_name(err)})")
+        if err is not None and err.code() > 0:
+            return UsageError(f"the broker refused the ACL request: {describe(err)}")
+        return map_error(e, self.settings, self.profile, diagnosis=self.diagnosis)
+
+    def create_acls(self, acls: list[AclBinding]) -> None:
+        if not acls:
+            return
+        futs = self.client.create_acls([_acl(a, filter_=False) for a in acls], request_timeout=self.timeout)
+        for fut in futs.values():
+            try:
+                fut.result(timeout=self.timeout + 5)
+            except KafkaException as e:
+                raise self._acl_error(e) from None
+
+    def delete_acls(self, acl_filter: AclBinding) -> list[AclBinding]:
+        futs = self.client.delete_acls([_acl(acl_filter, filter_=True)], request_timeout=self.timeout)
+        deleted: list[AclBinding] = []
+        for fut in futs.values():
+            try:
+                deleted += [_binding(b) for b in fut.result(timeout=self.timeout + 5)]
+            except KafkaException as e:
+                raise self._acl_error(e) from None
+        return sorted(deleted, key=acl_sort_key)
+
     # -- topic configs and partitions ----------------------------------------------------
     def topic_configs(self, topics: list[str]) -> dict[str, dict[str, str]]:
         """Each topic's own overrides (source DYNAMIC_TOPIC_CONFIG), sensitive ones left out."""
@@ -551,6 +651,39 @@ class Admin:
         early = {(tp.topic, tp.partition): o for tp, o in self._list_offsets({tp: _EARLIEST for tp in tps}).items()}
         late = {(tp.topic, tp.partition): o for tp, o in self._list_offsets({tp: _LATEST for tp in tps}).items()}
         return {key: (early[key], late[key]) for key in late if key in early}
+
+
+# Kafka's CLUSTER resource is BROKER in confluent-kafka's ResourceType.
+_RESOURCE = {"CLUSTER": "BROKER"}
+_RESOURCE_BACK = {v: k for k, v in _RESOURCE.items()}
+
+
+def _acl(b: AclBinding, *, filter_: bool) -> Any:
+    """An engine-neutral binding as confluent-kafka's AclBinding (or AclBindingFilter, None meaning ANY)."""
+    from confluent_kafka.admin._acl import AclBinding as CkAclBinding
+    from confluent_kafka.admin._acl import AclBindingFilter, AclOperation, AclPermissionType
+    from confluent_kafka.admin._resource import ResourcePatternType
+
+    any_ = "ANY"
+    rtype = ResourceType[_RESOURCE.get(b.resource_type or any_, b.resource_type or any_)]
+    ptype = ResourcePatternType[b.pattern_type or any_]
+    op = AclOperation[b.operation or any_]
+    perm = AclPermissionType[b.permission or any_]
+    if filter_:
+        return AclBindingFilter(rtype, b.resource_name, ptype, b.principal, b.host, op, perm)  # type: ignore[arg-type]  # None means any (documented); the stub says str
+    return CkAclBinding(rtype, b.resource_name or "", ptype, b.principal or "", b.host or "*", op, perm)
+
+
+def _binding(b: Any) -> AclBinding:
+    return AclBinding(
+        principal=b.principal,
+        host=b.host,
+        operation=b.operation.name,
+        permission=b.permission_type.name,
+        resource_type=_RESOURCE_BACK.get(b.restype.name, b.restype.name),
+        resource_name=b.name,
+        pattern_type=b.resource_pattern_type.name,
+    )
 
 
 def _type(t: Any) -> str | None:

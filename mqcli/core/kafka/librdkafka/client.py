@@ -255,7 +255,10 @@ def wait_connected(
             if _debug_enabled:
                 serve()
             return metadata
-        serve()
+        try:
+            serve()
+        except KafkaException as e:  # a fatal error, e.g. an idempotent producer the ACLs refuse
+            raise map_error(e, settings, profile, diagnosis=diagnosis) from None
         if diagnosis.definite() is not None or time.monotonic() >= deadline:
             raise connection_error(settings, profile, diagnosis)
 
@@ -267,6 +270,9 @@ UNKNOWN_TOPIC = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, Ka
 def topic_partitions(metadata: Any, topic: str, settings: KafkaSettings, profile: str | None) -> list[int]:
     """Partition ids of `topic` in cluster metadata; NotFound when it does not exist."""
     t = metadata.topics.get(topic)
+    if t is not None and t.error is not None and t.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+        # Kafka hides a topic the principal may not DESCRIBE: not "missing" but denied.
+        raise map_error(KafkaException(t.error), settings, profile, topic=topic)
     if t is None or (t.error is not None and t.error.code() in UNKNOWN_TOPIC) or not t.partitions:
         raise NotFound(f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`")
     if t.error is not None:
@@ -291,6 +297,15 @@ _NAMES = {
     "RECORD_LIST_TOO_LARGE": "RecordListTooLargeError",
     "INVALID_RECORD": "InvalidRecordError",
     "TOPIC_AUTHORIZATION_FAILED": "TopicAuthorizationFailedError",
+}
+
+
+# librdkafka's names of the authorization errors, as kafka-python names them.
+_DENIED_NAMES = {
+    "TOPIC_AUTHORIZATION_FAILED": "TopicAuthorizationFailedError",
+    "GROUP_AUTHORIZATION_FAILED": "GroupAuthorizationFailedError",
+    "CLUSTER_AUTHORIZATION_FAILED": "ClusterAuthorizationFailedError",
+    "TRANSACTIONAL_ID_AUTHORIZATION_FAILED": "TransactionalIdAuthorizationFailedError",
 }
 
 
@@ -332,8 +347,13 @@ def map_error(
         KafkaError.TOPIC_AUTHORIZATION_FAILED,
         KafkaError.GROUP_AUTHORIZATION_FAILED,
         KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     ):
-        return ConnectionFailed(f"not authorized on {where}: {error_name(err)}")
+        from mqcli.core.kafka.acls import acl_denied
+
+        # An idempotent producer's id needs IDEMPOTENT_WRITE on the cluster (or WRITE on a topic).
+        op = "IDEMPOTENT_WRITE" if "idempotence PID" in err.str() else None
+        return ConnectionFailed(acl_denied(_DENIED_NAMES.get(err.name(), err.name()), where, topic=topic, operation=op))
     if code in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
         if diagnosis is not None and diagnosis.errors:
             return connection_error(settings, profile, diagnosis)
@@ -358,5 +378,7 @@ def check_fatal(diagnosis: Diagnosis, settings: KafkaSettings, profile: str | No
     """Raise for a fatal client error (e.g. an idempotent producer fenced off, an OAuth token that cannot be renewed)."""
     if diagnosis.oauth_failure is not None:
         raise diagnosis.oauth_failure
+    if diagnosis.fatal is not None and diagnosis.fatal.name() in _DENIED_NAMES:
+        raise map_error(KafkaException(diagnosis.fatal), settings, profile)
     if diagnosis.fatal is not None:
         raise MqcliError(f"Kafka client failed at {_where(settings, profile)}: {describe(diagnosis.fatal)}")

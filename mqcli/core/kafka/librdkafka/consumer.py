@@ -29,7 +29,14 @@ from confluent_kafka import Message as RdMessage
 from mqcli.core.errors import NotFound, UsageError
 from mqcli.core.kafka.common import ASSIGNORS, StartOffset
 from mqcli.core.kafka.hooks import LoopHooks, group_hooks
-from mqcli.core.kafka.librdkafka.client import Diagnosis, check_fatal, client_config, kafka_errors, wait_connected
+from mqcli.core.kafka.librdkafka.client import (
+    Diagnosis,
+    check_fatal,
+    client_config,
+    kafka_errors,
+    map_error,
+    wait_connected,
+)
 from mqcli.core.message import Message
 from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
 from mqcli.core.writers import batch_writer
@@ -140,11 +147,32 @@ def _close_quietly(consumer: Consumer) -> None:
         pass
 
 
+_DENIED = (
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.GROUP_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+)
+_DENIED_TO_ASSIGN = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED)
+
+
 def _partitions(metadata: Any, topic: str) -> list[int]:
     t = metadata.topics.get(topic)
     if t is None or (t.error is not None and t.error.code() in _UNKNOWN) or not t.partitions:
         return []
     return sorted(t.partitions)
+
+
+def _denied(consumer: Any, topic: str, settings: KafkaSettings, profile: str | None) -> None:
+    """Raise the authorization error when `topic` is hidden because the
+    principal may not DESCRIBE it (Kafka leaves such topics out of the
+    metadata of every topic; asked for by name it says why)."""
+    try:
+        md = consumer.list_topics(topic, timeout=max(settings.connect_timeout, 5.0))
+    except KafkaException:
+        return  # the caller's NotFound stands; a broken connection shows on the next request
+    t = md.topics.get(topic)
+    if t is not None and t.error is not None and t.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+        raise map_error(KafkaException(t.error), settings, profile, topic=topic)
 
 
 class PartitionConsumer:
@@ -168,6 +196,7 @@ class PartitionConsumer:
         self.consumer, metadata = _new_consumer(settings, profile, self.diagnosis, extra)
         known = _partitions(metadata, topic)
         if not known:
+            _denied(self.consumer, topic, settings, profile)
             self.close()
             raise NotFound(f"topic {topic!r} does not exist")
         wanted = sorted(set(partitions)) if partitions else known
@@ -242,6 +271,9 @@ class PartitionConsumer:
             max_batch=int(self.settings.consumer.max_poll_records),
             errors=self._errors,
             fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
+            # Its group.id is a placeholder it never joins: a principal without
+            # an ACL on that group may still read the partitions it assigns.
+            denied=_DENIED_TO_ASSIGN,
         )
 
 
@@ -255,6 +287,7 @@ def _consume_loop(
     max_batch: int,
     errors: Callable[[], Any],
     fatal: Callable[[], None],
+    denied: tuple[int, ...] = (),
 ) -> RunResult:
     """Consume until a stop rule (`tracker`, mqcli.core.stops) applies,
     handing the messages to `hooks` (see LoopHooks); `positions` holds the
@@ -328,6 +361,9 @@ def _consume_loop(
                     continue
                 if code in _UNKNOWN:
                     raise NotFound(f"topic {topic!r} does not exist")
+                if code in (denied or _DENIED):  # retrying does not give the principal an ACL
+                    with errors():
+                        raise KafkaException(err)
                 if err.fatal():
                     raise KafkaException(err)
                 continue  # transient (librdkafka retries by itself)
@@ -409,6 +445,7 @@ class GroupConsumer:
         )
         for topic in topics:
             if not _partitions(metadata, topic):
+                _denied(self.consumer, topic, settings, profile)
                 self.close(commit=False)
                 raise NotFound(f"topic {topic!r} does not exist")
         with self._errors():

@@ -30,6 +30,7 @@ from mqcli.core.kafka.librdkafka.client import (
     client_config,
     describe,
     kafka_errors,
+    map_error,
     topic_partitions,
     wait_connected,
 )
@@ -137,6 +138,9 @@ class Producer:
             # message 0.5 s late, in a one-message run half of the run.
             with kafka_errors(self.settings, self.profile, topic=topic, diagnosis=self.diagnosis):
                 md = self._producer.list_topics(topic, timeout=max(self.settings.connect_timeout * 3, 15.0))
+        # A fatal error (an idempotent producer id the ACLs refuse) leaves the
+        # metadata empty: say that, not that the topic is missing.
+        check_fatal(self.diagnosis, self.settings, self.profile)
         return topic_partitions(md, topic, self.settings, self.profile)
 
     @fewer_gc_passes()
@@ -145,7 +149,14 @@ class Producer:
         o = self.options
         p = self._producer
         produce = p.produce
-        poll = p.poll
+        diagnosis, settings, profile = self.diagnosis, self.settings, self.profile
+
+        def poll(timeout: float) -> None:
+            try:
+                p.poll(timeout)
+            except KafkaException as e:  # a fatal error (e.g. a producer id the ACLs refuse)
+                raise map_error(e, settings, profile, topic=topic, diagnosis=diagnosis) from None
+
         default_key = o.key
         extra_headers = [(k, v.encode("utf-8")) for k, v in o.headers]
         max_in_flight = max(o.max_in_flight, 1)
