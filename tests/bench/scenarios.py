@@ -74,7 +74,7 @@ SIZES: dict[str, Sizes] = {
 }
 MORE_SIZES: dict[str, dict[str, Any]] = {
     # The issues' sizes: 200k each way, 1,000 queues, 100 partitions, --watch at its default interval.
-    "full": dict(avro=200_000, move=200_000, queues=1_000, partitions=100, admin_runs=11, watch_s=30, stream=200_000),
+    "full": dict(avro=200_000, move=200_000, queues=1_000, partitions=100, admin_runs=7, watch_s=30, stream=200_000),
     # The listings keep their full size (the point is the count); the rest ~1/50.
     "small": dict(avro=4_000, move=4_000, queues=1_000, partitions=100, admin_runs=5, watch_s=10, stream=4_000),
     # The smoke test: every row once, in seconds.
