@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tests.bench import report
 from tests.bench.report import Row
-from tests.bench.scenarios import RUNNERS, SCENARIOS, SIZES, Bench
+from tests.bench.scenarios import REGISTRY_HOST, REGISTRY_PORT, RUNNERS, SCENARIOS, SIZES, Bench
 from tests.bench.tools import (
     KAFKA_HOST,
     KAFKA_PORT,
@@ -47,6 +47,16 @@ NEEDS = {  # which broker each scenario needs
     "delay": {"rabbit"},
     "memory": {"kafka", "rabbit"},
     "profile": {"kafka"},
+    "avro-produce": {"kafka", "registry"},
+    "avro-consume": {"kafka", "registry"},
+    "avro-memory": {"kafka", "registry"},
+    "move-kafka-kafka": {"kafka"},
+    "move-rabbit-kafka": {"kafka", "rabbit"},
+    "move-kafka-rabbit": {"kafka", "rabbit"},
+    "admin-queues-list": {"rabbit"},
+    "admin-groups-describe": {"kafka"},
+    "admin-watch": {"kafka", "rabbit"},
+    "stream-consume": {"rabbit"},
 }
 
 
@@ -117,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     needed = set().union(*(NEEDS[s] for s in chosen)) if chosen else set()
     down = [
         f"{name} at {h}:{p}"
-        for name, h, p in (("Kafka", KAFKA_HOST, KAFKA_PORT), ("RabbitMQ", RABBIT_HOST, RABBIT_PORT))
+        for name, h, p in (
+            ("Kafka", KAFKA_HOST, KAFKA_PORT),
+            ("RabbitMQ", RABBIT_HOST, RABBIT_PORT),
+            ("Registry", REGISTRY_HOST, REGISTRY_PORT),
+        )
         if name.lower()[:5] in {n[:5] for n in needed} and not reachable(h, p)
     ]
     if down:

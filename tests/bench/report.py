@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -184,6 +185,7 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
                 "note": "",
             }
         )
+    more_targets(rows, ratio, out)
     mem_sids = sorted({r.sid for r in rows if r.kind == "memory"})
     for sid in mem_sids:
         group = [r for r in rows if r.sid == sid and not r.error and r.peak_rss_mb]
@@ -199,6 +201,58 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def more_targets(rows: list[Row], ratio: Callable[..., None], out: list[dict[str, Any]]) -> None:
+    """The targets of issues 11 (Avro), 12 (move) and 13 (listings, --watch)."""
+    for sid, what in (("avro-produce", "Avro produce"), ("avro-consume", "Avro consume to -o json")):
+        ratio(
+            f"{what}: mqcli / confluent-kafka serializer loop",
+            _find(rows, sid, "mqcli"),
+            _find(rows, sid, "confluent-kafka"),
+            1.0,
+            "issue 11",
+        )
+    for sid, what in (
+        ("kafka-kafka", "Kafka -> Kafka"),
+        ("rabbit-kafka", "RabbitMQ -> Kafka"),
+        ("kafka-rabbit", "Kafka -> RabbitMQ"),
+    ):
+        move = _find(rows, f"move/{sid}", "mqcli move")
+        ratio(
+            f"move {what}: move / the consume | produce pipe",
+            move,
+            _find(rows, f"move/{sid}", "mqcli kafka consume") or _find(rows, f"move/{sid}", "mqcli rabbit consume"),
+            1.0,
+            "issue 12",
+        )
+        eo = _find(rows, f"move/{sid}", "mqcli move --exactly-once")
+        ratio(f"move {what}: --exactly-once / plain move", eo, move, 0.5, "issue 12")
+    for sid in ("admin-queues-list", "admin-groups-describe"):
+        r = _find(rows, sid, "mqcli")
+        if r is not None and "p50_ms" in r.extra:
+            ms = r.extra["p50_ms"]
+            out.append(
+                {
+                    "target": f"{r.scenario.split(' (issue')[0]}, whole process, median",
+                    "measured": f"{ms:.0f} ms",
+                    "want": "< 1000 ms",
+                    "met": ms < 1000,
+                    "note": "issue 13",
+                }
+            )
+    for r in rows:
+        if r.sid.startswith("admin-watch/") and not r.error and "core_pct" in r.extra:
+            pct = r.extra["core_pct"]
+            out.append(
+                {
+                    "target": f"{r.tool}: CPU at the default interval",
+                    "measured": f"{pct:.1f}% of one core",
+                    "want": "< 5%",
+                    "met": pct < 5,
+                    "note": "issue 13",
+                }
+            )
 
 
 def _first_line(cmd: list[str]) -> str | None:
@@ -386,7 +440,7 @@ def markdown(rows: list[Row], info: dict[str, Any], size: str) -> str:
         out.append("")
     goals = targets(rows)
     if goals:
-        out.append("## Targets of issue 6 (reported, not asserted)\n")
+        out.append("## Targets of issues 6, 11, 12, 13 (reported, not asserted)\n")
         out.append(
             "Ratios of end-to-end msg/s (start-up included)"
             + (

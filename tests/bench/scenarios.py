@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 import statistics
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from tests.bench import measure
@@ -52,6 +54,14 @@ class Sizes:
     startup_runs: int  # runs per start-up command (median)
     first_runs: int  # runs per time-to-first-message case
     memory: tuple[int, ...]  # message counts for the peak-RSS rows
+    # The rows of issues 11, 12, 13 and 16 (set per size in MORE_SIZES below).
+    avro: int = 0  # Avro records produced / consumed through the registry
+    move: int = 0  # messages moved in each direction
+    queues: int = 0  # queues in the vhost that `rabbit queues list` lists
+    partitions: int = 0  # partitions of the group that `kafka groups describe` shows
+    admin_runs: int = 0  # runs of each listing command (median)
+    watch_s: float = 0  # seconds a --watch runs while its CPU time is measured (0: not measured)
+    stream: int = 0  # messages read from a stream
 
 
 SIZES: dict[str, Sizes] = {
@@ -62,6 +72,15 @@ SIZES: dict[str, Sizes] = {
     # The smoke test of the benchmark itself.
     "tiny": Sizes(2_000, 2_000, 200, 20, 100, 10, 0.5, 3, 1, (1_000, 2_000)),
 }
+MORE_SIZES: dict[str, dict[str, Any]] = {
+    # The issues' sizes: 200k each way, 1,000 queues, 100 partitions, --watch at its default interval.
+    "full": dict(avro=200_000, move=200_000, queues=1_000, partitions=100, admin_runs=7, watch_s=30, stream=200_000),
+    # The listings keep their full size (the point is the count); the rest ~1/50.
+    "small": dict(avro=4_000, move=4_000, queues=1_000, partitions=100, admin_runs=5, watch_s=10, stream=4_000),
+    # The smoke test: every row once, in seconds.
+    "tiny": dict(avro=300, move=300, queues=20, partitions=4, admin_runs=1, watch_s=0, stream=300),
+}
+SIZES = {name: replace(sizes, **MORE_SIZES[name]) for name, sizes in SIZES.items()}
 
 # Scenario ids, in run order ("kafka" selects both kafka-*, and so on).
 SCENARIOS = (
@@ -77,6 +96,16 @@ SCENARIOS = (
     "delay",
     "memory",
     "profile",
+    "avro-produce",
+    "avro-consume",
+    "avro-memory",
+    "move-kafka-kafka",
+    "move-rabbit-kafka",
+    "move-kafka-rabbit",
+    "admin-queues-list",
+    "admin-groups-describe",
+    "admin-watch",
+    "stream-consume",
 )
 
 
@@ -1121,6 +1150,616 @@ def profile(b: Bench) -> None:
                 )
 
 
+# -- Avro through a schema registry (issue 11) ----------------------------------------
+REGISTRY = "http://127.0.0.1:8081/apis/ccompat/v7"
+REGISTRY_HOST, REGISTRY_PORT = "127.0.0.1", 8081
+AVRO_SCHEMA = {
+    "type": "record",
+    "name": "Order",
+    "namespace": "mqcli.bench",
+    "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "customer", "type": "string"},
+        {"name": "quantity", "type": "int"},
+        {"name": "price", "type": "double"},
+        {"name": "paid", "type": "boolean"},
+        {"name": "note", "type": ["null", "string"], "default": None},
+    ],
+}
+
+
+def avro_schema_file(workdir: Path) -> Path:
+    path = workdir / "order.avsc"
+    if not path.exists():
+        path.write_text(json.dumps(AVRO_SCHEMA), encoding="utf-8")
+    return path
+
+
+def avro_data(workdir: Path, n: int) -> Path:
+    """n JSON values of the Order schema, one a line (~100 bytes each), made once per n."""
+    path = workdir / f"orders-{n}.jsonl"
+    if not path.exists():
+        with open(path, "w", encoding="ascii") as f:
+            chunk: list[str] = []
+            for i in range(n):
+                note = "null" if i % 3 else f'"gift {i % 97:02d}"'
+                chunk.append(
+                    f'{{"id": {i}, "customer": "customer-{i % 10_007:05d}", "quantity": {1 + i % 9}, '
+                    f'"price": {(i % 10_000) / 100}, "paid": {"true" if i % 2 else "false"}, "note": {note}}}\n'
+                )
+                if len(chunk) == 10_000:
+                    f.write("".join(chunk))
+                    chunk.clear()
+            f.write("".join(chunk))
+    return path
+
+
+def _registry_subject_delete(subject: str) -> None:
+    """Drop a subject the run registered (soft, then permanent), as the registry allows."""
+    import urllib.error
+    import urllib.request
+
+    for suffix in ("", "?permanent=true"):
+        req = urllib.request.Request(f"{REGISTRY}/subjects/{subject}{suffix}", method="DELETE")
+        try:
+            urllib.request.urlopen(req, timeout=10).close()
+        except (urllib.error.URLError, OSError):
+            return
+
+
+@contextmanager
+def avro_topic(b: Bench, prefix: str) -> Iterator[str]:
+    """A fresh topic, and afterwards its value subject gone from the registry too."""
+    with b.kafka.topic(prefix) as t:
+        try:
+            yield t
+        finally:
+            _registry_subject_delete(f"{t}-value")
+
+
+def _avro_fill(b: Bench, topic: str, n: int) -> None:
+    """Put n Avro records in `topic` with the reference loop (not measured)."""
+    data = avro_data(b.tools.workdir, n)
+    schema = avro_schema_file(b.tools.workdir)
+    fill = b.run(
+        b.tools.helper("avro_helper") + ["produce", BOOTSTRAP, REGISTRY, topic, str(schema)],
+        stdin_path=data,
+        timeout=b.timeout(n, 1000),
+    )
+    got = b.kafka.end_offset(topic)
+    if not fill.ok or got != n:
+        raise RuntimeError(f"filling {topic}: {fill.error() if not fill.ok else f'{got} of {n}'}")
+
+
+def _check_json_lines(row: Row, out: bytes, n: int) -> None:
+    """The consumer's stdout: n JSON records whose value is the decoded Order."""
+    lines = out.splitlines()
+    if len(lines) != n:
+        row.error = f"{len(lines)} of {n} records written"
+        return
+    first = json.loads(lines[0])
+    if not isinstance(first.get("value"), dict) or "customer" not in first["value"]:
+        row.error = f"value not decoded: {lines[0][:120]!r}"
+
+
+def avro_produce(b: Bench) -> None:
+    n = b.sizes.avro
+    scen = f"Kafka produce {n:,} JSON lines as Avro (registry)"
+    b.log(scen)
+    data = avro_data(b.tools.workdir, n)
+    schema = avro_schema_file(b.tools.workdir)
+    size = data.stat().st_size // n
+    cases: list[tuple[str, str, Callable[[str], list[str]], str]] = [
+        (
+            "mqcli kafka produce --value-schema",
+            "mqcli",
+            lambda t: (
+                b.tools.mqcli + ["kafka", "produce", t, "--schema-registry", REGISTRY, "--value-schema", str(schema)]
+            ),
+            f"one JSON value a line (~{size} B), registered as TOPIC-value; acks=all, idempotent (the default)",
+        ),
+        (
+            "confluent-kafka AvroSerializer loop",
+            "reference",
+            lambda t: b.tools.helper("avro_helper") + ["produce", BOOTSTRAP, REGISTRY, t, str(schema)],
+            "json.loads + AvroSerializer + produce() per line, acks=all, idempotent",
+        ),
+    ]
+    for tool, role, make, note in cases:
+        row = Row(scen, tool, role, sid="avro-produce", note=note)
+        with guarded(b, row), avro_topic(b, "avro") as t:
+            if take(row, b.run(make(t), stdin_path=data, timeout=b.timeout(n, 500)), n):
+                got = b.kafka.end_offset(t)
+                if got != n:
+                    row.error = f"only {got} of {n} records on the topic"
+
+
+def avro_consume(b: Bench) -> None:
+    n = b.sizes.avro
+    scen = f"Kafka consume {n:,} Avro records to -o json (registry), exit at end"
+    b.log(scen)
+    with avro_topic(b, "avro") as t:
+        _avro_fill(b, t, n)
+        cases: list[tuple[str, str, list[str], str]] = [
+            (
+                "mqcli kafka consume -o json",
+                "mqcli",
+                b.tools.mqcli
+                + ["kafka", "consume", t, "--schema-registry", REGISTRY, "--offset", "beginning", "-e", "-o", "json"],
+                "--value-format auto (the default with a registry): metadata, decoded value and value_schema",
+            ),
+            (
+                "confluent-kafka AvroDeserializer loop",
+                "reference",
+                b.tools.helper("avro_helper") + ["consume", BOOTSTRAP, REGISTRY, t, str(n)],
+                "AvroDeserializer + json.dumps of topic, partition, offset, timestamp, value per record",
+            ),
+        ]
+        for tool, role, cmd, note in cases:
+            row = Row(scen, tool, role, sid="avro-consume", note=note)
+            with guarded(b, row):
+                p = b.run(cmd, capture=True, timeout=b.timeout(n, 500))
+                if take(row, p, n):
+                    _check_json_lines(row, p.stdout, n)
+
+
+def avro_memory(b: Bench) -> None:
+    """Peak RSS of Avro produce and consume at two record counts (issue 11: flat)."""
+    for what in ("produce", "consume"):
+        scen = f"Memory: Kafka Avro {what} (registry)"
+        b.log(scen)
+        base: float | None = None
+        for n in b.sizes.memory:
+            row = Row(scen, f"mqcli kafka {what} (Avro)", "mqcli", kind="memory", sid=f"memory/avro-{what}")
+            with guarded(b, row), avro_topic(b, "avro-memory") as t:
+                if what == "produce":
+                    cmd = b.tools.mqcli + [
+                        "kafka",
+                        "produce",
+                        t,
+                        "--schema-registry",
+                        REGISTRY,
+                        "--value-schema",
+                        str(avro_schema_file(b.tools.workdir)),
+                    ]
+                    p = b.run(cmd, stdin_path=avro_data(b.tools.workdir, n), timeout=b.timeout(n, 500))
+                else:
+                    _avro_fill(b, t, n)
+                    cmd = b.tools.mqcli + [
+                        "kafka",
+                        "consume",
+                        t,
+                        "--schema-registry",
+                        REGISTRY,
+                        "--offset",
+                        "beginning",
+                        "-e",
+                        "-o",
+                        "json",
+                    ]
+                    p = b.run(cmd, timeout=b.timeout(n, 500))
+                take(row, p, n)
+                row.kind = "memory"
+                if not row.error and what == "produce" and b.kafka.end_offset(t) != n:
+                    row.error = f"only {b.kafka.end_offset(t)} of {n} records on the topic"
+                if not row.error:
+                    if base is None:
+                        base = row.peak_rss_mb
+                    elif base and row.peak_rss_mb:
+                        row.extra["growth"] = row.peak_rss_mb / base - 1
+
+
+# -- move vs the pipe (issue 12) ---------------------------------------------------------
+def _pipe(*commands: list[str]) -> list[str]:
+    """One shell pipeline, failing when any stage fails (measured as one process tree)."""
+    return ["bash", "-c", "set -o pipefail; " + " | ".join(shlex.join(c) for c in commands)]
+
+
+def _fill_topic(b: Bench, topic: str, n: int) -> None:
+    data = data_file(b.tools.workdir, n, SIZE)
+    try:
+        fill = b.run(b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", topic], stdin_path=data, timeout=b.timeout(n, 2000))
+    except ToolMissing:
+        fill = b.run(b.tools.mqcli + ["kafka", "produce", topic, "--acks", "1"], stdin_path=data, timeout=b.timeout(n))
+    got = b.kafka.end_offset(topic)
+    if not fill.ok or got != n:
+        raise RuntimeError(f"filling {topic}: {fill.error() if not fill.ok else f'{got} of {n}'}")
+
+
+def _exactly_once_available(b: Bench) -> bool:
+    """`move --exactly-once` is issue 12's last part: measured once the command has it."""
+    p = b.run(b.tools.mqcli + ["move", "--help"], capture=True, timeout=60)
+    return p.ok and b"--exactly-once" in p.stdout
+
+
+def _move_rows(
+    b: Bench,
+    sid: str,
+    scen: str,
+    cases: list[tuple[str, str, str]],
+    run_case: Callable[[Row, str], None],
+) -> None:
+    for tool, role, note in cases:
+        row = Row(scen, tool, role, sid=sid, note=note)
+        with guarded(b, row):
+            run_case(row, tool)
+        if "|" in tool:
+            # The rate a pipe's stages print is each stage's own, not the pipe's.
+            row.tool_msg_s = None
+
+
+def move_kafka_kafka(b: Bench) -> None:
+    n = b.sizes.move
+    scen = f"Move {n:,} x {SIZE} B Kafka -> Kafka"
+    b.log(scen)
+    cases = [
+        ("mqcli move", "mqcli", "consumer group committed after acks=all (idempotent) from the target"),
+        ("mqcli kafka consume -o json | mqcli kafka produce -i jsonl", "reference", PIPE_NOTE),
+    ]
+    if _exactly_once_available(b):
+        cases.append(("mqcli move --exactly-once", "context", "transactional producer, offsets in the transaction"))
+    with b.kafka.topic("move-src") as src:
+        _fill_topic(b, src, n)
+
+        def run_case(row: Row, tool: str) -> None:
+            with b.kafka.topic("move-dst") as dst:
+                group = unique("move")
+                if tool.startswith("mqcli move"):
+                    extra = ["--exactly-once"] if tool.endswith("--exactly-once") else []
+                    cmd = b.tools.mqcli + ["move", f"kafka:{src}", f"kafka:{dst}", "-e", "--group", group, *extra]
+                else:
+                    cmd = _pipe(
+                        b.tools.mqcli + ["kafka", "consume", src, "--offset", "beginning", "-e", "-o", "json"],
+                        b.tools.mqcli + ["kafka", "produce", dst, "-i", "jsonl"],
+                    )
+                try:
+                    if take(row, b.run(cmd, timeout=b.timeout(n, 200)), n):
+                        got = b.kafka.end_offset(dst)
+                        # A transactional producer's commit markers take offsets too.
+                        if got is None or got < n or (got != n and "exactly" not in tool):
+                            row.error = f"{got} of {n} messages on the target topic"
+                finally:
+                    b.kafka.delete_group(group)
+
+        _move_rows(b, "move/kafka-kafka", scen, cases, run_case)
+
+
+PIPE_NOTE = "the unguarded pipe (the consumer does not wait for the target); acks=all (produce's default)"
+
+
+def move_rabbit_kafka(b: Bench) -> None:
+    n = b.sizes.move
+    scen = f"Move {n:,} x {SIZE} B RabbitMQ -> Kafka"
+    b.log(scen)
+    cases = [
+        ("mqcli move", "mqcli", "each batch acknowledged after acks=all (idempotent) from Kafka"),
+        ("mqcli rabbit consume -o json | mqcli kafka produce -i jsonl", "reference", PIPE_NOTE),
+    ]
+
+    def run_case(row: Row, tool: str) -> None:
+        with b.rabbit.queue("move-src") as q, b.kafka.topic("move-dst") as t:
+            b.rabbit.fill(q, n, SIZE)
+            if tool == "mqcli move":
+                cmd = b.tools.mqcli + ["move", f"rabbit:{q}", f"kafka:{t}", "-e"]
+            else:
+                cmd = _pipe(
+                    b.tools.mqcli + ["rabbit", "consume", q, "--count", str(n), "-o", "json"],
+                    b.tools.mqcli + ["kafka", "produce", t, "-i", "jsonl"],
+                )
+            if take(row, b.run(cmd, timeout=b.timeout(n, 200)), n):
+                got, left = b.kafka.end_offset(t), b.rabbit.wait_count(q, 0, timeout=5)
+                if got != n or left != 0:
+                    row.error = f"{got} of {n} messages on the topic, {left} left in the queue"
+
+    _move_rows(b, "move/rabbit-kafka", scen, cases, run_case)
+
+
+def move_kafka_rabbit(b: Bench) -> None:
+    n = b.sizes.move
+    scen = f"Move {n:,} x {SIZE} B Kafka -> RabbitMQ"
+    b.log(scen)
+    cases = [
+        ("mqcli move", "mqcli", "consumer group committed after publisher confirms (mandatory)"),
+        ("mqcli kafka consume -o json | mqcli rabbit publish -i jsonl", "reference", PIPE_NOTE.split(";")[0]),
+    ]
+    with b.kafka.topic("move-src") as src:
+        _fill_topic(b, src, n)
+
+        def run_case(row: Row, tool: str) -> None:
+            with b.rabbit.queue("move-dst") as q:
+                group = unique("move")
+                if tool == "mqcli move":
+                    cmd = b.tools.mqcli + ["move", f"kafka:{src}", f"rabbit:{q}", "-e", "--group", group]
+                else:
+                    cmd = _pipe(
+                        b.tools.mqcli + ["kafka", "consume", src, "--offset", "beginning", "-e", "-o", "json"],
+                        b.tools.mqcli + ["rabbit", "publish", "--queue", q, "-i", "jsonl"],
+                    )
+                try:
+                    if take(row, b.run(cmd, timeout=b.timeout(n, 200)), n):
+                        got = b.rabbit.wait_count(q, n)
+                        if got != n:
+                            row.error = f"{got} of {n} messages in the target queue"
+                finally:
+                    b.kafka.delete_group(group)
+
+        _move_rows(b, "move/kafka-rabbit", scen, cases, run_case)
+
+
+# -- listings: 1,000 queues, a group of 100 partitions (issue 13) ------------------------
+MANAGEMENT = f"http://{RABBIT_HOST}:15672"
+
+
+def _management(method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    """One call to RabbitMQ's management API as guest (set-up, not measured)."""
+    import base64
+    import urllib.request
+
+    req = urllib.request.Request(
+        MANAGEMENT + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={
+            "Authorization": "Basic " + base64.b64encode(b"guest:guest").decode(),
+            "Content-Type": "application/json",
+        },
+    )
+    urllib.request.urlopen(req, timeout=30).close()
+
+
+@contextmanager
+def vhost_with_queues(count: int) -> Iterator[str]:
+    """A fresh vhost holding exactly `count` queues, so the listing's size is
+    known whatever the shared broker's "/" holds; deleted (queues and all) after."""
+    import urllib.parse
+
+    import pika
+
+    name = unique("vhost")
+    quoted = urllib.parse.quote(name, safe="")
+    _management("PUT", f"/api/vhosts/{quoted}", {})
+    try:
+        _management("PUT", f"/api/permissions/{quoted}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+        params = pika.URLParameters(f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{quoted}?heartbeat=0")
+        conn = pika.BlockingConnection(params)
+        try:
+            ch = conn.channel()
+            for i in range(count):
+                ch.queue_declare(f"q-{i:05d}", durable=True)
+        finally:
+            conn.close()
+        yield name
+    finally:
+        try:
+            _management("DELETE", f"/api/vhosts/{quoted}")
+        except OSError:
+            pass
+
+
+@contextmanager
+def group_with_partitions(b: Bench, partitions: int) -> Iterator[str]:
+    """A topic of `partitions` partitions with a message in each, and a group
+    with an offset committed on each (no member: a stopped consumer's group)."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic
+    from kafka.structs import OffsetAndMetadata
+
+    topic, group = unique("describe"), unique("describe-group")
+    b.kafka.admin.create_topics([NewTopic(topic, partitions, 1)])
+    try:
+        producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, client_id="mqcli-bench")
+        try:
+            for p in range(partitions):
+                producer.send(topic, b"x" * SIZE, partition=p)
+            producer.flush(30)
+        finally:
+            producer.close()
+        consumer = KafkaConsumer(
+            bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False, client_id="mqcli-bench"
+        )
+        try:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            consumer.assign(tps)
+            # Committed at 0 while each partition ends at 1: a lag of 1 on every row.
+            consumer.commit({tp: OffsetAndMetadata(0, "", -1) for tp in tps})
+        finally:
+            consumer.close()
+        yield group
+    finally:
+        b.kafka.delete_group(group)
+        b.kafka.delete(topic)
+
+
+def _alternating(b: Bench, scen: str, sid: str, cases: list[tuple[str, str, list[str], str]], runs: int) -> list[Row]:
+    """Each command `runs` times, the cases alternating (a shared machine drifts:
+    side by side, the ratio holds); medians of wall and CPU time, mqcli's ÷ each."""
+    rows = [Row(scen, tool, role, kind="latency", sid=sid, note=note) for tool, role, _, note in cases]
+    times: list[list[float]] = [[] for _ in cases]
+    cpu: list[list[float]] = [[] for _ in cases]
+    rss = [0 for _ in cases]
+    # A first round warms the page cache and is not counted (not at a size of one run: the smoke test).
+    warm = 1 if runs > 1 else 0
+    for i in range(warm + runs):
+        for k, (_tool, _role, cmd, _note) in enumerate(cases):
+            if rows[k].error:
+                continue
+            try:
+                p = b.run(cmd, timeout=120)
+                if not p.ok:
+                    raise RuntimeError(p.error())
+            except ToolMissing as e:
+                rows[k].error = f"not available: {e}"
+                continue
+            except Exception as e:
+                rows[k].error = f"{type(e).__name__}: {e}"[:300]
+                continue
+            if i >= warm:
+                times[k].append(p.wall * 1000)
+                cpu[k].append(p.cpu * 1000)
+                rss[k] = max(rss[k], p.maxrss_kb)
+    for k, row in enumerate(rows):
+        if not row.error and times[k]:
+            row.messages = len(times[k])
+            row.extra = latency_extra(times[k]) | {"cpu_p50_ms": statistics.median(cpu[k])}
+            row.peak_rss_mb = rss[k] / 1024
+            row.note += ("; " if row.note else "") + f"median of {len(times[k])}, CPU {row.extra['cpu_p50_ms']:.0f} ms"
+    mine = rows[0]
+    if not mine.error and mine.extra:
+        for row in rows[1:]:
+            if not row.error and row.extra:
+                vs = mine.extra["p50_ms"] / row.extra["p50_ms"]
+                mine.extra[f"vs {row.tool}"] = vs
+                row.extra["mqcli_vs_this"] = vs
+                row.note += f"; mqcli ÷ this {vs:.2f}"
+    for row in rows:
+        b.add(row)
+    return rows
+
+
+def admin_queues_list(b: Bench) -> None:
+    count, runs = b.sizes.queues, b.sizes.admin_runs
+    scen = f"rabbit queues list: a vhost of {count:,} queues (issue 13: < 1 s)"
+    b.log(scen)
+    try:
+        with vhost_with_queues(count) as vhost:
+            cases = [
+                (
+                    "mqcli rabbit queues list",
+                    "mqcli",
+                    b.tools.mqcli + ["rabbit", "queues", "list", "--vhost", vhost],
+                    "management API; whole process",
+                ),
+                (
+                    "rabbitmqadmin list queues",
+                    "reference",
+                    _rabbitmqadmin(b) + ["-V", vhost, "list", "queues"],
+                    "RabbitMQ's own Python CLI (Debian's), same API",
+                ),
+                (
+                    "curl /api/queues",
+                    "floor",
+                    ["curl", "-sf", "-u", "guest:guest", f"{MANAGEMENT}/api/queues/{vhost}", "-o", "/dev/null"],
+                    "the HTTP request alone, every column",
+                ),
+            ]
+            _alternating(b, scen, "admin-queues-list", cases, runs)
+    except ToolMissing as e:
+        b.add(Row(scen, "mqcli rabbit queues list", "mqcli", kind="latency", sid="admin-queues-list", error=str(e)))
+
+
+def _rabbitmqadmin(b: Bench) -> list[str]:
+    import shutil
+
+    path = shutil.which("rabbitmqadmin")
+    if not path:
+        raise ToolMissing("rabbitmqadmin not installed (Debian rabbitmq-server)")
+    return [path, "-H", RABBIT_HOST]
+
+
+def admin_groups_describe(b: Bench) -> None:
+    partitions, runs = b.sizes.partitions, b.sizes.admin_runs
+    scen = f"kafka groups describe: a group with {partitions} partitions (issue 13: < 1 s)"
+    b.log(scen)
+    with group_with_partitions(b, partitions) as group:
+        cases = [
+            (
+                "mqcli kafka groups describe",
+                "mqcli",
+                b.tools.mqcli + ["kafka", "groups", "describe", group],
+                "the default engine; whole process",
+            ),
+            (
+                "mqcli kafka groups describe (kafka-python)",
+                "context",
+                b.tools.mqcli + ["kafka", "--engine", "kafka-python", "groups", "describe", group],
+                "--engine kafka-python",
+            ),
+        ]
+        try:
+            cases.append(
+                (
+                    "kafka-consumer-groups --describe",
+                    "reference",
+                    b.tools.kafka_tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand")
+                    + ["--bootstrap-server", BOOTSTRAP, "--describe", "--group", group],
+                    "Kafka's own tool; JVM start-up included",
+                )
+            )
+        except ToolMissing as e:
+            b.add(
+                Row(
+                    scen,
+                    "kafka-consumer-groups --describe",
+                    "reference",
+                    "latency",
+                    "admin-groups-describe",
+                    error=str(e),
+                )
+            )
+        _alternating(b, scen, "admin-groups-describe", cases, runs)
+
+
+def admin_watch(b: Bench) -> None:
+    """CPU time of `--watch` at its default interval (2 s) over watch_s seconds,
+    stdout a pipe (JSON Lines snapshots), start-up included (issue 13: < 5% of a core)."""
+    secs = b.sizes.watch_s
+    if not secs:
+        b.log("  --watch CPU: not measured at this size")
+        return
+    scen = f"--watch CPU at the default interval over {secs:g} s (issue 13: < 5% of one core)"
+    b.log(scen)
+
+    def watch(row: Row, cmd: list[str]) -> None:
+        started = measure.Started(cmd, env=b.tools.env, cwd=b.tools.workdir)
+        time.sleep(secs)
+        started.terminate()
+        p = started.wait(30)
+        if p.rc not in (0, 143) or p.timed_out:
+            raise RuntimeError(p.error())
+        row.peak_rss_mb = p.maxrss_kb / 1024
+        row.wall_s = p.wall
+        row.extra = {"cpu_s": p.cpu, "core_pct": 100 * p.cpu / p.wall}
+        row.note = f"{row.extra['core_pct']:.1f}% of one core ({p.cpu:.2f} s CPU in {p.wall:.0f} s)"
+
+    row = Row(scen, "mqcli rabbit queues list --watch", "mqcli", kind="latency", sid="admin-watch/queues")
+    with guarded(b, row), vhost_with_queues(b.sizes.queues) as vhost:
+        watch(row, b.tools.mqcli + ["rabbit", "queues", "list", "--vhost", vhost, "--watch"])
+    row = Row(scen, "mqcli kafka groups describe --watch", "mqcli", kind="latency", sid="admin-watch/groups")
+    with guarded(b, row), group_with_partitions(b, b.sizes.partitions) as group:
+        watch(row, b.tools.mqcli + ["kafka", "groups", "describe", "--watch", "2s", group])
+
+
+# -- stream consume over AMQP (issue 16) -------------------------------------------------
+def stream_consume(b: Bench) -> None:
+    n = b.sizes.stream
+    scen = f"RabbitMQ stream consume {n:,} x {SIZE} B over AMQP, from the first offset"
+    b.log(scen)
+    cases: list[tuple[str, str, Callable[[str], list[str]], str]] = [
+        (
+            "mqcli rabbit consume --offset first -e",
+            "mqcli",
+            lambda s: b.tools.mqcli + ["rabbit", "consume", s, "--offset", "first", "-e"],
+            "prefetch 100 (the default), exit at the stream's end",
+        ),
+        (
+            "pika loop",
+            "reference",
+            lambda s: b.tools.helper("stream_helper") + ["consume", RABBIT_URL, s, str(n), "100"],
+            "x-stream-offset first, prefetch 100, one multiple-ack per 25",
+        ),
+    ]
+    with b.rabbit.stream("stream") as s:
+        b.rabbit.fill(s, n, SIZE)
+        for tool, role, make, note in cases:
+            row = Row(scen, tool, role, sid="stream-consume", note=note)
+            with guarded(b, row):
+                p = b.run(make(s), capture=True, timeout=b.timeout(n))
+                if take(row, p, n):
+                    got = p.stdout.count(b"\n")
+                    if got != n:
+                        row.error = f"{got} of {n} messages read"
+
+
 RUNNERS: dict[str, Callable[[Bench], None]] = {
     "startup": startup,
     "help": help_pages,
@@ -1134,4 +1773,14 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "delay": delay,
     "memory": memory,
     "profile": profile,
+    "avro-produce": avro_produce,
+    "avro-consume": avro_consume,
+    "avro-memory": avro_memory,
+    "move-kafka-kafka": move_kafka_kafka,
+    "move-rabbit-kafka": move_rabbit_kafka,
+    "move-kafka-rabbit": move_kafka_rabbit,
+    "admin-queues-list": admin_queues_list,
+    "admin-groups-describe": admin_groups_describe,
+    "admin-watch": admin_watch,
+    "stream-consume": stream_consume,
 }

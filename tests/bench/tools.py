@@ -336,3 +336,13 @@ class RabbitAdmin:
             yield name
         finally:
             self.delete(name)
+
+    @contextmanager
+    def stream(self, prefix: str) -> Iterator[str]:
+        """A fresh stream queue (its depth shows in `counts` a few seconds late)."""
+        name = unique(prefix)
+        self.ch.queue_declare(name, durable=True, arguments={"x-queue-type": "stream"})
+        try:
+            yield name
+        finally:
+            self.delete(name)
