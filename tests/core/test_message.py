@@ -83,6 +83,7 @@ def test_object_values_are_sent_as_compact_json() -> None:
         ('{"value": "!!", "value_encoding": "base64"}', "not valid base64"),
         ('{"value": "x", "value_encoding": "rot13"}', "unknown value_encoding"),
         ('{"value": "x", "partition": "0"}', "'partition' must be an integer"),
+        ('{"value": "x", "partition": -1}', "'partition' must be 0 or more"),
         ('{"value": "x", "headers": 3}', "'headers' must be"),
     ],
 )
