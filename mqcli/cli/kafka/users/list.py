@@ -33,4 +33,6 @@ def list_users(
 
     with open_admin(settings, profile_name) as admin:
         rows = admin.scram_users(list(dict.fromkeys(users)) if users else None)
+    # The broker answers in no fixed order (a user's two mechanisms swap between calls).
+    rows.sort(key=lambda r: (r["user"], r["mechanism"]))
     emit(app, output, rows, Table(("user", "mechanism", "iterations"), [tuple(r.values()) for r in rows]))
