@@ -250,7 +250,7 @@ def from_json_obj(obj: Any, line: int | None = None) -> Message:
             continue
         if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
             raise _bad(line, f"'{name}' must be {'an integer' if kind is int else 'a ' + kind.__name__}")
-        if name == "partition" and v < 0:
+        if name == "partition" and isinstance(v, int) and v < 0:
             # librdkafka reads -1 as "unassigned" and would pick a partition itself.
             raise _bad(line, "'partition' must be 0 or more")
         setattr(msg, name, v)
