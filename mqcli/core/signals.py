@@ -13,9 +13,16 @@
   the command finishes and its message is settled (committed, acknowledged)
   before mqcli stops; a second signal cuts it off.
 
+* a Kafka producer handing a message to kafka-python: a signal between
+  `send()` appending the record and the producer keeping its future would
+  send a message that is never reported (`held_only=True`: input is still
+  read with signals acting at once).
+
 Inside `DeferredSignals` the first SIGINT/SIGTERM is only recorded;
 `raise_received()` then runs the usual handler (KeyboardInterrupt -> exit
-130, SIGTERM -> 143).  A second signal is handled as usual at once.
+130, SIGTERM -> 143).  A second signal is handled as usual at once.  With
+`held_only=True` a signal is recorded only while `holding` is true and acts
+at once otherwise.
 """
 
 from __future__ import annotations
@@ -31,8 +38,10 @@ DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
 
 class DeferredSignals:
-    def __init__(self) -> None:
+    def __init__(self, *, held_only: bool = False) -> None:
         self.received: int | None = None
+        # False: the next signal acts at once (see held_only above).
+        self.holding = not held_only
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> DeferredSignals:
@@ -59,10 +68,10 @@ class DeferredSignals:
         self._previous = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.received is None:
+        if self.received is None and self.holding:
             self.received = signum
             return
-        # The second one: no more waiting.
+        # The second one, or one outside a held section: no more waiting.
         previous = self._previous.get(signum)
         self._restore()
         _call(previous, signum, frame)

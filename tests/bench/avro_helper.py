@@ -25,9 +25,13 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 def produce(bootstrap: str, registry: str, topic: str, schema_path: str) -> int:
     with open(schema_path, encoding="utf-8") as f:
         schema = f.read()
-    serialize = AvroSerializer(SchemaRegistryClient({"url": registry}), schema)
+    # A timeout on registry calls (the client has none by default) and stage
+    # lines on stderr: a hang shows where it was in the bench report.
+    serialize = AvroSerializer(SchemaRegistryClient({"url": registry, "timeout": 20}), schema)
     ctx = SerializationContext(topic, MessageField.VALUE)
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
+    p = Producer(
+        {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "message.timeout.ms": 40_000}
+    )
     failed = 0
 
     def report(err: object, _msg: object) -> None:
@@ -36,8 +40,11 @@ def produce(bootstrap: str, registry: str, topic: str, schema_path: str) -> int:
             failed += 1
 
     n = 0
+    print("registering the schema (first value)", file=sys.stderr, flush=True)
     for line in sys.stdin.buffer:
         value = serialize(json.loads(line), ctx)
+        if n == 0:
+            print("schema registered; producing", file=sys.stderr, flush=True)
         while True:
             try:
                 p.produce(topic, value, on_delivery=report)
@@ -47,12 +54,14 @@ def produce(bootstrap: str, registry: str, topic: str, schema_path: str) -> int:
         n += 1
         if n & 255 == 0:
             p.poll(0)
-    p.flush()
-    return 1 if failed else 0
+    print(f"{n} values handed over; flushing", file=sys.stderr, flush=True)
+    left = p.flush(50)
+    print(f"flushed: {failed} failed, {left} unreported", file=sys.stderr, flush=True)
+    return 1 if failed or left else 0
 
 
 def consume(bootstrap: str, registry: str, topic: str, count: int) -> int:
-    deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry}))
+    deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry, "timeout": 20}))
     ctx = SerializationContext(topic, MessageField.VALUE)
     # assign(), no commits: no consumer group is left behind on the broker.
     c = Consumer(

@@ -26,6 +26,7 @@ from mqcli.core.kafka.common import ACKS, COMPRESSION, ProduceOptions
 from mqcli.core.kafka.common import header_bytes as _header_bytes
 from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, map_error
 from mqcli.core.message import Message
+from mqcli.core.signals import DeferredSignals
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
@@ -131,58 +132,69 @@ class Producer:
             if (report.delivered + report.failed) & 255 == 0:
                 report.progress()
 
-        try:
-            for msg in messages:
-                if stalled:
-                    where = f"from line {msg.line} on" if msg.line is not None else f"after line {last_line}"
-                    raise DeliveryFailed(
-                        f"the Kafka producer stopped sending; input {where} was not sent",
-                        hint="was the broker away for longer than the delivery timeout? (--delivery-timeout)",
-                    )
-                if msg.line is not None:
-                    last_line = msg.line
-                size = len(msg.value or b"") + len(msg.key or b"")
-                delivery = Delivery(msg=msg, size=size)
-                if msg.value is None and msg.key is None and self.options.key is None:
-                    delivery.error = "a null value (tombstone) needs a key"
-                    report.settle(delivery)
-                    continue
-                try:
-                    fut = self._send(topic, msg)
-                except kerr.KafkaTimeoutError as e:
-                    delivery.error = _describe(e)
-                    report.settle(delivery)
-                    continue
-                except (ValueError, TypeError, AssertionError, kerr.KafkaError) as e:
-                    delivery.error = _describe(e)
-                    report.settle(delivery)
-                    continue
-                if self.options.sync:
-                    settle((delivery, fut))
-                    continue
-                window.append((delivery, fut))
-                window_bytes += size
-                # Report finished sends early (keeps failures near their input),
-                # and block on the oldest only when the window is full.
-                while window and (
-                    window[0][1].is_done
-                    or len(window) > self.options.max_in_flight
-                    or window_bytes > self.options.max_in_flight_bytes
-                ):
-                    # Settled before it leaves the window: a signal arriving
-                    # while waiting must not lose its report (finally below).
-                    settle(window[0])
-                    item = window.popleft()
-                    window_bytes -= item[0].size
-        finally:
-            if not stalled:
-                try:
-                    self._producer.flush(timeout=wait)
-                except kerr.KafkaError:
-                    pass  # each unsent message is reported by its future below
-            while window:
-                settle(window.popleft())
-            report.progress()
+        def take(msg: Message) -> None:
+            nonlocal last_line, window_bytes
+            if stalled:
+                where = f"from line {msg.line} on" if msg.line is not None else f"after line {last_line}"
+                raise DeliveryFailed(
+                    f"the Kafka producer stopped sending; input {where} was not sent",
+                    hint="was the broker away for longer than the delivery timeout? (--delivery-timeout)",
+                )
+            if msg.line is not None:
+                last_line = msg.line
+            size = len(msg.value or b"") + len(msg.key or b"")
+            delivery = Delivery(msg=msg, size=size)
+            if msg.value is None and msg.key is None and self.options.key is None:
+                delivery.error = "a null value (tombstone) needs a key"
+                report.settle(delivery)
+                return
+            try:
+                fut = self._send(topic, msg)
+            except (ValueError, TypeError, AssertionError, kerr.KafkaError) as e:  # incl. KafkaTimeoutError
+                delivery.error = _describe(e)
+                report.settle(delivery)
+                return
+            window.append((delivery, fut))
+            window_bytes += size
+            # Report finished sends early (keeps failures near their input),
+            # and block on the oldest only when the window is full (or at
+            # once with --sync).
+            while window and (
+                self.options.sync
+                or window[0][1].is_done
+                or len(window) > self.options.max_in_flight
+                or window_bytes > self.options.max_in_flight_bytes
+            ):
+                settle(window[0])
+                window_bytes -= window.popleft()[0].size
+
+        # A signal is held while a message is handed over and settled: one
+        # landing between send() queueing the record and the window keeping
+        # its future, or between settling and leaving the window, would send
+        # a message never reported, or report one twice.  While the input is
+        # read it acts at once (stdin may be idle); the finally below then
+        # flushes and reports what was handed over.
+        with DeferredSignals(held_only=True) as signals:
+            try:
+                for msg in messages:
+                    signals.holding = True
+                    try:
+                        take(msg)
+                    finally:
+                        signals.holding = False
+                    if signals.received is not None:
+                        signals.raise_received()
+            finally:
+                signals.holding = True  # unless a signal already acted: then a second one stops at once
+                if not stalled:
+                    try:
+                        self._producer.flush(timeout=wait)
+                    except kerr.KafkaError:
+                        pass  # each unsent message is reported by its future below
+                while window:
+                    settle(window.popleft())
+                report.progress()
+            signals.raise_received()
 
     def close(self) -> None:
         if not self._closed:
