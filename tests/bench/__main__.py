@@ -30,6 +30,8 @@ from tests.bench.tools import (
     RABBIT_HOST,
     RABBIT_PORT,
     Tools,
+    go_tool_versions,
+    go_version,
     kafka_version,
     perftest_version,
 )
@@ -109,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", help=f"comma-separated scenarios or prefixes: {', '.join(SCENARIOS)}")
     parser.add_argument("--skip", help="comma-separated scenarios or prefixes to leave out")
+    parser.add_argument(
+        "--no-go-build",
+        action="store_true",
+        help="leave the Go peers (kaf, rabtap) unbuilt: their rows say so unless built before",
+    )
     parser.add_argument("--memory-sizes", type=counts, help="message counts for the memory rows, e.g. 10000,100000")
     args = parser.parse_args(argv)
 
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         return 4
 
     workdir = Path(tempfile.mkdtemp(prefix="mqcli-bench-"))
-    bench = Bench(Tools(workdir=workdir), sizes, log)
+    bench = Bench(Tools(workdir=workdir, build_go=not args.no_go_build), sizes, log)
     started = time.monotonic()
     rabbit_version = None
     if needed & {"rabbit"}:
@@ -149,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
             pass
     info = report.machine(kafka_version(), rabbit_version, None)
     info["scenarios"] = chosen
+    info["go"] = go_version()
 
     def write(status: str) -> tuple[Path, Path]:
         # After every scenario: an interrupted run still leaves what it measured.
         report.fill_ratios(bench.rows)
         info["perftest"] = perftest_version()
+        info["go_tools"] = go_tool_versions()
         info["duration_s"] = round(time.monotonic() - started, 1)
         info["status"] = status
         return report.write(args.out, bench.rows, info, args.size, asdict(sizes))

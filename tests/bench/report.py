@@ -368,7 +368,8 @@ def markdown(rows: list[Row], info: dict[str, Any], size: str) -> str:
         f" (crc32c {info['crc32c'] or 'absent'}), pika {info['pika']}"
         f"{', confluent-kafka ' + info['confluent_kafka'] if info['confluent_kafka'] else ''}; "
         f"Kafka {info['kafka']} (1 node, KRaft), RabbitMQ {info['rabbitmq']}; kcat {info['kcat']}; "
-        f"{info['java']}; PerfTest {info['perftest'] or 'not fetched'}. "
+        f"{info['java']}; PerfTest {info['perftest'] or 'not fetched'}"
+        f"{''.join(f'; {k} {v}' for k, v in (info.get('go_tools') or {}).items())} (Go {info.get('go') or 'absent'}). "
         "Brokers and tools on the same machine, loopback; tools run without PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE.\n"
     )
     out.append(

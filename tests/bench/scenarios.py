@@ -8,6 +8,7 @@ side would measure each other.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -762,6 +763,27 @@ def kafka_produce(b: Bench) -> None:
                 matches = PP_RATE.findall(p.stdout.decode("utf-8", "replace"))
                 if matches:
                     row.tool_msg_s = float(matches[-1][1])
+        if acks == "1":
+            _kaf_produce(b, scen)
+
+
+def _kaf_produce(b: Bench, scen: str) -> None:
+    """kaf (Go, sarama) as a further peer: it sends one message at a time and
+    waits for each (a SyncProducer), so it gets the capped count of the slow rows."""
+    m = min(b.sizes.kafka, b.sizes.floor)
+    row = Row(
+        scen,
+        "kaf produce",
+        "reference",
+        sid="kafka-produce/acks=1",
+        note=f"Go (sarama), acks=1 (its default), one synchronous send per line; {m:,} messages",
+    )
+    with guarded(b, row), b.kafka.topic("produce") as t:
+        cmd = b.tools.go_tool("kaf") + ["-b", BOOTSTRAP, "produce", t]
+        if take(row, b.run(cmd, stdin_path=data_file(b.tools.workdir, m, SIZE), timeout=b.timeout(m, 100)), m):
+            got = b.kafka.end_offset(t)
+            if got != m:
+                row.error = f"only {got} of {m} messages on the topic"
 
 
 def kafka_consume(b: Bench) -> None:
@@ -807,6 +829,14 @@ def kafka_consume(b: Bench) -> None:
                 "reference",
                 lambda: b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-e", "-q"],
                 "",
+            ),
+            (
+                "kaf consume",
+                "reference",
+                lambda: (
+                    b.tools.go_tool("kaf") + ["-b", BOOTSTRAP, "consume", t, "--offset", "oldest", "--output", "raw"]
+                ),
+                "Go (sarama); without --follow it ends at the end offsets",
             ),
             # A named group (deleted below) instead of a random console-consumer-NNNN
             # left behind; no commits, like the other two.
@@ -923,6 +953,33 @@ def rabbit_publish(b: Bench) -> None:
                 got = b.rabbit.wait_count(q, m_floor)
                 if got != m_floor:
                     row.error = f"only {got} of {m_floor} messages in the queue"
+        _rabtap_publish(b, scen, sid, confirm)
+
+
+def _rabtap_publish(b: Bench, scen: str, sid: str, confirm: bool) -> None:
+    """rabtap (Go) as a further peer.  It reads messages as a stream of its own
+    JSON objects (base64 bodies; raw input is one whole message), and with
+    --confirms waits for each confirm before the next message."""
+    m = min(b.sizes.rabbit, b.sizes.floor) if confirm else b.sizes.rabbit
+    note = "Go (amqp091-go), its JSON message stream on stdin; " + (
+        f"--confirms waits for each; {m:,} messages" if confirm else "no confirms"
+    )
+    row = Row(scen, "rabtap pub", "reference", sid=sid, note=note)
+    with guarded(b, row), b.rabbit.queue("publish") as q:
+        data = b.tools.workdir / f"rabtap-{q}.jsonl"
+        body = base64.b64encode(b"x" * SIZE).decode()
+        line = json.dumps({"Exchange": "", "RoutingKey": q, "Body": body, "DeliveryMode": 2}, separators=(",", ":"))
+        data.write_text((line + "\n") * m, encoding="utf-8")
+        cmd = b.tools.go_tool("rabtap") + ["pub", "--uri", RABBIT_URL, "--format", "json-nopp"]
+        try:
+            if take(
+                row, b.run(cmd + (["--confirms"] if confirm else []), stdin_path=data, timeout=b.timeout(m, 200)), m
+            ):
+                got = b.rabbit.wait_count(q, m)
+                if got != m:
+                    row.error = f"only {got} of {m} messages in the queue"
+        finally:
+            data.unlink()
 
 
 def rabbit_consume(b: Bench) -> None:
@@ -949,6 +1006,13 @@ def rabbit_consume(b: Bench) -> None:
             "context",
             lambda q: b.tools.helper("pika_helper") + ["consume", RABBIT_URL, q, str(n), "100"],
             "one ack per message",
+            False,
+        ),
+        (
+            "rabtap sub",
+            "reference",
+            lambda q: b.tools.go_tool("rabtap") + ["sub", q, "--uri", RABBIT_URL, "--limit", str(n), "--format", "raw"],
+            "Go (amqp091-go); its fixed prefetch of 1, an ack per message; header and body printed per message",
             False,
         ),
     ]

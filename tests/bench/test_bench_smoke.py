@@ -43,7 +43,19 @@ def test_bench_runner_writes_report(bench_brokers: None, tmp_path: Path) -> None
     env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.bench", "--size", "tiny", "--only", SCENARIOS, "--out", str(out)],
+        # --no-go-build: building kaf and rabtap takes minutes (make bench does it).
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            "--size",
+            "tiny",
+            "--only",
+            SCENARIOS,
+            "--no-go-build",
+            "--out",
+            str(out),
+        ],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ benchmarked (a broken `mqcli kafka produce` must not break the kcat rows)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -29,6 +30,13 @@ RABBIT_URL = f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/"
 KAFKA_SH = ROOT / "brokers" / "kafka.sh"
 PERFTEST_POM = Path(__file__).resolve().parent / "perftest" / "pom.xml"
 PERFTEST_LIB = STATE / "perftest" / "lib"
+# Go peers (issue 15 §4), built from the Go module proxy at exact versions
+# (the proxy here refuses @latest and `go install`'s version list lookup).
+GO_TOOLS = {
+    "kaf": ("github.com/birdayz/kaf", "v0.2.14", "./cmd/kaf"),
+    "rabtap": ("github.com/jandelgado/rabtap", "v1.45.0", "./cmd/rabtap"),
+}
+GO_BIN = STATE / "go" / "bin"
 BENCH_DIR = Path(__file__).resolve().parent
 
 
@@ -49,6 +57,8 @@ class Tools:
     env: dict[str, str] = field(default_factory=dict)  # for mqcli and helpers
     _perftest_cp: str | None = None
     _perftest_error: str | None = None
+    build_go: bool = True  # False: a Go peer not built before is a missing tool
+    _go_errors: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         script = Path(self.python).parent / "mqcli"
@@ -103,6 +113,16 @@ class Tools:
                 raise
         return ["java", "-cp", self._perftest_cp, "com.rabbitmq.perf.PerfTest"]
 
+    def go_tool(self, name: str) -> list[str]:
+        """kaf or rabtap, built once (minutes on 2 cores) into .brokers/go/bin."""
+        if name in self._go_errors:
+            raise ToolMissing(self._go_errors[name])
+        try:
+            return [build_go_tool(name, build=self.build_go)]
+        except ToolMissing as e:
+            self._go_errors[name] = str(e)
+            raise
+
     def helper(self, module: str) -> list[str]:
         """A helper script of this package (pika floor, echo server, probes)."""
         return [self.python, str(BENCH_DIR / f"{module}.py")]
@@ -144,6 +164,60 @@ def fetch_perftest() -> str:
         tmp.rename(PERFTEST_LIB)
         stamp.write_text(digest + "\n")
     return str(PERFTEST_LIB / "*")
+
+
+def build_go_tool(name: str, build: bool = True) -> str:
+    """The path of GO_TOOLS[name]'s binary, building it the first time (per version)."""
+    module, version, package = GO_TOOLS[name]
+    binary = GO_BIN / f"{name}-{version}"
+    if binary.exists():
+        return str(binary)
+    if not build:
+        raise ToolMissing(f"{name} {version} not built (make bench builds it; this run has --no-go-build)")
+    if not shutil.which("go"):
+        raise ToolMissing(f"{name}: go not installed (needed once to build it)")
+    GO_BIN.mkdir(parents=True, exist_ok=True)
+    log = GO_BIN.parent / f"{name}-build.log"
+    env = dict(os.environ, GOFLAGS="-mod=mod")
+    with open(log, "wb") as out:
+        got = subprocess.run(
+            ["go", "mod", "download", "-json", f"{module}@{version}"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        out.write(got.stdout + got.stderr)
+        if got.returncode != 0:
+            raise ToolMissing(f"{name}: go mod download {module}@{version} failed (see {log})")
+        source = json.loads(got.stdout)["Dir"]
+        tmp = binary.with_suffix(".tmp")
+        rc = subprocess.call(
+            ["go", "build", "-o", str(tmp), package],
+            cwd=source,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=1800,
+        )
+    if rc != 0:
+        raise ToolMissing(f"{name}: go build failed (see {log})")
+    tmp.rename(binary)  # whole, so an interrupted build never looks complete
+    return str(binary)
+
+
+def go_tool_versions() -> dict[str, str]:
+    """The Go peers built so far, by name."""
+    return {name: v for name, (_m, v, _p) in GO_TOOLS.items() if (GO_BIN / f"{name}-{v}").exists()}
+
+
+def go_version() -> str | None:
+    if not shutil.which("go"):
+        return None
+    got = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, timeout=30, check=False)
+    return got.stdout.strip() or None
 
 
 def perftest_version() -> str | None:
