@@ -3,7 +3,7 @@
 # State (jars, data, TLS files, logs) lives in .brokers/ (git-ignored).
 #
 #   make brokers         install what is missing, start them all (Kafka, RabbitMQ,
-#                        the schema registry, Keycloak), wait until ready
+#                        the schema registry, Keycloak, the registry with auth), wait until ready
 #   make brokers-stop    stop both (data kept)
 #   make brokers-status  show whether each broker accepts clients
 #   make brokers-check   end-to-end smoke test of every listener
@@ -26,6 +26,7 @@ BROKERS_ENV = BROKER_TIMEOUT='$(BROKER_TIMEOUT)' KAFKA_HEAP_OPTS='$(KAFKA_HEAP_O
 
 .PHONY: brokers brokers-deps brokers-tls brokers-stop brokers-status \
         brokers-check brokers-clean kafka-start kafka-stop rabbitmq-start rabbitmq-stop registry-start registry-stop \
+        registry-auth-start registry-auth-stop registry-auth-status \
         keycloak-start keycloak-stop keycloak-status \
         kafka-cluster kafka-cluster-stop kafka-cluster-status \
         rabbitmq-node2 rabbitmq-node2-stop rabbitmq-node2-status \
@@ -44,11 +45,13 @@ brokers-stop:
 	@$(BROKERS_DIR)/kafka.sh stop
 	@if [ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]; then $(BROKERS_DIR)/rabbitmq.sh stop; fi
 	@$(BROKERS_DIR)/registry.sh stop
+	@$(BROKERS_DIR)/registry-auth.sh stop
 	@$(BROKERS_DIR)/keycloak.sh stop
 
 brokers-status:
 	@rc=0; $(BROKERS_DIR)/kafka.sh status || rc=1; $(BROKERS_DIR)/rabbitmq.sh status || rc=1; \
-	  $(BROKERS_DIR)/registry.sh status || rc=1; $(BROKERS_DIR)/keycloak.sh status || rc=1; exit $$rc
+	  $(BROKERS_DIR)/registry.sh status || rc=1; $(BROKERS_DIR)/keycloak.sh status || rc=1; \
+	  $(BROKERS_DIR)/registry-auth.sh status || rc=1; exit $$rc
 
 brokers-check: brokers
 	@$(BROKERS_DIR)/check.sh
@@ -69,6 +72,14 @@ registry-start: brokers-deps
 	@BROKER_TIMEOUT='$(BROKER_TIMEOUT)' $(BROKERS_DIR)/registry.sh start
 registry-stop:
 	@$(BROKERS_DIR)/registry.sh stop
+# A second Apicurio WITH authentication (Keycloak realm mqcli, roles sr-*) on 127.0.0.1:8083,
+# for the registry credential tests; needs Keycloak running (applies the realm file to it).
+registry-auth-start: brokers-deps
+	@BROKER_TIMEOUT='$(BROKER_TIMEOUT)' $(BROKERS_DIR)/registry-auth.sh start
+registry-auth-stop:
+	@$(BROKERS_DIR)/registry-auth.sh stop
+registry-auth-status:
+	@$(BROKERS_DIR)/registry-auth.sh status
 # Keycloak (OIDC identity provider for the OAuth tests, realm mqcli) on 127.0.0.1:8180.
 # kafka.sh starts it too: Kafka's OAUTHBEARER listener needs its JWKS to start.
 keycloak-start: brokers-deps

@@ -146,5 +146,19 @@ check "SASL OAUTHBEARER on 9096 (Java client, Keycloak token)" timeout 60 "$K" t
 amqp_token_login() { python3 "$BROKERS_DIR/amqp_ping.py" 127.0.0.1 5672 "$1" "$(token "$1")"; }
 check "AMQP login on 5672 with an access token as the password" amqp_token_login mqcli-rabbitmq
 refuse "AMQP login with a token for another audience (kafka)" amqp_token_login mqcli-kafka
+echo "== Schema registry with authentication (brokers/registry-auth.sh; Keycloak roles sr-*)"
+SRA="http://127.0.0.1:${REGISTRY_AUTH_PORT:-8083}/apis/ccompat/v7"
+SRA_SUBJECT="mqcli-check-auth-$$-value"
+sra() { # $1 = client (HTTP basic: its id and secret), then curl arguments
+  local c="$1"; shift
+  curl -fsS -u "$c:$c-secret" -H 'Content-Type: application/vnd.schemaregistry.v1+json' "$@"
+}
+refuse "no credentials (401)" curl -fsS "$SRA/subjects"
+refuse "a wrong client secret (401)" curl -fsS -u mqcli-registry-readonly:wrong "$SRA/subjects"
+check "list subjects as mqcli-registry-readonly" sra mqcli-registry-readonly "$SRA/subjects"
+refuse "register as mqcli-registry-readonly (403)" sra mqcli-registry-readonly -d '{"schema": "\"string\""}' \
+  "$SRA/subjects/$SRA_SUBJECT/versions"
+check "register as mqcli-registry-developer" sra mqcli-registry-developer -d '{"schema": "\"string\""}' \
+  "$SRA/subjects/$SRA_SUBJECT/versions"
 echo "brokers-check: $ok ok, $bad failing"
 [[ $bad -eq 0 ]]

@@ -46,14 +46,15 @@ pid_alive() {
 # and return once PIDFILE holds its pid. setsid: its own session, so Ctrl-C on
 # make or the end of a CI step's process group does not take it down. The
 # shell writes its own pid and exec's COMMAND, so the pid file holds the
-# server's pid. Every fd is redirected so a caller piping our output
+# server's pid (and COMMAND does not run when the pid file cannot be written:
+# a server no script could stop). Every fd is redirected so a caller piping our output
 # (make | tee) is not kept open by the server.
 start_detached() {
   local pidfile="$1" logfile="$2" _
   shift 2
   rm -f "$pidfile"
   # shellcheck disable=SC2016  # $$ is for the child
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
+  setsid bash -c 'echo $$ >"$0" && exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
   for _ in $(seq 50); do [[ -s "$pidfile" ]] && break; sleep 0.1; done
 }
 

@@ -6,6 +6,7 @@
 #   brokers/keycloak.sh status   exit 0 when running and serving the realm's OIDC discovery document
 #   brokers/keycloak.sh install  only fetch and unpack the distribution
 #   brokers/keycloak.sh url      print the realm's base URL (issuer)
+#   brokers/keycloak.sh sync     apply the realm file to the running Keycloak (admin REST API, no restart)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -24,6 +25,10 @@ REALM_URL="http://127.0.0.1:$PORT/realms/mqcli"
 # takes alone, much more while Kafka and RabbitMQ start beside it on 2 cores:
 # it gets at least 240 s, whatever BROKER_TIMEOUT says.
 KEYCLOAK_TIMEOUT="${KEYCLOAK_TIMEOUT:-$((BROKER_TIMEOUT > 240 ? BROKER_TIMEOUT : 240))}"
+# The master realm's administrator (dev only, loopback): keycloak_sync.py signs in
+# with it to apply the realm file to a running Keycloak.
+export KEYCLOAK_ADMIN_USER="${KEYCLOAK_ADMIN_USER:-admin}"
+export KEYCLOAK_ADMIN_PASSWORD="${KEYCLOAK_ADMIN_PASSWORD:-mqcli-admin-secret}"
 # kc.sh's default heap is a percentage of the machine's memory (GBs here).
 KEYCLOAK_HEAP_OPTS="${KEYCLOAK_HEAP_OPTS:--Xms64m -Xmx512m}"
 
@@ -58,9 +63,18 @@ import_realm() {
   cp "$REALM_FILE" "$DIST/data/import/mqcli-realm.json"
 }
 
+# --import-realm applies the realm file only to a new database, and other tests use
+# the running Keycloak (no restart): the file's clients, roles and users are applied
+# to it through the admin REST API instead, idempotently.
+sync() {
+  python3 "$BROKERS_DIR/keycloak_sync.py" "$REALM_FILE" "http://127.0.0.1:$PORT"
+}
+
 start() {
   if running; then
     wait_ready
+    # Not fatal here (kafka.sh starts Keycloak first); registry-auth.sh, which needs it, fails on it.
+    sync || log "warning: could not apply $REALM_FILE to the running Keycloak"
     log "Keycloak running (pid $(pid)) on $REALM_URL"
     return 0
   fi
@@ -83,6 +97,7 @@ start() {
   # file holds kc.sh's pid. Dev mode: HTTP, an H2 database under data/.
   start_detached "$PIDFILE" "$LOGFILE" \
     env JAVA_HOME="$(dirname "$(dirname "$java")")" JAVA_OPTS_KC_HEAP="$KEYCLOAK_HEAP_OPTS" \
+    KC_BOOTSTRAP_ADMIN_USERNAME="$KEYCLOAK_ADMIN_USER" KC_BOOTSTRAP_ADMIN_PASSWORD="$KEYCLOAK_ADMIN_PASSWORD" \
     "$DIST/bin/kc.sh" start-dev --http-host=127.0.0.1 --http-port="$PORT" \
     --http-management-port="$MGMT_PORT" --import-realm
   wait_ready
@@ -121,5 +136,6 @@ case "${1:-}" in
   status) status ;;
   install) install ;;
   url) echo "$REALM_URL" ;;
-  *) echo "usage: $0 start|stop|restart|status|install|url" >&2; exit 2 ;;
+  sync) sync ;;
+  *) echo "usage: $0 start|stop|restart|status|install|url|sync" >&2; exit 2 ;;
 esac

@@ -6,10 +6,12 @@ need no third-party HTTP client.
 Schemas are cached per id, subject/version and text for the life of the
 client (one command run): a million records of one schema cost one request.
 
-Failures map to the CLI's exit codes: unreachable or credentials refused
--> ConnectionFailed (4) naming the URL and the profile; unknown subject,
-version or id -> NotFound (6); any other 4xx/5xx -> MqcliError (1) with the
-registry's own message on one line.
+Failures map to the CLI's exit codes: unreachable, or credentials refused
+(401: none, wrong or expired) -> ConnectionFailed (4) naming the URL and the
+profile; unknown subject, version or id -> NotFound (6); any other 4xx/5xx --
+403 included: the credentials were accepted but the user's role does not
+allow the request, e.g. a read-only user registering a schema -> MqcliError
+(1) with the registry's own message on one line.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class RegistryClient:
         self.profile = profile
         self._timeout = settings.timeout
         self._headers = {"Accept": _CONTENT_TYPE + ", application/json", "Content-Type": _CONTENT_TYPE}
+        self._user = settings.username  # named in errors (never the password)
         if settings.username is not None:
             token = base64.b64encode(f"{settings.username}:{settings.password or ''}".encode()).decode("ascii")
             self._headers["Authorization"] = f"Basic {token}"
@@ -91,8 +94,16 @@ class RegistryClient:
             except (ValueError, AttributeError, OSError):
                 pass
             message = _one_line(message) or e.reason
-            if status in (401, 403):
-                raise ConnectionFailed(f"{where} refused the credentials: {status} {message}") from None
+            if status == 401:  # not signed in: no, wrong or expired credentials
+                whose = (
+                    f"of user {self._user}"
+                    if self._user is not None
+                    else "(none given: kafka.schema_registry.username/password)"
+                )
+                raise ConnectionFailed(f"{where} refused the credentials {whose}: 401 {message}") from None
+            if status == 403:  # signed in, but the user's role does not allow this (e.g. read-only registering)
+                who = f" for user {self._user}" if self._user is not None else ""
+                raise MqcliError(f"{where} answered 403{who}: {message}") from None
             if status == 404 and (code in _NOT_FOUND or code is None):
                 raise NotFound(f"{where}: {message}") from None
             raise MqcliError(f"{where} answered {status}: {message}") from None
