@@ -41,6 +41,10 @@ const CHUNK: usize = 1 << 16;
 /// Serve delivery reports after this many messages handed over (a poll per
 /// message would cost more than the send).
 const POLL_EVERY: u64 = 256;
+/// How long one wait for delivery reports lasts when the window is full
+/// (BaseProducer::poll waits out its whole timeout, so it is kept short:
+/// room made early in a long wait would sit unused).
+const WAIT_STEP: Duration = Duration::from_millis(1);
 /// Progress goes to Python at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
@@ -277,7 +281,7 @@ impl<'py> Loop<'py> {
             if self.handed - settled <= max_messages && self.handed_bytes - settled_bytes <= max_size {
                 return Ok(());
             }
-            self.poll(Duration::from_millis(5))?;
+            self.poll(WAIT_STEP)?;
             self.check_fatal()?;
             self.py.check_signals()?;
             let (settled, _) = self.settled();
@@ -301,7 +305,7 @@ impl<'py> Loop<'py> {
         self.producer.purge(PurgeConfig::default().queue().inflight());
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.handed > self.settled().0 && Instant::now() < deadline {
-            self.poll(Duration::from_millis(5))?;
+            self.poll(WAIT_STEP)?;
         }
         let settled = self.settled().0;
         if self.handed > settled {
@@ -352,7 +356,7 @@ impl<'py> Loop<'py> {
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     // librdkafka's queue is full (its bound is near ours): wait for room.
-                    self.poll(Duration::from_millis(5))?;
+                    self.poll(WAIT_STEP)?;
                     self.py.check_signals()?;
                     continue;
                 }
