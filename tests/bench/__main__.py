@@ -57,7 +57,7 @@ NEEDS = {  # which broker each scenario needs
     "admin-groups-describe": {"kafka"},
     "admin-watch": {"kafka", "rabbit"},
     "stream-consume": {"rabbit"},
-    "kafka-produce-native": {"kafka"},
+    "kafka-native-produce": {"kafka"},
 }
 
 

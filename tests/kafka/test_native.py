@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from mqcli.core.kafka.native import available
 from mqcli.core.readers import split_records
 from tests.conftest import ROOT
-from tests.kafka.conftest import BOOTSTRAP, records
+from tests.kafka.conftest import BOOTSTRAP, HOST, SASL_PORT, TLS_DIR, TLS_PORT, records, write_profile
 
 # Bytes that break naive splitting and decoding: delimiters, NUL, CR, a UTF-8
 # BOM, invalid UTF-8, the key separator.
@@ -165,3 +166,34 @@ def test_a_signal_while_reading_reports_and_names_the_resume_line(topic: str, si
     assert "Traceback" not in text
     assert "mqcli: input from line 4 on was not sent" in text
     assert "sent 3, failed 0" in text
+
+
+# SASL SCRAM and TLS: the extension's librdkafka is built with OpenSSL (the
+# rdkafka crate's `ssl` feature); the profile's settings reach it unchanged.
+@pytest.mark.parametrize(
+    "kafka",
+    [
+        {
+            "bootstrap_servers": f"{HOST}:{SASL_PORT}",
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "username": "mqcli",
+            "password": "mqcli-secret",
+        },
+        {
+            "bootstrap_servers": f"{HOST}:{TLS_PORT}",
+            "security_protocol": "SSL",
+            "tls": {"ca": str(TLS_DIR / "ca.crt")},
+        },
+    ],
+    ids=["scram", "tls"],
+)
+def test_scram_and_tls(
+    cli: Callable[..., Any], topic: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kafka: dict[str, Any]
+) -> None:
+    monkeypatch.delenv("MQCLI_KAFKA_BOOTSTRAP_SERVERS")
+    write_profile(tmp_path, "secure", {**kafka, "connect_timeout": "3s"})
+    r = cli("kafka", "produce", topic, "-K", ":", input=b"k:secure\nk2:again\n")
+    assert r.exit_code == 0, r.stderr
+    assert "mqcli-secret" not in r.stderr
+    assert [(x.key, x.value) for x in records(BOOTSTRAP, topic)] == [(b"k", b"secure"), (b"k2", b"again")]
