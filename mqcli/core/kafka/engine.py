@@ -42,7 +42,9 @@ NATIVE = "native"
 ENGINES = (KAFKA_PYTHON, LIBRDKAFKA, NATIVE)
 KAFKA_PYTHON_BATCH_SIZE = 16384  # kafka-python's (and the Java client's) default
 _INSTALL_HINT = "install it with: pip install 'mqcli[fast]' (or choose --engine kafka-python)"
-_NATIVE_HINT = "build it with `make install` (needs cargo) or `pip install ./native` (or choose --engine librdkafka)"
+_NATIVE_HINT = (
+    "build it with `make install` where cargo is present, or `pip install ./native`; or choose --engine librdkafka"
+)
 
 
 def librdkafka_available() -> bool:
