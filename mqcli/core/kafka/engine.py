@@ -138,7 +138,7 @@ def ping(settings: KafkaSettings, profile: str | None = None) -> str:
 
 def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Producer:
     """A connected Producer: send_all(topic, messages, report), close()."""
-    if settings.engine == NATIVE:
+    if (settings.engine or resolve(settings).engine) == NATIVE:
         from mqcli.core.kafka.native.producer import Producer as NativeProducer
 
         return NativeProducer(settings, options, profile)
