@@ -34,7 +34,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q -j 0 mqcli $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') > /dev/null || true
 	touch $@
 
-install: $(STAMP)
+# The native Kafka engine (native/: Rust, PyO3, rdkafka), built into the venv
+# when cargo is present; mqcli works the same without it, only slower at
+# `kafka produce`.  rdkafka-sys compiles the librdkafka source it ships
+# (minutes on a small machine; cargo reuses native/target afterwards).
+# MQCLI_NATIVE=0 skips it.
+NATIVE_STAMP := $(VENV)/.native
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml native/src/lib.rs
+$(NATIVE_STAMP): $(STAMP) $(NATIVE_SRC)
+	@if [ "$${MQCLI_NATIVE:-1}" = 0 ]; then \
+	  echo "MQCLI_NATIVE=0: the native Kafka engine is not built"; \
+	elif command -v cargo >/dev/null 2>&1; then \
+	  native/deps.sh && start=$$(date +%s) && \
+	  echo "building the native Kafka engine (native/; librdkafka's C build takes a few minutes)" && \
+	  CARGO_BUILD_JOBS=$${CARGO_BUILD_JOBS:-2} $(BIN)/pip install -q --disable-pip-version-check ./native && \
+	  echo "native Kafka engine built in $$(( $$(date +%s) - start ))s"; \
+	else \
+	  echo "cargo not found: the native Kafka engine is not built (mqcli works without it)"; \
+	fi
+	touch $@
+
+install: $(STAMP) $(NATIVE_STAMP)
 
 demo: install brokers
 	@set -e; topic=mqcli-demo-$$(date +%s); queue=mqcli-demo; \

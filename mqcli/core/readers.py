@@ -17,7 +17,7 @@ Modes:
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -80,18 +80,19 @@ class ReaderOptions:
     on_skip: Callable[[InputError], None] | None = None  # called for each skipped record
 
 
+def missing_key_separator(sep: bytes, number: int) -> InputError:
+    """The error for record `number` without the key separator `sep`."""
+    return InputError(f"record {number}: key separator {sep!r} not found")
+
+
 def _split_key(record: bytes, sep: bytes, number: int) -> tuple[bytes, bytes]:
     key, found, value = record.partition(sep)
     if not found:
-        raise InputError(f"record {number}: key separator {sep!r} not found")
+        raise missing_key_separator(sep, number)
     return key, value
 
 
-def read_messages(
-    streams: Iterable[BinaryIO], options: ReaderOptions, stats: ReadStats | None = None
-) -> Iterator[Message]:
-    """Messages from each stream in turn; record numbers continue across streams."""
-    stats = stats if stats is not None else ReadStats()
+def _read(streams: Iterable[BinaryIO], options: ReaderOptions, stats: ReadStats) -> Generator[Message, None, None]:
     number = 0
     for stream in streams:
         if options.mode is InputMode.whole:
@@ -125,6 +126,37 @@ def read_messages(
                     options.on_skip(e)
                 continue
             yield msg
+
+
+class MessageReader(Iterator[Message]):
+    """Messages from each stream in turn; record numbers continue across streams.
+
+    An iterator that also tells where it reads from (`streams`, `options`,
+    `stats`): a sender that reads the input itself (the native produce loop,
+    mqcli.core.kafka.native) takes those instead, as long as nothing was read
+    through the iterator yet (`started`)."""
+
+    def __init__(self, streams: Iterable[BinaryIO], options: ReaderOptions, stats: ReadStats | None = None) -> None:
+        self.streams = list(streams)
+        self.options = options
+        self.stats = stats if stats is not None else ReadStats()
+        self.started = False
+        self._messages = _read(self.streams, options, self.stats)
+
+    def __iter__(self) -> MessageReader:
+        return self
+
+    def __next__(self) -> Message:
+        self.started = True
+        return next(self._messages)
+
+    def close(self) -> None:
+        self._messages.close()
+
+
+def read_messages(streams: Iterable[BinaryIO], options: ReaderOptions, stats: ReadStats | None = None) -> MessageReader:
+    """Messages from each stream in turn; record numbers continue across streams."""
+    return MessageReader(streams, options, stats)
 
 
 def messages_from_values(values: Iterable[str], key_separator: bytes | None = None) -> Iterator[Message]:

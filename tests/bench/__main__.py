@@ -59,6 +59,7 @@ NEEDS = {  # which broker each scenario needs
     "admin-groups-describe": {"kafka"},
     "admin-watch": {"kafka", "rabbit"},
     "stream-consume": {"rabbit"},
+    "kafka-native-produce": {"kafka"},
 }
 
 

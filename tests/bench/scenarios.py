@@ -107,6 +107,7 @@ SCENARIOS = (
     "admin-groups-describe",
     "admin-watch",
     "stream-consume",
+    "kafka-native-produce",
 )
 
 
@@ -1824,6 +1825,52 @@ def stream_consume(b: Bench) -> None:
                         row.error = f"{got} of {n} messages read"
 
 
+# Issue 15 section 2's sizes: 300k (and 1M in the full run) x 100 B.
+NATIVE_PRODUCE_N = {"full": 1_000_000, "small": 300_000, "tiny": 2_000}
+
+
+def kafka_native_produce(b: Bench) -> None:
+    """The native engine (mqcli-native: the produce loop in Rust on librdkafka)
+    against kcat, 100-byte lines from stdin, acks=1; the librdkafka engine's
+    Python loop beside it.  Where the engine is not built (no cargo), its row
+    says so as context, not as a failed mqcli row."""
+    from mqcli.core.kafka.native import available
+
+    size = next((name for name, sizes in SIZES.items() if sizes == b.sizes), "small")
+    n = NATIVE_PRODUCE_N[size]
+    data = data_file(b.tools.workdir, n, SIZE)
+    scen = f"Kafka produce {n:,} x {SIZE} B from stdin, acks=1, native engine"
+    b.log(scen)
+    cases: list[tuple[str, str, list[str], str]] = [
+        ("mqcli kafka produce (native)", "mqcli", ["kafka", "--engine", "native"], "produce loop in mqcli-native"),
+        ("mqcli kafka produce (librdkafka)", "context", ["kafka", "--engine", "librdkafka"], "confluent-kafka loop"),
+    ]
+    for tool, role, engine, note in cases:
+        row = Row(scen, tool, role, sid="kafka-native-produce/acks=1", note=note)
+        if engine[-1] == "native" and not available():
+            row.role, row.error = (
+                "context",
+                "the native engine is not built (make install builds it when cargo is present)",
+            )
+            b.add(row)
+            continue
+        with guarded(b, row), b.kafka.topic("produce") as t:
+            p = b.run(
+                b.tools.mqcli + [*engine, "produce", t, "--acks", "1"], stdin_path=data, timeout=b.timeout(n, 2000)
+            )
+            if take(row, p, n) and (got := b.kafka.end_offset(t)) != n:
+                row.error = f"only {got} of {n} messages on the topic"
+    row = Row(scen, "kcat -P", "reference", sid="kafka-native-produce/acks=1", note="librdkafka defaults")
+    with guarded(b, row), b.kafka.topic("produce") as t:
+        p = b.run(
+            b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t, "-X", "acks=1"],
+            stdin_path=data,
+            timeout=b.timeout(n, 2000),
+        )
+        if take(row, p, n) and (got := b.kafka.end_offset(t)) != n:
+            row.error = f"only {got} of {n} messages on the topic"
+
+
 RUNNERS: dict[str, Callable[[Bench], None]] = {
     "startup": startup,
     "help": help_pages,
@@ -1847,4 +1894,5 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "admin-groups-describe": admin_groups_describe,
     "admin-watch": admin_watch,
     "stream-consume": stream_consume,
+    "kafka-native-produce": kafka_native_produce,
 }

@@ -55,12 +55,29 @@ def kafka_env(kafka_broker: str, monkeypatch: pytest.MonkeyPatch) -> None:
 # [kafka-python]); modules listed here choose engines themselves.
 ENGINES = ("librdkafka", "kafka-python")
 ENGINE_NEUTRAL_MODULES = {"test_engine"}
+# The native engine (mqcli-native, built by `make install` when cargo is
+# present) differs from librdkafka only in the produce loop: the produce
+# tests run on it too ([native]) when it is built.
+NATIVE_MODULES = {"test_produce", "test_native"}
+
+
+def _native_built() -> bool:
+    from mqcli.core.kafka.native import available
+
+    return available()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames:
-        neutral = metafunc.module.__name__.rsplit(".", 1)[-1] in ENGINE_NEUTRAL_MODULES
-        metafunc.parametrize("engine", ["default"] if neutral else list(ENGINES), indirect=True, scope="function")
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        engines = ["default"] if module in ENGINE_NEUTRAL_MODULES else list(ENGINES)
+        if module == "test_native":
+            # Its checks hold for every engine; they are about the native one
+            # (librdkafka's Python loop where it is not built: never a skip).
+            engines = ["native" if _native_built() else "librdkafka"]
+        elif module in NATIVE_MODULES and _native_built():
+            engines.append("native")
+        metafunc.parametrize("engine", engines, indirect=True, scope="function")
 
 
 @pytest.fixture(autouse=True)

@@ -46,8 +46,9 @@ def kafka(
         typer.Option(
             "--engine",
             metavar="NAME",
-            help="Kafka client library: kafka-python or librdkafka (default: $MQCLI_KAFKA_ENGINE, "
-            "else the profile's kafka.engine, else librdkafka when confluent-kafka is installed, else kafka-python).",
+            help="Kafka client library: kafka-python, librdkafka or native (librdkafka with mqcli's compiled "
+            "produce loop; default: $MQCLI_KAFKA_ENGINE, else the profile's kafka.engine, else native when built, "
+            "else librdkafka when confluent-kafka is installed, else kafka-python).",
             show_default=False,
         ),
     ] = None,

@@ -16,11 +16,15 @@ def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
     """(KafkaSettings, profile name) of this invocation, `engine` resolved
     (--engine, $MQCLI_KAFKA_ENGINE, profile, installed); with --debug, the
     engine's own logs on stderr until the command ends."""
-    from mqcli.core.kafka.engine import enable_library_logs, resolve
+    from mqcli.core.kafka.engine import NATIVE, enable_library_logs, label, resolve
 
     profile = app.profile
     settings = resolve(profile.kafka, ctx.meta.get(ENGINE_META))
-    app.debug_log(f"kafka engine: {settings.engine}")
+    app.debug_log(f"kafka engine: {label(settings.engine)}")
+    if settings.engine == NATIVE:
+        from mqcli.core.kafka.native import describe
+
+        app.debug_log(f"kafka produce loop: {describe()}")
     if app.debug:
         ctx.call_on_close(enable_library_logs(settings, app.err.file, profile.secrets()))
     return settings, profile.name

@@ -173,7 +173,9 @@ class KafkaSettings:
     password: str | None = setting(None, p.text, secret=True)
     tls: TlsSettings = field(default_factory=TlsSettings, metadata=SECTION)
     connect_timeout: float = setting(5.0, p.duration)  # seconds
-    engine: str | None = setting(None, p.Choice("kafka-python", "librdkafka", normalise=str.lower))  # None: auto
+    engine: str | None = setting(
+        None, p.Choice("kafka-python", "librdkafka", "native", normalise=str.lower)
+    )  # None: auto
     producer: ProducerDefaults = field(default_factory=ProducerDefaults, metadata=SECTION)
     consumer: ConsumerDefaults = field(default_factory=ConsumerDefaults, metadata=SECTION)
     schema_registry: SchemaRegistrySettings = field(default_factory=SchemaRegistrySettings, metadata=SECTION)

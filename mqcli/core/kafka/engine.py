@@ -6,11 +6,16 @@ GroupConsumer, Admin: the Protocols in contract.py, which the factories here
 return, so mypy checks both engines against them) with the same behaviour:
   - kafka-python: pure Python, always installed (mqcli's base dependency);
   - librdkafka: confluent-kafka's C client, installed with `mqcli[fast]`;
-    much faster at producing and consuming.
+    much faster at producing and consuming;
+  - native: librdkafka as above, with the produce loop for line/whole input
+    in mqcli's own Rust extension (mqcli-native, native/ in the source tree;
+    built by `make install` when cargo is present): mqcli.core.kafka.native.
+    Everything it does not cover runs as with librdkafka.
 
 Choice, first that applies: `mqcli kafka --engine NAME`, then
-$MQCLI_KAFKA_ENGINE, then the profile's `kafka.engine`, else librdkafka when
-confluent-kafka can be imported, else kafka-python.  Naming an engine that
+$MQCLI_KAFKA_ENGINE, then the profile's `kafka.engine`, else native when
+mqcli-native and confluent-kafka can be imported, else librdkafka when
+confluent-kafka can, else kafka-python.  Naming an engine that
 is not installed is an error (usage error for the flag, config error for
 the environment/profile), never a silent fallback.
 
@@ -33,9 +38,13 @@ if TYPE_CHECKING:
 
 KAFKA_PYTHON = "kafka-python"
 LIBRDKAFKA = "librdkafka"
-ENGINES = (KAFKA_PYTHON, LIBRDKAFKA)
+NATIVE = "native"
+ENGINES = (KAFKA_PYTHON, LIBRDKAFKA, NATIVE)
 KAFKA_PYTHON_BATCH_SIZE = 16384  # kafka-python's (and the Java client's) default
 _INSTALL_HINT = "install it with: pip install 'mqcli[fast]' (or choose --engine kafka-python)"
+_NATIVE_HINT = (
+    "build it with `make install` where cargo is present, or `pip install ./native`; or choose --engine librdkafka"
+)
 
 
 def librdkafka_available() -> bool:
@@ -50,6 +59,19 @@ def librdkafka_available() -> bool:
     return True
 
 
+def native_available() -> bool:
+    """Whether the native engine can run: mqcli-native and confluent-kafka both import."""
+    from mqcli.core.kafka.native import available
+
+    return available() and librdkafka_available()
+
+
+def _native_missing() -> str:
+    if not librdkafka_available():
+        return "the confluent-kafka package, which is not installed"
+    return "mqcli's native module (mqcli-native), which is not built"
+
+
 def resolve(settings: KafkaSettings, requested: str | None = None) -> KafkaSettings:
     """`settings` with `engine` set to the engine to use (see the module doc)."""
     if requested is not None:
@@ -60,6 +82,8 @@ def resolve(settings: KafkaSettings, requested: str | None = None) -> KafkaSetti
             raise UsageError(
                 "--engine librdkafka needs the confluent-kafka package, which is not installed", hint=_INSTALL_HINT
             )
+        if name == NATIVE and not native_available():
+            raise UsageError(f"--engine native needs {_native_missing()}", hint=_NATIVE_HINT)
     elif settings.engine:
         name = settings.engine
         if name == LIBRDKAFKA and not librdkafka_available():
@@ -67,14 +91,28 @@ def resolve(settings: KafkaSettings, requested: str | None = None) -> KafkaSetti
                 "kafka.engine is librdkafka (from $MQCLI_KAFKA_ENGINE or the profile) but the confluent-kafka package is not installed",
                 hint=_INSTALL_HINT,
             )
+        if name == NATIVE and not native_available():
+            raise ConfigError(
+                f"kafka.engine is native (from $MQCLI_KAFKA_ENGINE or the profile) but it needs {_native_missing()}",
+                hint=_NATIVE_HINT,
+            )
+    elif native_available():
+        name = NATIVE
     else:
         name = LIBRDKAFKA if librdkafka_available() else KAFKA_PYTHON
     return dataclasses.replace(settings, engine=name)
 
 
 def _rd(settings: KafkaSettings) -> bool:
+    """Whether librdkafka (through confluent-kafka) does the work: the native
+    engine is librdkafka for everything but its own loops."""
     engine = settings.engine or resolve(settings).engine
-    return engine == LIBRDKAFKA
+    return engine in (LIBRDKAFKA, NATIVE)
+
+
+def label(engine: str | None) -> str:
+    """The engine's name for `--debug` (`kafka engine: ...`): the native engine is librdkafka."""
+    return LIBRDKAFKA if engine == NATIVE else str(engine)
 
 
 def admin(settings: KafkaSettings, profile: str | None = None) -> Admin:
@@ -100,6 +138,10 @@ def ping(settings: KafkaSettings, profile: str | None = None) -> str:
 
 def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Producer:
     """A connected Producer: send_all(topic, messages, report), close()."""
+    if (settings.engine or resolve(settings).engine) == NATIVE:
+        from mqcli.core.kafka.native.producer import Producer as NativeProducer
+
+        return NativeProducer(settings, options, profile)
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.producer import Producer as RdProducer
 

@@ -282,7 +282,11 @@ def topic_partitions(metadata: Any, topic: str, settings: KafkaSettings, profile
 
 def error_name(err: KafkaError) -> str:
     """A KafkaError as kafka-python would name it, where users may grep for it."""
-    name = err.name()
+    return kafka_python_name(err.name())
+
+
+def kafka_python_name(name: str) -> str:
+    """librdkafka's name of an error ('MSG_SIZE_TOO_LARGE') as kafka-python's, where users may grep for it."""
     return _NAMES.get(name, name)
 
 

@@ -116,6 +116,7 @@ class Producer:
         if options.batch_size is not None:
             cfg["batch.size"] = max(options.batch_size, 1)
         self._idempotent = bool(cfg["enable.idempotence"])
+        self.config = cfg  # the native engine's loop (mqcli.core.kafka.native) produces with the same settings
         try:
             self._producer = _RdProducer(cfg)
         except KafkaException as e:

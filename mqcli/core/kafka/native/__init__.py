@@ -1,0 +1,37 @@
+"""The native engine: librdkafka through confluent-kafka for everything, with
+the hot loop of `kafka produce` (line/whole input) in mqcli's own compiled
+extension, `mqcli_native` (Rust, PyO3 and the rdkafka crate; its source is
+native/ in the source tree, built by `make install` when cargo is present).
+
+Optional and invisible: without the extension nothing here is used, and the
+engine choice (mqcli.core.kafka.engine) falls back to librdkafka.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+@functools.cache
+def module() -> Any | None:
+    """The compiled extension, or None when it is not installed (or broken)."""
+    import importlib
+
+    try:
+        return importlib.import_module("mqcli_native")
+    except ImportError:
+        return None
+
+
+def available() -> bool:
+    """Whether mqcli's native extension imports."""
+    return module() is not None
+
+
+def describe() -> str:
+    """What --debug says about the native loop: 'native (mqcli-native, librdkafka 2.12.1)'."""
+    native = module()
+    if native is None:
+        return "not installed"
+    return f"native (mqcli-native, librdkafka {native.librdkafka_version()})"
