@@ -26,7 +26,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test,fast,schemas]'
+	$(BIN)/pip install -qq --disable-pip-version-check -e '.[test,fast,schemas,streams]'
 	@# An editable install compiles nothing, and without cached bytecode every
 	@# command compiles typer, rich and the clients again (--help: 0.2 s -> 0.8 s
 	@# here when the tree cannot be written).  Compile mqcli and the venv's

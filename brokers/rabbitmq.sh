@@ -5,6 +5,7 @@
 #   brokers/rabbitmq.sh status   exit 0 when running and accepting AMQP connections
 #   brokers/rabbitmq.sh kill     SIGKILL the node's VM, as a crash would (data kept)
 #   brokers/rabbitmq.sh ctl ARGS run rabbitmqctl against this node, e.g. `ctl list_queues`
+#   brokers/rabbitmq.sh enable-streams  the stream protocol plugin on the running node (no restart)
 #
 # brokers/rabbitmq-node2.sh runs the same commands for a second, independent
 # node (not clustered) by setting the RABBIT_INSTANCE, RABBIT_AMQP_PORT,
@@ -31,6 +32,14 @@ AMQPS_PORT="${RABBIT_AMQPS_PORT-5671}"
 HTTP_PORT="${RABBIT_HTTP_PORT-15672}"
 HTTPS_PORT="${RABBIT_HTTPS_PORT-15671}"
 [[ -n "$AMQPS_PORT" && -n "$HTTP_PORT" ]] || HTTPS_PORT=
+# The stream protocol's port (the rabbitmq_stream plugin, for `rabbit consume
+# --stream-engine native`); empty means no stream plugin. Only the main node
+# has one unless RABBIT_STREAM_PORT says otherwise.
+if [[ "${RABBIT_INSTANCE:-rabbitmq}" == rabbitmq ]]; then
+  STREAM_PORT="${RABBIT_STREAM_PORT-5552}"
+else
+  STREAM_PORT="${RABBIT_STREAM_PORT:-}"
+fi
 RDIR="$STATE/$INSTANCE"
 RBIN=/usr/lib/rabbitmq/bin
 LOGFILE="$LOGS/$INSTANCE.log"
@@ -78,7 +87,7 @@ ready() {
     { [[ -z "$AMQPS_PORT" ]] || port_open "$AMQPS_PORT"; }
 }
 
-listeners() { echo "127.0.0.1:$AMQP_PORT${AMQPS_PORT:+ / $AMQPS_PORT}${HTTP_PORT:+, management http://127.0.0.1:$HTTP_PORT}${HTTPS_PORT:+ / https $HTTPS_PORT}"; }
+listeners() { echo "127.0.0.1:$AMQP_PORT${AMQPS_PORT:+ / $AMQPS_PORT}${STREAM_PORT:+, streams $STREAM_PORT}${HTTP_PORT:+, management http://127.0.0.1:$HTTP_PORT}${HTTPS_PORT:+ / https $HTTPS_PORT}"; }
 
 # rabbitmq.conf from the template, for this node's ports; without a TLS port
 # the ssl listener and its options are left out (no TLS files needed).
@@ -89,6 +98,13 @@ render_config() {
   conf="${conf/listeners.tcp.default = 127.0.0.1:5672/listeners.tcp.default = 127.0.0.1:$AMQP_PORT}"
   conf="${conf/management.tcp.port = 15672/management.tcp.port = $HTTP_PORT}"
   [[ -n "$HTTP_PORT" ]] || conf="$(grep -v '^management\.' <<<"$conf")"
+  # A plugin's keys are unknown (a boot error) unless the plugin is enabled.
+  if [[ -n "$STREAM_PORT" ]]; then
+    conf="${conf/stream.listeners.tcp.default = 127.0.0.1:5552/stream.listeners.tcp.default = 127.0.0.1:$STREAM_PORT}"
+    conf="${conf/stream.advertised_port = 5552/stream.advertised_port = $STREAM_PORT}"
+  else
+    conf="$(grep -v '^stream\.' <<<"$conf")"
+  fi
   if [[ -n "$AMQPS_PORT" ]]; then
     conf="${conf/management.ssl.port = 15671/management.ssl.port = $HTTPS_PORT}"
     printf '%s\n' "${conf/listeners.ssl.default = 127.0.0.1:5671/listeners.ssl.default = 127.0.0.1:$AMQPS_PORT}"
@@ -126,11 +142,11 @@ prepare() {
   # it ships with Debian's rabbitmq-server), and the OAuth 2 auth backend
   # (also shipped; configured in rabbitmq.conf.in). Debian does not ship
   # rabbitmq_delayed_message_exchange, so that one is never enabled.
-  if [[ -n "$HTTP_PORT" ]]; then
-    echo "[rabbitmq_management,rabbitmq_auth_backend_oauth2]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
-  else
-    echo "[rabbitmq_auth_backend_oauth2]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
-  fi
+  # rabbitmq_stream (shipped too) serves the stream protocol on STREAM_PORT.
+  local plugins=rabbitmq_auth_backend_oauth2
+  [[ -z "$HTTP_PORT" ]] || plugins="rabbitmq_management,$plugins"
+  [[ -z "$STREAM_PORT" ]] || plugins="$plugins,rabbitmq_stream"
+  echo "[$plugins]." >"$RABBITMQ_ENABLED_PLUGINS_FILE"
 }
 
 fail() {
@@ -169,6 +185,7 @@ start() {
     log "$LABEL running (pid $(pid)) on $(listeners)"
     grep -q rabbitmq_auth_backend_oauth2 "$RABBITMQ_ENABLED_PLUGINS_FILE" 2>/dev/null ||
       log "$LABEL was started before the OAuth 2 backend was configured: restart it for OAuth sign-in (make brokers-stop brokers)"
+    [[ -z "$STREAM_PORT" ]] || port_open "$STREAM_PORT" || enable_streams
     return 0
   fi
   rm -f "$RABBITMQ_PID_FILE"
@@ -229,6 +246,19 @@ kill_node() {
   log "$LABEL killed (pid $p)"
 }
 
+# The stream plugin on a node that runs without it (started before it was
+# configured), in place, no restart: the listener's settings are put into the
+# node's environment before the plugin starts (rabbitmq.conf is read at boot only).
+enable_streams() {
+  [[ -n "$STREAM_PORT" ]] || { log "$LABEL has no stream port (RABBIT_STREAM_PORT)"; return 1; }
+  running || { log "$LABEL is not running"; return 1; }
+  port_open "$STREAM_PORT" && return 0
+  ctl eval "application:load(rabbitmq_stream), application:set_env(rabbitmq_stream, tcp_listeners, [{\"127.0.0.1\", $STREAM_PORT}]), application:set_env(rabbitmq_stream, advertised_host, <<\"127.0.0.1\">>), application:set_env(rabbitmq_stream, advertised_port, $STREAM_PORT)." >>"$STARTUP_LOG" 2>&1 &&
+    "$RBIN/rabbitmq-plugins" enable rabbitmq_stream >>"$STARTUP_LOG" 2>&1 ||
+    { log "could not enable the stream plugin on $LABEL (see $STARTUP_LOG)"; return 1; }
+  log "$LABEL: stream protocol enabled on 127.0.0.1:$STREAM_PORT"
+}
+
 status() {
   if running && ready; then
     echo "$INSTANCE: running (pid $(pid)), accepting clients on 127.0.0.1:$AMQP_PORT (amqp)${AMQPS_PORT:+ / $AMQPS_PORT (amqps)}${HTTP_PORT:+, management http://127.0.0.1:$HTTP_PORT/}"
@@ -248,5 +278,6 @@ case "${1:-}" in
   status) status ;;
   kill) kill_node ;;
   ctl) shift; ctl "$@" ;;
-  *) echo "usage: $0 start|stop|restart|status|kill|ctl ARGS..." >&2; exit 2 ;;
+  enable-streams) enable_streams ;;
+  *) echo "usage: $0 start|stop|restart|status|kill|ctl ARGS...|enable-streams" >&2; exit 2 ;;
 esac

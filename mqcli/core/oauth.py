@@ -144,6 +144,10 @@ class TokenSource:
         self._lock = threading.Lock()
         self._token: Token | None = None
         self.fetches = 0  # how many tokens were fetched (for tests and --debug)
+        # Set once the token expired and a new one could not be had (cleared when one
+        # is): client libraries ask from their own threads and only retry, so the
+        # loops of a long run look here (`check`) to end it with this cause.
+        self.failure: ConnectionFailed | None = None
 
     def current(self) -> Token:
         """A token that has not reached its refresh time, fetched now if need be.
@@ -161,13 +165,25 @@ class TokenSource:
                     if self._token is not None and now < self._token.expires_at:
                         return self._token
                     if self._token is not None:
-                        raise ConnectionFailed(
+                        self.failure = ConnectionFailed(
                             f"the OAuth token of client {self.client_id!r} expired and cannot be refreshed: {e.message}",
                             hint=e.hint,
-                        ) from None
+                        )
+                        raise self.failure from None
                     raise
                 self.fetches += 1
+                self.failure = None
             return self._token
+
+    def check(self) -> None:
+        """Raise `failure` when the token in hand has expired and no new one can be
+        had (one fetch is tried then); cheap while it is valid (a long run's loops
+        call it often)."""
+        token = self._token
+        if token is not None and self._clock() >= token.expires_at:
+            self.current()
+        elif self.failure is not None:
+            raise self.failure
 
     def token(self) -> str:
         return self.current().value
@@ -231,6 +247,14 @@ def token_source(settings: OAuthSettings, timeout: float) -> TokenSource:
         if source is None:
             source = _SOURCES[key] = TokenSource(settings, timeout)
         return source
+
+
+def kafka_oauth_check(settings: KafkaSettings) -> Callable[[], None] | None:
+    """For a Kafka profile with OAUTHBEARER, `check` of its token source (see
+    TokenSource.check), else None: what a producer or consumer loop calls."""
+    if settings.sasl_mechanism != "OAUTHBEARER" or not settings.oauth.token_url:
+        return None
+    return token_source(settings.oauth, settings.connect_timeout).check
 
 
 def kafka_token_source(settings: KafkaSettings) -> TokenSource:

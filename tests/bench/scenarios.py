@@ -1797,7 +1797,7 @@ def admin_watch(b: Bench) -> None:
 # -- stream consume over AMQP (issue 16) -------------------------------------------------
 def stream_consume(b: Bench) -> None:
     n = b.sizes.stream
-    scen = f"RabbitMQ stream consume {n:,} x {SIZE} B over AMQP, from the first offset"
+    scen = f"RabbitMQ stream consume {n:,} x {SIZE} B over AMQP and the stream protocol, from the first offset"
     b.log(scen)
     cases: list[tuple[str, str, Callable[[str], list[str]], str]] = [
         (
@@ -1805,6 +1805,12 @@ def stream_consume(b: Bench) -> None:
             "mqcli",
             lambda s: b.tools.mqcli + ["rabbit", "consume", s, "--offset", "first", "-e"],
             "prefetch 100 (the default), exit at the stream's end",
+        ),
+        (
+            "mqcli rabbit consume --offset first -e --stream-engine native",
+            "mqcli",
+            lambda s: b.tools.mqcli + ["rabbit", "consume", s, "--offset", "first", "-e", "--stream-engine", "native"],
+            "the stream protocol (rstream, port 5552), credit 10 chunks, exit at the stream's end",
         ),
         (
             "pika loop",

@@ -150,6 +150,51 @@ def test_a_failed_refresh_keeps_a_valid_token_and_raises_once_it_expired() -> No
     assert source.token() == "b" and source.fetches == 2
 
 
+def test_check_ends_a_long_run_once_the_token_expired_and_cannot_be_renewed() -> None:
+    """What producer and consumer loops call: nothing while the token is valid (no
+    fetch), one fetch once it expired, the failure until a new token comes."""
+    now = [0.0]
+    answers: list[Token | ConnectionFailed] = [
+        Token("a", 0.0, 10.0),
+        ConnectionFailed("cannot reach the OAuth token endpoint U: connection refused"),
+        Token("b", 12.0, 10.0),
+    ]
+    asked = [0]
+
+    def fetch(source: TokenSource) -> Token:
+        asked[0] += 1
+        answer = answers.pop(0)
+        if isinstance(answer, ConnectionFailed):
+            raise answer
+        return answer
+
+    source = TokenSource(SETTINGS, 5.0, clock=lambda: now[0], fetch=fetch)
+    source.check()  # no token yet: nothing to check, nothing fetched
+    assert asked[0] == 0
+    source.token()
+    now[0] = 9.5  # past the refresh time but valid: check() fetches nothing
+    source.check()
+    assert asked[0] == 1 and source.failure is None
+    now[0] = 10.0
+    with pytest.raises(ConnectionFailed, match="expired and cannot be refreshed") as e:
+        source.check()
+    assert source.failure is e.value and e.value.exit_code == ExitCode.CONNECTION
+    now[0] = 12.0  # the endpoint is back
+    source.check()
+    assert source.token() == "b" and source.failure is None
+
+
+def test_kafka_oauth_check_only_for_oauthbearer() -> None:
+    from mqcli.core.config.settings import KafkaSettings
+    from mqcli.core.oauth import kafka_oauth_check
+
+    assert kafka_oauth_check(KafkaSettings()) is None
+    assert kafka_oauth_check(KafkaSettings(sasl_mechanism="PLAIN", oauth=SETTINGS)) is None
+    check = kafka_oauth_check(KafkaSettings(sasl_mechanism="OAUTHBEARER", oauth=SETTINGS))
+    assert check is not None
+    check()  # no token fetched yet: nothing to say
+
+
 def test_the_first_failure_is_raised_as_it_is() -> None:
     def fetch(source: TokenSource) -> Token:
         raise ConnectionFailed("refused", hint="h")

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_mqcli
+from tests.conftest import ROOT, run_mqcli
 from tests.kafka.conftest import HOST, start_mqcli, write_profile
 
 OAUTH_PORT = 9096 + int(os.environ.get("KAFKA_PORT_OFFSET", "0"))
@@ -180,3 +181,42 @@ def test_a_token_that_cannot_be_renewed_ends_the_run_with_exit_4(oauth_dir: Path
         f"the OAuth token of client 'mqcli-kafka' expired and cannot be refreshed: "
         f"cannot reach the OAuth token endpoint {endpoint.url}: connection refused"
     ) in err.decode()
+
+
+def test_a_produce_whose_token_cannot_be_renewed_ends_with_exit_4(oauth_dir: Path, oauth_topic: str) -> None:
+    """A long produce (a line every 2 s on stdin) outlives its token: the broker ends the
+    session at the token's expiry, and a new one cannot be had."""
+    endpoint = OneTokenEndpoint()
+    write_profile(oauth_dir, "sso", _oauth(token_url=endpoint.url))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "mqcli", "kafka", "produce", oauth_topic],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert producer.stdin is not None
+    try:
+        deadline = time.monotonic() + TOKEN_LIFETIME + 90
+        line = 0
+        while producer.poll() is None and time.monotonic() < deadline:
+            line += 1
+            try:
+                producer.stdin.write(f"line {line}\n".encode())
+                producer.stdin.flush()
+            except BrokenPipeError:
+                break
+            time.sleep(2)
+        _, err = producer.communicate(timeout=30)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+            producer.wait()
+        endpoint.close()
+    assert producer.returncode == 4, err
+    assert (
+        f"the OAuth token of client 'mqcli-kafka' expired and cannot be refreshed: "
+        f"cannot reach the OAuth token endpoint {endpoint.url}: connection refused"
+    ) in err.decode()
+    assert re.search(rb"; input from line \d+ on was not sent", err), err  # where a rerun resumes

@@ -170,3 +170,42 @@ def test_reconnect_signs_in_with_a_fresh_token(oauth_queue: str) -> None:
     assert consumer.returncode == 0, err
     assert out == b"before\nafter\n"
     assert b"reconnected to RabbitMQ" in err
+
+
+def test_a_reconnect_whose_token_cannot_be_renewed_ends_with_exit_4(tmp_path: Path, oauth_queue: str) -> None:
+    """The token endpoint goes away after the first token; the connection is closed
+    after that token expired: every reconnect needs a new token, none can be had,
+    and the run ends with exit 4 naming that cause (not the reconnects' count alone)."""
+    from tests.kafka.test_oauth import OneTokenEndpoint
+
+    assert mqcli("rabbit", "publish", "--queue", oauth_queue, "--declare", "before").returncode == 0
+    endpoint = OneTokenEndpoint()
+    _profile(tmp_path, token_url=endpoint.url)
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "mqcli", "rabbit", "consume", oauth_queue, "--reconnect", "2"],
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(TOKEN_LIFETIME + 10)
+        assert consumer.poll() is None
+        subject = _subject()
+        mine = [c["name"] for c in _management("GET", "/connections") if c.get("user") == subject]
+        assert mine, "the consumer's connection is not listed"
+        for name in mine:
+            _management("DELETE", f"/connections/{urllib.parse.quote(name, safe='')}")
+        out, err = consumer.communicate(timeout=60)
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+            consumer.wait()
+        endpoint.close()
+        _profile(tmp_path)  # the fixture deletes the queue through the real endpoint
+    assert out == b"before\n"
+    assert consumer.returncode == 4, err
+    assert (
+        f"the OAuth token of client 'mqcli-rabbitmq' expired and cannot be refreshed: "
+        f"cannot reach the OAuth token endpoint {endpoint.url}: connection refused"
+    ) in err.decode(), err

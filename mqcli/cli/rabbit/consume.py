@@ -23,6 +23,7 @@ from mqcli.cli.io import (
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.rabbit._common import PrefetchOpt, ReconnectOpt, connect
 from mqcli.cli.rabbit._consume import ExitAtEndOpt, NoAckOpt, OnErrorOpt, StreamOffsetOpt, run_consumer
+from mqcli.cli.rabbit._streams import StreamEngineOpt, StreamFromOpt, StreamUntilOpt
 from mqcli.cli.schema import (
     ConsumeSkipInvalidOpt,
     DescriptorSetOpt,
@@ -61,6 +62,9 @@ def consume(
     descriptor_set: DescriptorSetOpt = None,
     skip_invalid: ConsumeSkipInvalidOpt = False,
     offset: StreamOffsetOpt = None,
+    from_time: StreamFromOpt = None,
+    until: StreamUntilOpt = None,
+    stream_engine: StreamEngineOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Consume messages from a queue, acknowledging each after it was written
@@ -72,11 +76,55 @@ def consume(
     let finish and its message settled first.  --reconnect N survives a
     broker restart.  --output json writes every property and header, and
     publish --input jsonl reads it back.  --offset reads a stream queue
-    (which keeps its messages), each record with its stream "offset".
+    (which keeps its messages), each record with its stream "offset";
+    --stream-engine native reads it over the stream protocol.
 
     Example: mqcli rabbit consume jobs --prefetch 1 --exec 'sh ./work.sh' --on-error reject
     """
     app = get_app(ctx, profile=profile)
+    decode = rabbit_decoding(
+        app,
+        value_format=value_format,
+        value_schema=value_schema,
+        message_type=message_type,
+        proto_paths=proto_path,
+        descriptor_set=descriptor_set,
+        skip_invalid=skip_invalid,
+    )
+    engine = None
+    from_ms = until_ms = None
+    if offset is not None or from_time is not None or until is not None or stream_engine is not None:
+        from mqcli.cli.rabbit._streams import stream_engine as resolve_engine
+        from mqcli.cli.rabbit._streams import stream_start
+
+        engine = resolve_engine(app, stream_engine)
+        offset, from_ms, until_ms = stream_start(offset, from_time, until, engine)
+    if engine == "native" and (offset is not None or from_ms is not None):
+        from mqcli.cli.rabbit._streams import run_native_consumer
+
+        run_native_consumer(
+            app,
+            queue,
+            offset=offset,
+            from_ms=from_ms,
+            until_ms=until_ms,
+            output=output,
+            template=template,
+            delimiter=delimiter,
+            count=count,
+            timeout=timeout,
+            exit_at_end=exit_when_empty,
+            match=match,
+            match_key=match_key,
+            match_value=match_value,
+            match_header=match_header,
+            exec_cmd=exec_cmd,
+            on_error=on_error,
+            no_ack=no_ack,
+            reconnect=reconnect,
+            decode=decode,
+        )
+        return
     with connect(app) as client:
         run_consumer(
             app,
@@ -97,14 +145,6 @@ def consume(
             no_ack=no_ack,
             prefetch=prefetch,
             reconnect=reconnect,
-            decode=rabbit_decoding(
-                app,
-                value_format=value_format,
-                value_schema=value_schema,
-                message_type=message_type,
-                proto_paths=proto_path,
-                descriptor_set=descriptor_set,
-                skip_invalid=skip_invalid,
-            ),
+            decode=decode,
             stream_offset=offset,
         )

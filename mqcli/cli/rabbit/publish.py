@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import ExitStack
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -35,6 +36,7 @@ from mqcli.cli.rabbit._common import (
     reconnect_policy,
     typed_headers,
 )
+from mqcli.cli.rabbit._streams import StreamEngineOpt
 from mqcli.cli.schema import (
     DescriptorSetOpt,
     MessageTypeOpt,
@@ -47,9 +49,14 @@ from mqcli.cli.schema import (
     schema_properties,
 )
 from mqcli.core.delivery import DeliveryReport
-from mqcli.core.errors import InputError, UsageError
+from mqcli.core.errors import InputError, NotFound, UsageError
+from mqcli.core.message import Message
 from mqcli.core.parse import parse_duration
 from mqcli.core.readers import InputMode, ReadStats
+
+if TYPE_CHECKING:
+    from mqcli.cli.context import AppContext
+    from mqcli.core.rabbit.publish import PublishSettings
 
 
 def publish(
@@ -109,6 +116,7 @@ def publish(
     message_type: MessageTypeOpt = None,
     proto_path: ProtoPathOpt = None,
     descriptor_set: DescriptorSetOpt = None,
+    stream_engine: StreamEngineOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Publish messages to a queue or an exchange, with publisher confirms.
@@ -122,7 +130,8 @@ def publish(
     lost connection, after which `input from line N on was not sent` says
     where to resume).  --reconnect N reconnects instead and sends the
     unconfirmed messages again.  Ctrl-C/SIGTERM stop reading, wait up to 5s
-    for the confirms of what was sent, then exit 130/143.  -H values are typed:
+    for the confirms of what was sent, then exit 130/143.  --stream-engine native
+    publishes to a stream (--queue) over the stream protocol.  -H values are typed:
     -H x-delay=5000 is an integer, -H flag=true a boolean, -H id='"42"' a string.
 
     Example: seq 3 | mqcli rabbit publish --queue jobs --declare -H attempt=1
@@ -180,6 +189,22 @@ def publish(
         reconnect=reconnect_policy(reconnect),
     )
     stats = ReadStats()
+    native = False
+    if stream_engine is not None:
+        from mqcli.cli.rabbit._streams import stream_engine as resolve_engine
+
+        # Only when asked on the command line: a profile cannot know that a queue is a stream.
+        native = resolve_engine(app, stream_engine) == "native"
+        if native:
+            for given, what in [
+                (queue is None, "--queue STREAM"),
+                (mandatory, "no --mandatory"),
+                (no_confirm, "no --no-confirm (every message is confirmed)"),
+                (reconnect, "no --reconnect"),
+                (declare, "no --declare (declare the stream with: rabbit declare queue NAME --type stream)"),
+            ]:
+                if given:
+                    raise UsageError(f"--stream-engine native needs {what}")
     target = (
         f"queue {queue}"
         if queue is not None
@@ -200,6 +225,10 @@ def publish(
         )
         if encoder is not None:
             messages = encoding(messages, [encoder], skip_invalid=skip_invalid, on_skip=count_skipped(app, stats))
+        if native:
+            assert queue is not None
+            _publish_native(app, queue, messages, settings, stats, window, parse_duration(confirm_timeout))
+            return
         client = stack.enter_context(connect(app))
 
         def check_destination() -> None:
@@ -221,3 +250,38 @@ def publish(
         with report.sending(explained=(InputError,)):
             publish_stream(client, messages, settings, report, notify=notifier(app))
     app.debug_log(f"published to {target}")
+
+
+def _publish_native(
+    app: AppContext,
+    stream: str,
+    messages: Iterable[Message],
+    settings: PublishSettings,
+    stats: ReadStats,
+    window: int,
+    confirm_timeout: float,
+) -> None:
+    """`publish --queue STREAM --stream-engine native`: the same report, counts and exit codes."""
+    from mqcli.core.rabbit import stream_native
+
+    def exists() -> None:
+        with connect(app) as client:
+            client.queue_info(stream)  # NotFound for a missing queue, as over AMQP
+
+    report = DeliveryReport(TerminalReport(app), verb="confirmed", stats=stats)
+    # A missing queue, or one that is not a stream, is found before anything is sent.
+    with report.sending(explained=(InputError, UsageError, NotFound)):
+        stream_native.publish(
+            app.profile.rabbit,
+            stream,
+            messages,
+            report,
+            defaults=settings.properties,
+            default_headers=settings.headers,
+            generate_message_id=settings.generate_message_id,
+            timestamp_now=settings.timestamp_now,
+            window=window,
+            confirm_timeout=confirm_timeout,
+            exists=exists,
+        )
+    app.debug_log(f"published to stream {stream}")

@@ -200,6 +200,10 @@ class RabbitSettings:
     management_url: str | None = setting(None, p.http_url)
     # With a token_url: an access token is the password (and client_id the user name).
     oauth: OAuthSettings = field(default_factory=OAuthSettings, metadata=SECTION)
+    # How streams are read and written: AMQP 0.9.1, or the stream protocol (rabbitmq_stream
+    # plugin, `mqcli[streams]`) on stream_port of the first host.  None: amqp.
+    stream_engine: str | None = setting(None, p.Choice("amqp", "native", normalise=str.lower))
+    stream_port: int = setting(5552, p.integer(1, 65535))
 
     def management_endpoint(self) -> str:
         """The management API's base URL: management_url, else http://<first host>:15672

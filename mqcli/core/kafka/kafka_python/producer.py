@@ -18,7 +18,7 @@ import kafka.errors as kerr
 from kafka import KafkaProducer
 
 from mqcli.core.bulk import fewer_gc_passes
-from mqcli.core.delivery import Delivery, DeliveryReport
+from mqcli.core.delivery import Delivery, DeliveryReport, not_sent_from
 from mqcli.core.errors import ConnectionFailed, DeliveryFailed, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
@@ -101,7 +101,12 @@ class Producer:
         window_bytes = 0
         wait = self.options.delivery_timeout + 30
         stalled = False  # the producer stopped completing sends (see settle)
+        # Why what is still open is failed at once (stalled), when not the default.
+        stall_reason: str | None = None
         last_line = 0  # of the last message read from the input
+        from mqcli.core.oauth import kafka_oauth_check
+
+        oauth_check = kafka_oauth_check(self.settings)  # an OAUTHBEARER token that can no longer be renewed
 
         def settle(item: tuple[Delivery, Any]) -> None:
             nonlocal stalled
@@ -116,7 +121,7 @@ class Producer:
                     # and never initialised again).  Fail this and every
                     # outstanding message now instead of hanging.
                     stalled = True
-                    delivery.error = f"not acknowledged within {wait:g}s (the producer stopped sending)"
+                    delivery.error = stall_reason or f"not acknowledged within {wait:g}s (the producer stopped sending)"
                 elif "AuthorizationFailed" in str(e):
                     # No ACL lets this principal write: every message would fail the same way.
                     raise _denied(e, topic, self.settings, self.profile) from None
@@ -133,7 +138,15 @@ class Producer:
                 report.progress()
 
         def take(msg: Message) -> None:
-            nonlocal last_line, window_bytes
+            nonlocal last_line, window_bytes, stalled, stall_reason
+            if oauth_check is not None:
+                try:
+                    oauth_check()
+                except ConnectionFailed as e:
+                    # No connection can sign in again: what is open will not be sent.
+                    stalled, stall_reason = True, f"not sent: {e.message}"
+                    resume = f"; {not_sent_from(msg.line - 1)}" if msg.line is not None else ""
+                    raise ConnectionFailed(e.message + resume, hint=e.hint) from None
             if stalled:
                 where = f"from line {msg.line} on" if msg.line is not None else f"after line {last_line}"
                 raise DeliveryFailed(

@@ -21,8 +21,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import Producer as _RdProducer
 
 from mqcli.core.bulk import fewer_gc_passes
-from mqcli.core.delivery import Delivery, DeliveryReport
-from mqcli.core.errors import UsageError
+from mqcli.core.delivery import Delivery, DeliveryReport, not_sent_from
+from mqcli.core.errors import ConnectionFailed, UsageError
 from mqcli.core.kafka.common import ProduceOptions, header_bytes
 from mqcli.core.kafka.librdkafka.client import (
     Diagnosis,
@@ -189,6 +189,24 @@ class Producer:
             sync_counts()
             report.failure(msg, why)
 
+        from mqcli.core.oauth import kafka_oauth_check
+
+        oauth_check = kafka_oauth_check(settings)  # an OAUTHBEARER token that can no longer be renewed
+
+        def check_oauth(first_unsent: Message | None = None) -> None:
+            """End the run when the token expired and no new one can be had: no
+            connection can sign in again, so what is outstanding is taken back now
+            (each reported), and the error says where the input stopped."""
+            if oauth_check is not None:
+                try:
+                    oauth_check()
+                except ConnectionFailed as e:
+                    if handed > settled:
+                        abandon(f"not sent: {e.message}")
+                    line = first_unsent.line if first_unsent is not None else None
+                    resume = f"; {not_sent_from(line - 1)}" if line is not None else ""
+                    raise ConnectionFailed(e.message + resume, hint=e.hint) from None
+
         def sync_counts() -> None:
             report.delivered = settled - failed
             report.bytes = settled_bytes - failed_bytes
@@ -203,6 +221,7 @@ class Producer:
                 poll(0.1)
                 if self.diagnosis.fatal is not None:
                     check_fatal(self.diagnosis, self.settings, self.profile)
+                check_oauth()
                 if settled > seen:
                     seen, deadline = settled, time.monotonic() + wait
                 elif time.monotonic() > deadline:
@@ -238,6 +257,7 @@ class Producer:
         last: Message | None = None
         try:
             for msg in messages:
+                check_oauth(msg)
                 value = msg.value
                 key = msg.key if msg.key is not None else default_key
                 size = (len(value) if value is not None else 0) + (len(key) if key is not None else 0)
