@@ -31,7 +31,7 @@ from mqcli.core.errors import UsageError
 from mqcli.core.parse import parse_duration
 
 if TYPE_CHECKING:
-    from mqcli.core.watch import Shown, View, WatchRow
+    from mqcli.core.watch import Shown, Tracker, View, WatchRow
 
 WATCH = "--watch"
 DEFAULT = "2s"
@@ -141,6 +141,8 @@ def run_watch(
     live_table = not jsonl and app.stdout_isatty
     tracker = Tracker(view)
     live: Any = None
+    final: Callable[[], Any] | None = None  # the whole last table, which Live prints when it stops
+    measured: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}  # see _fitting
     next_at = time.monotonic()
     # Ctrl-C ends a watch even where SIGINT came in ignored (a background job of a
     # script, which then stops it with kill -INT).
@@ -149,11 +151,17 @@ def run_watch(
         while True:
             title, rows = snapshot()
             now = time.monotonic()
-            shown = tracker.update(now, rows)
+            # JSON Lines carry no sparkline, and a live table draws one only for the rows it shows.
+            shown = tracker.update(now, rows, trends=not (jsonl or live_table))
             if jsonl:
                 _json_lines(app, view, shown)
             else:
-                table = _table(app, view, shown, title, watch)
+                when = time.strftime("%H:%M:%S")
+                if live_table:
+                    add_trend = tracker.trends(now)
+                    final = _final(app, view, shown, add_trend, title, watch, when)
+                    shown = _fitting(view, tracker, add_trend, shown, app.out.size.height, measured)
+                table = _table(app, view, shown, title, watch, when)
                 if not live_table:
                     app.out.print(table)
                 elif live is None:
@@ -169,26 +177,102 @@ def run_watch(
         pass  # Ctrl-C is how a watch ends: exit 0
     finally:
         if live is not None:
+            if final is not None:
+                # Live shows its last table whole when it stops: every row, not only those that fit.
+                live.update(final(), refresh=False)
             live.stop()
         signal.signal(signal.SIGINT, previous)
+
+
+# json.dumps(ensure_ascii=False, default=str) builds an encoder per call: one for all rows instead.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def _json_lines(app: AppContext, view: View, shown: list[Shown]) -> None:
     from mqcli.core.watch import timestamp
 
     ts = timestamp()
-    lines = [json.dumps(s.record(view, ts), ensure_ascii=False, default=str) for s in shown]
+    lines = [_ENCODE(s.record(view, ts)) for s in shown]
     if lines:
         app.stdout.write(("\n".join(lines) + "\n").encode("utf-8"))
         app.stdout.flush()
 
 
-def _table(app: AppContext, view: View, shown: list[Shown], title: str | None, watch: str) -> Any:
+def _table(app: AppContext, view: View, shown: list[Shown], title: str | None, watch: str, when: str) -> Any:
     from rich.table import Table as RichTable
 
-    when = time.strftime("%H:%M:%S")
     heading = f"{title + ' · ' if title else ''}{when}, every {watch} (Ctrl-C to stop)"
     table = RichTable(*view.header(), title=heading, title_justify="left")
     for s in shown:
         table.add_row(*("" if v is None else str(v) for v in s.cells(view)))
     return table
+
+
+def _final(
+    app: AppContext,
+    view: View,
+    shown: list[Shown],
+    add_trend: Callable[[Shown], Shown],
+    title: str | None,
+    watch: str,
+    when: str,
+) -> Callable[[], Any]:
+    return lambda: _table(app, view, [add_trend(s) for s in shown], title, watch, when=when)
+
+
+def _fitting(
+    view: View,
+    tracker: Tracker,
+    add_trend: Callable[[Shown], Shown],
+    shown: list[Shown],
+    height: int,
+    measured: dict[int, tuple[WatchRow, tuple[int, ...]]],
+) -> list[Shown]:
+    """The rows a live table needs to look exactly as it would with all of them, with
+    their sparklines.  Rich's Live draws the first `height` - 1 lines of the table and
+    "..." (it renders every row, then crops), so rendering 1,000 queues to show 20
+    cost a whole core.  Kept: the first `height` - 3 rows (each takes a line at least,
+    under a title, a header and two rules, so they overflow the screen) and, after them,
+    where the crop never shows them, a row holding the widest cell and one holding the
+    longest word of each column among the rest: Rich sizes a column from exactly
+    those two measures of its cells, so every column keeps its width.
+    `measured`: the measures of each WatchRow's own cells, kept between refreshes
+    (a snapshot reuses the WatchRow of an unchanged queue)."""
+    head_rows = max(height - 3, 1)
+    if len(shown) <= head_rows + 2:
+        return [add_trend(s) for s in shown]
+    head, rest = shown[:head_rows], shown[head_rows:]
+    own = len(view.columns)
+    now: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}
+    table: list[tuple[int, ...]] = []
+    for s in rest:
+        row = s.row
+        hit = measured.get(id(row))
+        if hit is None or hit[0] is not row:
+            hit = (row, _measures(row.cells))
+        now[id(row)] = hit
+        table.append(hit[1] + _measures(s.cells(view)[own:]))
+    measured.clear()
+    measured.update(now)
+    # Per column: its cells' widths, then its cells' longest words.
+    keep = {column.index(max(column)) for column in zip(*table, strict=True)}
+    # Sparklines were not drawn for these rows: the one starting earliest is the widest and wordiest.
+    starts = [(t, i) for i, s in enumerate(rest) if (t := tracker.trend_start(s.row.key)) is not None]
+    if starts:
+        keep.add(min(starts)[1])
+    return [add_trend(s) for s in head] + [add_trend(rest[i]) for i in sorted(keep)]
+
+
+def _measures(cells: tuple[Any, ...]) -> tuple[int, ...]:
+    """Each cell's width, then each cell's longest word, as rich.text.Text measures a
+    table cell (markup, emoji and highlighting are off on mqcli's consoles)."""
+    from rich.cells import cell_len
+
+    widths = []
+    words = []
+    for value in cells:
+        text = "" if value is None else str(value)
+        width = max(map(cell_len, text.splitlines()), default=0)
+        widths.append(width)
+        words.append(max(map(cell_len, text.split()), default=width))
+    return (*widths, *words)

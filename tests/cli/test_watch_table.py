@@ -1,0 +1,90 @@
+"""The live table of a watch draws only the rows that fit (mqcli.cli.watch._fitting),
+and must look exactly as the table of every row would on the same terminal."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from rich.console import Console
+from rich.live import Live
+
+from mqcli.cli import watch as watch_cli
+from mqcli.cli.context import AppContext
+from mqcli.core.watch import Gauge, Shown, Tracker, View, WatchRow
+
+VIEW = View(("queue", "note", "ready"), (Gauge("depth", "depth_per_s", "depth/s", eta=True, trend="value"),))
+
+
+def snapshots(count: int) -> list[list[WatchRow]]:
+    """Five refreshes of `count` queues: the widest name, the longest word and the
+    longest history are all far below the first screen; one queue comes late."""
+    refreshes = []
+    for n in range(5):
+        rows = []
+        for i in range(count):
+            if i == count - 1 and n < 3:
+                continue  # a queue that appears later: a shorter sparkline
+            name = f"q-{i:04d}" + ("-a-much-longer-queue-name" if i == count - 7 else "")
+            note = "several short words here" if i == count - 3 else ("x" * 18 if i == count - 5 else "")
+            depth = (1000 - 40 * n) if i % 3 else i
+            rows.append(WatchRow(name, (name, note, depth), {"queue": name}, {"depth": depth}))
+        refreshes.append(rows)
+    return refreshes
+
+
+def rendered(shown: list[Shown], width: int, height: int) -> str:
+    app = AppContext.create(stdout=io.BytesIO(), env={})
+    table = watch_cli._table(app, VIEW, shown, "queues of vhost '/'", "2s", "12:00:00")
+    out = io.StringIO()
+    console = Console(
+        file=out, force_terminal=True, width=width, height=height, markup=False, highlight=False, emoji=False
+    )
+    live = Live(table, console=console, auto_refresh=False, transient=False)
+    live.start(refresh=True)
+    frame = out.getvalue()  # what stays on the screen while it runs (stopping prints the whole table)
+    live.stop()
+    return frame
+
+
+@pytest.mark.parametrize(("width", "height"), [(200, 50), (120, 24), (60, 24), (40, 12)])
+def test_the_fitting_rows_draw_the_same_screen(width: int, height: int) -> None:
+    everything, fitting = Tracker(VIEW), Tracker(VIEW)
+    measured: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}
+    for t, rows in enumerate(snapshots(300)):
+        full = everything.update(float(2 * t), rows)
+        shown = fitting.update(float(2 * t), rows, trends=False)
+        fit = watch_cli._fitting(VIEW, fitting, fitting.trends(float(2 * t)), shown, height, measured)
+    assert len(fit) < height + 10  # far fewer rows rendered
+    assert rendered(fit, width, height) == rendered(full, width, height)
+
+
+def test_few_rows_are_all_drawn_with_their_trend() -> None:
+    tracker = Tracker(VIEW)
+    rows = snapshots(5)[4]
+    shown = tracker.update(0.0, rows, trends=False)
+    assert not any(s.trend for s in shown)
+    shown = watch_cli._fitting(VIEW, tracker, tracker.trends(0.0), shown, 24, {})
+    assert [s.row for s in shown] == rows and all(s.trend for s in shown)
+
+
+def test_the_live_table_ends_with_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live prints its last table whole when it stops (Ctrl-C): every row, each with its trend."""
+    out = io.StringIO()
+    app = AppContext.create(stdout=io.BytesIO(), env={})
+    app.stdout_isatty = True
+    app._out = Console(file=out, force_terminal=True, width=120, height=20, markup=False, highlight=False, emoji=False)
+    refreshes = iter(snapshots(300))
+
+    def snapshot() -> tuple[str, list[WatchRow]]:
+        rows = next(refreshes, None)
+        if rows is None:
+            raise KeyboardInterrupt
+        return "queues", rows
+
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    watch_cli.run_watch(app, "auto", "2s", VIEW, snapshot)
+    final = out.getvalue().rsplit("\x1b[2K", 1)[-1]  # after the last erase: the frame Live leaves
+    assert final.count("q-0") == 300 and "q-0299" in final and "..." not in final
+    assert final.count("▄") > 0 and final.count("\n") > 300
