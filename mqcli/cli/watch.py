@@ -143,6 +143,7 @@ def run_watch(
     live: Any = None
     final: Callable[[], Any] | None = None  # the whole last table, which Live prints when it stops
     measured: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}  # see _fitting
+    body_cache: list[Any] = []  # see _Frame
     next_at = time.monotonic()
     # Ctrl-C ends a watch even where SIGINT came in ignored (a background job of a
     # script, which then stops it with kill -INT).
@@ -161,7 +162,9 @@ def run_watch(
                     add_trend = tracker.trends(now)
                     final = _final(app, view, shown, add_trend, title, watch, when)
                     shown = _fitting(view, tracker, add_trend, shown, app.out.size.height, measured)
-                table = _table(app, view, shown, title, watch, when)
+                    table: Any = _Frame(view, shown, _heading(title, watch, when), body_cache)
+                else:
+                    table = _table(app, view, shown, title, watch, when)
                 if not live_table:
                     app.out.print(table)
                 elif live is None:
@@ -198,14 +201,57 @@ def _json_lines(app: AppContext, view: View, shown: list[Shown]) -> None:
         app.stdout.flush()
 
 
+def _heading(title: str | None, watch: str, when: str) -> str:
+    return f"{title + ' · ' if title else ''}{when}, every {watch} (Ctrl-C to stop)"
+
+
 def _table(app: AppContext, view: View, shown: list[Shown], title: str | None, watch: str, when: str) -> Any:
+    return _rich_table(view, [_texts(s, view) for s in shown], _heading(title, watch, when))
+
+
+def _texts(shown: Shown, view: View) -> tuple[str, ...]:
+    return tuple("" if v is None else str(v) for v in shown.cells(view))
+
+
+def _rich_table(view: View, rows: list[tuple[str, ...]], heading: str | None) -> Any:
     from rich.table import Table as RichTable
 
-    heading = f"{title + ' · ' if title else ''}{when}, every {watch} (Ctrl-C to stop)"
     table = RichTable(*view.header(), title=heading, title_justify="left")
-    for s in shown:
-        table.add_row(*("" if v is None else str(v) for v in s.cells(view)))
+    for cells in rows:
+        table.add_row(*cells)
     return table
+
+
+class _Frame:
+    """The live table as Rich draws it (its title over the table's body), but with the
+    body's segments kept while its rows stay the same: the clock in the title changes
+    every refresh, the rows of an idle vhost do not, and drawing them is most of a
+    refresh's work.  `cache`: [key, segments] of the last body drawn."""
+
+    def __init__(self, view: View, shown: list[Shown], heading: str, cache: list[Any]) -> None:
+        self.view = view
+        self.rows = [_texts(s, view) for s in shown]
+        self.heading = heading
+        self.cache = cache
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+        from rich.style import Style
+
+        key = (self.rows, tuple(vars(options).values()))
+        if not self.cache or self.cache[0] != key:
+            body = _rich_table(self.view, self.rows, None)
+            self.cache[:] = [key, list(console.render(body, options))]
+        segments: list[Segment] = self.cache[1]
+        # As rich.table.Table draws its title: across the table's width (its first line's), left-justified.
+        width = 0
+        for segment in segments:
+            if "\n" in segment.text:
+                break
+            width += segment.cell_length
+        title = console.render_str(self.heading, style=Style.pick_first(None, "table.title"), highlight=False)
+        yield from console.render(title, options.update(width=width, highlight=False, height=None, justify="left"))
+        yield from segments
 
 
 def _final(

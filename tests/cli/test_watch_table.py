@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -15,6 +16,12 @@ from mqcli.cli.context import AppContext
 from mqcli.core.watch import Gauge, Shown, Tracker, View, WatchRow
 
 VIEW = View(("queue", "note", "ready"), (Gauge("depth", "depth_per_s", "depth/s", eta=True, trend="value"),))
+
+
+@pytest.fixture(autouse=True)
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal that Live draws on (the suite's TERM=dumb makes it draw nothing)."""
+    monkeypatch.setenv("TERM", "xterm-256color")
 
 
 def snapshots(count: int) -> list[list[WatchRow]]:
@@ -34,9 +41,13 @@ def snapshots(count: int) -> list[list[WatchRow]]:
     return refreshes
 
 
-def rendered(shown: list[Shown], width: int, height: int) -> str:
+def rendered(shown: list[Shown], width: int, height: int, cache: list[Any] | None = None) -> str:
+    """The screen of a live table of `shown` (through watch_cli._Frame with `cache`)."""
     app = AppContext.create(stdout=io.BytesIO(), env={})
-    table = watch_cli._table(app, VIEW, shown, "queues of vhost '/'", "2s", "12:00:00")
+    if cache is None:
+        table = watch_cli._table(app, VIEW, shown, "queues of vhost '/'", "2s", "12:00:00")
+    else:
+        table = watch_cli._Frame(VIEW, shown, watch_cli._heading("queues of vhost '/'", "2s", "12:00:00"), cache)
     out = io.StringIO()
     console = Console(
         file=out, force_terminal=True, width=width, height=height, markup=False, highlight=False, emoji=False
@@ -57,7 +68,11 @@ def test_the_fitting_rows_draw_the_same_screen(width: int, height: int) -> None:
         shown = fitting.update(float(2 * t), rows, trends=False)
         fit = watch_cli._fitting(VIEW, fitting, fitting.trends(float(2 * t)), shown, height, measured)
     assert len(fit) < height + 10  # far fewer rows rendered
-    assert rendered(fit, width, height) == rendered(full, width, height)
+    cache: list[Any] = []
+    expected = rendered(full, width, height)
+    assert "│ q-0" in expected and "..." in expected  # drawn, and the screen overflowed
+    assert rendered(fit, width, height, cache) == expected
+    assert cache and rendered(fit, width, height, cache) == expected  # the body drawn again from the cache
 
 
 def test_few_rows_are_all_drawn_with_their_trend() -> None:
@@ -88,3 +103,14 @@ def test_the_live_table_ends_with_every_row(monkeypatch: pytest.MonkeyPatch) -> 
     final = out.getvalue().rsplit("\x1b[2K", 1)[-1]  # after the last erase: the frame Live leaves
     assert final.count("q-0") == 300 and "q-0299" in final and "..." not in final
     assert final.count("▄") > 0 and final.count("\n") > 300
+
+
+def test_the_frame_draws_its_body_again_only_when_a_row_changes() -> None:
+    tracker = Tracker(VIEW)
+    shown = tracker.update(0.0, snapshots(10)[4])
+    cache: list[Any] = []
+    first = rendered(shown, 120, 40, cache)
+    body = cache[1]
+    assert rendered(shown, 120, 40, cache) == first and cache[1] is body
+    changed = tracker.update(2.0, [*snapshots(10)[4][:-1], WatchRow("q-0009", ("q-0009", "", 1), {}, {"depth": 1})])
+    assert rendered(changed, 120, 40, cache) != first and cache[1] is not body
