@@ -161,8 +161,8 @@ def run_watch(
                 if live_table:
                     add_trend = tracker.trends(now)
                     final = _final(app, view, shown, add_trend, title, watch, when)
-                    shown = _fitting(view, tracker, add_trend, shown, app.out.size.height, measured)
-                    table: Any = _Frame(view, shown, _heading(title, watch, when), body_cache)
+                    shown, head = _fitting(view, tracker, add_trend, shown, app.out.size.height, measured)
+                    table: Any = _Frame(view, shown, head, _heading(title, watch, when), body_cache)
                 else:
                     table = _table(app, view, shown, title, watch, when)
                 if not live_table:
@@ -226,11 +226,15 @@ class _Frame:
     """The live table as Rich draws it (its title over the table's body), but with the
     body's segments kept while its rows stay the same: the clock in the title changes
     every refresh, the rows of an idle vhost do not, and drawing them is most of a
-    refresh's work.  `cache`: [key, segments] of the last body drawn."""
+    refresh's work.  `cache`: [key, segments] of the last body drawn.  The first
+    `head` rows are the ones on the screen (see _fitting): when each of their cells
+    fits its column on one line, they are drawn here as Rich draws such a row, and
+    Rich draws the rest (header, borders, the rows past the crop) -- 5 times less work."""
 
-    def __init__(self, view: View, shown: list[Shown], heading: str, cache: list[Any]) -> None:
+    def __init__(self, view: View, shown: list[Shown], head: int, heading: str, cache: list[Any]) -> None:
         self.view = view
         self.rows = [_texts(s, view) for s in shown]
+        self.head = head
         self.heading = heading
         self.cache = cache
 
@@ -240,8 +244,10 @@ class _Frame:
 
         key = (self.rows, tuple(vars(options).values()))
         if not self.cache or self.cache[0] != key:
-            body = _rich_table(self.view, self.rows, None)
-            self.cache[:] = [key, list(console.render(body, options))]
+            body = self._drawn(console, options) if self.head else None
+            if body is None:
+                body = list(console.render(_rich_table(self.view, self.rows, None), options))
+            self.cache[:] = [key, body]
         segments: list[Segment] = self.cache[1]
         # As rich.table.Table draws its title: across the table's width (its first line's), left-justified.
         width = 0
@@ -252,6 +258,45 @@ class _Frame:
         title = console.render_str(self.heading, style=Style.pick_first(None, "table.title"), highlight=False)
         yield from console.render(title, options.update(width=width, highlight=False, height=None, justify="left"))
         yield from segments
+
+    def _drawn(self, console: Any, options: Any) -> list[Any] | None:
+        """The body with its first `head` rows drawn here; None when one of their cells
+        would not fit its column on one line (Rich then draws them all)."""
+        from rich.box import HEAVY_HEAD
+        from rich.cells import cell_len
+        from rich.segment import Segment
+
+        head, rest = self.rows[: self.head], self.rows[self.head :]
+        # Rich draws a table of the other rows and of those of the first rows that hold
+        # a column's widest cell or longest word: every column keeps its width.
+        sizes = [_measures(row) for row in head]
+        extra = {column.index(max(column)) for column in zip(*sizes, strict=True)}
+        lines = list(Segment.split_lines(console.render(
+            _rich_table(self.view, rest + [head[i] for i in sorted(extra)], None), options
+        )))  # fmt: skip
+        box = HEAVY_HEAD.substitute(options, safe=console.safe_box)  # rich.table.Table's box
+        top = "".join(segment.text for segment in lines[0])
+        widths = [len(part) for part in top[1:-1].split(box.top_divider)]
+        if top != box.get_top(widths):
+            return None
+        rule = box.get_row(widths, "head", edge=True)
+        under = next((i + 1 for i, line in enumerate(lines) if "".join(x.text for x in line) == rule), None)
+        if under is None:
+            return None
+        drawn = []
+        for row in head:
+            cells = []
+            for text, width in zip(row, widths, strict=True):
+                # Only what surely takes one cell per character and fits: the rest is Rich's to draw.
+                if len(text) > width - 2 or not text.isprintable() or cell_len(text) != len(text):
+                    return None
+                cells.append(f" {text}{' ' * (width - 2 - len(text))} ")
+            drawn.append([Segment(box.mid_left + box.mid_vertical.join(cells) + box.mid_right)])
+        out: list[Any] = []
+        for line in [*lines[:under], *drawn, *lines[under:]]:
+            out.extend(line)
+            out.append(Segment.line())
+        return out
 
 
 def _final(
@@ -273,7 +318,7 @@ def _fitting(
     shown: list[Shown],
     height: int,
     measured: dict[int, tuple[WatchRow, tuple[int, ...]]],
-) -> list[Shown]:
+) -> tuple[list[Shown], int]:
     """The rows a live table needs to look exactly as it would with all of them, with
     their sparklines.  Rich's Live draws the first `height` - 1 lines of the table and
     "..." (it renders every row, then crops), so rendering 1,000 queues to show 20
@@ -283,21 +328,27 @@ def _fitting(
     longest word of each column among the rest: Rich sizes a column from exactly
     those two measures of its cells, so every column keeps its width.
     `measured`: the measures of each WatchRow's own cells, kept between refreshes
-    (a snapshot reuses the WatchRow of an unchanged queue)."""
+    (a snapshot reuses the WatchRow of an unchanged queue).  Returns the rows and how
+    many of them are the first ones (0: all rows, each drawn)."""
     head_rows = max(height - 3, 1)
     if len(shown) <= head_rows + 2:
-        return [add_trend(s) for s in shown]
+        return [add_trend(s) for s in shown], 0
     head, rest = shown[:head_rows], shown[head_rows:]
     own = len(view.columns)
     now: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}
     table: list[tuple[int, ...]] = []
+    extras: dict[tuple[Any, ...], tuple[int, ...]] = {}  # the rates and ETA are mostly the same few texts
     for s in rest:
         row = s.row
         hit = measured.get(id(row))
         if hit is None or hit[0] is not row:
             hit = (row, _measures(row.cells))
         now[id(row)] = hit
-        table.append(hit[1] + _measures(s.cells(view)[own:]))
+        added = s.cells(view)[own:]
+        sizes = extras.get(added)
+        if sizes is None:
+            sizes = extras[added] = _measures(added)
+        table.append(hit[1] + sizes)
     measured.clear()
     measured.update(now)
     # Per column: its cells' widths, then its cells' longest words.
@@ -306,7 +357,7 @@ def _fitting(
     starts = [(t, i) for i, s in enumerate(rest) if (t := tracker.trend_start(s.row.key)) is not None]
     if starts:
         keep.add(min(starts)[1])
-    return [add_trend(s) for s in head] + [add_trend(rest[i]) for i in sorted(keep)]
+    return [add_trend(s) for s in head] + [add_trend(rest[i]) for i in sorted(keep)], head_rows
 
 
 def _measures(cells: tuple[Any, ...]) -> tuple[int, ...]:

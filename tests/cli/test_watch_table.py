@@ -41,13 +41,13 @@ def snapshots(count: int) -> list[list[WatchRow]]:
     return refreshes
 
 
-def rendered(shown: list[Shown], width: int, height: int, cache: list[Any] | None = None) -> str:
+def rendered(shown: list[Shown], width: int, height: int, cache: list[Any] | None = None, head: int = 0) -> str:
     """The screen of a live table of `shown` (through watch_cli._Frame with `cache`)."""
     app = AppContext.create(stdout=io.BytesIO(), env={})
     if cache is None:
         table = watch_cli._table(app, VIEW, shown, "queues of vhost '/'", "2s", "12:00:00")
     else:
-        table = watch_cli._Frame(VIEW, shown, watch_cli._heading("queues of vhost '/'", "2s", "12:00:00"), cache)
+        table = watch_cli._Frame(VIEW, shown, head, watch_cli._heading("queues of vhost '/'", "2s", "12:00:00"), cache)
     out = io.StringIO()
     console = Console(
         file=out, force_terminal=True, width=width, height=height, markup=False, highlight=False, emoji=False
@@ -60,19 +60,29 @@ def rendered(shown: list[Shown], width: int, height: int, cache: list[Any] | Non
 
 
 @pytest.mark.parametrize(("width", "height"), [(200, 50), (120, 24), (60, 24), (40, 12)])
-def test_the_fitting_rows_draw_the_same_screen(width: int, height: int) -> None:
+def test_the_fitting_rows_draw_the_same_screen(width: int, height: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: list[bool] = []  # whether the frame drew the rows on the screen itself (each cell fits)
+    own = watch_cli._Frame._drawn
+
+    def spy(frame: Any, console: Any, options: Any) -> Any:
+        body = own(frame, console, options)
+        drawn.append(body is not None)
+        return body
+
+    monkeypatch.setattr(watch_cli._Frame, "_drawn", spy)
     everything, fitting = Tracker(VIEW), Tracker(VIEW)
     measured: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}
     for t, rows in enumerate(snapshots(300)):
         full = everything.update(float(2 * t), rows)
         shown = fitting.update(float(2 * t), rows, trends=False)
-        fit = watch_cli._fitting(VIEW, fitting, fitting.trends(float(2 * t)), shown, height, measured)
+        fit, head = watch_cli._fitting(VIEW, fitting, fitting.trends(float(2 * t)), shown, height, measured)
     assert len(fit) < height + 10  # far fewer rows rendered
     cache: list[Any] = []
     expected = rendered(full, width, height)
     assert "│ q-0" in expected and "..." in expected  # drawn, and the screen overflowed
-    assert rendered(fit, width, height, cache) == expected
-    assert cache and rendered(fit, width, height, cache) == expected  # the body drawn again from the cache
+    assert rendered(fit, width, height, cache, head) == expected
+    assert cache and rendered(fit, width, height, cache, head) == expected  # the body drawn again from the cache
+    assert drawn == [width >= 120]  # once (then from the cache); a narrow screen truncates cells: Rich draws them
 
 
 def test_few_rows_are_all_drawn_with_their_trend() -> None:
@@ -80,7 +90,8 @@ def test_few_rows_are_all_drawn_with_their_trend() -> None:
     rows = snapshots(5)[4]
     shown = tracker.update(0.0, rows, trends=False)
     assert not any(s.trend for s in shown)
-    shown = watch_cli._fitting(VIEW, tracker, tracker.trends(0.0), shown, 24, {})
+    shown, head = watch_cli._fitting(VIEW, tracker, tracker.trends(0.0), shown, 24, {})
+    assert head == 0
     assert [s.row for s in shown] == rows and all(s.trend for s in shown)
 
 
