@@ -261,7 +261,7 @@ class _Frame:
 
     def _drawn(self, console: Any, options: Any) -> list[Any] | None:
         """The body with its first `head` rows drawn here; None when one of their cells
-        would not fit its column on one line (Rich then draws them all)."""
+        would take more than one line of its column (Rich then draws them all)."""
         from rich.box import HEAVY_HEAD
         from rich.cells import cell_len
         from rich.segment import Segment
@@ -287,10 +287,15 @@ class _Frame:
         for row in head:
             cells = []
             for text, width in zip(row, widths, strict=True):
-                # Only what surely takes one cell per character and fits: the rest is Rich's to draw.
-                if len(text) > width - 2 or not text.isprintable() or cell_len(text) != len(text):
+                room = width - 2  # a space of padding on each side
+                # Only text of one cell per character: the rest is Rich's to draw.
+                if room < 1 or not text.isprintable() or cell_len(text) != len(text):
                     return None
-                cells.append(f" {text}{' ' * (width - 2 - len(text))} ")
+                if len(text) > room:
+                    if " " in text:
+                        return None  # Rich wraps it over more lines
+                    text = text[: room - 1] + "…"  # one word too long: Rich cuts it with an ellipsis
+                cells.append(f" {text}{' ' * (room - len(text))} ")
             drawn.append([Segment(box.mid_left + box.mid_vertical.join(cells) + box.mid_right)])
         out: list[Any] = []
         for line in [*lines[:under], *drawn, *lines[under:]]:

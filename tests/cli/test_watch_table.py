@@ -24,9 +24,10 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "xterm-256color")
 
 
-def snapshots(count: int) -> list[list[WatchRow]]:
+def snapshots(count: int, *, narrow: bool = False) -> list[list[WatchRow]]:
     """Five refreshes of `count` queues: the widest name, the longest word and the
-    longest history are all far below the first screen; one queue comes late."""
+    longest history are all far below the first screen; one queue comes late.
+    narrow: a cell of two words on the screen, which a narrow column wraps."""
     refreshes = []
     for n in range(5):
         rows = []
@@ -35,6 +36,7 @@ def snapshots(count: int) -> list[list[WatchRow]]:
                 continue  # a queue that appears later: a shorter sparkline
             name = f"q-{i:04d}" + ("-a-much-longer-queue-name" if i == count - 7 else "")
             note = "several short words here" if i == count - 3 else ("x" * 18 if i == count - 5 else "")
+            note = "two words" if i == 2 and narrow else note
             depth = (1000 - 40 * n) if i % 3 else i
             rows.append(WatchRow(name, (name, note, depth), {"queue": name}, {"depth": depth}))
         refreshes.append(rows)
@@ -59,8 +61,21 @@ def rendered(shown: list[Shown], width: int, height: int, cache: list[Any] | Non
     return frame
 
 
-@pytest.mark.parametrize(("width", "height"), [(200, 50), (120, 24), (60, 24), (40, 12)])
-def test_the_fitting_rows_draw_the_same_screen(width: int, height: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("width", "height", "narrow", "minutes", "drawn_here"),
+    [
+        (200, 50, False, 0, True),
+        (120, 24, True, 0, True),
+        # Narrow: the sparklines of the first minute start with blanks, which a narrow column wraps.
+        (60, 24, False, 0, False),
+        (60, 24, False, 1, True),  # a minute on, they are whole: long names are cut with an ellipsis
+        (40, 12, False, 1, True),
+        (40, 12, True, 1, False),
+    ],
+)
+def test_the_fitting_rows_draw_the_same_screen(
+    width: int, height: int, narrow: bool, minutes: int, drawn_here: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     drawn: list[bool] = []  # whether the frame drew the rows on the screen itself (each cell fits)
     own = watch_cli._Frame._drawn
 
@@ -72,7 +87,9 @@ def test_the_fitting_rows_draw_the_same_screen(width: int, height: int, monkeypa
     monkeypatch.setattr(watch_cli._Frame, "_drawn", spy)
     everything, fitting = Tracker(VIEW), Tracker(VIEW)
     measured: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}
-    for t, rows in enumerate(snapshots(300)):
+    refreshes = snapshots(300, narrow=narrow)
+    refreshes += refreshes[-1:] * 30 * minutes
+    for t, rows in enumerate(refreshes):
         full = everything.update(float(2 * t), rows)
         shown = fitting.update(float(2 * t), rows, trends=False)
         fit, head = watch_cli._fitting(VIEW, fitting, fitting.trends(float(2 * t)), shown, height, measured)
@@ -82,7 +99,8 @@ def test_the_fitting_rows_draw_the_same_screen(width: int, height: int, monkeypa
     assert "│ q-0" in expected and "..." in expected  # drawn, and the screen overflowed
     assert rendered(fit, width, height, cache, head) == expected
     assert cache and rendered(fit, width, height, cache, head) == expected  # the body drawn again from the cache
-    assert drawn == [width >= 120]  # once (then from the cache); a narrow screen truncates cells: Rich draws them
+    # Once (then from the cache); by Rich when a cell on the screen wraps.
+    assert drawn == [drawn_here]
 
 
 def test_few_rows_are_all_drawn_with_their_trend() -> None:
