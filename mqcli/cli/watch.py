@@ -261,7 +261,7 @@ class _Frame:
 
     def _drawn(self, console: Any, options: Any) -> list[Any] | None:
         """The body with its first `head` rows drawn here; None when one of their cells
-        would take more than one line of its column (Rich then draws them all)."""
+        takes more than one line of its column (Rich then draws them all)."""
         from rich.box import HEAVY_HEAD
         from rich.cells import cell_len
         from rich.segment import Segment
@@ -283,25 +283,44 @@ class _Frame:
         under = next((i + 1 for i, line in enumerate(lines) if "".join(x.text for x in line) == rule), None)
         if under is None:
             return None
+        by_rich: dict[tuple[str, int], str | None] = {}  # the same few texts recur (sparklines, rates)
         drawn = []
         for row in head:
             cells = []
             for text, width in zip(row, widths, strict=True):
                 room = width - 2  # a space of padding on each side
-                # Only text of one cell per character: the rest is Rich's to draw.
-                if room < 1 or not text.isprintable() or cell_len(text) != len(text):
+                if room >= len(text) and text.isprintable() and cell_len(text) == len(text):
+                    cells.append(f" {text}{' ' * (room - len(text))} ")
+                    continue
+                # Cut, wrapped or wide: Rich draws the cell alone, as its table would.
+                key = (text, width)
+                if key not in by_rich:
+                    by_rich[key] = _cell_line(console, options, text, width)
+                alone = by_rich[key]
+                if alone is None:
                     return None
-                if len(text) > room:
-                    if " " in text:
-                        return None  # Rich wraps it over more lines
-                    text = text[: room - 1] + "…"  # one word too long: Rich cuts it with an ellipsis
-                cells.append(f" {text}{' ' * (room - len(text))} ")
+                cells.append(alone)
             drawn.append([Segment(box.mid_left + box.mid_vertical.join(cells) + box.mid_right)])
         out: list[Any] = []
         for line in [*lines[:under], *drawn, *lines[under:]]:
             out.extend(line)
             out.append(Segment.line())
         return out
+
+
+def _cell_line(console: Any, options: Any, text: str, width: int) -> str | None:
+    """A cell of `width` as rich.table.Table draws a text in a default column (padded
+    by a space each side, left-justified, cut with an ellipsis); None when that takes
+    more than one line or any style."""
+    from rich.padding import Padding
+
+    cell_options = options.update(
+        width=width, justify="left", no_wrap=False, overflow="ellipsis", height=None, highlight=False
+    )
+    lines = console.render_lines(Padding(text, (0, 1)), cell_options)
+    if len(lines) != 1 or any(segment.style or segment.control for segment in lines[0]):
+        return None
+    return "".join(segment.text for segment in lines[0])
 
 
 def _final(

@@ -66,8 +66,8 @@ def rendered(shown: list[Shown], width: int, height: int, cache: list[Any] | Non
     [
         (200, 50, False, 0, True),
         (120, 24, True, 0, True),
-        # Narrow: the sparklines of the first minute start with blanks, which a narrow column wraps.
-        (60, 24, False, 0, False),
+        # Narrow: the sparklines of the first minute start with blanks (Rich draws such a cell alone).
+        (60, 24, False, 0, True),
         (60, 24, False, 1, True),  # a minute on, they are whole: long names are cut with an ellipsis
         (40, 12, False, 1, True),
         (40, 12, True, 1, False),
