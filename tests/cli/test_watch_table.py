@@ -139,6 +139,7 @@ def test_the_frame_draws_its_body_again_only_when_a_row_changes() -> None:
     shown = tracker.update(0.0, snapshots(10)[4])
     cache: list[Any] = []
     first = rendered(shown, 120, 40, cache)
+    assert "q-0009" in first and first == rendered(shown, 120, 40)  # as Rich's table with its title
     body = cache[1]
     assert rendered(shown, 120, 40, cache) == first and cache[1] is body
     changed = tracker.update(2.0, [*snapshots(10)[4][:-1], WatchRow("q-0009", ("q-0009", "", 1), {}, {"depth": 1})])
