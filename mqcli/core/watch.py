@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,31 +113,71 @@ class Tracker:
         self.width = width
         self._history: dict[Hashable, dict[str, deque[Sample]]] = {}
 
-    def update(self, now: float, rows: Sequence[WatchRow]) -> list[Shown]:
+    def update(self, now: float, rows: Sequence[WatchRow], *, trends: bool = True) -> list[Shown]:
         """Record a snapshot taken at `now` (seconds, monotonic) and show its rows.
-        Rows no longer there are forgotten, so a view of churning queues stays small."""
+        Rows no longer there are forgotten, so a view of churning queues stays small.
+        trends=False leaves every Shown.trend None (JSON Lines show none, and a live
+        table draws only the rows that fit: `with_trend` adds it to those)."""
         seen: dict[Hashable, dict[str, deque[Sample]]] = {}
         out = []
+        history_of = self._history.get
+        gauges = self.view.gauges
         for row in rows:
-            history = seen[row.key] = self._history.get(row.key, {})
+            history = seen[row.key] = history_of(row.key) or {}
             rates: dict[str, float | None] = {}
             eta: float | None = None
-            trend: str | None = None
-            for gauge in self.view.gauges:
-                samples = history.setdefault(gauge.name, deque())
+            for gauge in gauges:
+                samples = history.get(gauge.name)
+                if samples is None:
+                    samples = history[gauge.name] = deque()
                 value = row.gauges.get(gauge.name)
-                if value is not None:
-                    samples.append((now, float(value)))
-                    self._trim(samples, now)
-                rates[gauge.rate_key] = average_rate(samples, now, self.rate_window) if value is not None else None
-                if gauge.eta and eta is None and value is not None:
+                if value is None:
+                    rates[gauge.rate_key] = None
+                    continue
+                samples.append((now, float(value)))
+                self._trim(samples, now)
+                rates[gauge.rate_key] = average_rate(samples, now, self.rate_window)
+                if gauge.eta and eta is None:
                     eta = eta_to_zero(samples, now, self.eta_window)
-                if gauge.trend and trend is None and samples:
-                    series = rate_series(samples) if gauge.trend == "rate" else list(samples)
-                    trend = sparkline(series, now, window=self.window, width=self.width)
-            out.append(Shown(row, rates, eta, trend))
+            out.append(Shown(row, rates, eta, self._trend(history, now) if trends else None))
         self._history = seen
         return out
+
+    def trends(self, now: float) -> Callable[[Shown], Shown]:
+        """Adds its sparkline as of `now` (the last update) to a Shown of that update
+        (from update(trends=False)); later updates do not change what it adds: the
+        sparkline ignores samples after `now`, and the ones they trim are older than it shows."""
+        history_of = self._history.get
+
+        def add(shown: Shown) -> Shown:
+            history = history_of(shown.row.key)
+            return Shown(shown.row, shown.rates, shown.eta, None if history is None else self._trend(history, now))
+
+        return add
+
+    def trend_start(self, key: Hashable) -> float | None:
+        """The time of the first point of the row's sparkline (None: it has none).  The
+        row that starts earliest has the longest unbroken sparkline: slots are blank
+        only before the first point."""
+        history = self._history.get(key)
+        for gauge in self.view.gauges:
+            if gauge.trend and history is not None:
+                samples = history.get(gauge.name)
+                if samples:
+                    if gauge.trend == "value":
+                        return samples[0][0]
+                    series = rate_series(samples)
+                    return series[0][0] if series else None
+        return None
+
+    def _trend(self, history: Mapping[str, deque[Sample]], now: float) -> str | None:
+        for gauge in self.view.gauges:
+            if gauge.trend:
+                samples = history.get(gauge.name)
+                if samples:
+                    series = rate_series(samples) if gauge.trend == "rate" else list(samples)
+                    return sparkline(series, now, window=self.window, width=self.width)
+        return None
 
     def _trim(self, samples: deque[Sample], now: float) -> None:
         # Keep one sample older than the window: it fills the sparkline's first slots.

@@ -3,6 +3,7 @@ make of the API's JSON: no broker needed."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from mqcli.core.rabbit.management_views import (
     ConnectionRow,
     ConsumerRow,
     Overview,
+    QueueRowCache,
     binding_rows,
     connection_rows,
     consumer_rows,
@@ -131,6 +133,24 @@ def test_queue_row_columns_and_a_fresh_queue_without_stats() -> None:
     assert row.depth == 9
     bare = queue_rows([{"name": "new", "vhost": "/"}])[0]
     assert (bare.type, bare.state, bare.ready, bare.publish_rate) == ("classic", "running", 0, 0.0)
+
+
+def test_queue_row_dict_is_every_field_in_order() -> None:
+    for row in queue_rows(QUEUES):
+        assert list(row.to_dict().items()) == list(asdict(row).items())
+
+
+def test_a_watch_reuses_the_rows_of_unchanged_queues() -> None:
+    cache = QueueRowCache()
+    first = {r.name: r for r in queue_rows(QUEUES, cache=cache)}
+    moved = [dict(d) for d in QUEUES]
+    moved[0]["messages_ready"] = 6  # b grew
+    second = {r.name: r for r in queue_rows(moved, sort="depth", cache=cache)}
+    assert second["a"] is first["a"] and second["c"] is first["c"]
+    assert second["b"] is not first["b"] and second["b"].ready == 6
+    third = queue_rows(moved[1:], cache=cache)  # b is gone, then back: built anew
+    assert [r.name for r in third] == ["a", "ab", "c"]
+    assert queue_rows(QUEUES, cache=cache)[2] == first["b"]
 
 
 def test_bad_regex_and_sort_are_usage_errors() -> None:

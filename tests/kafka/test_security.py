@@ -57,6 +57,19 @@ def test_sasl_wrong_password_is_exit_4(cli: Any, topic: str, profile_dir: Path, 
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.parametrize(("mechanism", "left_out"), [("PLAIN", "username"), ("SCRAM-SHA-512", "password")])
+def test_sasl_without_username_or_password_is_a_config_error(
+    cli: Any, topic: str, profile_dir: Path, mechanism: str, left_out: str
+) -> None:
+    profile = _sasl(mechanism)
+    del profile[left_out]
+    write_profile(profile_dir, "sasl", profile)
+    r = cli("kafka", "produce", topic, "x")
+    assert r.exit_code == 3, r.stderr
+    assert f"needs kafka.{left_out}" in r.stderr and "NoneType" not in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def _tls(ca: str, **extra: Any) -> dict[str, Any]:
     return {
         "bootstrap_servers": f"{HOST}:{TLS_PORT}",

@@ -43,6 +43,17 @@ def test_idle_timeout_exit_5(cli, queue):
     assert q in r.stderr
 
 
+def test_idle_timeout_speaks_of_matching_only_with_a_match(cli, queue, tmp_path):
+    from tests.schema.test_avro import schema_file
+
+    q = queue()
+    r = cli("rabbit", "consume", q, "--value-schema", schema_file(tmp_path), "--timeout", "300ms")
+    assert r.exit_code == 5, r.stderr
+    assert f"no message from queue '{q}'" in r.stderr and "no matching" not in r.stderr
+    r = cli("rabbit", "consume", q, "--value-schema", schema_file(tmp_path), "--match", "x", "--timeout", "300ms")
+    assert r.exit_code == 5 and f"no matching message from queue '{q}'" in r.stderr
+
+
 def test_missing_queue_exit_6(cli, unique_name):
     r = cli("rabbit", "consume", unique_name("none"), "-e")
     assert r.exit_code == 6

@@ -108,6 +108,7 @@ def run_consumer(
         exit_at_end=exit_when_empty,
         idle_timeout=timeout_seconds(timeout),
         matcher=pred if decode is None else decode(pred, writer),
+        filtering=pred is not None,
         exclusive=exclusive,
         stream_offset=offset,
     )

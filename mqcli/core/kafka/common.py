@@ -12,14 +12,31 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # A producer's outcomes are reported to the broker-neutral DeliveryReport
 # (mqcli.core.delivery); re-exported here, where the engines' types live.
 from mqcli.core.delivery import Delivery as Delivery
 from mqcli.core.delivery import DeliveryReport as DeliveryReport
-from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound, UsageError
+from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, UsageError
 from mqcli.core.message import header_text
+
+if TYPE_CHECKING:
+    from mqcli.core.config import KafkaSettings
+
+
+def sasl_credentials(settings: KafkaSettings) -> tuple[str, str]:
+    """The username and password a SASL PLAIN or SCRAM profile must give (a config
+    error naming the missing key, before a client library fails on it: kafka-python
+    with "'NoneType' object has no attribute 'encode'")."""
+    missing = [f"kafka.{key}" for key in ("username", "password") if getattr(settings, key) is None]
+    if missing:
+        raise ConfigError(
+            f"kafka sasl_mechanism {settings.sasl_mechanism} ({settings.security_protocol}) needs {' and '.join(missing)}"
+        )
+    assert settings.username is not None and settings.password is not None  # for mypy: checked above
+    return settings.username, settings.password
+
 
 # -- producing -------------------------------------------------------------------
 

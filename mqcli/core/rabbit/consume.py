@@ -87,10 +87,18 @@ class ConsumeSettings(StopRules):
     # channel-wide: RabbitMQ applies a raised per-consumer limit only to
     # consumers that start later, a channel's at once.
     holding: bool = False
+    # Whether `matcher` filters (--match given): a matcher that only decodes
+    # (--value-format) does not make an idle timeout's message speak of matching.
+    # None: whenever there is a matcher.
+    filtering: bool | None = None
 
     @property
     def stream(self) -> bool:
         return self.stream_offset is not None
+
+
+def _filters(settings: ConsumeSettings) -> bool:
+    return settings.matcher is not None if settings.filtering is None else settings.filtering
 
 
 # AMQP's prefetch count is 16 bits: a channel can hold no more unacknowledged messages than this.
@@ -401,7 +409,7 @@ def _consume_channel(
                     raise MqcliError(f"RabbitMQ cancelled the consumer of queue '{settings.queue}' (was it deleted?)")
                 if stops.idle_left() <= 0:
                     raise TimeoutExpired(
-                        f"no {'matching ' if settings.matcher else ''}message from queue '{settings.queue}' within {settings.idle_timeout:g}s"
+                        f"no {'matching ' if _filters(settings) else ''}message from queue '{settings.queue}' within {settings.idle_timeout:g}s"
                         + (f" ({result.handled} of {settings.count} received)" if settings.count else "")
                     )
                 now = time.monotonic()

@@ -41,23 +41,38 @@ def list_queues(
     """
     app = get_app(ctx, profile=profile)
     from mqcli.core.rabbit.management import path
-    from mqcli.core.rabbit.management_views import QUEUE_COLUMNS, QueueRow, name_filter, queue_rows
+    from mqcli.core.rabbit.management_views import QUEUE_COLUMNS, QueueRow, QueueRowCache, name_filter, queue_rows
 
     name_filter(match)  # a bad regex is a usage error before any request
     v = vhost_of(app, vhost)
     api = management(app)
 
+    cache: QueueRowCache | None = None
+
     def fetch() -> list[QueueRow]:
         docs = api.get(path("queues", v), {"columns": ",".join(QUEUE_COLUMNS)}, what=f"vhost '{v}'")
-        return queue_rows(docs, match=match, sort=sort)
+        return queue_rows(docs, match=match, sort=sort, cache=cache)
 
     if watch is not None:
         from mqcli.core.watch import Gauge, View, WatchRow
 
         view = View(QueueRow.COLUMNS, (Gauge("depth", "depth_per_s", "depth/s", eta=True, trend="value"),))
+        cache = QueueRowCache()
+        built: dict[tuple[str, str], tuple[QueueRow, WatchRow]] = {}
 
         def snapshot() -> tuple[str, list[WatchRow]]:
-            rows = [WatchRow((r.vhost, r.name), r.cells(), r.to_dict(), {"depth": r.depth}) for r in fetch()]
+            # An unchanged queue comes back as the same QueueRow: its WatchRow is reused too.
+            nonlocal built
+            now: dict[tuple[str, str], tuple[QueueRow, WatchRow]] = {}
+            rows = []
+            for r in fetch():
+                key = (r.vhost, r.name)
+                hit = built.get(key)
+                if hit is None or hit[0] is not r:
+                    hit = (r, WatchRow(key, r.cells(), r.to_dict(), {"depth": r.depth}))
+                now[key] = hit
+                rows.append(hit[1])
+            built = now
             return f"queues of vhost '{v}'", rows
 
         run_watch(app, output, watch, view, snapshot)

@@ -22,6 +22,7 @@ import kafka.errors as kerr
 from kafka import KafkaAdminClient
 
 from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired
+from mqcli.core.kafka.common import sasl_credentials
 from mqcli.core.logs import show_library_logs
 
 if TYPE_CHECKING:
@@ -167,8 +168,7 @@ def client_config(settings: KafkaSettings) -> dict[str, Any]:
         if settings.sasl_mechanism == "OAUTHBEARER":
             cfg["sasl_oauth_token_provider"] = _token_provider(settings)
         else:
-            cfg["sasl_plain_username"] = settings.username
-            cfg["sasl_plain_password"] = settings.password
+            cfg["sasl_plain_username"], cfg["sasl_plain_password"] = sasl_credentials(settings)
     return cfg
 
 

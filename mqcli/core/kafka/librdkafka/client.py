@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import KafkaError, KafkaException
 
 from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired
+from mqcli.core.kafka.common import sasl_credentials
 from mqcli.core.logs import show_library_logs
 
 if TYPE_CHECKING:
@@ -150,8 +151,7 @@ def client_config(settings: KafkaSettings, diagnosis: Diagnosis) -> dict[str, An
         if settings.sasl_mechanism == "OAUTHBEARER":
             cfg["oauth_cb"] = _oauth_cb(settings, diagnosis)
         else:
-            cfg["sasl.username"] = settings.username or ""
-            cfg["sasl.password"] = settings.password or ""
+            cfg["sasl.username"], cfg["sasl.password"] = sasl_credentials(settings)
     return cfg
 
 
