@@ -883,8 +883,11 @@ class Remaining:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop asking; `wait`: up to so many seconds for the thread to close its connection."""
         self._stop.set()
+        if wait > 0 and self._thread.is_alive():
+            self._thread.join(wait)
 
     def _run(self) -> None:
         try:
@@ -932,7 +935,8 @@ class MoveReport(DeliveryReport):
         try:
             yield
         finally:
-            self.left.stop()
+            # Its connection closed before the move's own are (and the interpreter exits).
+            self.left.stop(wait=2.0)
 
 
 def kafka_lag(ends: dict[int, tuple[int, int]], committed: dict[int, int], taken: dict[int, int]) -> int:
