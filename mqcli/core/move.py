@@ -170,7 +170,8 @@ def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
     timestamp = msg.timestamp
     key = msg.key
     derived_seconds: int | None = None
-    for i, (name, value) in enumerate(headers):
+    # Only a message from RabbitMQ or `-` (a Kafka record's headers travel as they are).
+    for i, (name, value) in enumerate(headers if msg.topic is None else []):
         if name == KAFKA_TIMESTAMP_HEADER:
             try:
                 ms = int(header_text(value))

@@ -132,3 +132,10 @@ def test_origin_partition_of_spring_and_connect_dead_letters() -> None:
     # --origin-header NAME: a topic header of the user's own has no partition header.
     own = [("source-topic", b"orders"), ("kafka_dlt-original-partition", (1).to_bytes(4, "big"))]
     assert origin_partition(_dead(own), "source-topic") is None
+
+
+def test_a_kafka_records_timestamp_header_travels_as_it_is() -> None:
+    # Kafka to Kafka: headers and timestamp travel unchanged, whatever their names.
+    msg = Message(b"v", headers=[(KAFKA_TIMESTAMP_HEADER, b"5")], topic="t", partition=0, offset=0, timestamp=9)
+    out = for_kafka(msg)
+    assert out.headers == [(KAFKA_TIMESTAMP_HEADER, b"5")] and out.timestamp == 9
