@@ -128,6 +128,8 @@ def default_group(source: Endpoint, target: Endpoint) -> str:
 KAFKA_TIMESTAMP_HEADER = "x-kafka-timestamp"
 
 KEY_FROM = "routing-key|header:NAME|none"
+# AMQP delivery_mode of a message written to disk: what a move from Kafka publishes.
+PERSISTENT = 2
 
 
 @dataclass(frozen=True)
@@ -163,13 +165,15 @@ def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
 
     A message that came from Kafka through RabbitMQ gets its timestamp back
     to the millisecond from KAFKA_TIMESTAMP_HEADER (which goes, with the
-    `timestamp` property derived from it).  `keys` (--key-from) says where
+    `timestamp` property derived from it and the persistent `delivery_mode`
+    the move gave it).  `keys` (--key-from) says where
     the key comes from (the routing key, a header, none); without it the
     message's own key travels."""
     headers = list(msg.headers)
     timestamp = msg.timestamp
     key = msg.key
     derived_seconds: int | None = None
+    derived_mode: int | None = None
     # Only a message from RabbitMQ or `-` (a Kafka record's headers travel as they are).
     for i, (name, value) in enumerate(headers if msg.topic is None else []):
         if name == KAFKA_TIMESTAMP_HEADER:
@@ -180,6 +184,8 @@ def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
             del headers[i]
             timestamp = ms
             derived_seconds = ms // 1000
+            # So did the move from Kafka: delivery_mode PERSISTENT (RabbitTarget.convert).
+            derived_mode = PERSISTENT
             break
     if keys is not None:
         if keys.mode == "routing-key":
@@ -194,8 +200,8 @@ def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
                     del headers[i]
                     break
     for name, value in msg.properties.items():
-        if value is None or (name == "timestamp" and value == derived_seconds):
-            continue
+        if value is None or (name, value) in (("timestamp", derived_seconds), ("delivery_mode", derived_mode)):
+            continue  # put there by a move from Kafka: not a property of the record's own
         headers.append((AMQP_HEADER_PREFIX + name, header_text(value)))
         if name == "timestamp" and timestamp is None and isinstance(value, int):
             timestamp = value * 1000
@@ -640,7 +646,15 @@ class RabbitTarget:
 
     def convert(self, msg: Message) -> Message | str:
         """`msg` as published, or why it is refused without being sent."""
-        return key_refusal(msg, self.keys) or for_rabbit(msg, self.endpoint, self.keys)
+        why = key_refusal(msg, self.keys)
+        if why is not None:
+            return why
+        out = for_rabbit(msg, self.endpoint, self.keys)
+        if msg.topic is not None and "delivery_mode" not in out.properties:
+            # A Kafka record is on disk: published transient, a confirmed message
+            # would be lost when the broker restarts (found by a restart test).
+            out.properties["delivery_mode"] = PERSISTENT
+        return out
 
     def _on_fail(self, msg: Message, why: str) -> None:
         self._refused.append((msg.line if msg.line is not None else -1, why))

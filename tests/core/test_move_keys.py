@@ -139,3 +139,13 @@ def test_a_kafka_records_timestamp_header_travels_as_it_is() -> None:
     msg = Message(b"v", headers=[(KAFKA_TIMESTAMP_HEADER, b"5")], topic="t", partition=0, offset=0, timestamp=9)
     out = for_kafka(msg)
     assert out.headers == [(KAFKA_TIMESTAMP_HEADER, b"5")] and out.timestamp == 9
+
+
+def test_the_persistent_mode_a_move_from_kafka_gave_does_not_come_back_as_a_header() -> None:
+    came = Message(b"v", headers=[(KAFKA_TIMESTAMP_HEADER, 1700000000123)], queue="q")
+    came.properties = {"timestamp": 1700000000, "delivery_mode": 2}
+    out = for_kafka(came)
+    assert out.headers == [] and out.timestamp == 1700000000123
+    # A RabbitMQ message's own delivery_mode (no header of ours) travels as before.
+    own = for_kafka(Message(b"v", properties={"delivery_mode": 2}, queue="q"))
+    assert own.headers == [("x-amqp-delivery_mode", "2")]

@@ -56,6 +56,7 @@ def test_kafka_to_rabbit_to_kafka_is_byte_for_byte_with_the_key_in_a_header(
     ch = amqp.channel()
     method, props, body = ch.basic_get(q, auto_ack=False)
     assert body == SENT[0][1] and props.timestamp == SENT[0][3] // 1000
+    assert props.delivery_mode == 2  # persistent: a Kafka record must survive a broker restart
     assert props.headers["kafka-key"] == SENT[0][0] and props.headers["x-kafka-timestamp"] == SENT[0][3]
     ch.basic_reject(method.delivery_tag, requeue=True)  # back in its place
     r = cli("move", f"rabbit:{q}", f"kafka:{dst}", "-e", "--key-from", "header:kafka-key")
