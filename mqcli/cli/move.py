@@ -188,6 +188,15 @@ ReconnectOpt = Annotated[
         help="RabbitMQ source or target: on a lost connection, up to N attempts to reconnect (waits doubling from 0.5s up to 5s), then go on: unconfirmed messages are sent again, unacknowledged ones come again from the source (duplicates possible, counted). 0: exit 4 at once. Kafka clients reconnect by themselves.",
     ),
 ]
+KeyFromOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--key-from",
+        metavar="routing-key|header:NAME|none",
+        help="Between Kafka and RabbitMQ: the Kafka key is the routing key (the target names none), travels in header NAME (bytes as they are, and back), or none. Default: Kafka -> RabbitMQ the key is the routing key when the target names none; RabbitMQ -> Kafka no key.",
+        show_default=False,
+    ),
+]
 EngineOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -223,6 +232,7 @@ class _Options:
     isolation: Optional[str]
     exactly_once: bool = False
     reconnect: int = 0
+    key_from: Optional[str] = None
 
 
 def move(
@@ -250,6 +260,7 @@ def move(
     output: SummaryOpt = "auto",
     exactly_once: ExactlyOnceOpt = False,
     reconnect: ReconnectOpt = 0,
+    key_from: KeyFromOpt = None,
     engine: EngineOpt = None,
     isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
@@ -269,7 +280,7 @@ def move(
     _run(ctx, "move", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
         dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine, isolation,
-        exactly_once, reconnect))  # fmt: skip
+        exactly_once, reconnect, key_from))  # fmt: skip
 
 
 def copy(
@@ -294,6 +305,7 @@ def copy(
     output: SummaryOpt = "auto",
     exactly_once: ExactlyOnceOpt = False,
     reconnect: ReconnectOpt = 0,
+    key_from: KeyFromOpt = None,
     engine: EngineOpt = None,
     isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
@@ -311,7 +323,7 @@ def copy(
     _run(ctx, "copy", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
         dry_run, False, False, None, from_time, offset, until, rate, speed, engine, isolation, exactly_once,
-        reconnect))  # fmt: skip
+        reconnect, key_from))  # fmt: skip
 
 
 def _profile(app: AppContext, name: str | None) -> Profile:
@@ -374,6 +386,8 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
         raise UsageError("--speed replays Kafka timestamps: it applies to a Kafka or - source")
     if o.exactly_once:
         _check_exactly_once(verb, source, target, o)
+    if o.key_from is not None:
+        _check_key_from(source, target, o.key_from)
     if any(o.matches) and source.kind == core.STDIO:
         raise UsageError("--match… applies to a Kafka or RabbitMQ source")
     if (
@@ -384,6 +398,25 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
     ):
         # The messages that do not match are held until the move ends: it must end.
         raise UsageError("--match on a queue needs -e, --count or --timeout (the others are held until the move ends)")
+
+
+def _check_key_from(source: Endpoint, target: Optional[Endpoint], text: str) -> None:
+    """--key-from: a mapping between Kafka and RabbitMQ (exit 2 otherwise)."""
+    from mqcli.core import move as core
+
+    keys = core.parse_key_from(text)
+    to_kafka = target is not None and target.kind == core.KAFKA and source.kind != core.KAFKA
+    to_rabbit = target is not None and target.kind == core.RABBIT and source.kind != core.RABBIT
+    if not (to_kafka or to_rabbit):
+        raise UsageError(
+            "--key-from maps the Kafka key to or from RabbitMQ: it applies from RabbitMQ or - to Kafka, "
+            "and from Kafka or - to RabbitMQ"
+        )
+    if to_rabbit and keys.mode == "routing-key" and target is not None:
+        if target.queue is not None or target.routing_key is not None:
+            raise UsageError(
+                f"--key-from routing-key: {target} fixes the routing key (use rabbit:exchange/NAME without one)"
+            )
 
 
 def _check_exactly_once(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options) -> None:
@@ -407,7 +440,6 @@ def _run(
     app = get_app(ctx, profile=profile)
     from mqcli.cli.io import TerminalReport
     from mqcli.core import move as core
-    from mqcli.core.delivery import DeliveryReport
     from mqcli.core.stops import StopRules
 
     source = core.parse_endpoint(source_text)
@@ -425,9 +457,11 @@ def _run(
     exit_at_end = o.exit_at_end or (o.dry_run and o.count is None and idle is None)
     start, until_ms = _bounds(o) if source.kind == core.KAFKA else (None, None)
     pace = _pace(o)
+    keys = core.parse_key_from(o.key_from) if o.key_from is not None else None
 
     verbs = {"move": "moved", "copy": "copied"}
-    report = DeliveryReport(TerminalReport(app), verb=f"would {verb}" if o.dry_run else verbs[verb])
+    # On a terminal its live line also says what is left in the source (lag, queue depth).
+    report = core.MoveReport(TerminalReport(app), verb=f"would {verb}" if o.dry_run else verbs[verb])
 
     policy = None
     if o.reconnect:
@@ -445,6 +479,7 @@ def _run(
             stdout=app.stdout,
             note=app.warn,
             reconnect=policy,
+            keys=keys if endpoint is target else None,
         )
 
     group = o.group

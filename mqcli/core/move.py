@@ -23,15 +23,18 @@ Nothing here imports typer, rich or a client library at module level.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from mqcli.core.delivery import DeliveryReport
+from mqcli.core.delivery import DeliveryReport, ReportOutput
 from mqcli.core.errors import DeliveryFailed, InputError, TimeoutExpired, UsageError
 from mqcli.core.message import Message, header_text
 from mqcli.core.signals import DeferredSignals
@@ -119,29 +122,99 @@ def default_group(source: Endpoint, target: Endpoint) -> str:
 
 # -- what travels -------------------------------------------------------------------
 
+# The record timestamp in milliseconds, as a header of a message a RabbitMQ
+# target gets from Kafka: the AMQP `timestamp` property holds seconds only,
+# so this is what brings the milliseconds back on the way to Kafka.
+KAFKA_TIMESTAMP_HEADER = "x-kafka-timestamp"
 
-def for_kafka(msg: Message) -> Message:
+KEY_FROM = "routing-key|header:NAME|none"
+# AMQP delivery_mode of a message written to disk: what a move from Kafka publishes.
+PERSISTENT = 2
+
+
+@dataclass(frozen=True)
+class KeyFrom:
+    """--key-from: where a Kafka key goes on RabbitMQ, and comes from there.
+
+    routing-key: Kafka -> RabbitMQ the key is the routing key (the target
+    endpoint must name none), RabbitMQ -> Kafka the routing key is the key.
+    header: the key travels in header `header` (bytes as they are), and back.
+    none: the key is dropped (-> RabbitMQ) or none is given (-> Kafka)."""
+
+    mode: str  # "routing-key", "header" or "none"
+    header: str | None = None
+
+    def __str__(self) -> str:
+        return f"header:{self.header}" if self.mode == "header" else self.mode
+
+
+def parse_key_from(text: str) -> KeyFrom:
+    """--key-from TEXT; UsageError (exit 2) when it is none of KEY_FROM."""
+    if text in ("routing-key", "none"):
+        return KeyFrom(text)
+    if text.startswith("header:") and text[len("header:") :]:
+        return KeyFrom("header", text[len("header:") :])
+    raise UsageError(f"invalid --key-from {text!r} (use {KEY_FROM})")
+
+
+def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
     """`msg` as a Kafka target gets it: key, value, headers and timestamp; AMQP
     properties as `x-amqp-NAME` headers (the `timestamp` property, seconds,
     also becomes the record's timestamp when it has none).  The source's
-    partition is not kept: the target partitions by key."""
+    partition is not kept: the target partitions by key.
+
+    A message that came from Kafka through RabbitMQ gets its timestamp back
+    to the millisecond from KAFKA_TIMESTAMP_HEADER (which goes, with the
+    `timestamp` property derived from it and the persistent `delivery_mode`
+    the move gave it).  `keys` (--key-from) says where
+    the key comes from (the routing key, a header, none); without it the
+    message's own key travels."""
     headers = list(msg.headers)
     timestamp = msg.timestamp
+    key = msg.key
+    derived_seconds: int | None = None
+    derived_mode: int | None = None
+    # Only a message from RabbitMQ or `-` (a Kafka record's headers travel as they are).
+    for i, (name, value) in enumerate(headers if msg.topic is None else []):
+        if name == KAFKA_TIMESTAMP_HEADER:
+            try:
+                ms = int(header_text(value))
+            except ValueError:
+                break  # not ours: it travels as any header
+            del headers[i]
+            timestamp = ms
+            derived_seconds = ms // 1000
+            # So did the move from Kafka: delivery_mode PERSISTENT (RabbitTarget.convert).
+            derived_mode = PERSISTENT
+            break
+    if keys is not None:
+        if keys.mode == "routing-key":
+            key = msg.routing_key.encode("utf-8") if msg.routing_key is not None else None
+        elif keys.mode == "none":
+            key = None
+        else:
+            key = None
+            for i, (name, value) in enumerate(headers):
+                if name == keys.header:
+                    key = value if isinstance(value, bytes) else header_text(value).encode("utf-8")
+                    del headers[i]
+                    break
     for name, value in msg.properties.items():
-        if value is None:
-            continue
+        if value is None or (name, value) in (("timestamp", derived_seconds), ("delivery_mode", derived_mode)):
+            continue  # put there by a move from Kafka: not a property of the record's own
         headers.append((AMQP_HEADER_PREFIX + name, header_text(value)))
         if name == "timestamp" and timestamp is None and isinstance(value, int):
             timestamp = value * 1000
-    return Message(value=msg.value, key=msg.key, headers=headers, timestamp=timestamp)
+    return Message(value=msg.value, key=key, headers=headers, timestamp=timestamp)
 
 
-def for_rabbit(msg: Message, target: Endpoint) -> Message:
+def for_rabbit(msg: Message, target: Endpoint, keys: KeyFrom | None = None) -> Message:
     """`msg` as a RabbitMQ target gets it: body, headers, properties; the
     `x-amqp-NAME` headers of a message that came through Kafka become its
     properties again, a Kafka timestamp (ms) the `timestamp` property
-    (seconds) when none is given.  The routing key: the endpoint's, else the
-    message's own, else its key (text)."""
+    (seconds) when none is given, with KAFKA_TIMESTAMP_HEADER (ms).  The
+    routing key: the endpoint's, else the message's own, else its key
+    (text) -- unless `keys` (--key-from) puts the key in a header or drops it."""
     from mqcli.core.rabbit.convert import PROPERTY_TYPES
 
     headers: list[tuple[str, Any]] = []
@@ -159,12 +232,34 @@ def for_rabbit(msg: Message, target: Endpoint) -> Message:
             properties[prop] = text
             continue
         headers.append((name, value))
-    if "timestamp" not in properties and msg.timestamp is not None:
+    if msg.timestamp is not None and "timestamp" not in properties:
         properties["timestamp"] = msg.timestamp // 1000
+        # The property is derived from the record timestamp: the header keeps
+        # its milliseconds and tells the way back to Kafka that it was derived.
+        if not any(name == KAFKA_TIMESTAMP_HEADER for name, _v in headers):
+            headers.append((KAFKA_TIMESTAMP_HEADER, msg.timestamp))
     routing_key = msg.routing_key
-    if target.queue is None and target.routing_key is None and routing_key is None and msg.key is not None:
-        routing_key = msg.key.decode("utf-8", errors="replace")
+    if keys is not None and keys.mode == "header":
+        if msg.key is not None:
+            headers = [(n, v) for n, v in headers if n != keys.header] + [(str(keys.header), msg.key)]
+    elif (keys is None or keys.mode == "routing-key") and msg.key is not None:
+        if target.queue is None and target.routing_key is None and (routing_key is None or keys is not None):
+            routing_key = msg.key.decode("utf-8", errors="replace")
     return Message(value=msg.value, key=None, headers=headers, properties=properties, routing_key=routing_key)
+
+
+def key_refusal(msg: Message, keys: KeyFrom | None) -> str | None:
+    """Why --key-from routing-key cannot make `msg`'s key a routing key (an
+    AMQP short string: at most 255 bytes of text), or None."""
+    if keys is None or keys.mode != "routing-key" or msg.key is None:
+        return None
+    try:
+        msg.key.decode("utf-8")
+    except UnicodeDecodeError:
+        return "its key is not UTF-8 text, so it cannot be a routing key (use --key-from header:NAME)"
+    if len(msg.key) > 255:
+        return "its key is longer than a routing key may be (255 bytes; use --key-from header:NAME)"
+    return None
 
 
 def describe(msg: Message) -> str:
@@ -242,6 +337,12 @@ NO_ORIGIN = "no x-death header: it was not dead-lettered, so it has no origin"
 ORIGIN_TOPIC_HEADERS = ("kafka_dlt-original-topic", "__connect.errors.topic")
 # What --strip-death removes from a Kafka dead letter (the same two conventions).
 KAFKA_DEATH_PREFIXES = ("kafka_dlt-", "__connect.errors.")
+# The header naming the original partition, for each convention's topic header:
+# Spring writes a 4-byte big-endian int, Kafka Connect the number as text.
+ORIGIN_PARTITION_HEADERS = {
+    "kafka_dlt-original-topic": "kafka_dlt-original-partition",
+    "__connect.errors.topic": "__connect.errors.partition",
+}
 
 
 def origin_topic(msg: Message, header: str | None = None) -> str | None:
@@ -255,6 +356,27 @@ def origin_topic(msg: Message, header: str | None = None) -> str | None:
                 if text:
                     return text
     return None
+
+
+def origin_partition(msg: Message, header: str | None = None) -> int | str | None:
+    """The partition a Kafka dead letter came from, when its convention names
+    one (ORIGIN_PARTITION_HEADERS, for the topic header that named its origin
+    topic; none with --origin-header): the number, None without the header,
+    or why the header is not a partition number."""
+    names = (header,) if header is not None else ORIGIN_TOPIC_HEADERS
+    found = next((n for n in names if origin_topic(msg, n) is not None), None)
+    name = ORIGIN_PARTITION_HEADERS.get(found or "")
+    if name is None:
+        return None
+    value = msg.header(name)
+    if value is None:
+        return None
+    if isinstance(value, bytes) and len(value) == 4 and not value.isdigit():
+        return int.from_bytes(value, "big", signed=True)  # Spring: ByteBuffer.putInt
+    text = header_text(value).strip()
+    if text.isdigit():
+        return int(text)
+    return f"its {name} header ({value!r}) is not a partition number"
 
 
 # -- pace (--rate, --speed) ------------------------------------------------------------
@@ -391,10 +513,11 @@ class _Outcomes(DeliveryReport):
 
 
 class KafkaTarget:
-    def __init__(self, producer: Producer, topic: str, label: str | None = None) -> None:
+    def __init__(self, producer: Producer, topic: str, label: str | None = None, keys: KeyFrom | None = None) -> None:
         self.producer = producer
         self.topic = topic
         self.label = label or f"kafka:{topic}"
+        self.keys = keys  # --key-from
 
     def where(self, msg: Message) -> str:
         return self.label
@@ -404,7 +527,7 @@ class KafkaTarget:
 
     def send(self, batch: list[Message]) -> Refusals:
         outcomes = _Outcomes()
-        converted = [replace(for_kafka(m), line=i) for i, m in enumerate(batch)]
+        converted = [replace(for_kafka(m, self.keys), line=i) for i, m in enumerate(batch)]
         self.producer.send_all(self.topic, converted, outcomes)
         if outcomes.unknown is not None:
             raise DeliveryFailed(f"the Kafka producer lost track of messages: {outcomes.unknown}")
@@ -493,12 +616,14 @@ class RabbitTarget:
         endpoint: Endpoint,
         notify: Callable[[str], None] = lambda _t: None,
         reconnect: ReconnectPolicy | None = None,
+        keys: KeyFrom | None = None,
     ) -> None:
         from mqcli.core.rabbit.client import ReconnectPolicy
         from mqcli.core.rabbit.publish import Publisher, PublishSettings
 
         self.client = client
         self.endpoint = endpoint
+        self.keys = keys  # --key-from
         self.notify = notify
         # --reconnect: a connection lost during a batch is opened again and
         # the batch's unconfirmed messages sent again (duplicates: at most
@@ -517,11 +642,19 @@ class RabbitTarget:
         return self.endpoint.text
 
     def precheck(self, msg: Message) -> str | None:
-        return None
+        return key_refusal(msg, self.keys)
 
     def convert(self, msg: Message) -> Message | str:
         """`msg` as published, or why it is refused without being sent."""
-        return for_rabbit(msg, self.endpoint)
+        why = key_refusal(msg, self.keys)
+        if why is not None:
+            return why
+        out = for_rabbit(msg, self.endpoint, self.keys)
+        if msg.topic is not None and "delivery_mode" not in out.properties:
+            # A Kafka record is on disk: published transient, a confirmed message
+            # would be lost when the broker restarts (found by a restart test).
+            out.properties["delivery_mode"] = PERSISTENT
+        return out
 
     def _on_fail(self, msg: Message, why: str) -> None:
         self._refused.append((msg.line if msg.line is not None else -1, why))
@@ -659,16 +792,20 @@ class OriginTarget(RabbitTarget):
 
 class KafkaOriginTarget:
     """--to-origin from a Kafka dead-letter topic: each message back to the
-    topic its origin header names (origin_topic), partitioned by key as any
-    Kafka target.  A message without the header, or whose topic no longer
-    exists, is refused (named; --on-error decides)."""
+    topic its origin header names (origin_topic), in the partition its
+    convention's partition header names (origin_partition), else partitioned
+    by key as any Kafka target.  A message without the header, whose topic no
+    longer exists, or whose partition is not one of the topic's, is refused
+    (named; --on-error decides)."""
 
-    def __init__(self, producer: Producer, exists: Callable[[str], bool], header: str | None, strip: bool) -> None:
+    def __init__(
+        self, producer: Producer, partitions: Callable[[str], list[int] | None], header: str | None, strip: bool
+    ) -> None:
         self.producer = producer
-        self.exists = exists  # asked once per topic
+        self.partitions = partitions  # asked once per topic; None: no such topic
         self.header = header
         self.strip = strip
-        self.topics: dict[str, bool] = {}
+        self.topics: dict[str, list[int] | None] = {}
 
     def where(self, msg: Message) -> str:
         topic = origin_topic(msg, self.header)
@@ -680,8 +817,16 @@ class KafkaOriginTarget:
             names = self.header or " or ".join(ORIGIN_TOPIC_HEADERS)
             return f"no {names} header: it has no origin topic"
         if topic not in self.topics:
-            self.topics[topic] = self.exists(topic)
-        return None if self.topics[topic] else f"its origin topic '{topic}' does not exist"
+            self.topics[topic] = self.partitions(topic)
+        known = self.topics[topic]
+        if known is None:
+            return f"its origin topic '{topic}' does not exist"
+        partition = origin_partition(msg, self.header)
+        if isinstance(partition, str):
+            return partition
+        if partition is not None and partition not in known:
+            return f"its original partition {partition} is not one of topic '{topic}' (it has {len(known)})"
+        return None
 
     def send(self, batch: list[Message]) -> Refusals:
         refused: Refusals = []
@@ -691,9 +836,11 @@ class KafkaOriginTarget:
             if why is not None:
                 refused.append((msg, why))
                 continue
+            partition = origin_partition(msg, self.header)
             if self.strip:
                 msg = replace(msg, headers=[(n, v) for n, v in msg.headers if not n.startswith(KAFKA_DEATH_PREFIXES)])
-            by_topic.setdefault(origin_topic(batch[i], self.header) or "", []).append(replace(for_kafka(msg), line=i))
+            record = replace(for_kafka(msg), line=i, partition=partition if isinstance(partition, int) else None)
+            by_topic.setdefault(origin_topic(batch[i], self.header) or "", []).append(record)
         for topic, messages in by_topic.items():
             outcomes = _Outcomes()
             self.producer.send_all(topic, messages, outcomes)
@@ -727,6 +874,137 @@ class StreamTarget:
 
     def close(self) -> None:
         pass
+
+
+# -- live progress -----------------------------------------------------------------------
+
+
+class Remaining:
+    """What is left in the source, for the live line: asked every `every`
+    seconds in a thread of its own (with a connection of its own), so the
+    move never waits for it.  `source` opens that connection and gives the
+    question to ask; a failure only leaves the figure out."""
+
+    def __init__(
+        self, source: Callable[[], AbstractContextManager[Callable[[], int]]], label: str, every: float = 1.0
+    ) -> None:
+        self.source = source
+        self.label = label  # e.g. "lag", "in queue"
+        self.every = every
+        self.value: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mqcli-move-remaining", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop asking; `wait`: up to so many seconds for the thread to close its connection."""
+        self._stop.set()
+        if wait > 0 and self._thread.is_alive():
+            self._thread.join(wait)
+
+    def _run(self) -> None:
+        try:
+            with self.source() as ask:
+                while not self._stop.is_set():
+                    self.value = ask()
+                    self._stop.wait(self.every)
+        except Exception:  # a live figure is a nicety: without it the line says less, nothing else changes
+            self.value = None
+
+    def text(self) -> str | None:
+        return None if self.value is None else f"{self.label} {self.value:,}"
+
+
+class MoveReport(DeliveryReport):
+    """The report of a move: on a terminal its live line (redrawn in place on
+    stderr, never on a pipe) also says what is left in the source -- a Kafka
+    source's lag, a queue's depth -- through `remaining()`.  The summary at
+    the end is the plain DeliveryReport line."""
+
+    def __init__(self, out: ReportOutput, *, verb: str, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(out, verb=verb, clock=clock)
+        self.left: Remaining | None = None
+        self._final = False
+
+    def line(self) -> str:
+        text = super().line()
+        left = self.left.text() if self.left is not None and not self._final else None
+        return f"{text}, {left}" if left is not None else text
+
+    def summary(self) -> None:
+        self._final = True
+        if self.left is not None:
+            self.left.stop()
+        super().summary()
+
+    @contextlib.contextmanager
+    def remaining(self, source: Callable[[], AbstractContextManager[Callable[[], int]]], label: str) -> Iterator[None]:
+        """While the block runs, ask `source` what is left (only when the live line is drawn)."""
+        if not self.out.live:
+            yield
+            return
+        self.left = Remaining(source, label)
+        self.left.start()
+        try:
+            yield
+        finally:
+            # Its connection closed before the move's own are (and the interpreter exits).
+            self.left.stop(wait=2.0)
+
+
+def kafka_lag(ends: dict[int, tuple[int, int]], committed: dict[int, int], taken: dict[int, int]) -> int:
+    """Messages left in a Kafka source: per partition, its end offset minus the
+    next offset to read -- the one after the last taken by this run, else the
+    group's committed offset, else the partition's first (`ends`: (first, end))."""
+    left = 0
+    for partition, (first, end) in ends.items():
+        at = max(taken.get(partition, -1), committed.get(partition, -1), first)
+        left += max(0, end - at)
+    return left
+
+
+def _watch(
+    relay: Relay, source: Callable[[], AbstractContextManager[Callable[[], int]]], label: str
+) -> AbstractContextManager[None]:
+    """The live figure of what is left, when the relay reports to a MoveReport."""
+    report = relay.report
+    return report.remaining(source, label) if isinstance(report, MoveReport) else contextlib.nullcontext()
+
+
+def _kafka_remaining(
+    settings: KafkaSettings, profile: str | None, topic: str, group: str | None, taken: dict[int, int]
+) -> Callable[[], AbstractContextManager[Callable[[], int]]]:
+    """The live lag of a Kafka source (its own admin connection, opened in Remaining's thread)."""
+    from mqcli.core.kafka.engine import admin
+
+    @contextlib.contextmanager
+    def source() -> Iterator[Callable[[], int]]:
+        with admin(settings, profile) as a:
+            partitions = [(topic, p) for p in a.partitions(topic)]
+
+            def ask() -> int:
+                ends = {p: v for (_t, p), v in a.log_offsets(partitions).items()}
+                done = {p: o for (t, p), o in a.committed_offsets(group).items() if t == topic} if group else {}
+                return kafka_lag(ends, done, dict(taken))
+
+            yield ask
+
+    return source
+
+
+def _queue_remaining(profile: Profile, queue: str) -> Callable[[], AbstractContextManager[Callable[[], int]]]:
+    """The live depth (ready messages) of a queue source, on a connection of its own."""
+
+    @contextlib.contextmanager
+    def source() -> Iterator[Callable[[], int]]:
+        from mqcli.core.rabbit.client import RabbitClient
+
+        with RabbitClient(profile.rabbit, profile=profile.name) as client:
+            yield lambda: client.queue_info(queue)[0]
+
+    return source
 
 
 # -- the relay ---------------------------------------------------------------------------
@@ -769,6 +1047,8 @@ class Relay:
         self.pace = pace
         self.pending: list[Message] = []
         self.broken = False
+        # Live progress from a Kafka source: partition -> the offset after the last one taken.
+        self.positions: dict[int, int] | None = None
         self.skipped = 0
         self.dead_lettered = 0
         self.targets: dict[str, int] = {}  # messages confirmed (dry run: that would go) per destination
@@ -785,6 +1065,8 @@ class Relay:
 
     def take(self, msg: Message) -> None:
         self.pending.append(msg)
+        if self.positions is not None and msg.partition is not None and msg.offset is not None:
+            self.positions[msg.partition] = msg.offset + 1
 
     def admit(self, msg: Message) -> bool:
         """Whether `msg` may be taken; False when the target would refuse it
@@ -930,9 +1212,10 @@ def open_target(
     stdout: BinaryIO,
     note: Callable[[str], None],
     reconnect: ReconnectPolicy | None = None,
+    keys: KeyFrom | None = None,
 ) -> Target:
     """The target, connected, after checking that it exists (NotFound, exit 6):
-    nothing is read from the source before that."""
+    nothing is read from the source before that.  `keys`: --key-from."""
     if target.kind == KAFKA:
         from mqcli.core.kafka.engine import admin, resolve
 
@@ -940,7 +1223,7 @@ def open_target(
         assert target.topic is not None
         with admin(settings, profile.name) as a:
             a.partitions(target.topic)
-        return KafkaTarget(_safe_producer(settings, profile.name), target.topic, target.text)
+        return KafkaTarget(_safe_producer(settings, profile.name), target.topic, target.text, keys)
     if target.kind == RABBIT:
         from mqcli.core.rabbit.client import RabbitClient
 
@@ -950,7 +1233,7 @@ def open_target(
                 client.queue_info(target.queue)
             elif target.exchange is not None:
                 client.check_exchange(target.exchange)
-            return RabbitTarget(client, target, note, reconnect)
+            return RabbitTarget(client, target, note, reconnect, keys)
         except BaseException:
             client.close()
             raise
@@ -1027,15 +1310,14 @@ def open_kafka_origin(profile: Profile, engine: str | None, header: str | None, 
 
     settings = resolve(profile.kafka, engine)
 
-    def exists(topic: str) -> bool:
+    def partitions(topic: str) -> list[int] | None:
         try:
             with admin(settings, profile.name) as a:
-                a.partitions(topic)
+                return a.partitions(topic)
         except NotFound:
-            return False
-        return True
+            return None
 
-    return KafkaOriginTarget(_safe_producer(settings, profile.name), exists, header, strip)
+    return KafkaOriginTarget(_safe_producer(settings, profile.name), partitions, header, strip)
 
 
 def open_origin(
@@ -1124,61 +1406,65 @@ def from_kafka(
         if not paced(msg):
             raise relay.stop_error() or DeliveryFailed("stopped")
 
-    if group is not None and not relay.dry_run:
-        if start is not None:
-            start_group(settings, profile.name, group, source.topic, start)
-        note(f"consumer group {group}: offsets are committed once the target confirmed their messages")
-        consumer = group_consumer(
-            settings,
-            group,
-            [source.topic],
-            start="earliest",
-            profile=profile.name,
-            on_event=lambda text: debug(f"group {group}: {text}"),
-        )
-        exactly_once = isinstance(relay.target, ExactlyOnceTarget)
-        if exactly_once:
-            assert isinstance(relay.target, ExactlyOnceTarget)
-            relay.target.attach(consumer)
-            # The offsets are committed by the transactions only: a commit of
-            # the consumer's own (asynchronous between batches) could land
-            # after a later transaction's and set the group back.  Where the
-            # consumer would commit (between batches, before its partitions
-            # are revoked) it delivers what is pending: one transaction.
-            setattr(consumer, "commit", lambda *_a, **_k: relay.deliver())  # noqa: B010 (a method replaced on purpose)
-        try:
-            result = consumer.run(rules, paced, relay.deliver)
-        finally:
+    taken: dict[int, int] = {}
+    if relay.report.out.live:
+        relay.positions = taken
+    with _watch(relay, _kafka_remaining(settings, profile.name, source.topic, group, taken), "lag"):
+        if group is not None and not relay.dry_run:
+            if start is not None:
+                start_group(settings, profile.name, group, source.topic, start)
+            note(f"consumer group {group}: offsets are committed once the target confirmed their messages")
+            consumer = group_consumer(
+                settings,
+                group,
+                [source.topic],
+                start="earliest",
+                profile=profile.name,
+                on_event=lambda text: debug(f"group {group}: {text}"),
+            )
+            exactly_once = isinstance(relay.target, ExactlyOnceTarget)
             if exactly_once:
-                try:
-                    if not relay.broken:
-                        relay.deliver()  # the last transaction, while the consumer is still a member
-                finally:
-                    consumer.close(commit=False)
-            else:
-                # Commit (after delivering what is pending) only when no delivery
-                # broke off: then every marked offset's message was confirmed.
-                consumer.close(commit=not relay.broken)
-        error = relay.stop_error()
-        if error is not None:
-            raise error
-    else:
-        begin = start or StartOffset("beginning")
-        if group is not None:
-            # A dry run reads where the move would start: the group's offsets
-            # (read, never committed), moved forward to --from/--offset.
-            if start is None:
-                begin = StartOffset("stored")
-            else:
-                floor = start_group(settings, profile.name, group, source.topic, start, apply=False)
-                rules = _above(rules, floor)
-        plain = partition_consumer(settings, source.topic, profile=profile.name, group=group)
-        try:
-            plain.seek(begin)
-            result = plain.run(rules, plain_take, relay.deliver)
-            relay.deliver()
-        finally:
-            plain.close()
+                assert isinstance(relay.target, ExactlyOnceTarget)
+                relay.target.attach(consumer)
+                # The offsets are committed by the transactions only: a commit of
+                # the consumer's own (asynchronous between batches) could land
+                # after a later transaction's and set the group back.  Where the
+                # consumer would commit (between batches, before its partitions
+                # are revoked) it delivers what is pending: one transaction.
+                setattr(consumer, "commit", lambda *_a, **_k: relay.deliver())  # noqa: B010 (a method replaced on purpose)
+            try:
+                result = consumer.run(rules, paced, relay.deliver)
+            finally:
+                if exactly_once:
+                    try:
+                        if not relay.broken:
+                            relay.deliver()  # the last transaction, while the consumer is still a member
+                    finally:
+                        consumer.close(commit=False)
+                else:
+                    # Commit (after delivering what is pending) only when no delivery
+                    # broke off: then every marked offset's message was confirmed.
+                    consumer.close(commit=not relay.broken)
+            error = relay.stop_error()
+            if error is not None:
+                raise error
+        else:
+            begin = start or StartOffset("beginning")
+            if group is not None:
+                # A dry run reads where the move would start: the group's offsets
+                # (read, never committed), moved forward to --from/--offset.
+                if start is None:
+                    begin = StartOffset("stored")
+                else:
+                    floor = start_group(settings, profile.name, group, source.topic, start, apply=False)
+                    rules = _above(rules, floor)
+            plain = partition_consumer(settings, source.topic, profile=profile.name, group=group)
+            try:
+                plain.seek(begin)
+                result = plain.run(rules, plain_take, relay.deliver)
+                relay.deliver()
+            finally:
+                plain.close()
     count = rules.count
     if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
         got = f"{result.handled} of {count}" if count is not None else "no"
@@ -1337,17 +1623,22 @@ def from_rabbit(
             relay.redelivered += relay.report.delivered - acked[0]
             acked[:] = [relay.report.delivered, relay.report.delivered]
 
+        # A stream keeps its messages: its depth says nothing of what is left to copy.
+        watch = (
+            contextlib.nullcontext() if stream else _watch(relay, _queue_remaining(profile, source.queue), "in queue")
+        )
         try:
-            result = consume(
-                client,
-                settings,
-                take,
-                flush=flush,
-                stop_requested=lambda: signals.received is not None,
-                reconnect=reconnect,
-                notify=note,
-                on_reconnect=on_reconnect,
-            )
+            with watch:
+                result = consume(
+                    client,
+                    settings,
+                    take,
+                    flush=flush,
+                    stop_requested=lambda: signals.received is not None,
+                    reconnect=reconnect,
+                    notify=note,
+                    on_reconnect=on_reconnect,
+                )
         except TimeoutExpired:
             # As for a Kafka source: --timeout is an error only when it cut the move short.
             moved = relay.report.delivered + relay.skipped
