@@ -44,6 +44,12 @@ def _build(cls: type[Any], frozen: bool) -> type[Any]:
         # The standard rules for methods the class writes itself: leave them to it.
         return dataclasses.dataclass(cls, frozen=frozen)
     documented = bool(cls.__dict__.get("__doc__"))
+    if not documented:
+        # A placeholder until the docstring below: without one the standard decorator
+        # writes it from inspect.signature(cls), which with init=False is object's
+        # __init__, parsed from its text signature by tokenize (compiling tokenize's
+        # large regular expression: ~5 M instructions, once per process).
+        cls.__doc__ = cls.__name__
     # Fields, defaults, __match_args__, __dataclass_fields__: the standard decorator's, with no method of its own.
     cls = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
     fields = dataclasses.fields(cls)
