@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import typer
 import typer.main
+import typer.utils
 from typer.core import TyperGroup
 from typer.models import ParameterInfo
 
@@ -74,7 +75,7 @@ def signatures_read_once() -> Iterator[None]:
     every `typer.Option`: for `kafka produce` (36 parameters) the second reading
     was ~8 M instructions of a one-shot command.  Neither reader changes what
     it gets, so the first reading is reused for the second."""
-    real = typer.main.get_params_from_function
+    real = typer.utils.get_params_from_function
     read: dict[Callable[..., Any], Any] = {}
 
     def once(func: Callable[..., Any]) -> Any:
@@ -82,11 +83,12 @@ def signatures_read_once() -> Iterator[None]:
             read[func] = real(func)
         return read[func]
 
-    typer.main.get_params_from_function = once
+    # typer.main calls it by the name it imported from typer.utils (not re-exported: a private seam).
+    typer.main.get_params_from_function = once  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        typer.main.get_params_from_function = real
+        typer.main.get_params_from_function = real  # type: ignore[attr-defined]
 
 
 def build_command(name: str, target: str) -> Command:

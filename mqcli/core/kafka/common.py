@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # A producer's outcomes are reported to the broker-neutral DeliveryReport
 # (mqcli.core.delivery); re-exported here, where the engines' types live.
@@ -20,6 +20,11 @@ from mqcli.core.delivery import Delivery as Delivery
 from mqcli.core.delivery import DeliveryReport as DeliveryReport
 from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound, UsageError
 from mqcli.core.message import header_text
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 # -- producing -------------------------------------------------------------------
 
