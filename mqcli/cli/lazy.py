@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 import typer
 import typer.main
-import typer.utils
 from typer.core import TyperGroup
 from typer.models import ParameterInfo
 
@@ -75,7 +74,8 @@ def signatures_read_once() -> Iterator[None]:
     every `typer.Option`: for `kafka produce` (36 parameters) the second reading
     was ~8 M instructions of a one-shot command.  Neither reader changes what
     it gets, so the first reading is reused for the second."""
-    real = typer.utils.get_params_from_function
+    # typer.main calls it by the name it imported from typer.utils (not re-exported: a private seam).
+    real = typer.main.get_params_from_function  # type: ignore[attr-defined]
     read: dict[Callable[..., Any], Any] = {}
 
     def once(func: Callable[..., Any]) -> Any:
@@ -83,7 +83,6 @@ def signatures_read_once() -> Iterator[None]:
             read[func] = real(func)
         return read[func]
 
-    # typer.main calls it by the name it imported from typer.utils (not re-exported: a private seam).
     typer.main.get_params_from_function = once  # type: ignore[attr-defined]
     try:
         yield
