@@ -13,15 +13,19 @@ import io
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 import typer
 
 if TYPE_CHECKING:
+    from dataclasses import dataclass
+
     from rich.console import Console
 
     from mqcli.core.config import Profile
+else:  # the same class, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 
 def _isatty(stream: object) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import typer
@@ -63,10 +64,41 @@ def evaluate_app_annotations(app: typer.Typer) -> None:
             evaluate_app_annotations(group.typer_instance)
 
 
+@contextmanager
+def signatures_read_once() -> Iterator[None]:
+    """While building commands, typer reads each function's parameters once.
+
+    typer reads a command function's parameters twice (for its Click
+    parameters, then for the callback wrapper, which only needs their names),
+    each time with `inspect.signature`, `typing.get_type_hints` and a copy of
+    every `typer.Option`: for `kafka produce` (36 parameters) the second reading
+    was ~8 M instructions of a one-shot command.  Neither reader changes what
+    it gets, so the first reading is reused for the second."""
+    # typer.main calls it by the name it imported from typer.utils (not re-exported: a private seam).
+    real = typer.main.get_params_from_function  # type: ignore[attr-defined]
+    read: dict[Callable[..., Any], Any] = {}
+
+    def once(func: Callable[..., Any]) -> Any:
+        if func not in read:
+            read[func] = real(func)
+        return read[func]
+
+    typer.main.get_params_from_function = once  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        typer.main.get_params_from_function = real  # type: ignore[attr-defined]
+
+
 def build_command(name: str, target: str) -> Command:
     """Import "module:attribute" and build the command `name` from it."""
     module, _, attribute = target.partition(":")
     obj = getattr(importlib.import_module(module), attribute)
+    with signatures_read_once():
+        return _build(name, obj)
+
+
+def _build(name: str, obj: Any) -> Command:
     if isinstance(obj, typer.Typer):
         evaluate_app_annotations(obj)
         command: Command = typer.main.get_group(obj)

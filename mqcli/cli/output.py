@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import typer
 
 from mqcli.cli.context import AppContext
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 TableFormat = Literal["auto", "table", "tsv", "json"]
 """-o of every command that prints rows."""

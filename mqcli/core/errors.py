@@ -69,19 +69,19 @@ class Interrupted(MqcliError):
     exit_code = ExitCode.INTERRUPTED
 
 
+# The patterns are compiled on first use (by re's cache): most runs never print an
+# error, and compiling these four at import was ~4 M instructions of every command.
 # user:password@ in URLs, and password-like keys in key=value or key: value text.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
+_URL_CREDENTIALS = r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@"
 # password=VALUE, and quoted 'password': 'VALUE' (a repr'd dict); an unquoted
 # "password: text" is prose (e.g. a config error naming the key), not a secret.
-_KEY_VALUE = re.compile(
-    r"(?i)(?P<k>password|passwd|secret|token)(?:(?P<eq>\s*=\s*)(?P<v>[^\s'\",}&]+)|(?P<q>['\"]\s*:\s*)(?P<qc>['\"])(?P<qv>[^'\"]*)(?P=qc))"
-)
+_KEY_VALUE = r"(?i)(?P<k>password|passwd|secret|token)(?:(?P<eq>\s*=\s*)(?P<v>[^\s'\",}&]+)|(?P<q>['\"]\s*:\s*)(?P<qc>['\"])(?P<qv>[^'\"]*)(?P=qc))"
 # OAuth access tokens are fetched at run time, so they are in no list of the
 # profile's secrets: a JWT (header.payload.signature, base64url, the header
 # starting with '{"' = eyJ) and whatever follows "Bearer " are masked wherever
 # they appear (kafka-python logs the SASL OAUTHBEARER bytes at debug level).
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(?P<b>\bbearer\s+)(?P<t>[A-Za-z0-9._~+/=-]+)")
+_JWT = r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+_BEARER = r"(?i)(?P<b>\bbearer\s+)(?P<t>[A-Za-z0-9._~+/=-]+)"
 MASK = "****"
 
 
@@ -89,13 +89,13 @@ def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace known secret values and URL/key-value passwords in `text` with ****."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    text = _JWT.sub(MASK, text)
-    text = _BEARER.sub(lambda m: f"{m['b']}{MASK}", text)
+    text = re.sub(_URL_CREDENTIALS, lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    text = re.sub(_JWT, MASK, text)
+    text = re.sub(_BEARER, lambda m: f"{m['b']}{MASK}", text)
 
     def key_value(m: re.Match[str]) -> str:
         if m["eq"] is not None:
             return f"{m['k']}{m['eq']}{MASK}"
         return f"{m['k']}{m['q']}{m['qc']}{MASK}{m['qc']}"
 
-    return _KEY_VALUE.sub(key_value, text)
+    return re.sub(_KEY_VALUE, key_value, text)

@@ -17,16 +17,22 @@ with the caller.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message, header_text, to_json_obj
 from mqcli.core.signals import DeferredSignals
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 
 def exec_env(msg: Message, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -101,7 +107,7 @@ def _run_directly(fn: Command, _signals: DeferredSignals) -> subprocess.Complete
     return fn()
 
 
-@dataclass
+@dataclasses.dataclass  # one per message run by --exec: the standard, faster __init__
 class Executed:
     """How --exec ended for one message (after any retries)."""
 

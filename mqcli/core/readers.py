@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from mqcli.core.errors import InputError
 from mqcli.core.message import Message, from_json
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 CHUNK = 1 << 16
 

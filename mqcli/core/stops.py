@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from mqcli.core.message import Message
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 Matcher = Callable[[Message], bool]
 

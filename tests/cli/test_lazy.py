@@ -121,3 +121,26 @@ def test_groups_have_every_callback_evaluated() -> None:
     for func in callbacks:
         assert func is not None
         assert not any(isinstance(a, str) for a in func.__annotations__.values()), func.__name__
+
+
+def test_a_build_reads_each_function_once_and_puts_typer_back() -> None:
+    from mqcli.cli.lazy import signatures_read_once
+
+    real = typer.main.get_params_from_function  # type: ignore[attr-defined]
+    reads: list[object] = []
+
+    def counting(func: Any) -> Any:
+        reads.append(func)
+        return real(func)
+
+    typer.main.get_params_from_function = counting  # type: ignore[attr-defined]
+    try:
+        func = _command()
+        evaluate_annotations(func)
+        with signatures_read_once():
+            command = _built(func)
+        assert typer.main.get_params_from_function is counting  # type: ignore[attr-defined]  # put back
+    finally:
+        typer.main.get_params_from_function = real  # type: ignore[attr-defined]
+    assert reads.count(func) == 1  # typer itself asks twice (params, then the callback wrapper)
+    assert _described(command) == _described(_built(_command()))

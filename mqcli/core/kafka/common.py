@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,11 @@ from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFoun
 from mqcli.core.message import header_text
 
 if TYPE_CHECKING:
+    from dataclasses import dataclass
+
     from mqcli.core.config import KafkaSettings
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 
 def sasl_credentials(settings: KafkaSettings) -> tuple[str, str]:

@@ -18,10 +18,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mqcli.core.errors import DeliveryFailed, UsageError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 if TYPE_CHECKING:
     from mqcli.core.delivery import DeliveryReport

@@ -16,8 +16,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pika
 import pika.exceptions as pex
@@ -27,6 +26,11 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from mqcli.core.config import RabbitSettings
 from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound
 from mqcli.core.rabbit.tls import ssl_context
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # the same classes, built with less work at import (see mqcli/core/_dataclass.py)
+    from mqcli.core._dataclass import dataclass
 
 # A broker that blocks publishers (memory or disk alarm) must not hang mqcli forever.
 BLOCKED_CONNECTION_TIMEOUT = 60.0
