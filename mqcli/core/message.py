@@ -196,6 +196,11 @@ def _put_decoded(obj: dict[str, Any], msg: Message, placeholders: dict[str, str]
             obj[f"{name}_schema"] = schema
 
 
+# json.dumps(obj, ensure_ascii=False, separators=(",", ":")) with its encoder made once
+# (json.dumps with options builds one per call: once per record written).
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 # Stand-ins for embedded texts: a NUL, which JSON always writes as \u0000, cannot come out
 # of json.dumps as a bare NUL, so each stand-in's JSON form is found where it was put
 # (and, should a header or key happen to hold the same string, the record is written
@@ -213,7 +218,7 @@ def _embedded(msg: Message) -> str | None:
             return None
     obj = _plain_obj(msg)
     _put_decoded(obj, msg, _PLACEHOLDERS)
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    text = _compact(obj)
     for name in msg.decoded:
         data: bytes | None = getattr(msg, name)
         if data is None:
@@ -231,7 +236,7 @@ def to_json(msg: Message) -> str:
         text = _embedded(msg)
         if text is not None:
             return text
-    return json.dumps(to_json_obj(msg), ensure_ascii=False, separators=(",", ":"))
+    return _compact(to_json_obj(msg))
 
 
 def _decode_field(obj: dict[str, Any], name: str, line: int | None) -> bytes | None:
