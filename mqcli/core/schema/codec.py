@@ -17,16 +17,18 @@ wire format's message indexes.
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
 import json
 import os
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Any, Protocol
 
 from mqcli.core.errors import InputError, MqcliError, NotFound, UsageError
-from mqcli.core.message import Message
+from mqcli.core.message import DecodedSchema, Message
 from mqcli.core.schema import wire
 from mqcli.core.schema.common import Mismatch, SchemaInvalid
 from mqcli.core.schema.registry import RegisteredSchema, RegistryClient
@@ -257,6 +259,8 @@ class Decoder:
     _info: dict[tuple[int, str | None, str | None], dict[str, Any]] = _field(
         default_factory=dict, init=False, repr=False
     )
+    # schema id -> its body -> (JSON text, Protobuf message name) function, built once per id
+    _readers: dict[int, TextReader] = _field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.fmt in TYPES and self.registry is None and self.local is None:
@@ -285,7 +289,7 @@ class Decoder:
         key = (schema_id, topic, message)
         found = self._info.get(key)
         if found is None:
-            found = {"id": schema_id}
+            found = DecodedSchema(id=schema_id)
             if self.describe and self.registry is not None:
                 names = self.registry.names(schema_id)
                 # TopicNameStrategy's subject, else TopicRecordNameStrategy's (TOPIC-Record), else the first.
@@ -299,22 +303,40 @@ class Decoder:
             self._info[key] = found
         return found
 
-    def _framed(self, schema: Any, body: memoryview) -> tuple[object, str | None]:
-        """(the value, the Protobuf message's name) of a body after the wire header."""
-        from mqcli.core.schema.protobuf import ProtoFile
-
-        if isinstance(schema, ProtoFile):
-            indexes, body = wire.read_indexes(body)
-            message = schema.at(indexes)
-            return message.decode(body), message.name
-        return schema.decode(body), None
+    def _reader(self, schema_id: int) -> TextReader | None:
+        """The text reader of a schema id (None: a schema mqcli cannot read here); NotFound when unknown."""
+        found = self._readers.get(schema_id)
+        if found is None:
+            schema = self._schema(schema_id)
+            if schema is None:
+                return None
+            found = self._readers[schema_id] = text_reader(schema)
+        return found
 
     def __call__(self, msg: Message) -> None:
         """Decode in place; raises Skip (strict formats) for a record that does not decode."""
         data: bytes | None = getattr(msg, self.field)
         if data is None or (msg.decoded is not None and self.field in msg.decoded):
             return
-        if self.fmt == "json":
+        if self.fmt == "auto" and self.local is None:
+            # The common case, once per record: written out (is_framed and unframe inline).
+            if len(data) < wire.HEADER_SIZE or data[0] != wire.MAGIC:
+                return
+            schema_id = _schema_id(data, 1)[0]
+            read = self._readers.get(schema_id)
+            if read is None:
+                try:
+                    read = self._reader(schema_id)
+                except NotFound:
+                    return  # auto: an id the registry does not know is plain bytes that happen to start with 0
+                if read is None:
+                    return
+            try:
+                text, message = read(memoryview(data)[wire.HEADER_SIZE :])
+            except Exception:  # any failure of a decoder on foreign bytes: auto never fails a record
+                return
+            self._set(msg, text, self.info(schema_id, msg.topic, message))
+        elif self.fmt == "json":
             try:
                 json.loads(data)
             except ValueError:
@@ -322,21 +344,6 @@ class Decoder:
             self._set(msg, data, None)
         elif self.local is not None:
             self._bare(msg, data)
-        elif self.fmt == "auto":
-            if not wire.is_framed(data):
-                return
-            schema_id, body = wire.unframe(data)
-            try:
-                schema = self._schema(schema_id)
-            except NotFound:
-                return  # auto: an id the registry does not know is plain bytes that happen to start with 0
-            if schema is None:
-                return
-            try:
-                value, message = self._framed(schema, body)
-            except Exception:  # any failure of a decoder on foreign bytes: auto never fails a record
-                return
-            self._set(msg, _text(value), self.info(schema_id, msg.topic, message))
         else:
             self._strict(msg, data)
 
@@ -347,16 +354,16 @@ class Decoder:
         except wire.NotFramed as e:
             raise Skip(f"{_where(msg)}: {self.field} is not {kind} in the wire format ({e})") from None
         try:
-            schema = self._schema(schema_id)
+            read = self._reader(schema_id)
         except NotFound as e:
             raise NotFound(f"{_where(msg)}: {self.field} schema id {schema_id}: {e.message}") from None
-        if self._types[schema_id] != TYPES[self.fmt]:
+        if read is None or self._types[schema_id] != TYPES[self.fmt]:
             raise Skip(f"{_where(msg)}: {self.field} schema {schema_id} is {self._types[schema_id]}, not {kind}")
         try:
-            value, message = self._framed(schema, body)
+            text, message = read(body)
         except Exception as e:
             raise Skip(f"{_where(msg)}: {self.field} does not decode with schema {schema_id}: {e}") from None
-        self._set(msg, _text(value), self.info(schema_id, msg.topic, message))
+        self._set(msg, text, self.info(schema_id, msg.topic, message))
 
     def _bare(self, msg: Message, data: bytes) -> None:
         """A body without the wire header, in the local schema."""
@@ -392,9 +399,37 @@ class Decoder:
 
 
 def _text(value: object) -> bytes:
-    from mqcli.core.schema.avro import to_json_text
+    from mqcli.core.schema.avro import json_text
 
-    return to_json_text(value).encode("utf-8")
+    return json_text(value)
+
+
+_schema_id = struct.Struct(">I").unpack_from  # the wire header's schema id, at offset 1
+
+# A schema's body -> (its value's compact JSON text, the Protobuf message's name or None).
+TextReader = Callable[[memoryview], tuple[bytes, "str | None"]]
+
+
+def text_reader(schema: Any) -> TextReader:
+    """The function that turns a body after the wire header into its JSON text, for a schema
+    as `parse` gives it; built once per schema id, with what it needs bound."""
+    from mqcli.core.schema.avro import json_text
+    from mqcli.core.schema.protobuf import ProtoFile
+
+    if isinstance(schema, ProtoFile):
+
+        def read_protobuf(body: memoryview) -> tuple[bytes, str | None]:
+            indexes, rest = wire.read_indexes(body)
+            message = schema.at(indexes)
+            return json_text(message.decode(rest)), message.name
+
+        return read_protobuf
+    text_decoder = getattr(schema, "text_decoder", None)
+    if text_decoder is not None:  # Avro: fastavro straight to text
+        decode_text: Callable[[memoryview], bytes] = text_decoder()
+        return lambda body: (decode_text(body), None)
+    decode = schema.decode
+    return lambda body: (json_text(decode(body)), None)
 
 
 def decoding_matcher(
@@ -443,6 +478,20 @@ class _Target:
     schema_id: int | None  # None: a bare body (no registry)
     codec: Codec
     prefix: bytes = b""
+    # JSON value -> the bytes sent: the wire header (id, then `prefix`) and the body, or a bare body
+    write: Callable[[object], bytes] = _field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.schema_id is None:
+            self.write = self.codec.encode
+            return
+        header = wire.frame(self.schema_id, self.prefix)
+        framed = getattr(self.codec, "encode_framed", None)  # Avro: header and body written into one buffer
+        if framed is not None:
+            self.write = lambda value: framed(value, header)
+        else:
+            encode = self.codec.encode
+            self.write = lambda value: header + encode(value)
 
 
 class Encoder:
@@ -511,30 +560,44 @@ class Encoder:
         data: bytes | None = getattr(msg, self.field)
         if data is None:
             return
-        where = f"line {msg.line}: " if msg.line is not None else ""
         target = self._fixed
         if target is None:
             # No schema option: a record read back from `consume -o json` names its own.
             info = (msg.decoded or {}).get(self.field)
             if not info or "id" not in info:
-                raise InputError(f"{where}{self.field}: no schema (give --{self.field}-schema, -subject or -schema-id)")
+                raise InputError(
+                    f"{_line(msg)}{self.field}: no schema (give --{self.field}-schema, -subject or -schema-id)"
+                )
             assert self._registry is not None
             try:
                 target = self._load(self._registry.by_id(int(info["id"])), info.get("message"))
             except UsageError as e:
-                raise InputError(f"{where}{self.field}: {e.message}") from None
+                raise InputError(f"{_line(msg)}{self.field}: {e.message}") from None
         try:
-            value = json.loads(data)
+            value = _loads(data)
         except ValueError as e:
-            raise InputError(f"{where}{self.field} is not JSON: {e}") from None
+            raise InputError(f"{_line(msg)}{self.field} is not JSON: {e}") from None
         try:
-            body = target.codec.encode(value)
+            setattr(msg, self.field, target.write(value))
         except Mismatch as e:
-            raise InputError(f"{where}{self.field}{e.path if e.path != '.' else ''}: {e.reason}") from None
-        if target.schema_id is None:
-            setattr(msg, self.field, body)
-        else:
-            setattr(msg, self.field, wire.frame(target.schema_id, target.prefix + body))
+            raise InputError(f"{_line(msg)}{self.field}{e.path if e.path != '.' else ''}: {e.reason}") from None
+
+
+def _line(msg: Message) -> str:
+    """ "line N: " naming a record's input line in a message (empty when it has none)."""
+    return f"line {msg.line}: " if msg.line is not None else ""
+
+
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)  # the UTF-32 BOMs start with these
+_parse_text = json.JSONDecoder().decode
+
+
+def _loads(data: bytes) -> Any:
+    """json.loads(data), without its guess at the encoding when the bytes are plainly UTF-8
+    (no BOM, no NUL among the first four bytes: what json.loads itself then reads as UTF-8)."""
+    if b"\x00" in data[:4] or data.startswith(_BOMS):
+        return json.loads(data)
+    return _parse_text(data.decode("utf-8", "surrogatepass"))
 
 
 def encoded(

@@ -9,6 +9,8 @@ naming the field path (`.items[3].price`) and the validator's own reason.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 from mqcli.core.schema.common import Mismatch, SchemaInvalid, json_path
@@ -57,9 +59,50 @@ class JsonSchema:
         return value
 
     def encode(self, value: object) -> bytes:
-        """The body of a JSON value the schema accepts (Mismatch when it does not)."""
+        """The body of a JSON value the schema accepts (Mismatch when it does not, or when it holds
+        what JSON text cannot: NaN or an infinity, or a string with an unpaired surrogate)."""
         self.check(value)
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            raise Mismatch(_first(value, _non_finite), "a finite number (JSON has no NaN or Infinity)") from None
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Mismatch(_first(value, _unpaired), "text without unpaired surrogates (UTF-8 has none)") from None
+
+
+def _non_finite(v: object) -> bool:
+    return isinstance(v, float) and not math.isfinite(v)
+
+
+def _unpaired(v: object) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _first(value: object, bad: Callable[[object], bool], path: str = "") -> str:
+    """The path of the first value (or object key) in `value` that is `bad` ("" when none is)."""
+    if bad(value):
+        return path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if bad(k):
+                return path
+            found = _first(v, bad, f"{path}.{k}")
+            if found or bad(v):
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _first(v, bad, f"{path}[{i}]")
+            if found or bad(v):
+                return found
+    return ""
 
 
 def _short(text: str) -> str:
