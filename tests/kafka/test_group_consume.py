@@ -246,3 +246,27 @@ def test_sigint_commits_and_leaves(cli: Any, admin: Any, topic: str, unique_name
     assert proc.returncode == 130
     assert out == b"a\nb\n"
     wait_for(lambda: admin.describe_groups([group])[group]["group_state"] == "Empty", timeout=10, what="group left")
+
+
+def test_session_timeout_hands_a_killed_members_partitions_over(
+    admin: Any, topic3: str, unique_name: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kafka.consumer.session_timeout: a member killed with -9 never leaves the group;
+    its partitions go to the survivor once its session expires -- 6 s here, where
+    Kafka's default would keep them away for 45 s."""
+    monkeypatch.setenv("MQCLI_KAFKA_CONSUMER_SESSION_TIMEOUT", "6s")
+    group = unique_name("g")
+    args = ["kafka", "group-consume", "--group", group, topic3]
+    a = start_mqcli(args)
+    b = start_mqcli(args)
+    try:
+        wait_for(lambda: sorted(_members_with_partitions(admin, group)) == [1, 2], what="partitions split")
+        b.kill()
+        b.wait()
+        # The group coordinator waits out the session before it rebalances.
+        wait_for(lambda: _members_with_partitions(admin, group) == [3], timeout=30, what="survivor takes over")
+    finally:
+        if b.poll() is None:
+            b.kill()
+        _stop(a)
+    assert a.returncode == 143

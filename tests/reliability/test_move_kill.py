@@ -36,6 +36,18 @@ N = 20_000
 WINDOW = 1_000
 
 
+@pytest.fixture(autouse=True)
+def short_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed mover never leaves its group: a rerun gets the partitions once the
+    session expires, 6 s here instead of Kafka's 45 s."""
+    monkeypatch.setenv("MQCLI_KAFKA_CONSUMER_SESSION_TIMEOUT", "6s")
+
+
+# The killed runs are paced, so that a run cannot move the rest of the source
+# between two looks at the target's count (the kill must land mid-move).
+PACE = ["--rate", "2000/s"]
+
+
 @pytest.fixture
 def record() -> Iterator[Callable[[str, dict[str, Any]], None]]:
     def write(scenario: str, figures: dict[str, Any]) -> None:
@@ -94,7 +106,7 @@ def _kill_at_random(
         proc = Proc(args)
         started = time.monotonic()
         try:
-            # A Kafka source's rerun first waits for the killed member's session to expire.
+            # A Kafka source's rerun first waits for the killed member's session to expire (short_sessions).
             deadline = started + 240
             while proc.p.poll() is None and progress() < threshold:
                 assert time.monotonic() < deadline, f"no progress: {''.join(proc.err_lines)}"
@@ -161,7 +173,7 @@ def test_kafka_to_kafka_killed_at_random_moments(
     r = cli("kafka", "produce", src, input=_lines())
     assert r.exit_code == 0, r.stderr
     args = ["move", f"kafka:{src}", f"kafka:{dst}", "-e"]
-    at, ran = _kill_at_random(args, lambda: _kafka_end(kafka_broker, dst), 2, random.Random())
+    at, ran = _kill_at_random(args + PACE, lambda: _kafka_end(kafka_broker, dst), 2, random.Random())
     last = _finish(args)
     figures = _figures([x.value for x in records(kafka_broker, dst, timeout=60)], at, ran, last)
     record(f"kafka-to-kafka-kill9-{kafka_engine}", figures)
@@ -183,7 +195,7 @@ def test_rabbit_to_kafka_killed_at_random_moments(
     assert r.exit_code == 0, r.stderr
     assert amqp.wait_count(q, N) == N
     args = ["move", f"rabbit:{q}", f"kafka:{dst}", "-e"]
-    at, ran = _kill_at_random(args, lambda: _kafka_end(kafka_broker, dst), 3, random.Random())
+    at, ran = _kill_at_random(args + PACE, lambda: _kafka_end(kafka_broker, dst), 3, random.Random())
     last = _finish(args)
     figures = _figures([x.value for x in records(kafka_broker, dst, timeout=60)], at, ran, last)
     record(f"rabbit-to-kafka-kill9-{kafka_engine}", figures)
@@ -204,7 +216,7 @@ def test_kafka_to_rabbit_killed_at_random_moments(
     r = cli("kafka", "produce", src, input=_lines())
     assert r.exit_code == 0, r.stderr
     args = ["move", f"kafka:{src}", f"rabbit:{q}", "-e"]
-    at, ran = _kill_at_random(args, lambda: amqp.count(q), 2, random.Random())
+    at, ran = _kill_at_random(args + PACE, lambda: amqp.count(q), 2, random.Random())
     last = _finish(args)
     figures = _figures(_drain(amqp, q), at, ran, last)
     record(f"kafka-to-rabbit-kill9-{kafka_engine}", figures)

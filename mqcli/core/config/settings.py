@@ -125,6 +125,10 @@ class ConsumerDefaults:
     isolation_level: str = setting(
         "read_uncommitted", p.Choice("read_uncommitted", "read_committed", normalise=str.lower)
     )
+    # A group member silent this long is dropped and its partitions go to the others
+    # (Kafka's session.timeout.ms; the broker accepts 6s..30m by default).  After a
+    # member is killed, a restarted one waits out this much before it gets them back.
+    session_timeout: float = setting(45.0, p.duration)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,17 @@ def sasl_credentials(settings: KafkaSettings) -> tuple[str, str]:
     return settings.username, settings.password
 
 
+def session_ms(settings: KafkaSettings) -> int:
+    """kafka.consumer.session_timeout in milliseconds, for both engines."""
+    return int(settings.consumer.session_timeout * 1000)
+
+
+def heartbeat_ms(settings: KafkaSettings) -> int:
+    """Heartbeats at the clients' usual 3 s, or a third of a shorter session (both
+    clients refuse an interval not below the session timeout)."""
+    return max(min(3000, session_ms(settings) // 3), 1)
+
+
 # -- producing -------------------------------------------------------------------
 
 ACKS = ("0", "1", "all")

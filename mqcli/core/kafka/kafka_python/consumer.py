@@ -24,7 +24,7 @@ from kafka.structs import OffsetAndMetadata
 from mqcli.core.errors import NotFound, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
-from mqcli.core.kafka.common import ASSIGNORS, StartOffset
+from mqcli.core.kafka.common import ASSIGNORS, StartOffset, heartbeat_ms, session_ms
 from mqcli.core.kafka.hooks import LoopHooks, group_hooks
 from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, kafka_errors, map_error
 from mqcli.core.message import Message
@@ -60,6 +60,8 @@ def _consumer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
         allow_auto_create_topics=False,
         # read_committed also makes end_offsets() the last stable offset: -e stops there.
         isolation_level=settings.consumer.isolation_level,
+        session_timeout_ms=session_ms(settings),
+        heartbeat_interval_ms=heartbeat_ms(settings),
     )
     cfg.update(extra)
     return cfg

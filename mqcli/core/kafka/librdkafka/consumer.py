@@ -27,7 +27,7 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 from confluent_kafka import Message as RdMessage
 
 from mqcli.core.errors import NotFound, UsageError
-from mqcli.core.kafka.common import ASSIGNORS, StartOffset
+from mqcli.core.kafka.common import ASSIGNORS, StartOffset, heartbeat_ms, session_ms
 from mqcli.core.kafka.hooks import LoopHooks, group_hooks
 from mqcli.core.kafka.librdkafka.client import (
     Diagnosis,
@@ -125,6 +125,8 @@ def _new_consumer(
             "group.id": _PLACEHOLDER_GROUP,
             # read_committed also makes the watermarks' high mark the last stable offset: -e stops there.
             "isolation.level": settings.consumer.isolation_level,
+            "session.timeout.ms": session_ms(settings),
+            "heartbeat.interval.ms": heartbeat_ms(settings),
         }
     )
     cfg.update(extra)
