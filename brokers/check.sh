@@ -143,6 +143,11 @@ printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=OAUTHBEARER" \
 check "SASL OAUTHBEARER on 9096 (Java client, Keycloak token)" timeout 60 "$K" tool \
   -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$TOKEN_URL" org.apache.kafka.tools.TopicCommand \
   --bootstrap-server 127.0.0.1:9096 --command-config "$TMP/oauth.properties" --list
+printf '%s\n' "security.protocol=SASL_SSL" "ssl.truststore.type=PEM" \
+  "ssl.truststore.location=$STATE/tls/ca.crt" >>"$TMP/oauth.properties"
+check "SASL OAUTHBEARER over TLS on 9097 (Java client, Keycloak token)" timeout 60 "$K" tool \
+  -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$TOKEN_URL" org.apache.kafka.tools.TopicCommand \
+  --bootstrap-server 127.0.0.1:9097 --command-config "$TMP/oauth.properties" --list
 amqp_token_login() { python3 "$BROKERS_DIR/amqp_ping.py" 127.0.0.1 5672 "$1" "$(token "$1")"; }
 check "AMQP login on 5672 with an access token as the password" amqp_token_login mqcli-rabbitmq
 refuse "AMQP login with a token for another audience (kafka)" amqp_token_login mqcli-kafka

@@ -17,11 +17,11 @@ PIDFILE="$KDIR/kafka.pid"
 LOGFILE="$LOGS/kafka.log"
 POM="$BROKERS_DIR/kafka/pom.xml"
 # Listener ports (server.properties.in): 9092 plain, 9093 SASL, 9094 TLS,
-# 9095 controller, 9096 OAUTHBEARER. KAFKA_PORT_OFFSET shifts them all, for a
+# 9095 controller, 9096 OAUTHBEARER, 9097 OAUTHBEARER over TLS. KAFKA_PORT_OFFSET shifts them all, for a
 # private broker beside the shared one (state elsewhere via BROKERS_STATE).
 PORT_OFFSET="${KAFKA_PORT_OFFSET:-0}"
 PORTS=()
-for p in 9092 9093 9094 9095 9096; do PORTS+=($((p + PORT_OFFSET))); done
+for p in 9092 9093 9094 9095 9096 9097; do PORTS+=($((p + PORT_OFFSET))); done
 BOOTSTRAP="127.0.0.1:${PORTS[0]}"
 # The realm whose tokens the OAUTHBEARER listener accepts (brokers/keycloak.sh).
 KEYCLOAK_REALM="$("$BROKERS_DIR/keycloak.sh" url)"
@@ -74,12 +74,13 @@ ready() {
     timeout 30 kjava org.apache.kafka.tools.BrokerApiVersionsCommand \
       --bootstrap-server "$BOOTSTRAP" 2>/dev/null | grep -q '(id: 1 ' || return 1
   fi
-  port_open "${PORTS[1]}" && port_open "${PORTS[2]}" && { ! oauth_listener || port_open "${PORTS[4]}"; }
+  port_open "${PORTS[1]}" && port_open "${PORTS[2]}" && { ! has_listener OAUTH || port_open "${PORTS[4]}"; } &&
+    { ! has_listener OAUTHS || port_open "${PORTS[5]}"; }
 }
 
-# Whether the running broker's configuration has the OAUTHBEARER listener (a
-# broker started before it was added has not: it is ready without it).
-oauth_listener() { grep -q '^listeners=.*OAUTH://' "$PROPS" 2>/dev/null; }
+# Whether the running broker's configuration has listener $1 (OAUTH, OAUTHS: a
+# broker started before they were added has not, and is ready without them).
+has_listener() { grep -q "^listeners=.*$1://" "$PROPS" 2>/dev/null; }
 
 wait_ready() { await_ready Kafka "$BROKER_TIMEOUT" "$LOGFILE"; }
 
@@ -101,7 +102,7 @@ start() {
     # Already ours: maybe still booting from another call, so just wait.
     wait_ready
     log "Kafka running (pid $(pid)) on $BOOTSTRAP"
-    oauth_listener || log "Kafka was started before its OAUTHBEARER listener was configured: restart it for port ${PORTS[4]} (make brokers-stop brokers)"
+    has_listener OAUTHS || log "Kafka was started before its OAUTHBEARER listener was configured: restart it for ports ${PORTS[4]} and ${PORTS[5]} (make brokers-stop brokers)"
     return 0
   fi
   rm -f "$PIDFILE"
@@ -124,7 +125,7 @@ start() {
   sed -e "s#@STATE@#$STATE#g" -e "s#@KEYCLOAK_REALM@#$KEYCLOAK_REALM#g" \
     -e "s#127.0.0.1:9092#$BOOTSTRAP#g" -e "s#127.0.0.1:9093#127.0.0.1:${PORTS[1]}#g" \
     -e "s#127.0.0.1:9094#127.0.0.1:${PORTS[2]}#g" -e "s#127.0.0.1:9095#127.0.0.1:${PORTS[3]}#g" \
-    -e "s#127.0.0.1:9096#127.0.0.1:${PORTS[4]}#g" \
+    -e "s#127.0.0.1:9096#127.0.0.1:${PORTS[4]}#g" -e "s#127.0.0.1:9097#127.0.0.1:${PORTS[5]}#g" \
     "$BROKERS_DIR/kafka/server.properties.in" >"$PROPS"
   format
 

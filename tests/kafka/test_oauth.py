@@ -1,6 +1,6 @@
 """SASL OAUTHBEARER with tokens from the local Keycloak (brokers/keycloak.sh,
 realm mqcli, client mqcli-kafka, tokens living 60 s) against the broker's
-OAuth listener (9096), which checks them against the realm's JWKS.
+OAuth listener (9096; 9097 over TLS), which checks them against the realm's JWKS.
 
 The addresses follow the broker scripts' own variables, so the tests can run
 against a private set of servers: KAFKA_PORT_OFFSET (shifts 9096) and
@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, run_mqcli
-from tests.kafka.conftest import HOST, start_mqcli, write_profile
+from tests.kafka.conftest import HOST, TLS_DIR, start_mqcli, write_profile
 
 OAUTH_PORT = 9096 + int(os.environ.get("KAFKA_PORT_OFFSET", "0"))
+OAUTH_TLS_PORT = OAUTH_PORT + 1  # the same listener over TLS (SASL_SSL)
 KEYCLOAK = f"http://127.0.0.1:{os.environ.get('KEYCLOAK_PORT', '8180')}/realms/mqcli"
 TOKEN_URL = f"{KEYCLOAK}/protocol/openid-connect/token"
 SECRET = "mqcli-kafka-secret"
@@ -70,6 +71,27 @@ def test_produce_and_consume_with_oauth(cli: Any, oauth_topic: str) -> None:
     assert r.stdout == "k1=one\nk2=two\n"
     r = cli("ping", "--kafka")
     assert r.exit_code == 0 and f"{HOST}:{OAUTH_PORT}" in r.stdout
+
+
+def test_produce_and_consume_with_oauth_over_tls(oauth_dir: Path, cli: Any, oauth_topic: str) -> None:
+    """SASL_SSL: the token travels inside TLS, the broker's certificate checked against the test CA."""
+    over_tls = {
+        **_oauth(),
+        "bootstrap_servers": f"{HOST}:{OAUTH_TLS_PORT}",
+        "security_protocol": "SASL_SSL",
+        "tls": {"ca": str(TLS_DIR / "ca.crt")},
+    }
+    write_profile(oauth_dir, "sso", over_tls)
+    r = cli("kafka", "produce", oauth_topic, "-K", ":", input=b"k1:one\nk2:two\n")
+    assert r.exit_code == 0, r.stderr
+    r = cli("kafka", "consume", oauth_topic, "-e", "--format", "{key}={value}")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "k1=one\nk2=two\n"
+    # The CA is checked: another CA's certificate is refused (exit 4), token or not.
+    write_profile(oauth_dir, "sso", {**over_tls, "tls": {"ca": str(TLS_DIR / "other-ca.crt")}, "connect_timeout": "3s"})
+    r = cli("kafka", "produce", oauth_topic, "x")
+    assert r.exit_code == 4, r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_bad_client_secret_is_exit_4(oauth_dir: Path, cli: Any) -> None:
