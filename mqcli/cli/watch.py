@@ -12,7 +12,8 @@ mqcli.core.watch) and this module takes one every INTERVAL (default 2s) and show
   pipe prints one table per snapshot);
 
 until Ctrl-C, which ends it with exit 0.  A failed snapshot (the broker gone)
-ends it with that error's exit code.
+ends it with that error's exit code, except up to two in a row that could not
+connect or timed out after the first snapshot (core/watch.Refreshes).
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def run_watch(
     snapshot: Callable[[], tuple[str | None, list[WatchRow]]],
 ) -> None:
     """Show `snapshot()` (a title and rows) every INTERVAL until Ctrl-C (then return: exit 0)."""
-    from mqcli.core.watch import Tracker
+    from mqcli.core.errors import MqcliError
+    from mqcli.core.watch import Refreshes, Tracker
 
     if output == "tsv":
         raise UsageError("--watch shows a live table or JSON Lines: use -o auto, table or json")
@@ -140,7 +142,9 @@ def run_watch(
     jsonl = output == "json" or (output == "auto" and not app.stdout_isatty)
     live_table = not jsonl and app.stdout_isatty
     tracker = Tracker(view)
+    refreshes = Refreshes()
     live: Any = None
+    frame: tuple[list[Shown], int, str] | None = None  # the live table's last rows, head and heading
     final: Callable[[], Any] | None = None  # the whole last table, which Live prints when it stops
     measured: dict[int, tuple[WatchRow, tuple[int, ...]]] = {}  # see _fitting
     body_cache: list[Any] = []  # see _Frame
@@ -150,30 +154,46 @@ def run_watch(
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
-            title, rows = snapshot()
-            now = time.monotonic()
-            # JSON Lines carry no sparkline, and a live table draws one only for the rows it shows.
-            shown = tracker.update(now, rows, trends=not (jsonl or live_table))
-            if jsonl:
-                _json_lines(app, view, shown)
+            try:
+                title, rows = snapshot()
+            except MqcliError as e:
+                refreshes.failed(e)  # raises unless the watch goes on
+                failure = (
+                    f"refresh at {time.strftime('%H:%M:%S')} failed ({refreshes.failed_in_a_row} in a row): "
+                    f"{e.message}; trying again in {watch}"
+                )
+                if live is not None and frame is not None:
+                    # On the live table, not as a line on stderr that the next redraw would scroll away.
+                    shown, head, heading = frame
+                    live.update(_Frame(view, shown, head, f"{heading} · {failure}", body_cache), refresh=True)
+                else:
+                    app.warn(failure)
             else:
-                when = time.strftime("%H:%M:%S")
-                if live_table:
-                    add_trend = tracker.trends(now)
-                    final = _final(app, view, shown, add_trend, title, watch, when)
-                    shown, head = _fitting(view, tracker, add_trend, shown, app.out.size.height, measured)
-                    table: Any = _Frame(view, shown, head, _heading(title, watch, when), body_cache)
+                refreshes.ok()
+                now = time.monotonic()
+                # JSON Lines carry no sparkline, and a live table draws one only for the rows it shows.
+                shown = tracker.update(now, rows, trends=not (jsonl or live_table))
+                if jsonl:
+                    _json_lines(app, view, shown)
                 else:
-                    table = _table(app, view, shown, title, watch, when)
-                if not live_table:
-                    app.out.print(table)
-                elif live is None:
-                    from rich.live import Live
+                    when = time.strftime("%H:%M:%S")
+                    if live_table:
+                        add_trend = tracker.trends(now)
+                        final = _final(app, view, shown, add_trend, title, watch, when)
+                        shown, head = _fitting(view, tracker, add_trend, shown, app.out.size.height, measured)
+                        frame = (shown, head, _heading(title, watch, when))
+                        table: Any = _Frame(view, *frame, body_cache)
+                    else:
+                        table = _table(app, view, shown, title, watch, when)
+                    if not live_table:
+                        app.out.print(table)
+                    elif live is None:
+                        from rich.live import Live
 
-                    live = Live(table, console=app.out, auto_refresh=False, transient=False)
-                    live.start(refresh=True)
-                else:
-                    live.update(table, refresh=True)
+                        live = Live(table, console=app.out, auto_refresh=False, transient=False)
+                        live.start(refresh=True)
+                    else:
+                        live.update(table, refresh=True)
             next_at = max(next_at + every, time.monotonic())
             time.sleep(max(next_at - time.monotonic(), 0))
     except KeyboardInterrupt:

@@ -28,6 +28,8 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mqcli.core.errors import ConnectionFailed, MqcliError, TimeoutExpired
+
 SPARKS = "▁▂▃▄▅▆▇█"
 DEFAULT_INTERVAL = 2.0
 
@@ -271,3 +273,30 @@ def timestamp(epoch: float | None = None) -> str:
     t = time.time() if epoch is None else epoch
     ms = round(t * 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+class Refreshes:
+    """Whether a watch goes on after a refresh that failed.
+
+    A management API answering slower than its timeout for a moment (a busy
+    broker) should not end a watch that has been running for an hour, but a
+    broker that is gone should: up to `allowed` refreshes in a row that fail
+    to connect or time out are passed over (the last snapshot stays on show);
+    the next one, a first refresh that fails, or any other failure (a queue or
+    group that is gone: exit 6) ends the watch with that failure's exit code."""
+
+    def __init__(self, allowed: int = 2) -> None:
+        self.allowed = allowed
+        self.succeeded = False
+        self.failed_in_a_row = 0
+
+    def ok(self) -> None:
+        self.succeeded = True
+        self.failed_in_a_row = 0
+
+    def failed(self, error: MqcliError) -> None:
+        """Count `error`; raise it when the watch cannot go on."""
+        self.failed_in_a_row += 1
+        transient = isinstance(error, (ConnectionFailed, TimeoutExpired))
+        if not (transient and self.succeeded and self.failed_in_a_row <= self.allowed):
+            raise error

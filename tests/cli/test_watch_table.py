@@ -13,6 +13,7 @@ from rich.live import Live
 
 from mqcli.cli import watch as watch_cli
 from mqcli.cli.context import AppContext
+from mqcli.core.errors import ConnectionFailed, TimeoutExpired
 from mqcli.core.watch import Gauge, Shown, Tracker, View, WatchRow
 
 VIEW = View(("queue", "note", "ready"), (Gauge("depth", "depth_per_s", "depth/s", eta=True, trend="value"),))
@@ -144,3 +145,51 @@ def test_the_frame_draws_its_body_again_only_when_a_row_changes() -> None:
     assert rendered(shown, 120, 40, cache) == first and cache[1] is body
     changed = tracker.update(2.0, [*snapshots(10)[4][:-1], WatchRow("q-0009", ("q-0009", "", 1), {}, {"depth": 1})])
     assert rendered(changed, 120, 40, cache) != first and cache[1] is not body
+
+
+def test_a_failed_refresh_keeps_the_watch_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON Lines: nothing is written for a failed refresh, a warning goes to
+    stderr, and the watch goes on; the third failure in a row ends it."""
+    stdout, stderr = io.BytesIO(), io.StringIO()
+    app = AppContext.create(stdout=stdout, env={})
+    app.text_err = stderr
+    rows = snapshots(2)
+    steps: list[Any] = [rows[0], TimeoutExpired("management API: timed out"), rows[1]]
+    steps += [ConnectionFailed("refused")] * 3
+
+    def snapshot() -> tuple[str, list[WatchRow]]:
+        step = steps.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return "queues", step
+
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    with pytest.raises(ConnectionFailed):
+        watch_cli.run_watch(app, "json", "2s", VIEW, snapshot)
+    assert not steps
+    assert stdout.getvalue().count(b"\n") == 2  # two refreshes of the one queue listed in both
+    warnings = stderr.getvalue().splitlines()
+    assert len(warnings) == 3 and "failed (1 in a row): management API: timed out; trying again in 2s" in warnings[0]
+    assert "failed (2 in a row): refused" in warnings[2]
+
+
+def test_the_live_table_shows_a_failed_refresh_in_its_heading(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    app = AppContext.create(stdout=io.BytesIO(), env={})
+    app.stdout_isatty = True
+    app._out = Console(file=out, force_terminal=True, width=200, height=20, markup=False, highlight=False, emoji=False)
+    steps: list[Any] = [snapshots(3)[0], ConnectionFailed("refused")]
+
+    def snapshot() -> tuple[str, list[WatchRow]]:
+        if not steps:
+            raise KeyboardInterrupt
+        step = steps.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return "queues", step
+
+    monkeypatch.setattr(time, "sleep", lambda _: None)
+    watch_cli.run_watch(app, "auto", "2s", VIEW, snapshot)
+    frames = out.getvalue().split("\x1b[2K")
+    # The heading is as wide as the table: it wraps.
+    assert any("failed (1 in a" in f and "refused; trying again in 2s" in f and "q-0000" in f for f in frames)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mqcli.core.errors import ConnectionFailed, MqcliError, NotFound, TimeoutExpired
 from mqcli.core.watch import (
     Gauge,
+    Refreshes,
     Tracker,
     View,
     WatchRow,
@@ -123,3 +125,32 @@ def test_format_eta(seconds: float | None, text: str) -> None:
 
 def test_timestamp() -> None:
     assert timestamp(1764640800.1234) == "2025-12-02T02:00:00.123Z"
+
+
+def test_a_watch_passes_over_two_failed_refreshes_in_a_row_not_three() -> None:
+    refreshes = Refreshes()
+    refreshes.ok()
+    for _ in range(5):  # failures that end are forgotten
+        refreshes.failed(TimeoutExpired("slow"))
+        refreshes.failed(ConnectionFailed("refused"))
+        refreshes.ok()
+    refreshes.failed(ConnectionFailed("refused"))
+    refreshes.failed(ConnectionFailed("refused"))
+    with pytest.raises(ConnectionFailed):
+        refreshes.failed(ConnectionFailed("refused"))
+
+
+@pytest.mark.parametrize(
+    ("first_ok", "error"),
+    [
+        (False, ConnectionFailed("no broker")),  # the very first look fails: nothing to keep showing
+        (True, NotFound("queue 'q' not found")),  # gone for good: exit 6 at once
+        (True, MqcliError("refused by the broker")),
+    ],
+)
+def test_a_watch_ends_at_once_on_a_first_or_lasting_failure(first_ok: bool, error: MqcliError) -> None:
+    refreshes = Refreshes()
+    if first_ok:
+        refreshes.ok()
+    with pytest.raises(type(error)):
+        refreshes.failed(error)
