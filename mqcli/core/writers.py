@@ -70,6 +70,10 @@ class _StreamWriter:
         self._stream = stream
         self._raw_write = stream.write
 
+    def write_data(self, data: bytes) -> None:
+        """Records already rendered, whole ones only (the native consume loop's output)."""
+        self._write(data)
+
     def _write(self, data: bytes) -> None:
         if len(data) <= _ATOMIC:
             written = self._raw_write(data)
@@ -95,6 +99,10 @@ class RawWriter(_StreamWriter):
     def __init__(self, stream: BinaryIO, delimiter: bytes = b"\n") -> None:
         super().__init__(stream)
         self._delimiter = delimiter
+
+    @property
+    def delimiter(self) -> bytes:
+        return self._delimiter
 
     def write(self, msg: Message) -> None:
         self._write(self._delimiter if msg.value is None else msg.value + self._delimiter)
@@ -189,22 +197,31 @@ class Template:
     def __init__(self, text: str) -> None:
         self.text = text
         self._parts: list[bytes | Callable[[Message], bytes]] = []
+        # The same parts by name (literal bytes, or the placeholder: "key",
+        # "header.NAME"), for a renderer outside Python (the native consume loop).
+        self.fields: list[bytes | str] = []
         pos = 0
         for m in _PLACEHOLDER.finditer(text):
             if m.start() > pos:
-                self._parts.append(unescape(text[pos : m.start()]))
+                literal = unescape(text[pos : m.start()])
+                self._parts.append(literal)
+                self.fields.append(literal)
             token = m.group(0)
             if token in ("{{", "}}"):
                 self._parts.append(token[0].encode())
+                self.fields.append(token[0].encode())
             elif m.group(1) is None:
                 raise UsageError(
                     f"invalid template {text!r}: unmatched {token!r} (use {token * 2} for a literal brace)"
                 )
             else:
                 self._parts.append(self._field(m.group(1).strip(), text))
+                self.fields.append(m.group(1).strip())
             pos = m.end()
         if pos < len(text):
-            self._parts.append(unescape(text[pos:]))
+            literal = unescape(text[pos:])
+            self._parts.append(literal)
+            self.fields.append(literal)
 
     @staticmethod
     def _field(name: str, text: str) -> Callable[[Message], bytes]:
@@ -226,6 +243,14 @@ class TemplateWriter(_StreamWriter):
         super().__init__(stream)
         self._template = template
         self._delimiter = delimiter
+
+    @property
+    def template(self) -> Template:
+        return self._template
+
+    @property
+    def delimiter(self) -> bytes:
+        return self._delimiter
 
     def write(self, msg: Message) -> None:
         self._write(self._template.render(msg) + self._delimiter)

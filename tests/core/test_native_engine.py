@@ -10,7 +10,7 @@ import pytest
 from mqcli.core.config import KafkaSettings
 from mqcli.core.errors import UsageError
 from mqcli.core.kafka import engine
-from mqcli.core.kafka.native.producer import native_config
+from mqcli.core.kafka.native import native_config
 from mqcli.core.readers import MessageReader, ReaderOptions, read_messages
 
 

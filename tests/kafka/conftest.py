@@ -56,9 +56,9 @@ def kafka_env(kafka_broker: str, monkeypatch: pytest.MonkeyPatch) -> None:
 ENGINES = ("librdkafka", "kafka-python")
 ENGINE_NEUTRAL_MODULES = {"test_engine"}
 # The native engine (mqcli-native, built by `make install` when cargo is
-# present) differs from librdkafka only in the produce loop: the produce
-# tests run on it too ([native]) when it is built.
-NATIVE_MODULES = {"test_produce", "test_native"}
+# present) differs from librdkafka only in the produce and consume loops: the
+# produce and consume tests run on it too ([native]) when it is built.
+NATIVE_MODULES = {"test_produce", "test_consume", "test_native"}
 
 
 def _native_built() -> bool:

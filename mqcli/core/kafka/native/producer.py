@@ -20,7 +20,6 @@ reports comes back through `_Sink` into the same DeliveryReport, so failures
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from confluent_kafka import KafkaError
 
@@ -28,28 +27,9 @@ from mqcli.core.delivery import DeliveryReport
 from mqcli.core.errors import UsageError
 from mqcli.core.kafka.librdkafka.client import check_fatal, kafka_python_name
 from mqcli.core.kafka.librdkafka.producer import Producer as RdProducer
-from mqcli.core.kafka.native import module
+from mqcli.core.kafka.native import module, native_config
 from mqcli.core.message import Message
 from mqcli.core.readers import InputMode, MessageReader, missing_key_separator
-
-# confluent-kafka's own keys (Python callables), not librdkafka properties.
-_PYTHON_ONLY = ("error_cb", "logger")
-
-
-def native_config(cfg: dict[str, Any]) -> list[tuple[str, str]] | None:
-    """confluent-kafka's producer settings as librdkafka's strings; None when
-    one cannot be handed over (a Python callback such as oauth_cb)."""
-    out: list[tuple[str, str]] = []
-    for name, value in cfg.items():
-        if name in _PYTHON_ONLY:
-            continue
-        if isinstance(value, bool):
-            out.append((name, "true" if value else "false"))
-        elif isinstance(value, (str, int, float)):
-            out.append((name, str(value)))
-        else:
-            return None
-    return out
 
 
 class _Sink:
