@@ -16,16 +16,18 @@
 //! ends the loop and goes back to Python; what was rendered before is written
 //! first (whole records), so the output ends with a complete record.
 
-use std::collections::{HashMap, HashSet};
+use std::ffi::{CStr, CString};
+use std::os::raw::c_void;
+use std::ptr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use rdkafka::bindings as rdsys;
+use rdkafka::bindings::rd_kafka_resp_err_t as Err;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
-use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Rendered output is handed to Python's stream when this much is waiting
@@ -34,7 +36,8 @@ const OUT_CHUNK: usize = 1 << 20;
 /// How long one wait for messages lasts at most (the GIL released), so that
 /// signals and the stop rules are looked at again (as mqcli.core.stops.LONGEST_WAIT).
 const LONGEST_WAIT: Duration = Duration::from_millis(100);
-/// Messages taken from librdkafka's queue between two looks at Python's signals.
+/// Messages taken from librdkafka's queue per call (as the Python loop's
+/// consume(n); Python's signals are looked at between two).
 const BATCH: usize = 10_000;
 
 /// What a template renders, one part after another (see mqcli.core.writers.FIELDS).
@@ -48,7 +51,7 @@ enum Part {
     Timestamp,
     Time,
     Size,
-    Header(String),
+    Header(CString),
     /// A RabbitMQ field (queue, exchange, properties...): empty for a Kafka record.
     Empty,
 }
@@ -64,19 +67,10 @@ fn part(kind: &str, arg: Vec<u8>) -> PyResult<Part> {
         "timestamp" => Part::Timestamp,
         "time" => Part::Time,
         "size" => Part::Size,
-        "header" => Part::Header(String::from_utf8(arg).map_err(|e| PyValueError::new_err(e.to_string()))?),
+        "header" => Part::Header(CString::new(arg).map_err(|e| PyValueError::new_err(e.to_string()))?),
         "empty" => Part::Empty,
         other => return Err(PyValueError::new_err(format!("unknown template part {other:?}"))),
     })
-}
-
-/// A record's timestamp as mqcli.core.message.Message has it (None: not
-/// available or before 1970, as the librdkafka engine's to_message).
-fn message_ms<M: Message>(m: &M) -> Option<i64> {
-    match m.timestamp() {
-        Timestamp::CreateTime(t) | Timestamp::LogAppendTime(t) if t >= 0 => Some(t),
-        _ => None,
-    }
 }
 
 /// Days since 1970-01-01 as (year, month, day) in the proleptic Gregorian calendar.
@@ -107,44 +101,91 @@ fn push_int(out: &mut Vec<u8>, n: i64) {
     let _ = write!(out, "{n}");
 }
 
-/// `{header.NAME}`: the last value of the header, UTF-8 with invalid bytes
-/// replaced (as header_text: bytes.decode("utf-8", errors="replace")).
-fn push_header<M: Message>(out: &mut Vec<u8>, m: &M, name: &str) {
-    let Some(headers) = m.headers() else { return };
-    let mut found: Option<&[u8]> = None;
-    for i in 0..headers.count() {
-        if let Some(h) = headers.try_get(i) {
-            if h.key == name {
-                found = h.value;
-            }
+/// One record (or error) as librdkafka hands it over, valid until destroyed.
+struct Rec<'a>(&'a rdsys::rd_kafka_message_t);
+
+impl Rec<'_> {
+    fn bytes(ptr: *mut c_void, len: usize) -> &'static [u8] {
+        if ptr.is_null() || len == 0 {
+            &[]
+        } else {
+            // librdkafka keeps them until the message is destroyed (after rendering).
+            unsafe { std::slice::from_raw_parts(ptr as *const u8, len) }
         }
     }
-    if let Some(v) = found {
-        out.extend_from_slice(String::from_utf8_lossy(v).as_bytes());
+
+    fn value(&self) -> &[u8] {
+        Self::bytes(self.0.payload, self.0.len)
+    }
+
+    fn key(&self) -> &[u8] {
+        Self::bytes(self.0.key, self.0.key_len)
+    }
+
+    /// (timestamp type, ms): type NOT_AVAILABLE when it has none.
+    fn timestamp(&self) -> (rdsys::rd_kafka_timestamp_type_t, i64) {
+        let mut kind = rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+        let ts = unsafe { rdsys::rd_kafka_message_timestamp(self.0, &mut kind) };
+        (kind, ts)
+    }
+
+    /// The timestamp as mqcli.core.message.Message has it (None: not
+    /// available or before 1970, as the librdkafka engine's to_message).
+    fn message_ms(&self) -> Option<i64> {
+        match self.timestamp() {
+            (rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE, _) => None,
+            (_, t) if t >= 0 => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The last value of header `name` (None: no such header, or a null value).
+    fn header(&self, name: &CStr) -> Option<&[u8]> {
+        let mut hdrs: *mut rdsys::rd_kafka_headers_t = ptr::null_mut();
+        if unsafe { rdsys::rd_kafka_message_headers(self.0, &mut hdrs) } != Err::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return None;
+        }
+        let (mut value, mut size): (*const c_void, usize) = (ptr::null(), 0);
+        if unsafe { rdsys::rd_kafka_header_get_last(hdrs, name.as_ptr(), &mut value, &mut size) }
+            != Err::RD_KAFKA_RESP_ERR_NO_ERROR
+            || value.is_null()
+        {
+            return None;
+        }
+        Some(Self::bytes(value as *mut c_void, size))
+    }
+
+    fn error_text(&self) -> String {
+        unsafe { CStr::from_ptr(rdsys::rd_kafka_message_errstr(self.0)) }.to_string_lossy().into_owned()
     }
 }
 
-fn render<M: Message>(out: &mut Vec<u8>, parts: &[Part], topic: &str, m: &M) {
+fn render(out: &mut Vec<u8>, parts: &[Part], topic: &str, m: &Rec<'_>) {
     for p in parts {
         match p {
             Part::Lit(b) => out.extend_from_slice(b),
-            Part::Value => out.extend_from_slice(m.payload().unwrap_or_default()),
-            Part::Key => out.extend_from_slice(m.key().unwrap_or_default()),
+            Part::Value => out.extend_from_slice(m.value()),
+            Part::Key => out.extend_from_slice(m.key()),
             Part::Topic => out.extend_from_slice(topic.as_bytes()),
-            Part::Partition => push_int(out, i64::from(m.partition())),
-            Part::Offset => push_int(out, m.offset()),
+            Part::Partition => push_int(out, i64::from(m.0.partition)),
+            Part::Offset => push_int(out, m.0.offset),
             Part::Timestamp => {
-                if let Some(ms) = message_ms(m) {
+                if let Some(ms) = m.message_ms() {
                     push_int(out, ms)
                 }
             }
             Part::Time => {
-                if let Some(ms) = message_ms(m) {
+                if let Some(ms) = m.message_ms() {
                     push_iso(out, ms)
                 }
             }
-            Part::Size => push_int(out, m.payload().map_or(0, <[u8]>::len) as i64),
-            Part::Header(name) => push_header(out, m, name),
+            Part::Size => push_int(out, m.0.len as i64),
+            // As header_text: bytes.decode("utf-8", errors="replace").
+            Part::Header(name) => {
+                if let Some(v) = m.header(name) {
+                    out.extend_from_slice(String::from_utf8_lossy(v).as_bytes())
+                }
+            }
             Part::Empty => {}
         }
     }
@@ -154,10 +195,53 @@ fn wall_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+/// One assigned partition's state in a run (as the Python loop's positions,
+/// StopTracker.stop_at and .done, and its at_eof set).
+struct Partition {
+    position: i64,  // the next offset to read
+    stop: Option<i64>, // -e: its end offset at start
+    done: bool,
+    at_eof: bool,
+}
+
+/// librdkafka's consumer queue and a batch of messages taken from it.
+struct Batch {
+    queue: *mut rdsys::rd_kafka_queue_t,
+    msgs: Vec<*mut rdsys::rd_kafka_message_t>,
+    len: usize,
+}
+
+// The queue and messages are used by one thread at a time (the wait runs
+// with the GIL released, on the calling thread).
+unsafe impl Send for Batch {}
+
+impl Batch {
+    /// Take up to `max` messages, waiting up to `timeout_ms` for them
+    /// (librdkafka waits until it has `max` or the time is up).
+    fn fill(&mut self, max: usize, timeout_ms: i32) {
+        self.clear();
+        let n = unsafe { rdsys::rd_kafka_consume_batch_queue(self.queue, timeout_ms, self.msgs.as_mut_ptr(), max) };
+        self.len = n.max(0) as usize;
+    }
+
+    fn clear(&mut self) {
+        for m in &self.msgs[..self.len] {
+            unsafe { rdsys::rd_kafka_message_destroy(*m) };
+        }
+        self.len = 0;
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.clear();
+        unsafe { rdsys::rd_kafka_queue_destroy(self.queue) };
+    }
+}
+
 /// The stop rules of one run (mqcli.core.stops.StopRules without a matcher).
 struct Rules {
     count: Option<u64>,
-    stop_at: HashMap<i32, i64>, // -e: the end offset of each partition at start
     exit_at_end: bool,
     until: Option<i64>,
     idle: Option<Duration>,
@@ -171,9 +255,7 @@ struct Run<'py> {
     delimiter: Vec<u8>,
     sink: Bound<'py, PyAny>,
     out: Vec<u8>,
-    positions: HashMap<i32, i64>,
-    done: HashSet<i32>,
-    at_eof: HashSet<i32>,
+    partitions: Vec<Option<Partition>>, // by partition number
     handled: u64,
     last_activity: Instant,
 }
@@ -192,32 +274,43 @@ impl<'py> Run<'py> {
         Ok(())
     }
 
+    fn partition(&mut self, p: i32) -> Option<&mut Partition> {
+        self.partitions.get_mut(usize::try_from(p).ok()?)?.as_mut()
+    }
+
     /// A finished partition: fetch no more of it (as the Python loop's _pause).
     fn mark_done(&mut self, c: &BaseConsumer, p: i32) {
-        if self.done.insert(p) {
-            let mut tpl = TopicPartitionList::new();
-            tpl.add_partition(&self.topic, p);
-            let _ = c.pause(&tpl);
+        let topic = self.topic.clone();
+        if let Some(part) = self.partition(p) {
+            if !part.done {
+                part.done = true;
+                let mut tpl = TopicPartitionList::new();
+                tpl.add_partition(&topic, p);
+                let _ = c.pause(&tpl);
+            }
         }
     }
 
     /// StopTracker.sweep and .over: why the run is over, if it is.
     fn over(&mut self, c: &BaseConsumer) -> Option<&'static str> {
         let past_until = self.rules.until.is_some_and(|u| wall_ms() > u as f64);
-        let keys: Vec<i32> = self.positions.keys().copied().collect();
-        for p in keys {
-            if self.done.contains(&p) {
+        let exit_at_end = self.rules.exit_at_end;
+        let mut finished = Vec::new();
+        for (p, part) in self.partitions.iter().enumerate() {
+            let Some(part) = part else { continue };
+            if part.done {
                 continue;
             }
-            let stop = self.rules.stop_at.get(&p).copied();
-            if self.rules.exit_at_end && stop.is_some_and(|s| self.positions[&p] >= s) {
-                self.mark_done(c, p);
-            } else if past_until && self.at_eof.contains(&p) {
-                self.mark_done(c, p);
+            if (exit_at_end && part.stop.is_some_and(|s| part.position >= s)) || (past_until && part.at_eof) {
+                finished.push(p as i32);
             }
         }
-        if !self.positions.is_empty() && self.positions.keys().all(|p| self.done.contains(p)) {
-            return Some(if self.rules.exit_at_end { "end" } else { "until" });
+        for p in finished {
+            self.mark_done(c, p);
+        }
+        let mut assigned = self.partitions.iter().flatten().peekable();
+        if assigned.peek().is_some() && assigned.all(|part| part.done) {
+            return Some(if exit_at_end { "end" } else { "until" });
         }
         if self.idle_left().is_some_and(|d| d.is_zero()) {
             return Some("idle");
@@ -229,141 +322,112 @@ impl<'py> Run<'py> {
         self.rules.idle.map(|idle| idle.saturating_sub(self.last_activity.elapsed()))
     }
 
-    /// StopTracker.admit: whether a record is still wanted (finishing its
-    /// partition at the -e stop offset or the first record after --until).
-    fn admit<M: Message>(&mut self, c: &BaseConsumer, p: i32, offset: i64, m: &M) -> bool {
-        if self.done.contains(&p) {
-            return false;
-        }
-        if self.rules.exit_at_end {
-            if let Some(&stop) = self.rules.stop_at.get(&p) {
-                if offset >= stop {
-                    self.mark_done(c, p);
-                    return false;
+    /// An error from librdkafka: a partition's end is noted, errors that end
+    /// the run go to the sink (which raises), transient ones are left to
+    /// librdkafka (as the Python loop).
+    fn error(&mut self, m: &Rec<'_>) -> PyResult<()> {
+        let err = m.0.err;
+        if err == Err::RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            if let Some(part) = self.partition(m.0.partition) {
+                part.at_eof = true;
+                if m.0.offset >= 0 {
+                    part.position = part.position.max(m.0.offset);
                 }
             }
-        }
-        if let Some(until) = self.rules.until {
-            // As the Python loop: any timestamp the record has, even a negative one.
-            let ts = match m.timestamp() {
-                Timestamp::CreateTime(t) | Timestamp::LogAppendTime(t) => Some(t),
-                Timestamp::NotAvailable => None,
-            };
-            if ts.is_some_and(|t| t > until) {
-                self.mark_done(c, p);
-                return false;
-            }
-        }
-        true
-    }
-
-    /// A partition reached its end: note where (the consumer's position).
-    fn eof(&mut self, c: &BaseConsumer, p: i32) {
-        self.at_eof.insert(p);
-        if let Ok(tpl) = c.position() {
-            if let Some(Offset::Offset(o)) = tpl.find_partition(&self.topic, p).map(|e| e.offset()) {
-                let pos = self.positions.entry(p).or_insert(o);
-                *pos = (*pos).max(o);
-            }
-        }
-    }
-
-    /// A client error: partition ends are noted, errors that end the run go
-    /// to the sink (which raises), transient ones are left to librdkafka.
-    fn error(&mut self, c: &BaseConsumer, e: KafkaError) -> PyResult<()> {
-        if let KafkaError::PartitionEOF(p) = e {
-            self.eof(c, p);
             return Ok(());
         }
-        let fatal = matches!(e, KafkaError::MessageConsumptionFatal(_));
-        if let Some(code) = e.rdkafka_error_code() {
-            self.write_out(true)?;
-            self.sink.call_method1("error", (code as i32, e.to_string(), fatal))?;
-        }
+        let fatal = err == Err::RD_KAFKA_RESP_ERR__FATAL;
+        let text = m.error_text();
+        self.write_out(true)?;
+        self.sink.call_method1("error", (err as i32, text, fatal))?;
         Ok(())
     }
 
     /// One record: COUNT when --count is reached.
-    fn take<M: Message>(&mut self, c: &BaseConsumer, m: &M) -> Option<&'static str> {
-        let p = m.partition();
-        self.at_eof.remove(&p);
-        if self.done.contains(&p) {
+    fn take(&mut self, c: &BaseConsumer, m: &Rec<'_>) -> Option<&'static str> {
+        let (p, offset) = (m.0.partition, m.0.offset);
+        let (exit_at_end, until) = (self.rules.exit_at_end, self.rules.until);
+        let part = self.partition(p)?;
+        part.at_eof = false;
+        if part.done {
             return None;
         }
-        let offset = m.offset();
-        self.positions.insert(p, offset + 1);
-        if !self.admit(c, p, offset, m) {
+        part.position = offset + 1;
+        // StopTracker.admit: the record at the -e stop offset, or the first
+        // after --until (any timestamp it has, as the Python loop), finishes
+        // its partition.
+        let ended = (exit_at_end && part.stop.is_some_and(|s| offset >= s))
+            || until.is_some_and(|u| match m.timestamp() {
+                (rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE, _) => false,
+                (_, t) => t > u,
+            });
+        if ended {
+            self.mark_done(c, p);
             return None;
         }
-        if self.rules.count.is_some_and(|c| self.handled >= c) {
+        if self.rules.count.is_some_and(|n| self.handled >= n) {
             return Some("count");
         }
         render(&mut self.out, &self.parts, &self.topic, m);
         self.out.extend_from_slice(&self.delimiter);
         self.handled += 1;
         self.last_activity = Instant::now();
-        if self.rules.count.is_some_and(|c| self.handled >= c) {
+        if self.rules.count.is_some_and(|n| self.handled >= n) {
             return Some("count");
         }
         None
     }
 
-    fn run(&mut self, c: &BaseConsumer) -> PyResult<&'static str> {
+    /// The records of a batch in order; COUNT when --count is reached.
+    fn take_batch(&mut self, c: &BaseConsumer, batch: &Batch) -> PyResult<Option<&'static str>> {
+        for &ptr in &batch.msgs[..batch.len] {
+            let m = Rec(unsafe { &*ptr });
+            if m.0.err != Err::RD_KAFKA_RESP_ERR_NO_ERROR {
+                self.error(&m)?;
+                continue;
+            }
+            if let Some(reason) = self.take(c, &m) {
+                return Ok(Some(reason));
+            }
+            if self.out.len() >= OUT_CHUNK {
+                self.write_out(false)?;
+            }
+        }
+        Ok(None)
+    }
+
+    fn run(&mut self, c: &BaseConsumer, batch: &mut Batch) -> PyResult<&'static str> {
         loop {
             if let Some(reason) = self.over(c) {
                 self.write_out(true)?;
                 return Ok(reason);
             }
-            // Whatever is queued now, without waiting (the GIL held: no Python runs meanwhile).
-            let mut taken = 0;
-            while taken < BATCH {
-                match c.poll(Duration::ZERO) {
-                    None => break,
-                    Some(Ok(m)) => {
-                        taken += 1;
-                        if let Some(reason) = self.take(c, &m) {
-                            drop(m);
-                            self.write_out(true)?;
-                            return Ok(reason);
-                        }
-                        if self.out.len() >= OUT_CHUNK {
-                            self.write_out(false)?;
-                        }
-                    }
-                    Some(Err(e)) => self.error(c, e)?,
-                }
+            // Whatever is queued now, without waiting (the GIL held).
+            batch.fill(BATCH, 0);
+            if batch.len == 0 {
+                // The queue ran dry: the output so far goes out now (a
+                // follower sees each record as it arrives), then wait for
+                // the next message with the GIL released.
+                self.write_out(true)?;
+                let wait = self.idle_left().map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT));
+                let ms = (wait.as_millis() as i32).max(1);
+                self.py.detach(|| batch.fill(1, ms));
+            }
+            let reason = self.take_batch(c, batch);
+            batch.clear();
+            if let Some(reason) = reason? {
+                self.write_out(true)?;
+                return Ok(reason);
             }
             self.py.check_signals()?;
-            if taken == BATCH {
-                continue;
-            }
-            // librdkafka's queue ran dry: the output so far goes out now (a
-            // follower sees each record as it arrives), then wait for more.
-            self.write_out(true)?;
-            let wait = self.idle_left().map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT)).max(Duration::from_millis(1));
-            let first = self.py.detach(|| match c.poll(wait) {
-                // A message borrows the consumer: handled below, once the GIL is back.
-                Some(Ok(m)) => Some(Ok(m.detach())),
-                Some(Err(e)) => Some(Err(e)),
-                None => None,
-            });
-            match first {
-                None => {}
-                Some(Err(e)) => self.error(c, e)?,
-                Some(Ok(owned)) => {
-                    if let Some(reason) = self.take(c, &owned) {
-                        self.write_out(true)?;
-                        return Ok(reason);
-                    }
-                }
-            }
         }
     }
 }
 
 /// Read `topic`'s partitions from `positions` [(partition, offset)] and write
 /// each record rendered by `parts` (the template: [(kind, argument)], see
-/// `Part`) and `delimiter` through `sink` until a stop rule applies.
+/// `Part`) and `delimiter` through `sink` until a stop rule applies; `ends`:
+/// each partition's end offset at start (-e).
 /// Returns (reason, handled, [(partition, next offset)]).
 #[pyfunction]
 #[pyo3(signature = (config, topic, positions, ends, parts, delimiter, count, exit_at_end, until_ms, idle_timeout, sink))]
@@ -390,16 +454,27 @@ pub fn consume<'py>(
     let consumer: BaseConsumer<DefaultConsumerContext> =
         cfg.create().map_err(|e| PyValueError::new_err(e.to_string()))?;
     let mut tpl = TopicPartitionList::with_capacity(positions.len());
+    let mut partitions: Vec<Option<Partition>> = Vec::new();
     for &(p, o) in &positions {
         tpl.add_partition_offset(&topic, p, Offset::Offset(o)).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let i = usize::try_from(p).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if partitions.len() <= i {
+            partitions.resize_with(i + 1, || None);
+        }
+        let stop = if exit_at_end { ends.iter().find(|(q, _)| *q == p).map(|&(_, e)| e) } else { None };
+        partitions[i] = Some(Partition { position: o, stop, done: false, at_eof: false });
     }
     consumer.assign(&tpl).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let queue = unsafe { rdsys::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
+    if queue.is_null() {
+        return Err(PyValueError::new_err("librdkafka has no consumer queue"));
+    }
+    let mut batch = Batch { queue, msgs: vec![ptr::null_mut(); BATCH], len: 0 };
     let mut run = Run {
         py,
         topic,
         rules: Rules {
             count,
-            stop_at: if exit_at_end { ends.into_iter().collect() } else { HashMap::new() },
             exit_at_end,
             until: until_ms,
             idle: idle_timeout.map(|s| Duration::from_secs_f64(s.max(0.0))),
@@ -408,13 +483,12 @@ pub fn consume<'py>(
         delimiter,
         sink,
         out: Vec::with_capacity(OUT_CHUNK + (OUT_CHUNK >> 2)),
-        positions: positions.into_iter().collect(),
-        done: HashSet::new(),
-        at_eof: HashSet::new(),
+        partitions,
         handled: 0,
         last_activity: Instant::now(),
     };
-    let ran = run.run(&consumer);
+    let ran = run.run(&consumer, &mut batch);
+    drop(batch); // the queue goes before the consumer
     // However the run ended (a signal, a closed pipe), whole records already
     // rendered are handed on before the exception goes back to Python.
     let reason = match ran {
@@ -424,7 +498,11 @@ pub fn consume<'py>(
             return Err(e);
         }
     };
-    let mut positions: Vec<(i32, i64)> = run.positions.into_iter().collect();
-    positions.sort_unstable();
+    let positions = run
+        .partitions
+        .iter()
+        .enumerate()
+        .filter_map(|(p, part)| part.as_ref().map(|part| (p as i32, part.position)))
+        .collect();
     Ok((reason, run.handled, positions))
 }
