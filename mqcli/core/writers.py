@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Protocol, TypeVar
 
 from mqcli.core.errors import UsageError
@@ -131,10 +131,15 @@ class JsonWriter(_StreamWriter):
             self._write("".join([to_json(m) + "\n" for m in msgs]).encode("utf-8"))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _iso(ms: int | None) -> str:
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # Integer arithmetic: ms / 1000 as a float loses the last millisecond
+    # near year 9999 (253402300799999 rendered as ...59.998Z).
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _b(text: object) -> bytes:
