@@ -108,6 +108,7 @@ SCENARIOS = (
     "admin-watch",
     "stream-consume",
     "kafka-native-produce",
+    "kafka-native-consume",
 )
 
 
@@ -1877,6 +1878,59 @@ def kafka_native_produce(b: Bench) -> None:
             row.error = f"only {got} of {n} messages on the topic"
 
 
+def kafka_native_consume(b: Bench) -> None:
+    """The native engine's consume loop (mqcli-native) against kcat: the same
+    sizes as kafka-native-produce, 100-byte records from the beginning to the
+    end offsets, raw output to a pipe the runner reads; the librdkafka
+    engine's Python loop beside it."""
+    from mqcli.core.kafka.native import available
+
+    size = next((name for name, sizes in SIZES.items() if sizes == b.sizes), "small")
+    n = NATIVE_PRODUCE_N[size]
+    data = data_file(b.tools.workdir, n, SIZE)
+    scen = f"Kafka consume {n:,} x {SIZE} B to the end offsets, native engine"
+    b.log(scen)
+    consume = ["consume", "--offset", "beginning", "--exit-at-end"]
+    with b.kafka.topic("consume") as t:
+        fill = b.run(b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], stdin_path=data, timeout=b.timeout(n, 2000))
+        got = b.kafka.end_offset(t)
+        if not fill.ok or got != n:
+            raise RuntimeError(f"filling {t}: {fill.error() if not fill.ok else f'{got} of {n}'}")
+        cases: list[tuple[str, str, list[str], str]] = [
+            (
+                "mqcli kafka consume (native)",
+                "mqcli",
+                b.tools.mqcli + ["kafka", "--engine", "native", *consume, t],
+                "consume loop in mqcli-native",
+            ),
+            (
+                "mqcli kafka consume (librdkafka)",
+                "context",
+                b.tools.mqcli + ["kafka", "--engine", "librdkafka", *consume, t],
+                "confluent-kafka loop",
+            ),
+            (
+                "kcat -C -e",
+                "reference",
+                b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-e", "-q"],
+                "librdkafka defaults",
+            ),
+        ]
+        for tool, role, argv, note in cases:
+            row = Row(scen, tool, role, sid="kafka-native-consume", note=note)
+            if "native" in argv and not available():
+                row.role, row.error = (
+                    "context",
+                    "the native engine is not built (make install builds it when cargo is present)",
+                )
+                b.add(row)
+                continue
+            with guarded(b, row):
+                p = b.run(argv, capture=True, timeout=b.timeout(n, 2000))
+                if take(row, p, n) and (lines := p.stdout.count(b"\n")) != n:
+                    row.error = f"{lines} of {n} messages read"
+
+
 RUNNERS: dict[str, Callable[[Bench], None]] = {
     "startup": startup,
     "help": help_pages,
@@ -1901,4 +1955,5 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "admin-watch": admin_watch,
     "stream-consume": stream_consume,
     "kafka-native-produce": kafka_native_produce,
+    "kafka-native-consume": kafka_native_consume,
 }
