@@ -150,6 +150,21 @@ def _prop(name: str) -> Callable[[Message], bytes]:
     return lambda m: _b(m.properties.get(name))
 
 
+# RabbitMQ's message properties a template can show ({message_id}).
+PROPERTY_FIELDS = (
+    "content_type",
+    "content_encoding",
+    "delivery_mode",
+    "priority",
+    "correlation_id",
+    "reply_to",
+    "expiration",
+    "message_id",
+    "type",
+    "user_id",
+    "app_id",
+)
+
 # Placeholder -> how to render it.  Keep README's template table in step.
 FIELDS: dict[str, Callable[[Message], bytes]] = {
     "value": lambda m: m.value or b"",
@@ -168,23 +183,10 @@ FIELDS: dict[str, Callable[[Message], bytes]] = {
     "redelivered": lambda m: b"" if m.redelivered is None else (b"true" if m.redelivered else b"false"),
     "size": lambda m: _b(0 if m.value is None else len(m.value)),
     "json": lambda m: to_json(m).encode("utf-8"),
-    **{
-        p: _prop(p)
-        for p in (
-            "content_type",
-            "content_encoding",
-            "delivery_mode",
-            "priority",
-            "correlation_id",
-            "reply_to",
-            "expiration",
-            "message_id",
-            "type",
-            "user_id",
-            "app_id",
-        )
-    },
+    **{p: _prop(p) for p in PROPERTY_FIELDS},
 }
+# The placeholders only a RabbitMQ message fills (empty for a Kafka record).
+RABBIT_FIELDS = ("queue", "exchange", "routing_key", "redelivered", *PROPERTY_FIELDS)
 
 
 def _rabbit_ms(m: Message) -> int | None:

@@ -29,7 +29,7 @@ from mqcli.core.kafka.librdkafka.consumer import PartitionConsumer as RdPartitio
 from mqcli.core.kafka.native import module, native_config
 from mqcli.core.message import Message
 from mqcli.core.stops import RunResult, StopRules
-from mqcli.core.writers import RawWriter, TemplateWriter
+from mqcli.core.writers import RABBIT_FIELDS, RawWriter, TemplateWriter
 
 if TYPE_CHECKING:
     from mqcli.core.writers import Writer
@@ -38,25 +38,7 @@ if TYPE_CHECKING:
 # does for a Kafka record.
 _NATIVE_FIELDS = frozenset({"value", "key", "topic", "partition", "offset", "timestamp", "time", "size"})
 # RabbitMQ's placeholders: always empty for a Kafka record.
-_EMPTY_FIELDS = frozenset(
-    {
-        "queue",
-        "exchange",
-        "routing_key",
-        "redelivered",
-        "content_type",
-        "content_encoding",
-        "delivery_mode",
-        "priority",
-        "correlation_id",
-        "reply_to",
-        "expiration",
-        "message_id",
-        "type",
-        "user_id",
-        "app_id",
-    }
-)
+_EMPTY_FIELDS = frozenset(RABBIT_FIELDS)
 
 Parts = list[tuple[str, bytes]]
 
