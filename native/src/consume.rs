@@ -104,22 +104,23 @@ fn push_int(out: &mut Vec<u8>, n: i64) {
 /// One record (or error) as librdkafka hands it over, valid until destroyed.
 struct Rec<'a>(&'a rdsys::rd_kafka_message_t);
 
-impl Rec<'_> {
-    fn bytes(ptr: *mut c_void, len: usize) -> &'static [u8] {
-        if ptr.is_null() || len == 0 {
-            &[]
-        } else {
-            // librdkafka keeps them until the message is destroyed (after rendering).
-            unsafe { std::slice::from_raw_parts(ptr as *const u8, len) }
-        }
+/// Bytes librdkafka owns, for as long as the message they belong to (`'a`).
+fn bytes<'a>(ptr: *const c_void, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // librdkafka keeps them until the message is destroyed (after rendering).
+        unsafe { std::slice::from_raw_parts(ptr as *const u8, len) }
+    }
+}
+
+impl<'a> Rec<'a> {
+    fn value(&self) -> &'a [u8] {
+        bytes(self.0.payload, self.0.len)
     }
 
-    fn value(&self) -> &[u8] {
-        Self::bytes(self.0.payload, self.0.len)
-    }
-
-    fn key(&self) -> &[u8] {
-        Self::bytes(self.0.key, self.0.key_len)
+    fn key(&self) -> &'a [u8] {
+        bytes(self.0.key, self.0.key_len)
     }
 
     /// (timestamp type, ms): type NOT_AVAILABLE when it has none.
@@ -140,7 +141,7 @@ impl Rec<'_> {
     }
 
     /// The last value of header `name` (None: no such header, or a null value).
-    fn header(&self, name: &CStr) -> Option<&[u8]> {
+    fn header(&self, name: &CStr) -> Option<&'a [u8]> {
         let mut hdrs: *mut rdsys::rd_kafka_headers_t = ptr::null_mut();
         if unsafe { rdsys::rd_kafka_message_headers(self.0, &mut hdrs) } != Err::RD_KAFKA_RESP_ERR_NO_ERROR {
             return None;
@@ -152,7 +153,7 @@ impl Rec<'_> {
         {
             return None;
         }
-        Some(Self::bytes(value as *mut c_void, size))
+        Some(bytes(value, size))
     }
 
     fn error_text(&self) -> String {
@@ -198,7 +199,7 @@ fn wall_ms() -> f64 {
 /// One assigned partition's state in a run (as the Python loop's positions,
 /// StopTracker.stop_at and .done, and its at_eof set).
 struct Partition {
-    position: i64,  // the next offset to read
+    position: i64,     // the next offset to read
     stop: Option<i64>, // -e: its end offset at start
     done: bool,
     at_eof: bool,
@@ -489,8 +490,8 @@ pub fn consume<'py>(
     };
     let ran = run.run(&consumer, &mut batch);
     drop(batch); // the queue goes before the consumer
-    // However the run ended (a signal, a closed pipe), whole records already
-    // rendered are handed on before the exception goes back to Python.
+                 // However the run ended (a signal, a closed pipe), whole records already
+                 // rendered are handed on before the exception goes back to Python.
     let reason = match ran {
         Ok(reason) => reason,
         Err(e) => {
