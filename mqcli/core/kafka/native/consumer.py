@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, KafkaException
 
-from mqcli.core.errors import NotFound
+from mqcli.core.errors import MqcliError, NotFound
 from mqcli.core.kafka.common import StartOffset
 from mqcli.core.kafka.librdkafka.consumer import _DENIED_TO_ASSIGN, _UNKNOWN, consumer_config
 from mqcli.core.kafka.librdkafka.consumer import PartitionConsumer as RdPartitionConsumer
@@ -78,6 +78,12 @@ class _Sink:
         c = self._consumer
         if code in _UNKNOWN:
             raise NotFound(f"topic {c.topic!r} does not exist")
+        if code == KafkaError._NOT_IMPLEMENTED:
+            # Data the extension's librdkafka cannot decode (a codec it was built
+            # without): librdkafka would fetch it again forever -- never a silent stall.
+            raise MqcliError(
+                f"the native engine cannot read {c.topic!r}: {text}", hint="read it with --engine librdkafka"
+            )
         err = KafkaError(code, text, fatal=fatal)
         if code in _DENIED_TO_ASSIGN:  # retrying does not give the principal an ACL
             with c._errors():
