@@ -146,6 +146,20 @@ def test_what_it_does_not_cover_runs_the_python_loop(
         assert why.split()[0] in loop
 
 
+def test_batches_of_every_compression_codec(cli: Callable[..., Any], topic: str, engine: str) -> None:
+    from confluent_kafka import Producer
+
+    lines = [b"%05d" % i + b"y" * 200 for i in range(500)]  # compressible: librdkafka keeps them compressed
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        p = Producer({"bootstrap.servers": BOOTSTRAP, "compression.type": codec, "linger.ms": 50})
+        for value in lines:
+            p.produce(topic, value)
+        assert p.flush(30) == 0
+    got, err = _consume(cli, engine, topic, "-e")
+    assert got == b"".join(v + b"\n" for v in lines) * 4
+    assert _loop(err) == "native" if _native(engine) else _loop(err).startswith("python")
+
+
 def test_until_and_count_stop_as_the_python_loop(cli: Callable[..., Any], topic: str, engine: str) -> None:
     _fill(topic)
     # The records with timestamps 1 and 9999-12-31 are the 5th and 6th: --until

@@ -6,8 +6,7 @@ stdin, any delimiter, `--key-separator`, `--skip-invalid`), a fixed `--key`,
 fixed `--header`s, `--partition`, and every producer setting, without
 `--sync` (each message's landing place goes to stdout: a Python callback per
 message), schema encoding or `--null` (messages no longer straight from the
-reader), zstd compression (the extension's librdkafka is built without it)
-or an OAUTHBEARER token callback.  Anything else runs the librdkafka
+reader) or an OAUTHBEARER token callback.  Anything else runs the librdkafka
 engine's Python loop, unchanged.
 
 The connection check, the topic check and error mapping stay those of the
@@ -90,7 +89,7 @@ class Producer(RdProducer):
             return None
         if messages.options.mode not in (InputMode.line, InputMode.whole):
             return None
-        if o.compression == "zstd" or any("\0" in name for name, _ in o.headers):
+        if any("\0" in name for name, _ in o.headers):
             return None
         config = native_config(self.config)
         if config is None:
