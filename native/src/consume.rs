@@ -52,6 +52,8 @@ enum Part {
     Time,
     Size,
     Header(CString),
+    /// `{headers}`: every header as compact JSON (mqcli.core.message.to_json_obj's "headers").
+    Headers,
     /// A RabbitMQ field (queue, exchange, properties...): empty for a Kafka record.
     Empty,
 }
@@ -68,6 +70,7 @@ fn part(kind: &str, arg: Vec<u8>) -> PyResult<Part> {
         "time" => Part::Time,
         "size" => Part::Size,
         "header" => Part::Header(CString::new(arg).map_err(|e| PyValueError::new_err(e.to_string()))?),
+        "headers" => Part::Headers,
         "empty" => Part::Empty,
         other => return Err(PyValueError::new_err(format!("unknown template part {other:?}"))),
     })
@@ -156,9 +159,105 @@ impl<'a> Rec<'a> {
         Some(bytes(value, size))
     }
 
+    /// Every header in order: (name, value; None for a null value).
+    fn headers(&self) -> Vec<(&'a [u8], Option<&'a [u8]>)> {
+        let mut hdrs: *mut rdsys::rd_kafka_headers_t = ptr::null_mut();
+        if unsafe { rdsys::rd_kafka_message_headers(self.0, &mut hdrs) } != Err::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Vec::new();
+        }
+        let n = unsafe { rdsys::rd_kafka_header_cnt(hdrs) };
+        let mut all = Vec::with_capacity(n);
+        for i in 0..n {
+            let (mut name, mut value, mut size): (*const std::os::raw::c_char, *const c_void, usize) =
+                (ptr::null(), ptr::null(), 0);
+            if unsafe { rdsys::rd_kafka_header_get_all(hdrs, i, &mut name, &mut value, &mut size) }
+                != Err::RD_KAFKA_RESP_ERR_NO_ERROR
+            {
+                break;
+            }
+            let name: &'a [u8] = unsafe { CStr::from_ptr(name) }.to_bytes();
+            all.push((name, if value.is_null() { None } else { Some(bytes(value, size)) }));
+        }
+        all
+    }
+
     fn error_text(&self) -> String {
         unsafe { CStr::from_ptr(rdsys::rd_kafka_message_errstr(self.0)) }.to_string_lossy().into_owned()
     }
+}
+
+/// A JSON string as Python's json.dumps(..., ensure_ascii=False) writes it.
+fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    for &c in text.as_bytes() {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c if c < 0x20 => {
+                use std::io::Write;
+                let _ = write!(out, "\\u{c:04x}");
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Standard base64 with padding (Python's base64.b64encode).
+fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(ABC[(n >> 18) as usize & 63]);
+        out.push(ABC[(n >> 12) as usize & 63]);
+        out.push(if chunk.len() > 1 { ABC[(n >> 6) as usize & 63] } else { b'=' });
+        out.push(if chunk.len() > 2 { ABC[n as usize & 63] } else { b'=' });
+    }
+}
+
+/// A header value as mqcli.core.message._jsonable: UTF-8 text, else {"base64": ...}; null.
+fn push_json_value(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    match value {
+        None => out.extend_from_slice(b"null"),
+        Some(v) => match std::str::from_utf8(v) {
+            Ok(text) => push_json_str(out, text),
+            Err(_) => {
+                out.extend_from_slice(b"{\"base64\":\"");
+                push_base64(out, v);
+                out.extend_from_slice(b"\"}");
+            }
+        },
+    }
+}
+
+/// `{headers}`: {"name":value,...} when the names are unique, else
+/// [["name",value],...]; {} without headers (as writers.FIELDS["headers"]).
+fn push_headers_json(out: &mut Vec<u8>, m: &Rec<'_>) {
+    let headers = m.headers();
+    let names: std::collections::HashSet<&[u8]> = headers.iter().map(|(k, _)| *k).collect();
+    let unique = names.len() == headers.len();
+    out.push(if unique { b'{' } else { b'[' });
+    for (i, (name, value)) in headers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !unique {
+            out.push(b'[');
+        }
+        push_json_str(out, &String::from_utf8_lossy(name));
+        out.push(if unique { b':' } else { b',' });
+        push_json_value(out, *value);
+        if !unique {
+            out.push(b']');
+        }
+    }
+    out.push(if unique { b'}' } else { b']' });
 }
 
 fn render(out: &mut Vec<u8>, parts: &[Part], topic: &str, m: &Rec<'_>) {
@@ -187,6 +286,7 @@ fn render(out: &mut Vec<u8>, parts: &[Part], topic: &str, m: &Rec<'_>) {
                     out.extend_from_slice(String::from_utf8_lossy(v).as_bytes())
                 }
             }
+            Part::Headers => push_headers_json(out, m),
             Part::Empty => {}
         }
     }

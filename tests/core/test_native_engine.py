@@ -68,8 +68,8 @@ def test_consume_output_parts_cover_only_what_renders_byte_for_byte() -> None:
         ],
         b"\n",
     )
-    # Python's JSON encoder renders these: the Python loop runs.
-    assert output_parts(TemplateWriter(out, Template("{key} {headers}"))) is None
-    assert output_parts(TemplateWriter(out, Template("{json}"))) is None
+    assert output_parts(TemplateWriter(out, Template("{headers}"))) == ([("headers", b"")], b"\n")
+    # Python's JSON encoder renders the whole message: the Python loop runs.
+    assert output_parts(TemplateWriter(out, Template("{key} {json}"))) is None
     assert output_parts(JsonWriter(out)) is None
     assert output_parts(None) is None

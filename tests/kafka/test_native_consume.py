@@ -36,6 +36,17 @@ _RECORDS: list[dict[str, Any]] = [
     {"value": "\u00fcn\u00efcode \u2713".encode(), "key": b"plain", "timestamp": 1},
     {"value": b"x" * 3000, "key": b"big", "timestamp": 253402300799999},  # 9999-12-31T23:59:59.999Z
     {"value": b"{}{{}}", "key": b"braces", "timestamp": 1700000000123, "headers": [("h", b"\xe4\xb8\xad")]},
+    # What JSON escapes ({headers}), and base64 of 1, 2 and 3 bytes (its padding).
+    {
+        "value": b"json",
+        "headers": [
+            ('q"\\', 'a"b\\c\x01\x1f\x7f\u2028 \n\r\t\b\f'.encode()),
+            ("b1", b"\xff"),
+            ("b2", b"\xff\xfe"),
+            ("b3", b"\xff\xfe\xfd"),
+            ("n", None),
+        ],
+    },
 ]
 
 # Every placeholder the native loop renders, RabbitMQ's (empty for Kafka),
@@ -43,7 +54,7 @@ _RECORDS: list[dict[str, Any]] = [
 _TEMPLATE = (
     "{partition}|{offset}|{key}|{value}|{topic}|{timestamp}|{time}|{size}|{header.h}|{header.none}|"
     "{header.missing}|{header.\u00fc}|{queue}{exchange}{routing_key}{redelivered}{content_type}{message_id}"
-    "{delivery_mode}{priority}|{{x}}\\t\\x00\\xff"
+    "{delivery_mode}{priority}|{headers}|{{x}}\\t\\x00\\xff"
 )
 
 
@@ -96,6 +107,7 @@ def _native(engine: str) -> bool:
     [
         ["-f", _TEMPLATE],
         ["-f", _TEMPLATE, "--delimiter", "\\x00--"],
+        ["-f", "{headers}"],
         ["-o", "raw"],
         ["-o", "raw", "--delimiter", "\\r\\n"],
         ["-o", "raw", "--count", "4"],
@@ -128,7 +140,6 @@ def test_each_partition_in_order_across_partitions(cli: Callable[..., Any], topi
     ("args", "why"),
     [
         (["--match", "code"], "--match"),
-        (["-f", "{headers}"], "{headers}"),
         (["-f", "{key} {json}"], "{json}"),
         (["-o", "json"], "-o json"),
     ],

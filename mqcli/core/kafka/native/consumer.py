@@ -2,8 +2,7 @@
 consume loop in mqcli's compiled extension when the run is one it covers.
 
 Covered: raw output (`-o raw`, or a pipe) and `--format` templates whose
-placeholders are all rendered natively byte for byte (all but `{headers}` and
-`{json}`), any delimiter, every start offset, --count, -e, --until and
+placeholders are all rendered natively byte for byte (all but `{json}`), any delimiter, every start offset, --count, -e, --until and
 --timeout, and every consumer setting.  Not covered (the librdkafka engine's
 Python loop runs, unchanged): --match and any decoding (--value-format,
 schemas, a registry: the rules then carry a matcher), the JSON and human
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 
 # Template placeholders the extension renders exactly as mqcli.core.writers.FIELDS
 # does for a Kafka record.
-_NATIVE_FIELDS = frozenset({"value", "key", "topic", "partition", "offset", "timestamp", "time", "size"})
+_NATIVE_FIELDS = frozenset({"value", "key", "topic", "partition", "offset", "timestamp", "time", "size", "headers"})
 # RabbitMQ's placeholders: always empty for a Kafka record.
 _EMPTY_FIELDS = frozenset(RABBIT_FIELDS)
 
@@ -60,7 +59,7 @@ def output_parts(writer: Writer | None) -> tuple[Parts, bytes] | None:
             parts.append((field, b""))
         elif field in _EMPTY_FIELDS:
             parts.append(("empty", b""))
-        else:  # {headers}, {json}: Python's JSON encoder
+        else:  # {json}: the whole message through Python's JSON encoder
             return None
     return parts, writer.delimiter
 
@@ -108,7 +107,7 @@ class PartitionConsumer(RdPartitionConsumer):
             return "--match or decoding"
         output = output_parts(writer)
         if output is None:
-            return "an output the native loop does not render ({headers}, {json}, -o json or human)"
+            return "an output the native loop does not render ({json}, -o json or human)"
         config = native_config(consumer_config(self.settings, self.diagnosis, self.extra))
         if config is None:
             return "a setting held by a Python callback (OAUTHBEARER)"
