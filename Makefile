@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml
 # (minutes on a small machine; cargo reuses native/target afterwards).
 # MQCLI_NATIVE=0 skips it.
 NATIVE_STAMP := $(VENV)/.native
-NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml native/src/lib.rs
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml native/src/lib.rs native/src/consume.rs
 $(NATIVE_STAMP): $(STAMP) $(NATIVE_SRC)
 	@if [ "$${MQCLI_NATIVE:-1}" = 0 ]; then \
 	  echo "MQCLI_NATIVE=0: the native Kafka engine is not built"; \

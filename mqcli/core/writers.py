@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Protocol, TypeVar
 
 from mqcli.core.errors import UsageError
@@ -70,6 +70,10 @@ class _StreamWriter:
         self._stream = stream
         self._raw_write = stream.write
 
+    def write_data(self, data: bytes) -> None:
+        """Records already rendered, whole ones only (the native consume loop's output)."""
+        self._write(data)
+
     def _write(self, data: bytes) -> None:
         if len(data) <= _ATOMIC:
             written = self._raw_write(data)
@@ -95,6 +99,10 @@ class RawWriter(_StreamWriter):
     def __init__(self, stream: BinaryIO, delimiter: bytes = b"\n") -> None:
         super().__init__(stream)
         self._delimiter = delimiter
+
+    @property
+    def delimiter(self) -> bytes:
+        return self._delimiter
 
     def write(self, msg: Message) -> None:
         self._write(self._delimiter if msg.value is None else msg.value + self._delimiter)
@@ -123,10 +131,15 @@ class JsonWriter(_StreamWriter):
             self._write("".join([to_json(m) + "\n" for m in msgs]).encode("utf-8"))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _iso(ms: int | None) -> str:
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # Integer arithmetic: ms / 1000 as a float loses the last millisecond
+    # near year 9999 (253402300799999 rendered as ...59.998Z).
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _b(text: object) -> bytes:
@@ -136,6 +149,21 @@ def _b(text: object) -> bytes:
 def _prop(name: str) -> Callable[[Message], bytes]:
     return lambda m: _b(m.properties.get(name))
 
+
+# RabbitMQ's message properties a template can show ({message_id}).
+PROPERTY_FIELDS = (
+    "content_type",
+    "content_encoding",
+    "delivery_mode",
+    "priority",
+    "correlation_id",
+    "reply_to",
+    "expiration",
+    "message_id",
+    "type",
+    "user_id",
+    "app_id",
+)
 
 # Placeholder -> how to render it.  Keep README's template table in step.
 FIELDS: dict[str, Callable[[Message], bytes]] = {
@@ -155,23 +183,10 @@ FIELDS: dict[str, Callable[[Message], bytes]] = {
     "redelivered": lambda m: b"" if m.redelivered is None else (b"true" if m.redelivered else b"false"),
     "size": lambda m: _b(0 if m.value is None else len(m.value)),
     "json": lambda m: to_json(m).encode("utf-8"),
-    **{
-        p: _prop(p)
-        for p in (
-            "content_type",
-            "content_encoding",
-            "delivery_mode",
-            "priority",
-            "correlation_id",
-            "reply_to",
-            "expiration",
-            "message_id",
-            "type",
-            "user_id",
-            "app_id",
-        )
-    },
+    **{p: _prop(p) for p in PROPERTY_FIELDS},
 }
+# The placeholders only a RabbitMQ message fills (empty for a Kafka record).
+RABBIT_FIELDS = ("queue", "exchange", "routing_key", "redelivered", *PROPERTY_FIELDS)
 
 
 def _rabbit_ms(m: Message) -> int | None:
@@ -189,22 +204,31 @@ class Template:
     def __init__(self, text: str) -> None:
         self.text = text
         self._parts: list[bytes | Callable[[Message], bytes]] = []
+        # The same parts by name (literal bytes, or the placeholder: "key",
+        # "header.NAME"), for a renderer outside Python (the native consume loop).
+        self.fields: list[bytes | str] = []
         pos = 0
         for m in _PLACEHOLDER.finditer(text):
             if m.start() > pos:
-                self._parts.append(unescape(text[pos : m.start()]))
+                literal = unescape(text[pos : m.start()])
+                self._parts.append(literal)
+                self.fields.append(literal)
             token = m.group(0)
             if token in ("{{", "}}"):
                 self._parts.append(token[0].encode())
+                self.fields.append(token[0].encode())
             elif m.group(1) is None:
                 raise UsageError(
                     f"invalid template {text!r}: unmatched {token!r} (use {token * 2} for a literal brace)"
                 )
             else:
                 self._parts.append(self._field(m.group(1).strip(), text))
+                self.fields.append(m.group(1).strip())
             pos = m.end()
         if pos < len(text):
-            self._parts.append(unescape(text[pos:]))
+            literal = unescape(text[pos:])
+            self._parts.append(literal)
+            self.fields.append(literal)
 
     @staticmethod
     def _field(name: str, text: str) -> Callable[[Message], bytes]:
@@ -226,6 +250,14 @@ class TemplateWriter(_StreamWriter):
         super().__init__(stream)
         self._template = template
         self._delimiter = delimiter
+
+    @property
+    def template(self) -> Template:
+        return self._template
+
+    @property
+    def delimiter(self) -> bytes:
+        return self._delimiter
 
     def write(self, msg: Message) -> None:
         self._write(self._template.render(msg) + self._delimiter)

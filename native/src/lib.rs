@@ -19,6 +19,8 @@
 //! stops reading; what was handed to librdkafka is still waited for (a second
 //! signal purges it) and reported before the exception goes back to Python.
 
+mod consume;
+
 use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -523,6 +525,7 @@ fn librdkafka_version() -> String {
 #[pymodule]
 fn mqcli_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(produce, m)?)?;
+    m.add_function(wrap_pyfunction!(consume::consume, m)?)?;
     m.add_function(wrap_pyfunction!(librdkafka_version, m)?)?;
     Ok(())
 }

@@ -60,6 +60,7 @@ NEEDS = {  # which broker each scenario needs
     "admin-watch": {"kafka", "rabbit"},
     "stream-consume": {"rabbit"},
     "kafka-native-produce": {"kafka"},
+    "kafka-native-consume": {"kafka"},
 }
 
 

@@ -108,6 +108,7 @@ SCENARIOS = (
     "admin-watch",
     "stream-consume",
     "kafka-native-produce",
+    "kafka-native-consume",
 )
 
 
@@ -1831,50 +1832,115 @@ def stream_consume(b: Bench) -> None:
                         row.error = f"{got} of {n} messages read"
 
 
-# Issue 15 section 2's sizes: 300k (and 1M in the full run) x 100 B.
-NATIVE_PRODUCE_N = {"full": 1_000_000, "small": 300_000, "tiny": 2_000}
+# Issue 15 section 2's sizes: (messages, payload bytes) -- 300k x 100 B and
+# 100k x 1 KB, and in the full run 1M x 100 B and 300k x 1 KB as well.
+NATIVE_SIZES = {
+    "full": [(300_000, SIZE), (1_000_000, SIZE), (300_000, 1024)],
+    "small": [(300_000, SIZE), (100_000, 1024)],
+    "tiny": [(2_000, SIZE), (2_000, 1024)],
+}
+
+
+def _native_sizes(b: Bench) -> list[tuple[int, int]]:
+    size = next((name for name, sizes in SIZES.items() if sizes == b.sizes), "small")
+    return NATIVE_SIZES[size]
+
+
+def _native_missing(row: Row) -> bool:
+    """Whether the native engine is not built: its row then says so as context,
+    not as a failed mqcli row."""
+    from mqcli.core.kafka.native import available
+
+    if available():
+        return False
+    row.role, row.error = "context", "the native engine is not built (make install builds it when cargo is present)"
+    return True
 
 
 def kafka_native_produce(b: Bench) -> None:
     """The native engine (mqcli-native: the produce loop in Rust on librdkafka)
-    against kcat, 100-byte lines from stdin, acks=1; the librdkafka engine's
-    Python loop beside it.  Where the engine is not built (no cargo), its row
-    says so as context, not as a failed mqcli row."""
-    from mqcli.core.kafka.native import available
-
-    size = next((name for name, sizes in SIZES.items() if sizes == b.sizes), "small")
-    n = NATIVE_PRODUCE_N[size]
-    data = data_file(b.tools.workdir, n, SIZE)
-    scen = f"Kafka produce {n:,} x {SIZE} B from stdin, acks=1, native engine"
-    b.log(scen)
-    cases: list[tuple[str, str, list[str], str]] = [
-        ("mqcli kafka produce (native)", "mqcli", ["kafka", "--engine", "native"], "produce loop in mqcli-native"),
-        ("mqcli kafka produce (librdkafka)", "context", ["kafka", "--engine", "librdkafka"], "confluent-kafka loop"),
-    ]
-    for tool, role, engine, note in cases:
-        row = Row(scen, tool, role, sid="kafka-native-produce/acks=1", note=note)
-        if engine[-1] == "native" and not available():
-            row.role, row.error = (
+    against kcat, lines from stdin, acks=1; the librdkafka engine's Python loop
+    beside it."""
+    for n, size in _native_sizes(b):
+        data = data_file(b.tools.workdir, n, size)
+        scen = f"Kafka produce {n:,} x {size} B from stdin, acks=1, native engine"
+        sid = f"kafka-native-produce/{size}B/acks=1"
+        b.log(scen)
+        mqcli = b.tools.mqcli
+        cases: list[tuple[str, str, Callable[[str], list[str]], str]] = [
+            (
+                "mqcli kafka produce (native)",
+                "mqcli",
+                lambda t: mqcli + ["kafka", "--engine", "native", "produce", t, "--acks", "1"],
+                "produce loop in mqcli-native",
+            ),
+            (
+                "mqcli kafka produce (librdkafka)",
                 "context",
-                "the native engine is not built (make install builds it when cargo is present)",
-            )
-            b.add(row)
-            continue
-        with guarded(b, row), b.kafka.topic("produce") as t:
-            p = b.run(
-                b.tools.mqcli + [*engine, "produce", t, "--acks", "1"], stdin_path=data, timeout=b.timeout(n, 2000)
-            )
-            if take(row, p, n) and (got := b.kafka.end_offset(t)) != n:
-                row.error = f"only {got} of {n} messages on the topic"
-    row = Row(scen, "kcat -P", "reference", sid="kafka-native-produce/acks=1", note="librdkafka defaults")
-    with guarded(b, row), b.kafka.topic("produce") as t:
-        p = b.run(
-            b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t, "-X", "acks=1"],
-            stdin_path=data,
-            timeout=b.timeout(n, 2000),
-        )
-        if take(row, p, n) and (got := b.kafka.end_offset(t)) != n:
-            row.error = f"only {got} of {n} messages on the topic"
+                lambda t: mqcli + ["kafka", "--engine", "librdkafka", "produce", t, "--acks", "1"],
+                "confluent-kafka loop",
+            ),
+            (
+                "kcat -P",
+                "reference",
+                lambda t: b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t, "-X", "acks=1"],
+                "librdkafka defaults",
+            ),
+        ]
+        for tool, role, make, note in cases:
+            row = Row(scen, tool, role, sid=sid, note=note)
+            if role == "mqcli" and _native_missing(row):
+                b.add(row)
+                continue
+            with guarded(b, row), b.kafka.topic("produce") as t:
+                p = b.run(make(t), stdin_path=data, timeout=b.timeout(n, 2000))
+                if take(row, p, n) and (got := b.kafka.end_offset(t)) != n:
+                    row.error = f"only {got} of {n} messages on the topic"
+
+
+def kafka_native_consume(b: Bench) -> None:
+    """The native engine's consume loop (mqcli-native) against kcat: records
+    from the beginning to the end offsets, raw output to a pipe the runner
+    reads (every line counted); the librdkafka engine's Python loop beside it."""
+    consume = ["consume", "--offset", "beginning", "--exit-at-end"]
+    for n, size in _native_sizes(b):
+        data = data_file(b.tools.workdir, n, size)
+        scen = f"Kafka consume {n:,} x {size} B to the end offsets, native engine"
+        b.log(scen)
+        with b.kafka.topic("consume") as t:
+            fill = b.run(b.tools.kcat() + ["-P", "-b", BOOTSTRAP, "-t", t], stdin_path=data, timeout=b.timeout(n, 2000))
+            got = b.kafka.end_offset(t)
+            if not fill.ok or got != n:
+                raise RuntimeError(f"filling {t}: {fill.error() if not fill.ok else f'{got} of {n}'}")
+            cases: list[tuple[str, str, list[str], str]] = [
+                (
+                    "mqcli kafka consume (native)",
+                    "mqcli",
+                    b.tools.mqcli + ["kafka", "--engine", "native", *consume, t],
+                    "consume loop in mqcli-native",
+                ),
+                (
+                    "mqcli kafka consume (librdkafka)",
+                    "context",
+                    b.tools.mqcli + ["kafka", "--engine", "librdkafka", *consume, t],
+                    "confluent-kafka loop",
+                ),
+                (
+                    "kcat -C -e",
+                    "reference",
+                    b.tools.kcat() + ["-C", "-b", BOOTSTRAP, "-t", t, "-o", "beginning", "-e", "-q"],
+                    "librdkafka defaults",
+                ),
+            ]
+            for tool, role, argv, note in cases:
+                row = Row(scen, tool, role, sid=f"kafka-native-consume/{size}B", note=note)
+                if role == "mqcli" and _native_missing(row):
+                    b.add(row)
+                    continue
+                with guarded(b, row):
+                    p = b.run(argv, capture=True, timeout=b.timeout(n, 2000))
+                    if take(row, p, n) and (lines := p.stdout.count(b"\n")) != n:
+                        row.error = f"{lines} of {n} messages read"
 
 
 RUNNERS: dict[str, Callable[[Bench], None]] = {
@@ -1901,4 +1967,5 @@ RUNNERS: dict[str, Callable[[Bench], None]] = {
     "admin-watch": admin_watch,
     "stream-consume": stream_consume,
     "kafka-native-produce": kafka_native_produce,
+    "kafka-native-consume": kafka_native_consume,
 }

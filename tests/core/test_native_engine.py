@@ -10,7 +10,7 @@ import pytest
 from mqcli.core.config import KafkaSettings
 from mqcli.core.errors import UsageError
 from mqcli.core.kafka import engine
-from mqcli.core.kafka.native.producer import native_config
+from mqcli.core.kafka.native import native_config
 from mqcli.core.readers import MessageReader, ReaderOptions, read_messages
 
 
@@ -42,3 +42,34 @@ def test_native_asked_for_but_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_native_reports_itself_as_librdkafka() -> None:
     assert engine.label(engine.NATIVE) == "librdkafka"
     assert engine.label(engine.KAFKA_PYTHON) == "kafka-python"
+
+
+def test_consume_output_parts_cover_only_what_renders_byte_for_byte() -> None:
+    from mqcli.core.kafka.native.consumer import output_parts
+    from mqcli.core.writers import JsonWriter, RawWriter, Template, TemplateWriter
+
+    out = io.BytesIO()
+    assert output_parts(RawWriter(out, b"\0")) == ([("value", b"")], b"\0")
+    fmt = "{{{key}}}={value}\\t{header.h\u00fc} {time}{message_id}}}"
+    parts = output_parts(TemplateWriter(out, Template(fmt), b"\n"))
+    assert parts == (
+        [
+            ("lit", b"{"),
+            ("key", b""),
+            ("lit", b"}"),
+            ("lit", b"="),
+            ("value", b""),
+            ("lit", b"\t"),
+            ("header", "h\u00fc".encode()),
+            ("lit", b" "),
+            ("time", b""),
+            ("empty", b""),
+            ("lit", b"}"),
+        ],
+        b"\n",
+    )
+    assert output_parts(TemplateWriter(out, Template("{headers}"))) == ([("headers", b"")], b"\n")
+    # Python's JSON encoder renders the whole message: the Python loop runs.
+    assert output_parts(TemplateWriter(out, Template("{key} {json}"))) is None
+    assert output_parts(JsonWriter(out)) is None
+    assert output_parts(None) is None

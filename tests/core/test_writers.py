@@ -190,3 +190,10 @@ def test_partial_writes_are_continued_until_the_record_is_whole(size: int) -> No
     JsonWriter(stream).write(msgs[0])
     expected = b"x" * size + b"\n" + b"y" * size + b"\n" + b'{"value":"' + b"x" * size + b'"}\n'
     assert stream.getvalue() == expected
+
+
+def test_time_is_exact_to_the_millisecond_up_to_year_9999() -> None:
+    # ms / 1000 as a float rendered this one as ...59.998Z.
+    msg = Message(value=b"", timestamp=253402300799999)
+    assert Template("{time}").render(msg) == b"9999-12-31T23:59:59.999Z"
+    assert Template("{time}").render(Message(value=b"", timestamp=0)) == b"1970-01-01T00:00:00.000Z"

@@ -56,9 +56,11 @@ def kafka_env(kafka_broker: str, monkeypatch: pytest.MonkeyPatch) -> None:
 ENGINES = ("librdkafka", "kafka-python")
 ENGINE_NEUTRAL_MODULES = {"test_engine"}
 # The native engine (mqcli-native, built by `make install` when cargo is
-# present) differs from librdkafka only in the produce loop: the produce
-# tests run on it too ([native]) when it is built.
-NATIVE_MODULES = {"test_produce", "test_native"}
+# present) differs from librdkafka only in the produce and consume loops: the
+# produce and consume tests run on it too ([native]) when it is built.
+NATIVE_MODULES = {"test_produce", "test_consume", "test_native", "test_native_consume"}
+# Modules about the native engine itself: only that engine (librdkafka where it is not built).
+NATIVE_ONLY_MODULES = {"test_native", "test_native_consume"}
 
 
 def _native_built() -> bool:
@@ -71,7 +73,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames:
         module = metafunc.module.__name__.rsplit(".", 1)[-1]
         engines = ["default"] if module in ENGINE_NEUTRAL_MODULES else list(ENGINES)
-        if module == "test_native":
+        if module in NATIVE_ONLY_MODULES:
             # Its checks hold for every engine; they are about the native one
             # (librdkafka's Python loop where it is not built: never a skip).
             engines = ["native" if _native_built() else "librdkafka"]

@@ -124,7 +124,7 @@ def test_engine_native_is_chosen_or_refused(cli: Callable[..., Any], topic: str,
 
 
 def test_uncovered_options_fall_back(cli: Callable[..., Any], topic: str) -> None:
-    # --sync (a line per message on stdout), jsonl and zstd run the librdkafka loop.
+    # --sync (a line per message on stdout) and jsonl run the librdkafka loop.
     r = cli("kafka", "produce", topic, "--sync", input=b"a\nb\n")
     assert r.exit_code == 0, r.stderr
     assert r.stdout == "0\t0\n0\t1\n"

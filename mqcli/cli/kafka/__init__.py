@@ -47,7 +47,7 @@ def kafka(
             "--engine",
             metavar="NAME",
             help="Kafka client library: kafka-python, librdkafka or native (librdkafka with mqcli's compiled "
-            "produce loop; default: $MQCLI_KAFKA_ENGINE, else the profile's kafka.engine, else native when built, "
+            "produce and consume loops; default: $MQCLI_KAFKA_ENGINE, else the profile's kafka.engine, else native when built, "
             "else librdkafka when confluent-kafka is installed, else kafka-python).",
             show_default=False,
         ),

@@ -158,6 +158,7 @@ def consume(
     finally:
         consumer.close()
     writer.flush()
+    app.debug_log(f"kafka consume loop: {getattr(consumer, 'loop', 'python')}")
     if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
         what = "matching message" if pred is not None else "message"
         got = f"{result.handled} of {count}" if count is not None else "no"

@@ -8,6 +8,7 @@ return, so mypy checks both engines against them) with the same behaviour:
   - librdkafka: confluent-kafka's C client, installed with `mqcli[fast]`;
     much faster at producing and consuming;
   - native: librdkafka as above, with the produce loop for line/whole input
+    and the partition consumer's loop for raw/--format output
     in mqcli's own Rust extension (mqcli-native, native/ in the source tree;
     built by `make install` when cargo is present): mqcli.core.kafka.native.
     Everything it does not cover runs as with librdkafka.
@@ -163,6 +164,10 @@ def partition_consumer(
     group: str | None = None,
 ) -> PartitionConsumer:
     """A PartitionConsumer: seek(StartOffset), run(rules, handle, flush), close()."""
+    if (settings.engine or resolve(settings).engine) == NATIVE:
+        from mqcli.core.kafka.native.consumer import PartitionConsumer as NativePartitionConsumer
+
+        return NativePartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.consumer import PartitionConsumer as RdPartitionConsumer
 

@@ -107,10 +107,8 @@ def to_message(m: Any) -> Message:
     )
 
 
-def _new_consumer(
-    settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis, extra: dict[str, Any]
-) -> tuple[Consumer, Any]:
-    """A connected consumer and the cluster metadata (ConnectionFailed within connect_timeout)."""
+def consumer_config(settings: KafkaSettings, diagnosis: Diagnosis, extra: dict[str, Any]) -> dict[str, Any]:
+    """confluent-kafka's consumer settings (the native consume loop opens its own with the same)."""
     cfg = client_config(settings, diagnosis)
     cfg.update(
         {
@@ -130,6 +128,14 @@ def _new_consumer(
         }
     )
     cfg.update(extra)
+    return cfg
+
+
+def _new_consumer(
+    settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis, extra: dict[str, Any]
+) -> tuple[Consumer, Any]:
+    """A connected consumer and the cluster metadata (ConnectionFailed within connect_timeout)."""
+    cfg = consumer_config(settings, diagnosis, extra)
     try:
         consumer = Consumer(cfg)
     except KafkaException as e:
@@ -195,6 +201,7 @@ class PartitionConsumer:
         self.group = group
         self.diagnosis = Diagnosis()
         extra: dict[str, Any] = {"group.id": group} if group else {}
+        self.extra = extra
         self.consumer, metadata = _new_consumer(settings, profile, self.diagnosis, extra)
         known = _partitions(metadata, topic)
         if not known:

@@ -1,5 +1,6 @@
 """The native engine: librdkafka through confluent-kafka for everything, with
-the hot loop of `kafka produce` (line/whole input) in mqcli's own compiled
+the hot loops of `kafka produce` (line/whole input; producer.py) and `kafka
+consume` (raw and --format output; consumer.py) in mqcli's own compiled
 extension, `mqcli_native` (Rust, PyO3 and the rdkafka crate; its source is
 native/ in the source tree, built by `make install` when cargo is present).
 
@@ -11,6 +12,25 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+
+# confluent-kafka's own keys (Python callables), not librdkafka properties.
+_PYTHON_ONLY = ("error_cb", "logger")
+
+
+def native_config(cfg: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """confluent-kafka's producer or consumer settings as librdkafka's strings; None when
+    one cannot be handed over (a Python callback such as oauth_cb)."""
+    out: list[tuple[str, str]] = []
+    for name, value in cfg.items():
+        if name in _PYTHON_ONLY:
+            continue
+        if isinstance(value, bool):
+            out.append((name, "true" if value else "false"))
+        elif isinstance(value, (str, int, float)):
+            out.append((name, str(value)))
+        else:
+            return None
+    return out
 
 
 @functools.cache
