@@ -30,7 +30,9 @@ _FRAME_END = 0xCE
 _METHOD, _HEADER, _BODY = 1, 2, 3
 # basic.deliver: class 60, method 60.
 _DELIVER_ID = struct.pack(">HH", 60, 60)
-_U64 = struct.Struct(">Q")
+# A content header frame's start: type, channel, size, class id and weight (skipped), body size.
+_HEADER_START = struct.Struct(">BHI4xQ")
+_TAG_BIT = struct.Struct(">QB")  # basic.deliver's delivery tag and its redelivered bit
 # A larger read per socket recv() than pika's 4 KiB: far fewer trips through
 # its I/O loop when deliveries come fast (a 100-byte message is ~200 bytes).
 RECV_BYTES = 1 << 16
@@ -62,7 +64,9 @@ class FastDeliveries:
         self._on_delivery = on_delivery
         self._wake = wake
         self._props_raw: bytes | None = None
-        self._props: pika.spec.BasicProperties | None = None
+        self._props: Any = None  # pika.spec.BasicProperties
+        self._where_raw: bytes | None = None
+        self._where: tuple[Any, Any] = ("", "")
         self._installed = False
         self._transport: Any = None
         self._frames = 0  # frames of the last delivery handed on
@@ -143,23 +147,22 @@ class FastDeliveries:
     def _deliver(self, buf: bytes, pos: int, size: int) -> int | None:
         """Hand on the delivery whose method frame starts at `pos`; where the
         next frame starts, or None when its frames are not all here yet."""
-        length = _FRAME_START.unpack_from(buf, pos)[2]
-        method_end = pos + 7 + length
+        number = self._number
+        method_end = pos + 7 + _FRAME_START.unpack_from(buf, pos)[2]
         if buf[method_end] != _FRAME_END:
             raise pika.exceptions.InvalidFrameError("Invalid FRAME_END marker")
         # The header frame must follow on the same channel (AMQP 4.2.6).
         head = method_end + 1
-        if size - head < 8:
+        if size - head < 19:
             return None
-        kind, channel, hlength = _FRAME_START.unpack_from(buf, head)
-        if kind != _HEADER or channel != self._number:
+        kind, channel, hlength, body_size = _HEADER_START.unpack_from(buf, head)
+        if kind != _HEADER or channel != number:
             raise pika.exceptions.UnexpectedFrameError(f"frame type {kind} on channel {channel} after basic.deliver")
         head_end = head + 7 + hlength
         if head_end >= size:
             return None
         if buf[head_end] != _FRAME_END:
             raise pika.exceptions.InvalidFrameError("Invalid FRAME_END marker")
-        body_size = _U64.unpack_from(buf, head + 11)[0]
         # The body frames; all must be here before anything is handed on.
         at: int = head_end + 1
         chunks: list[bytes] = []
@@ -168,7 +171,7 @@ class FastDeliveries:
             if size - at < 8:
                 return None
             kind, channel, blength = _FRAME_START.unpack_from(buf, at)
-            if kind != _BODY or channel != self._number:
+            if kind != _BODY or channel != number:
                 raise pika.exceptions.UnexpectedFrameError(f"frame type {kind} on channel {channel} in a message body")
             body_end = at + 7 + blength
             if body_end >= size:
@@ -179,19 +182,21 @@ class FastDeliveries:
             got += blength
             at = body_end + 1
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        # basic.deliver's fields: consumer tag, delivery tag, redelivered, exchange, routing key.
-        p = pos + 11
-        p += 1 + buf[p]  # the consumer tag: one consumer per channel here
-        tag = _U64.unpack_from(buf, p)[0]
-        redelivered = bool(buf[p + 8] & 1)
-        exchange, p = _short_str(buf, p + 9)
-        routing_key, p = _short_str(buf, p)
+        # basic.deliver's fields: consumer tag (one consumer per channel
+        # here), delivery tag, redelivered, exchange, routing key.
+        p = pos + 12 + buf[pos + 11]
+        tag, redelivered = _TAG_BIT.unpack_from(buf, p)
+        # Exchange and routing key, usually the same for every delivery: decoded once.
+        where = buf[p + 9 : method_end]
+        if where != self._where_raw:
+            exchange, q = _short_str(buf, p + 9)
+            self._where = exchange, _short_str(buf, q)[0]
+            self._where_raw = where
         raw = buf[head + 19 : head_end]
         if raw != self._props_raw:
             props = pika.spec.BasicProperties()
             props.decode(raw)
             self._props_raw, self._props = raw, props
-        assert self._props is not None
         self._frames = 2 + len(chunks)
-        self._on_delivery(tag, redelivered, exchange, routing_key, self._props, body)
+        self._on_delivery(tag, bool(redelivered & 1), *self._where, self._props, body)
         return at
