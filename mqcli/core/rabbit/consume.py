@@ -13,6 +13,10 @@ Writing consumers (`consume`/`subscribe` without --exec) acknowledge in
 batches: one flush of the output, then one basic.ack with multiple=True for
 every message written so far (see _Acks).  A flush and a basic.ack per
 message, each a round of socket I/O, held the rate to less than half.
+
+Deliveries are parsed from the connection's input by
+mqcli.core.rabbit.deliveries (pika's frame objects and BlockingChannel
+events per message cost more than twice the CPU of the rest of the loop).
 """
 
 from __future__ import annotations
