@@ -134,6 +134,21 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
         _find(rows, "rabbit-consume", "PerfTest"),
         0.5,
     )
+    # Issue 15 §3: against amqp-publish (which has no confirms) and PerfTest's consumer.
+    for sid, want in (("rabbit-publish/no-confirm", 1.0), ("rabbit-publish/confirm", 0.8)):
+        ratio(
+            f"RabbitMQ publish {sid.split('/')[1]}: mqcli / amqp-publish -l -p",
+            _find(rows, sid, "mqcli"),
+            _find(rows, sid, "amqp-publish"),
+            want,
+            "issue 15",
+        )
+    ratio(
+        "RabbitMQ consume, manual ack: mqcli / PerfTest (issue 15)",
+        _find(rows, "rabbit-consume", "mqcli"),
+        _find(rows, "rabbit-consume", "PerfTest"),
+        1.0,
+    )
     helps = _find(rows, "startup", "mqcli --help")
     if helps is not None and "p50_ms" in helps.extra:
         ms = helps.extra["p50_ms"]

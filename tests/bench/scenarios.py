@@ -937,6 +937,7 @@ def rabbit_publish(b: Bench) -> None:
                 got = b.rabbit.wait_count(q, n)
                 if got != n:
                     row.error = f"only {got} of {n} messages in the queue"
+        _amqp_publish(b, scen, sid, n, data)
         m_floor = min(n, b.sizes.floor) if confirm else n
         row = Row(
             scen,
@@ -956,6 +957,25 @@ def rabbit_publish(b: Bench) -> None:
                 if got != m_floor:
                     row.error = f"only {got} of {m_floor} messages in the queue"
         _rabtap_publish(b, scen, sid, confirm)
+
+
+def _amqp_publish(b: Bench, scen: str, sid: str, n: int, data: Path) -> None:
+    """amqp-publish (C, librabbitmq) with a message per input line, the peer of
+    issue 15: it has no publisher confirms at all, so both publish scenarios
+    (confirmed and not) compare with the same run of it."""
+    row = Row(
+        scen,
+        "amqp-publish -l -p",
+        "reference",
+        sid=sid,
+        note="C (librabbitmq), no confirms; persistent, a message per line (its bodies keep the newline)",
+    )
+    with guarded(b, row), b.rabbit.queue("publish") as q:
+        cmd = b.tools.amqp_tool("amqp-publish") + ["-u", AMQP_TOOLS_URL, "-r", q, "-l", "-p"]
+        if take(row, b.run(cmd, stdin_path=data, timeout=b.timeout(n)), n):
+            got = b.rabbit.wait_count(q, n)
+            if got != n:
+                row.error = f"only {got} of {n} messages in the queue"
 
 
 def _rabtap_publish(b: Bench, scen: str, sid: str, confirm: bool) -> None:

@@ -161,6 +161,10 @@ def describe_connect_error(exc: BaseException) -> tuple[str, str | None]:
     return text or type(exc).__name__, None
 
 
+def _nothing() -> None:
+    """The zero-delay timer of RabbitClient.wake: its only effect is to end the wait."""
+
+
 class RabbitClient:
     """One BlockingConnection to the first host of the profile that answers."""
 
@@ -245,6 +249,21 @@ class RabbitClient:
         if last is None:
             raise lost
         raise ConnectionLost(f"{last.message}; gave up after {policy.attempts} reconnect attempt(s)", hint=last.hint)
+
+    def wake(self) -> None:
+        """End the process_data_events() this connection is in, once its
+        current read is handled.
+
+        BlockingConnection.process_data_events(time_limit) returns early only
+        for its own events (consumer deliveries it dispatched, timers), not
+        for frames handled by callbacks on the asynchronous channel (publisher
+        confirms) or by mqcli's own delivery reader, so those would leave it
+        sleeping for the whole time limit.  A zero-delay timer is such an
+        event: pika runs timers right after the I/O that delivered the frame,
+        in the same loop iteration, and then returns.  call_later is public
+        and costs no system call (add_callback_threadsafe writes to a pipe)."""
+        if self.connection.is_open:
+            self.connection.call_later(0, _nothing)
 
     def server_properties(self) -> dict[str, Any]:
         # The server's connection.start properties (product, version, ...).

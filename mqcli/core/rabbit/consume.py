@@ -13,6 +13,10 @@ Writing consumers (`consume`/`subscribe` without --exec) acknowledge in
 batches: one flush of the output, then one basic.ack with multiple=True for
 every message written so far (see _Acks).  A flush and a basic.ack per
 message, each a round of socket I/O, held the rate to less than half.
+
+Deliveries are parsed from the connection's input by
+mqcli.core.rabbit.deliveries (pika's frame objects and BlockingChannel
+events per message cost more than twice the CPU of the rest of the loop).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from mqcli.core.errors import MqcliError, TimeoutExpired
 from mqcli.core.execute import ExecRunner, Executed
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors
-from mqcli.core.rabbit.convert import from_delivery
+from mqcli.core.rabbit.convert import delivery_fields, from_delivery
+from mqcli.core.rabbit.deliveries import FastDeliveries
 from mqcli.core.signals import DeferredSignals
 from mqcli.core.stops import COUNT, END, STOPPED, RunResult, StopRules, StopTracker
 
@@ -352,7 +357,8 @@ def _consume_channel(
     stop_requested: Callable[[], bool] | None = None,
 ) -> None:
     stops, result = progress.stops, progress.stops.result
-    inbox: deque[tuple[Any, Any, bytes]] = deque()
+    # Deliveries (tag, message) in the order they came, not yet handled.
+    inbox: deque[tuple[int, Message]] = deque()
     cancelled: list[bool] = []
     conn = client.connection
     stream_start: str | int | datetime.datetime | None = None
@@ -381,17 +387,47 @@ def _consume_channel(
         ch.basic_qos(prefetch_count=prefetch, global_qos=settings.holding)
         ch.add_on_cancel_callback(lambda _frame: cancelled.append(True))
 
-        def on_message(_ch: Any, method: Any, props: Any, body: bytes) -> None:
-            inbox.append((method, props, body))
+        queue = settings.queue
 
-        if stream_start is not None:
-            streams.subscribe(
-                ch, settings.queue, on_message, stream_start, auto_ack=False, exclusive=settings.exclusive
+        def on_message(_ch: Any, method: Any, props: Any, body: bytes) -> None:
+            inbox.append((method.delivery_tag, from_delivery(method, props, body, queue=queue)))
+
+        # The properties object FastDeliveries last handed on, and its fields:
+        # a publisher's messages usually share one encoding, decoded once.
+        last: list[Any] = [None, None]
+
+        def on_delivery(tag: int, redelivered: bool, exchange: Any, rk: Any, props: Any, body: bytes) -> None:
+            if props is not last[0]:
+                last[0], last[1] = props, delivery_fields(props)
+            properties, headers, offset = last[1]
+            msg = Message(
+                value=body,
+                headers=list(headers) if headers else [],
+                offset=offset,
+                queue=queue,
+                exchange=exchange,
+                routing_key=rk,
+                redelivered=redelivered,
+                properties=dict(properties),
             )
-        else:
-            ch.basic_consume(
-                settings.queue, on_message_callback=on_message, auto_ack=False, exclusive=settings.exclusive
-            )
+            inbox.append((tag, msg))
+
+        # Before basic.consume: every delivery on this channel takes the same
+        # path, so they reach the inbox in the order the broker sent them.
+        fast = FastDeliveries.install_on(client, ch, on_delivery)
+        try:
+            if stream_start is not None:
+                streams.subscribe(
+                    ch, settings.queue, on_message, stream_start, auto_ack=False, exclusive=settings.exclusive
+                )
+            else:
+                ch.basic_consume(
+                    settings.queue, on_message_callback=on_message, auto_ack=False, exclusive=settings.exclusive
+                )
+        except BaseException:
+            if fast is not None:
+                fast.uninstall()
+            raise
     progress.subscribed = True
     acks = _Acks(client, ch, flush, max(1, prefetch // ACK_EVERY), on_receipt=settings.no_ack, stream=settings.stream)
     last_empty_check = 0.0
@@ -435,8 +471,7 @@ def _consume_channel(
                 with amqp_errors(client):
                     conn.process_data_events(time_limit=stops.wait(0.2))
                 continue
-            method, props, body = inbox.popleft()
-            msg = from_delivery(method, props, body, queue=settings.queue)
+            tag, msg = inbox.popleft()
             last_of_stream = False
             if settings.stream:
                 if msg.offset is None:
@@ -451,7 +486,7 @@ def _consume_channel(
                 last_of_stream = settings.exit_at_end and end is not None and msg.offset >= end
             if settings.no_ack:
                 with amqp_errors(client):
-                    ch.basic_ack(method.delivery_tag)
+                    ch.basic_ack(tag)
             if not stops.matches(msg):
                 if settings.holding:
                     acks.hold(prefetch)
@@ -459,7 +494,7 @@ def _consume_channel(
                         stops.end(HELD)
                         break
                 else:
-                    acks.settle(method.delivery_tag, Outcome.ACK)
+                    acks.settle(tag, Outcome.ACK)
                 if last_of_stream:
                     stops.end(END)
                     break
@@ -478,7 +513,7 @@ def _consume_channel(
             if client.interrupted is not None and outcome is not Outcome.ACK:
                 # The command may have failed because of the signal: back to the queue, never dropped.
                 outcome = Outcome.REQUEUE
-            acks.settle(method.delivery_tag, outcome)
+            acks.settle(tag, outcome)
             if client.interrupted is not None:
                 raise client.interrupted  # the command finished and its message is settled: now stop
             if outcome is Outcome.ACK:
@@ -511,3 +546,5 @@ def _consume_channel(
                 ch.close()
         except Exception:
             pass
+        if fast is not None:
+            fast.uninstall()

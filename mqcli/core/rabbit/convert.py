@@ -37,6 +37,21 @@ ERROR_HEADER = "x-mqcli-error"
 
 def from_delivery(method: Any, props: pika.BasicProperties, body: bytes, *, queue: str | None = None) -> Message:
     """A Message from a basic.deliver / basic.get-ok."""
+    properties, headers, offset = delivery_fields(props)
+    return Message(
+        value=body,
+        headers=headers,
+        offset=offset,
+        queue=queue,
+        exchange=getattr(method, "exchange", None),
+        routing_key=getattr(method, "routing_key", None),
+        redelivered=getattr(method, "redelivered", None),
+        properties=properties,
+    )
+
+
+def delivery_fields(props: pika.BasicProperties) -> tuple[dict[str, Any], list[tuple[str, Any]], int | None]:
+    """A delivery's properties (without headers), its headers, and its stream offset (or None)."""
     properties: dict[str, Any] = {}
     for name in PROPERTY_TYPES:
         v = getattr(props, name, None)
@@ -45,16 +60,7 @@ def from_delivery(method: Any, props: pika.BasicProperties, body: bytes, *, queu
     headers = list((props.headers or {}).items())
     # A stream delivery's offset (header x-stream-offset) is its "offset", as a Kafka record's.
     offset = (props.headers or {}).get("x-stream-offset")
-    return Message(
-        value=body,
-        headers=headers,
-        offset=offset if isinstance(offset, int) and not isinstance(offset, bool) else None,
-        queue=queue,
-        exchange=getattr(method, "exchange", None),
-        routing_key=getattr(method, "routing_key", None),
-        redelivered=getattr(method, "redelivered", None),
-        properties=properties,
-    )
+    return properties, headers, offset if isinstance(offset, int) and not isinstance(offset, bool) else None
 
 
 def _where(msg: Message) -> str:
