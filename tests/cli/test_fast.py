@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -107,24 +105,6 @@ def check(argv: list[str]) -> bool:
     return True
 
 
-@contextmanager
-def environment(values: dict[str, str | None]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 # -- hand-written command lines ------------------------------------------------------
 TAKEN = [
     ["kafka", "produce", "T", "hello"],
@@ -180,13 +160,17 @@ def test_refused(argv: list[str]) -> None:
     assert parse(argv, os.environ) is None
 
 
-def test_environment_variables_as_typer_reads_them() -> None:
+def test_environment_variables_as_typer_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
     argv = ["kafka", "produce", "T", "x"]
-    with environment({"MQCLI_PROFILE": "p", "MQCLI_CONFIG": "c.yaml"}):
+    with monkeypatch.context() as m:
+        m.setenv("MQCLI_PROFILE", "p")
+        m.setenv("MQCLI_CONFIG", "c.yaml")
         assert check(argv) and check(["--profile", "q", *argv])
-    with environment({"MQCLI_PROFILE": ""}):  # empty: as unset
+    with monkeypatch.context() as m:
+        m.setenv("MQCLI_PROFILE", "")  # empty: as unset
         assert check(argv)
-    with environment({"_MQCLI_COMPLETE": "bash_complete"}):
+    with monkeypatch.context() as m:
+        m.setenv("_MQCLI_COMPLETE", "bash_complete")
         assert parse(argv, os.environ) is None
 
 
