@@ -20,7 +20,7 @@ help:
 	@echo "make brokers      start the local brokers (logs in .brokers/logs)"
 	@echo "make brokers-stop stop them"
 	@echo "make bench        mqcli against kcat, Kafka's tools and PerfTest (report in bench-results/)"
-	@echo "make completions  regenerate completions/ (bash, zsh, fish)"
+	@echo "make completions  regenerate completions/ (bash, zsh, fish) and the fast path's mqcli/cli/_fastspec.py"
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -90,6 +90,7 @@ completions: install
 	for shell in bash zsh fish; do \
 	  $(BIN)/python -m mqcli.cli.completions $$shell > completions/mqcli.$$shell; \
 	done
+	$(BIN)/python -m mqcli.cli.fastgen > mqcli/cli/_fastspec.py
 
 clean: brokers-stop
 	rm -rf $(VENV) .brokers .pytest_cache .hypothesis *.egg-info

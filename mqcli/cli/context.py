@@ -12,15 +12,15 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import field
 from typing import TYPE_CHECKING, BinaryIO, TextIO
-
-import typer
 
 if TYPE_CHECKING:
     from dataclasses import dataclass
 
+    import typer
     from rich.console import Console
 
     from mqcli.core.config import Profile
@@ -208,3 +208,24 @@ def get_app(ctx: typer.Context, *, profile: str | None = None) -> AppContext:
         app.profile_name = profile
         app._profile = None
     return app
+
+
+class CommandContext:
+    """What a command uses of Click's context when mqcli.cli.fast runs it without
+    Click: `find_root().obj` (the AppContext), `meta` (shared by the whole
+    command tree) and `call_on_close` (run, last first, when the command ends)."""
+
+    def __init__(self, obj: AppContext) -> None:
+        self.obj = obj
+        self.meta: dict[str, object] = {}
+        self._on_close = ExitStack()  # as Click's: every callback runs, whatever one raises
+
+    def find_root(self) -> CommandContext:
+        return self
+
+    def call_on_close(self, f: Callable[[], object]) -> Callable[[], object]:
+        self._on_close.callback(f)
+        return f
+
+    def close(self) -> None:
+        self._on_close.close()

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, BinaryIO, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext
 from mqcli.core.errors import InputError, UsageError
 from mqcli.core.message import Message, header_text, text_or_none
@@ -39,7 +38,7 @@ def _duration(value: Optional[str]) -> Optional[float]:
 # -- input options -------------------------------------------------------------
 FileOpt = Annotated[
     Optional[list[str]],
-    typer.Option(
+    params.Option(
         "--file",
         metavar="PATH",
         help="Read messages from FILE ('-' is stdin; repeatable). Default: stdin.",
@@ -48,7 +47,7 @@ FileOpt = Annotated[
 ]
 InputOpt = Annotated[
     InputMode,
-    typer.Option(
+    params.Option(
         "--input",
         "-i",
         metavar="|".join(m.value for m in InputMode),
@@ -57,7 +56,7 @@ InputOpt = Annotated[
 ]
 DelimiterOpt = Annotated[
     str,
-    typer.Option(
+    params.Option(
         "--delimiter",
         "-D",
         metavar="SEP",
@@ -66,7 +65,7 @@ DelimiterOpt = Annotated[
 ]
 KeySeparatorOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--key-separator",
         "-K",
         metavar="SEP",
@@ -75,17 +74,17 @@ KeySeparatorOpt = Annotated[
     ),
 ]
 SkipInvalidOpt = Annotated[
-    bool, typer.Option("--skip-invalid", help="Skip invalid input records (reported, counted) instead of stopping.")
+    bool, params.Option("--skip-invalid", help="Skip invalid input records (reported, counted) instead of stopping.")
 ]
 HeaderOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--header", "-H", metavar="NAME=VALUE", help="Header name=value (repeatable).", show_default=False),
+    params.Option("--header", "-H", metavar="NAME=VALUE", help="Header name=value (repeatable).", show_default=False),
 ]
 
 # -- output options ------------------------------------------------------------
 OutputOpt = Annotated[
     OutputFormat,
-    typer.Option(
+    params.Option(
         "--output",
         "-o",
         metavar="|".join(f.value for f in OutputFormat),
@@ -94,7 +93,7 @@ OutputOpt = Annotated[
 ]
 FormatOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--format",
         "-f",
         metavar="TEMPLATE",
@@ -103,11 +102,11 @@ FormatOpt = Annotated[
     ),
 ]
 CountOpt = Annotated[
-    Optional[int], typer.Option("--count", "-c", min=1, metavar="N", help="Stop after N messages.", show_default=False)
+    Optional[int], params.Option("--count", "-c", min=1, metavar="N", help="Stop after N messages.", show_default=False)
 ]
 TimeoutOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--timeout",
         "-t",
         metavar="DURATION",
@@ -117,7 +116,7 @@ TimeoutOpt = Annotated[
 ]
 MatchOpt = Annotated[
     Optional[list[str]],
-    typer.Option(
+    params.Option(
         "--match",
         "-m",
         metavar="REGEX",
@@ -127,15 +126,17 @@ MatchOpt = Annotated[
 ]
 MatchKeyOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--match-key", metavar="REGEX", help="Only messages whose key matches REGEX.", show_default=False),
+    params.Option("--match-key", metavar="REGEX", help="Only messages whose key matches REGEX.", show_default=False),
 ]
 MatchValueOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--match-value", metavar="REGEX", help="Only messages whose value matches REGEX.", show_default=False),
+    params.Option(
+        "--match-value", metavar="REGEX", help="Only messages whose value matches REGEX.", show_default=False
+    ),
 ]
 MatchHeaderOpt = Annotated[
     Optional[list[str]],
-    typer.Option(
+    params.Option(
         "--match-header",
         metavar="NAME=REGEX",
         help="Only messages whose header NAME matches: NAME=REGEX.",
@@ -144,7 +145,7 @@ MatchHeaderOpt = Annotated[
 ]
 ExecOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--exec",
         "-x",
         metavar="CMD",

@@ -16,14 +16,14 @@ import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import typer
 import typer.main
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 from typer.models import ParameterInfo
 
-from mqcli.cli.options import cli_help
+from mqcli.cli.params import Declared
 
 Command = Any  # a Click command (typer's vendored Click has no stable public path)
 
@@ -42,13 +42,25 @@ def evaluate_annotations(func: Callable[..., Any]) -> None:
     annotations = getattr(func, "__annotations__", None)
     if not annotations or not any(isinstance(a, str) for a in annotations.values()):
         return
-    func.__annotations__ = evaluated = inspect.get_annotations(func, eval_str=True)
+    # A module the fast path imports names typer only for type checkers
+    # (`ctx: typer.Context`): the annotations find it here.
+    evaluated = inspect.get_annotations(func, eval_str=True, locals={"typer": typer})
+    func.__annotations__ = evaluated = {name: _made(a) for name, a in evaluated.items()}
     for annotation in evaluated.values():
         for info in getattr(annotation, "__metadata__", ()):
             if isinstance(info, ParameterInfo):
                 for hook in (info.callback, info.autocompletion):
                     if hook is not None:
                         evaluate_annotations(hook)
+
+
+def _made(annotation: Any) -> Any:
+    """`Annotated[T, params.Option(...)]` as `Annotated[T, typer.Option(...)]` (see mqcli.cli.params)."""
+    metadata = getattr(annotation, "__metadata__", ())
+    if not any(isinstance(m, Declared) for m in metadata):
+        return annotation
+    made = tuple(m.make() if isinstance(m, Declared) else m for m in metadata)
+    return Annotated[(annotation.__origin__, *made)]
 
 
 def evaluate_app_annotations(app: typer.Typer) -> None:
@@ -149,3 +161,32 @@ class LazyGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         self.commands = LazyCommands(self.commands, self.lazy_commands)
+
+
+# -- arguments in help pages ------------------------------------------------------
+class CliArgument(TyperArgument):
+    """An argument as a CLI's help shows it: `TOPIC` / `[VALUE]...` in the usage
+    line and `TOPIC` in the list (its help text says the rest), instead of
+    typer's `{TOPIC}` and `topic:TEXT`."""
+
+    def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:
+        name = self.metavar or (self.name or "").upper()
+        if usage and not self.required:
+            name = f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def cli_help(command: Any) -> Any:
+    """Show the arguments of `command` (and of the subcommands of a group that
+    typer built at once) as CliArguments; returns `command`.  Called on every
+    command mqcli builds (mqcli.cli.lazy.build_command)."""
+    for param in command.params:
+        if type(param) is TyperArgument:
+            # typer builds every argument as a TyperArgument and takes no class
+            # for it; CliArgument only overrides how it is displayed.
+            param.__class__ = CliArgument
+    commands = getattr(command, "commands", None)
+    if isinstance(commands, dict):  # a lazy group builds (and fixes) each command when it is used
+        for sub in commands.values():
+            cli_help(sub)
+    return command

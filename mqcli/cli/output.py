@@ -23,8 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ def output_option(choices: Any, help: str) -> Any:
     """The `-o/--output` option for a Literal of `choices` (typer checks the
     value: anything else is a usage error, exit 2); the help shows the choices
     as `a|b|c`, as kcat and kafkactl do."""
-    return typer.Option(
+    return params.Option(
         "--output",
         "-o",
         metavar="|".join(get_args(choices)),

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext
 from mqcli.core.errors import UsageError
 from mqcli.core.message import Message
@@ -38,7 +37,7 @@ _TYPE = {"avro": "AVRO", "protobuf": "PROTOBUF", "json-schema": "JSON"}
 
 
 def _opt(name: str, metavar: str, help: str) -> Any:
-    return typer.Option(name, metavar=metavar, help=help, show_default=False)
+    return params.Option(name, metavar=metavar, help=help, show_default=False)
 
 
 ValueFormatOpt = Annotated[
@@ -116,7 +115,7 @@ RabbitPublishFormatOpt = Annotated[
 ]
 ConsumeSkipInvalidOpt = Annotated[
     bool,
-    typer.Option(
+    params.Option(
         "--skip-invalid",
         help="With a strict --value-format/--key-format: skip (and report) records that do not decode.",
     ),

@@ -2,8 +2,8 @@
 OAUTHBEARER, RabbitMQ's oauth2 auth backend): the client-credentials grant
 against an OIDC token endpoint, cached, and fetched again before it expires.
 
-Standard library only (urllib), imported only by the code paths of a
-profile with an `oauth` section.  Every failure is a ConnectionFailed (exit 4)
+Standard library only (urllib, imported when a token is fetched: a profile
+with an `oauth` section).  Every failure is a ConnectionFailed (exit 4)
 naming the token URL and the cause; neither the client secret nor a token is
 ever part of a message.
 """
@@ -15,9 +15,7 @@ import binascii
 import json
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from mqcli.core.errors import ConfigError, ConnectionFailed
 
 if TYPE_CHECKING:
+    import urllib.error
+
     from mqcli.core.config.settings import KafkaSettings, OAuthSettings
 
 # A token is fetched again once this share of its lifetime has passed (Kafka's
@@ -194,6 +194,11 @@ class TokenSource:
 
 def _http_fetch(source: TokenSource) -> Token:
     """One client-credentials request (urllib); every failure a ConnectionFailed naming the URL."""
+    # Imported here: urllib.request (http.client, email, ssl) is ~40 M instructions,
+    # and every Kafka producer and consumer imports this module for kafka_oauth_check.
+    import urllib.error
+    import urllib.request
+
     settings = source._settings
     assert settings.client_id is not None and settings.client_secret is not None  # checked in __init__
     request = urllib.request.Request(

@@ -13,7 +13,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from mqcli.cli.app import app
-from mqcli.cli.options import cli_help
+from mqcli.cli.lazy import cli_help
 
 # A type placeholder anywhere on the page: <str>, <int range>, <list[str]>, <auto|json>.
 # (Uppercase words in angle brackets are prose, e.g. PARTITION<TAB>OFFSET.)

@@ -8,20 +8,26 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 NEVER = {"rich", "yaml", "pydantic", "importlib.metadata", "pika"}
+# The console entry runs them on the fast path (mqcli.cli.fast), without typer and its Click.
+TYPER = {"typer", "click", "mqcli.cli.root", "mqcli.cli.lazy"}
 # A producer loads neither the --match filters nor the output writers (cli/io.py imports them lazily).
 CONSUMER_SIDE = {"mqcli.core.filters", "mqcli.core.writers"}
 CLIENT = {"librdkafka": "confluent_kafka", "kafka-python": "kafka"}
 
 
-def _run(*args: str) -> tuple[int, set[str], bytes]:
-    """(exit code, modules imported, stdout) of `mqcli ARGS` in a fresh interpreter."""
+def _run(*args: str, typer: bool = False) -> tuple[int, set[str], bytes]:
+    """(exit code, modules imported, stdout) of `mqcli ARGS` in a fresh interpreter:
+    through the console entry (`mqcli`), or with `typer` the typer app itself."""
+    call = f"app({list(args)!r})" if typer else f"sys.argv = ['mqcli', *{list(args)!r}]\n    main()"
     code = (
         "import sys\n"
-        "from mqcli.cli.app import app\n"
-        f"try:\n    app({list(args)!r})\nexcept SystemExit as e:\n    rc = e.code\n"
+        f"from mqcli.cli.app import {'app' if typer else 'main'}\n"
+        f"try:\n    {call}\nexcept SystemExit as e:\n    rc = e.code\n"
         "sys.stdout.flush()\n"
         "sys.stderr.write(f'\\nEXIT {rc} MODULES ' + ' '.join(sorted(sys.modules)) + '\\n')\n"
     )
@@ -32,15 +38,19 @@ def _run(*args: str) -> tuple[int, set[str], bytes]:
     return int(rc), set(modules), out.stdout
 
 
-def test_one_message_produce_and_consume_import_only_their_engine(topic: str, engine: str) -> None:
+@pytest.mark.parametrize("typer", [False, True], ids=["entry", "typer"])
+def test_one_message_produce_and_consume_import_only_their_engine(topic: str, engine: str, typer: bool) -> None:
     own = CLIENT[engine]
     other = set(CLIENT.values()) - {own}
     # kafka-python imports importlib.metadata itself (a bare script using it does too).
     never = NEVER - {"importlib.metadata"} if engine == "kafka-python" else NEVER
-    rc, mods, _ = _run("kafka", "produce", topic, "hello")
+    if not typer:
+        never = never | TYPER
+    rc, mods, _ = _run("kafka", "produce", topic, "hello", typer=typer)
     assert rc == 0
     assert own in mods and not mods & (never | other), mods & (never | other)
     assert not mods & CONSUMER_SIDE, mods & CONSUMER_SIDE
-    rc, mods, out = _run("kafka", "consume", topic, "--offset", "-1", "--count", "1")
+    rc, mods, out = _run("kafka", "consume", topic, "--offset", "-1", "--count", "1", typer=typer)
     assert rc == 0 and out == b"hello\n"
     assert own in mods and not mods & (never | other), mods & (never | other)
+    assert ("typer" in mods) == typer  # each path is the one under test

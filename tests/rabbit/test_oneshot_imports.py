@@ -9,20 +9,26 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.rabbit.conftest import Amqp
 
 # A producer loads neither the --match filters nor the output writers (cli/io.py imports them lazily).
 CONSUMER_SIDE = {"mqcli.core.filters", "mqcli.core.writers"}
 NEVER = {"rich", "yaml", "pydantic", "importlib.metadata", "kafka", "confluent_kafka"}
+# The console entry runs them on the fast path (mqcli.cli.fast), without typer and its Click.
+TYPER = {"typer", "click", "mqcli.cli.root", "mqcli.cli.lazy"}
 
 
-def _run(*args: str) -> tuple[int, set[str], bytes]:
-    """(exit code, modules imported, stdout) of `mqcli ARGS` in a fresh interpreter."""
+def _run(*args: str, typer: bool = False) -> tuple[int, set[str], bytes]:
+    """(exit code, modules imported, stdout) of `mqcli ARGS` in a fresh interpreter:
+    through the console entry (`mqcli`), or with `typer` the typer app itself."""
+    call = f"app({list(args)!r})" if typer else f"sys.argv = ['mqcli', *{list(args)!r}]\n    main()"
     code = (
         "import sys\n"
-        "from mqcli.cli.app import app\n"
-        f"try:\n    app({list(args)!r})\nexcept SystemExit as e:\n    rc = e.code\n"
+        f"from mqcli.cli.app import {'app' if typer else 'main'}\n"
+        f"try:\n    {call}\nexcept SystemExit as e:\n    rc = e.code\n"
         "sys.stdout.flush()\n"
         "sys.stderr.write(f'\\nEXIT {rc} MODULES ' + ' '.join(sorted(sys.modules)) + '\\n')\n"
     )
@@ -34,12 +40,15 @@ def _run(*args: str) -> tuple[int, set[str], bytes]:
     return int(rc), set(modules), out.stdout
 
 
-def test_one_message_publish_and_consume_import_only_pika(queue: Callable[..., str], amqp: Amqp) -> None:
+@pytest.mark.parametrize("typer", [False, True], ids=["entry", "typer"])
+def test_one_message_publish_and_consume_import_only_pika(queue: Callable[..., str], amqp: Amqp, typer: bool) -> None:
+    never = NEVER if typer else NEVER | TYPER
     q = queue()
-    rc, mods, _ = _run("rabbit", "publish", "--queue", q, "hello")
+    rc, mods, _ = _run("rabbit", "publish", "--queue", q, "hello", typer=typer)
     assert rc == 0 and amqp.wait_count(q, 1) == 1
-    assert "pika" in mods and not mods & NEVER, mods & NEVER
+    assert "pika" in mods and not mods & never, mods & never
     assert not mods & CONSUMER_SIDE, mods & CONSUMER_SIDE
-    rc, mods, out = _run("rabbit", "consume", q, "--count", "1")
+    rc, mods, out = _run("rabbit", "consume", q, "--count", "1", typer=typer)
     assert rc == 0 and out == b"hello\n"
-    assert "pika" in mods and not mods & NEVER, mods & NEVER
+    assert "pika" in mods and not mods & never, mods & never
+    assert ("typer" in mods) == typer  # each path is the one under test

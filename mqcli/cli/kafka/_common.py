@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext
+
+if TYPE_CHECKING:
+    import typer
 
 ENGINE_META = "mqcli.kafka.engine"  # ctx.meta key: the `mqcli kafka --engine` value
 
@@ -30,11 +32,33 @@ def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
     return settings, profile.name
 
 
+def kafka(
+    ctx: typer.Context,
+    engine: Annotated[
+        Optional[str],
+        params.Option(
+            "--engine",
+            metavar="NAME",
+            help="Kafka client library: kafka-python, librdkafka or native (librdkafka with mqcli's compiled "
+            "produce and consume loops; default: $MQCLI_KAFKA_ENGINE, else the profile's kafka.engine, else native when built, "
+            "else librdkafka when confluent-kafka is installed, else kafka-python).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Apache Kafka: produce, consume, group-consume, topics, groups, info.
+
+    Example: mqcli kafka --engine librdkafka consume events -e
+    """
+    # Read by kafka_settings() in the command; ctx.meta is shared by the whole command tree.
+    ctx.meta[ENGINE_META] = engine
+
+
 ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
 
 IsolationOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--isolation",
         metavar="read_committed|read_uncommitted",
         help="read_committed: only records of committed transactions (-e stops at the last stable offset); default: the profile's kafka.consumer.isolation_level, normally read_uncommitted.",

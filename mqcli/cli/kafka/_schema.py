@@ -11,8 +11,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli import schema as shared
 from mqcli.cli.context import AppContext
 from mqcli.cli.schema import (  # the option aliases, re-exported for the Kafka verbs
@@ -58,7 +57,7 @@ if TYPE_CHECKING:
 
 SchemaRegistryOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--schema-registry",
         metavar="URL",
         help="Schema Registry URL (Confluent API), instead of the profile's kafka.schema_registry.url.",

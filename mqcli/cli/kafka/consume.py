@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import get_app
 from mqcli.cli.io import (
     CountOpt,
@@ -42,13 +41,16 @@ from mqcli.cli.options import ProfileOpt
 from mqcli.core.errors import TimeoutExpired, UsageError
 from mqcli.core.parse import parse_time
 
+if TYPE_CHECKING:
+    import typer
+
 
 def consume(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="Topic to read.", show_default=False)],
+    topic: Annotated[str, params.Argument(metavar="TOPIC", help="Topic to read.", show_default=False)],
     partition: Annotated[
         Optional[list[int]],
-        typer.Option(
+        params.Option(
             "--partition",
             "-p",
             metavar="N",
@@ -59,7 +61,7 @@ def consume(
     ] = None,
     offset: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--offset",
             metavar="OFFSET",
             help="Start at beginning, end, stored (needs --group), N, or -N (N before the end, per partition). Default: beginning (as kcat).",
@@ -68,7 +70,7 @@ def consume(
     ] = None,
     from_time: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--from",
             metavar="TIME",
             help="Start at the first message at or after TIME (ISO-8601, -1h, epoch ms).",
@@ -77,14 +79,14 @@ def consume(
     ] = None,
     until: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--until", metavar="TIME", help="Stop each partition at its first message after TIME.", show_default=False
         ),
     ] = None,
     count: CountOpt = None,
     exit_at_end: Annotated[
         bool,
-        typer.Option("--exit-at-end", "-e", help="Stop when every partition reaches the end offset it had at start."),
+        params.Option("--exit-at-end", "-e", help="Stop when every partition reaches the end offset it had at start."),
     ] = False,
     timeout: TimeoutOpt = None,
     match: MatchOpt = None,
@@ -96,7 +98,7 @@ def consume(
     delimiter: DelimiterOpt = r"\n",
     group: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--group",
             "-g",
             metavar="GROUP",

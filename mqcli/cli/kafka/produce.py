@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext, get_app
 from mqcli.cli.io import (
     DelimiterOpt,
@@ -40,6 +39,8 @@ from mqcli.core.message import Message
 from mqcli.core.readers import InputMode, ReadStats
 
 if TYPE_CHECKING:
+    import typer
+
     from mqcli.core.config import KafkaSettings
     from mqcli.core.kafka.common import ProduceOptions
     from mqcli.core.kafka.transactions import TransactionRules
@@ -47,10 +48,10 @@ if TYPE_CHECKING:
 
 def produce(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="Topic to send to.", show_default=False)],
+    topic: Annotated[str, params.Argument(metavar="TOPIC", help="Topic to send to.", show_default=False)],
     values: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="VALUE", help="Message values (default: read --file or stdin).", show_default=False),
+        params.Argument(metavar="VALUE", help="Message values (default: read --file or stdin).", show_default=False),
     ] = None,
     files: FileOpt = None,
     input_mode: InputOpt = InputMode.line,
@@ -59,14 +60,14 @@ def produce(
     skip_invalid: SkipInvalidOpt = False,
     key: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--key", "-k", metavar="KEY", help="Key for every message (that has none of its own).", show_default=False
         ),
     ] = None,
     header: HeaderOpt = None,
     partition: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--partition",
             "-p",
             metavar="N",
@@ -77,7 +78,7 @@ def produce(
     ] = None,
     null: Annotated[
         bool,
-        typer.Option(
+        params.Option(
             "--null",
             "--tombstone",
             help="Send null values (tombstones): each input record is a KEY; with --key and no input, one tombstone for that key.",
@@ -85,21 +86,21 @@ def produce(
     ] = False,
     acks: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--acks", metavar="0|1|all", help="0, 1 or all (default: the profile's, normally all).", show_default=False
         ),
     ] = None,
     compression: Annotated[
         Optional[str],
-        typer.Option("--compression", metavar="CODEC", help="none, gzip, snappy, lz4 or zstd.", show_default=False),
+        params.Option("--compression", metavar="CODEC", help="none, gzip, snappy, lz4 or zstd.", show_default=False),
     ] = None,
     linger_ms: Annotated[
         Optional[int],
-        typer.Option("--linger-ms", metavar="MS", min=0, help="Wait up to MS to fill a batch.", show_default=False),
+        params.Option("--linger-ms", metavar="MS", min=0, help="Wait up to MS to fill a batch.", show_default=False),
     ] = None,
     batch_size: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--batch-size",
             metavar="BYTES",
             min=1,
@@ -108,11 +109,12 @@ def produce(
         ),
     ] = None,
     no_idempotence: Annotated[
-        bool, typer.Option("--no-idempotence", help="Turn off the idempotent producer (on by default with --acks all).")
+        bool,
+        params.Option("--no-idempotence", help="Turn off the idempotent producer (on by default with --acks all)."),
     ] = False,
     delivery_timeout: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--delivery-timeout",
             metavar="DURATION",
             help="Give up on a message not acknowledged within DURATION, retries included (default: the profile's, normally 120s); it is then reported as not delivered.",
@@ -121,7 +123,7 @@ def produce(
     ] = None,
     sync: Annotated[
         bool,
-        typer.Option(
+        params.Option(
             "--sync", help="Wait for each message and print PARTITION<TAB>OFFSET on stdout (JSON with --output json)."
         ),
     ] = False,
@@ -129,10 +131,10 @@ def produce(
         StatusFormat,
         output_option(StatusFormat, "With --sync: auto prints PARTITION<TAB>OFFSET per message; json a JSON object."),
     ] = "auto",
-    create: Annotated[bool, typer.Option("--create", help="Create the topic if it does not exist.")] = False,
+    create: Annotated[bool, params.Option("--create", help="Create the topic if it does not exist.")] = False,
     partitions: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--partitions",
             metavar="N",
             min=1,
@@ -142,7 +144,7 @@ def produce(
     ] = None,
     replication_factor: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--replication-factor",
             metavar="N",
             min=1,
@@ -154,7 +156,7 @@ def produce(
     value_schema: ValueSchemaOpt = None,
     value_subject: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--value-subject",
             metavar="SUBJECT",
             help="Encode values with this subject's latest schema (or --value-schema-version).",
@@ -163,7 +165,7 @@ def produce(
     ] = None,
     value_schema_version: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--value-schema-version",
             metavar="N",
             min=0,
@@ -173,7 +175,7 @@ def produce(
     ] = None,
     value_schema_id: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--value-schema-id",
             metavar="ID",
             min=0,
@@ -185,7 +187,7 @@ def produce(
     key_schema: KeySchemaOpt = None,
     key_subject: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--key-subject",
             metavar="SUBJECT",
             help="Encode keys with this subject's latest schema (or --key-schema-version).",
@@ -194,7 +196,7 @@ def produce(
     ] = None,
     key_schema_version: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--key-schema-version",
             metavar="N",
             min=0,
@@ -204,7 +206,7 @@ def produce(
     ] = None,
     key_schema_id: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--key-schema-id",
             metavar="ID",
             min=0,
@@ -214,13 +216,13 @@ def produce(
     ] = None,
     no_register: Annotated[
         bool,
-        typer.Option(
+        params.Option(
             "--no-register", help="With --value-schema/--key-schema: fail (exit 6) if the registry lacks the schema."
         ),
     ] = False,
     subject_strategy: Annotated[
         str,
-        typer.Option(
+        params.Option(
             "--subject-strategy",
             metavar="topic|record|topic-record",
             help="Subject of a --*-schema file: TOPIC-value/-key, the record's full name, or TOPIC-RECORDNAME.",
@@ -233,7 +235,7 @@ def produce(
     schema_registry: SchemaRegistryOpt = None,
     transactional_id: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--transactional-id",
             metavar="ID",
             help="Send in transactions under this id (exit 0 only when every one committed; a second producer with the id fences this one: exit 1).",
@@ -242,7 +244,7 @@ def produce(
     ] = None,
     transaction_size: Annotated[
         Optional[int],
-        typer.Option(
+        params.Option(
             "--transaction-size",
             metavar="N",
             min=1,
@@ -252,7 +254,7 @@ def produce(
     ] = None,
     transaction_time: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--transaction-time",
             metavar="DURATION",
             help="With --transactional-id: commit the open transaction DURATION after it began (also while the input is quiet).",

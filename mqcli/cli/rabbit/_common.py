@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext
 from mqcli.core.errors import InputError
 from mqcli.core.message import Message
@@ -21,13 +20,13 @@ if TYPE_CHECKING:
 
 DeclareOpt = Annotated[
     bool,
-    typer.Option(
+    params.Option(
         "--declare", help="Declare what is missing (durable); without it a missing queue/exchange is an error (exit 6)."
     ),
 ]
 PrefetchOpt = Annotated[
     Optional[int],
-    typer.Option(
+    params.Option(
         "--prefetch",
         metavar="N",
         min=1,
@@ -41,12 +40,12 @@ PrefetchOpt = Annotated[
 _RECONNECT = "When the connection is lost (broker restart, network), reconnect up to N times, waiting 0.5s, 1s, 2s, 4s, then 5s between attempts, "
 # Consumers (consume, subscribe, rpc serve): what was not acknowledged is redelivered.
 ReconnectOpt = Annotated[
-    int, typer.Option("--reconnect", min=0, metavar="N", help=_RECONNECT + "and resume. 0: exit 4 at once.")
+    int, params.Option("--reconnect", min=0, metavar="N", help=_RECONNECT + "and resume. 0: exit 4 at once.")
 ]
 # Publishers (publish, delay publish).
 PublishReconnectOpt = Annotated[
     int,
-    typer.Option(
+    params.Option(
         "--reconnect",
         min=0,
         metavar="N",
@@ -57,7 +56,7 @@ PublishReconnectOpt = Annotated[
 # rpc call: direct reply-to belongs to the connection, so replies on their way to the lost one are gone.
 CallReconnectOpt = Annotated[
     int,
-    typer.Option(
+    params.Option(
         "--reconnect",
         min=0,
         metavar="N",
@@ -71,7 +70,7 @@ CallReconnectOpt = Annotated[
 # -- destinations of publish and delay publish -----------------------------------
 QueueOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--queue",
         "-q",
         metavar="QUEUE",
@@ -81,7 +80,7 @@ QueueOpt = Annotated[
 ]
 ExchangeOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--exchange",
         "-e",
         metavar="EXCHANGE",
@@ -91,7 +90,7 @@ ExchangeOpt = Annotated[
 ]
 RoutingKeyOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--routing-key",
         "-r",
         metavar="KEY",
@@ -103,7 +102,7 @@ RoutingKeyOpt = Annotated[
 # -- message properties (publish, delay publish, rpc call) --------------------------
 ContentTypeOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--content-type",
         metavar="TYPE",
         help="Content type (default text/plain; JSON Lines messages keep their own).",
@@ -112,31 +111,31 @@ ContentTypeOpt = Annotated[
 ]
 ContentEncodingOpt = Annotated[
     Optional[str],
-    typer.Option("--content-encoding", metavar="ENCODING", help="Content encoding property.", show_default=False),
+    params.Option("--content-encoding", metavar="ENCODING", help="Content encoding property.", show_default=False),
 ]
 PersistentOpt = Annotated[
     Optional[bool],
-    typer.Option(
+    params.Option(
         "--persistent/--transient",
         help="delivery_mode 2 (written to disk) or 1. Default persistent; JSON Lines messages keep their own.",
         show_default=False,
     ),
 ]
 MessageIdOpt = Annotated[
-    Optional[str], typer.Option("--message-id", metavar="ID", help="message_id property.", show_default=False)
+    Optional[str], params.Option("--message-id", metavar="ID", help="message_id property.", show_default=False)
 ]
 GenerateMessageIdOpt = Annotated[
-    bool, typer.Option("--generate-message-id", help="A fresh UUID message_id for each message that has none.")
+    bool, params.Option("--generate-message-id", help="A fresh UUID message_id for each message that has none.")
 ]
 CorrelationIdOpt = Annotated[
-    Optional[str], typer.Option("--correlation-id", metavar="ID", help="correlation_id property.", show_default=False)
+    Optional[str], params.Option("--correlation-id", metavar="ID", help="correlation_id property.", show_default=False)
 ]
 ReplyToOpt = Annotated[
-    Optional[str], typer.Option("--reply-to", metavar="QUEUE", help="reply_to property.", show_default=False)
+    Optional[str], params.Option("--reply-to", metavar="QUEUE", help="reply_to property.", show_default=False)
 ]
 ExpirationOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--expiration",
         metavar="DURATION",
         help="Per-message TTL, e.g. 30s (the expiration property).",
@@ -145,11 +144,13 @@ ExpirationOpt = Annotated[
 ]
 PriorityOpt = Annotated[
     Optional[int],
-    typer.Option("--priority", metavar="N", min=0, max=255, help="priority property (0-255).", show_default=False),
+    params.Option("--priority", metavar="N", min=0, max=255, help="priority property (0-255).", show_default=False),
 ]
-TypeOpt = Annotated[Optional[str], typer.Option("--type", metavar="TYPE", help="type property.", show_default=False)]
-AppIdOpt = Annotated[Optional[str], typer.Option("--app-id", metavar="ID", help="app_id property.", show_default=False)]
-TimestampOpt = Annotated[bool, typer.Option("--timestamp", help="Set the timestamp property to the time of sending.")]
+TypeOpt = Annotated[Optional[str], params.Option("--type", metavar="TYPE", help="type property.", show_default=False)]
+AppIdOpt = Annotated[
+    Optional[str], params.Option("--app-id", metavar="ID", help="app_id property.", show_default=False)
+]
+TimestampOpt = Annotated[bool, params.Option("--timestamp", help="Set the timestamp property to the time of sending.")]
 
 
 def message_properties(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext
 from mqcli.cli.io import OutputFormat, make_writer, matcher, timeout_seconds
 from mqcli.core.errors import MqcliError, UsageError
@@ -16,15 +15,15 @@ if TYPE_CHECKING:
     from mqcli.core.rabbit.client import RabbitClient
 
 NoAckOpt = Annotated[
-    bool, typer.Option("--no-ack", help="Acknowledge each message as it arrives, before writing it (at most once).")
+    bool, params.Option("--no-ack", help="Acknowledge each message as it arrives, before writing it (at most once).")
 ]
 ExitWhenEmptyOpt = Annotated[
-    bool, typer.Option("--exit-when-empty", "-e", help="Stop when the queue has no ready message left.")
+    bool, params.Option("--exit-when-empty", "-e", help="Stop when the queue has no ready message left.")
 ]
 # consume's -e, which also reads streams.
 ExitAtEndOpt = Annotated[
     bool,
-    typer.Option(
+    params.Option(
         "--exit-when-empty",
         "--exit-at-end",
         "-e",
@@ -33,7 +32,7 @@ ExitAtEndOpt = Annotated[
 ]
 StreamOffsetOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--offset",
         metavar="first|last|next|N|TIME",
         help="Read a stream queue from there (x-stream-offset): its first message, its last chunk, only new ones, offset N, or the first at/after TIME (ISO-8601, -1h, epoch ms). The stream keeps its messages.",
@@ -42,7 +41,7 @@ StreamOffsetOpt = Annotated[
 ]
 OnErrorOpt = Annotated[
     str,
-    typer.Option(
+    params.Option(
         "--on-error",
         metavar="stop|requeue|reject",
         help="When --exec fails: stop (message back to the queue, exit 1), requeue (back to the queue, go on) or reject (dead-letter where the queue has a DLX, else drop; go on).",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import AppContext
 from mqcli.cli.io import OutputFormat, make_writer, matcher, timeout_seconds
 from mqcli.core.errors import MqcliError, UsageError
@@ -15,7 +14,7 @@ from mqcli.core.message import Message
 
 StreamEngineOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--stream-engine",
         metavar="amqp|native",
         help="How a stream is read or written: over AMQP 0.9.1, or the native stream protocol (the rabbitmq_stream plugin, port rabbit.stream_port; needs mqcli[streams]). Default: $MQCLI_RABBIT_STREAM_ENGINE, the profile's rabbit.stream_engine, else amqp.",
@@ -24,7 +23,7 @@ StreamEngineOpt = Annotated[
 ]
 StreamFromOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--from",
         metavar="TIME",
         help="Read a stream from its first message at or after TIME (ISO-8601, -1h, epoch ms): as --offset TIME, to the millisecond with the native engine.",
@@ -33,7 +32,7 @@ StreamFromOpt = Annotated[
 ]
 StreamUntilOpt = Annotated[
     Optional[str],
-    typer.Option(
+    params.Option(
         "--until",
         metavar="TIME",
         help="Stop a stream read at its first message written after TIME (the chunk's time; needs --stream-engine native).",

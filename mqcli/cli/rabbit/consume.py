@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import get_app
 from mqcli.cli.io import (
     CountOpt,
@@ -34,11 +33,14 @@ from mqcli.cli.schema import (
     rabbit_decoding,
 )
 
+if TYPE_CHECKING:
+    import typer
+
 
 def consume(
     ctx: typer.Context,
     queue: Annotated[
-        str, typer.Argument(metavar="QUEUE", help="Queue to consume from (it must exist).", show_default=False)
+        str, params.Argument(metavar="QUEUE", help="Queue to consume from (it must exist).", show_default=False)
     ],
     output: OutputOpt = OutputFormat.auto,
     template: FormatOpt = None,

@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Optional
 
-import typer
-
+from mqcli.cli import params
 from mqcli.cli.context import get_app
 from mqcli.cli.io import DelimiterOpt, FileOpt, HeaderOpt, InputOpt, SkipInvalidOpt, TerminalReport, open_input
 from mqcli.cli.options import ProfileOpt
@@ -55,6 +54,8 @@ from mqcli.core.parse import parse_duration
 from mqcli.core.readers import InputMode, ReadStats
 
 if TYPE_CHECKING:
+    import typer
+
     from mqcli.cli.context import AppContext
     from mqcli.core.rabbit.publish import PublishSettings
 
@@ -63,7 +64,7 @@ def publish(
     ctx: typer.Context,
     values: Annotated[
         Optional[list[str]],
-        typer.Argument(metavar="BODY", help="Message bodies (default: read --file or stdin).", show_default=False),
+        params.Argument(metavar="BODY", help="Message bodies (default: read --file or stdin).", show_default=False),
     ] = None,
     queue: QueueOpt = None,
     exchange: ExchangeOpt = None,
@@ -86,17 +87,18 @@ def publish(
     app_id: AppIdOpt = None,
     timestamp: TimestampOpt = False,
     mandatory: Annotated[
-        bool, typer.Option("--mandatory", help="Report messages no queue received (basic.return) and exit 1.")
+        bool, params.Option("--mandatory", help="Report messages no queue received (basic.return) and exit 1.")
     ] = False,
     no_confirm: Annotated[
-        bool, typer.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")
+        bool, params.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")
     ] = False,
     window: Annotated[
-        int, typer.Option("--confirm-window", metavar="N", min=1, help="Messages that may await their confirm at once.")
+        int,
+        params.Option("--confirm-window", metavar="N", min=1, help="Messages that may await their confirm at once."),
     ] = 256,
     confirm_timeout: Annotated[
         str,
-        typer.Option(
+        params.Option(
             "--confirm-timeout", metavar="DURATION", help="Give up (exit 1) when no confirm arrives for DURATION."
         ),
     ] = "30s",
@@ -104,7 +106,7 @@ def publish(
     declare: DeclareOpt = False,
     exchange_type: Annotated[
         Optional[str],
-        typer.Option(
+        params.Option(
             "--exchange-type",
             metavar="TYPE",
             help="Exchange type for --declare: direct, fanout, topic, headers.",
