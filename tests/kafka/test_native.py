@@ -116,7 +116,16 @@ def test_engine_native_is_chosen_or_refused(cli: Callable[..., Any], topic: str,
     if available():
         assert r.exit_code == 0, r.stderr
         assert "kafka engine: librdkafka" in r.stderr  # the native engine is librdkafka underneath
-        assert "kafka produce loop: native (mqcli-native, librdkafka " in r.stderr
+        assert "kafka native loops: mqcli-native, librdkafka " in r.stderr
+        assert "kafka produce loop: native" in r.stderr
+        # What the native loop does not cover runs the Python loop, and --debug says why.
+        r = cli("--debug", "kafka", "--engine", "native", "produce", topic, "--sync", input=b"b\n")
+        assert r.exit_code == 0, r.stderr
+        assert "kafka produce loop: python: --sync" in r.stderr
+        r = cli("--debug", "kafka", "--engine", "native", "produce", topic, "-i", "jsonl", input=b'{"value": "c"}\n')
+        assert r.exit_code == 0, r.stderr
+        assert "kafka produce loop: python: --input jsonl" in r.stderr
+        assert [x.value for x in records(BOOTSTRAP, topic)] == [b"a", b"b", b"c"]
     else:
         assert r.exit_code == 2, r.stderr
         assert "--engine native needs mqcli's native module" in r.stderr

@@ -26,7 +26,7 @@ def kafka_settings(app: AppContext, ctx: typer.Context) -> tuple[Any, str]:
     if settings.engine == NATIVE:
         from mqcli.core.kafka.native import describe
 
-        app.debug_log(f"kafka produce loop: {describe()}")
+        app.debug_log(f"kafka native loops: {describe()}")
     if app.debug:
         ctx.call_on_close(enable_library_logs(settings, app.err.file, profile.secrets()))
     return settings, profile.name

@@ -387,7 +387,10 @@ def produce(
             # message handed to Kafka was reported (send_all reports them first);
             # the report says where a script could resume.
             with report.sending(explained=(MqcliError,)):
-                producer.send_all(topic, messages, report)
+                try:
+                    producer.send_all(topic, messages, report)
+                finally:
+                    app.debug_log(f"kafka produce loop: {getattr(producer, 'loop', 'python')}")
     if report.failed:
         total = report.delivered + report.failed
         raise DeliveryFailed(f"{report.failed} of {total} message(s) to {topic} were not acknowledged (see above)")

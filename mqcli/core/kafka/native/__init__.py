@@ -50,8 +50,8 @@ def available() -> bool:
 
 
 def describe() -> str:
-    """What --debug says about the native loop: 'native (mqcli-native, librdkafka 2.12.1)'."""
+    """What --debug says about the native loops: 'mqcli-native, librdkafka 2.12.1'."""
     native = module()
     if native is None:
         return "not installed"
-    return f"native (mqcli-native, librdkafka {native.librdkafka_version()})"
+    return f"mqcli-native, librdkafka {native.librdkafka_version()}"

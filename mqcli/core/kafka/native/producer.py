@@ -82,18 +82,25 @@ NATIVE_WINDOW = 100_000
 class Producer(RdProducer):
     """The librdkafka engine's Producer, with the native loop where it applies."""
 
-    def _native_args(self, messages: Iterable[Message], report: DeliveryReport) -> list[tuple[str, str]] | None:
-        """The extension's settings when it covers this run (see the module doc), else None."""
+    # Which loop the last send_all used, for --debug ("native", or "python: why").
+    loop = "python: not run"
+
+    def _native_args(self, messages: Iterable[Message], report: DeliveryReport) -> list[tuple[str, str]] | str:
+        """The extension's settings when it covers this run (see the module doc), else why not."""
         o = self.options
-        if not isinstance(messages, MessageReader) or messages.started or report.each or o.sync:
-            return None
+        if module() is None:
+            return "mqcli-native is not installed"
+        if not isinstance(messages, MessageReader) or messages.started:
+            return "values given as arguments"
+        if report.each or o.sync:
+            return "--sync"
         if messages.options.mode not in (InputMode.line, InputMode.whole):
-            return None
+            return f"--input {messages.options.mode.value}"
         if any("\0" in name for name, _ in o.headers):
-            return None
+            return "a header name with a NUL character"
         config = native_config(self.config)
         if config is None:
-            return None
+            return "a setting held by a Python callback (OAUTHBEARER)"
         # librdkafka's queue must hold the window (as the Python loop's: window + 1000).
         queue = str(self._window() + 1000)
         return [(k, queue if k == "queue.buffering.max.messages" else v) for k, v in config]
@@ -105,9 +112,11 @@ class Producer(RdProducer):
         """Send every message; report each one's fate to `report`."""
         config = self._native_args(messages, report)
         native = module()
-        if config is None or native is None or not isinstance(messages, MessageReader):
+        if isinstance(config, str) or native is None or not isinstance(messages, MessageReader):
+            self.loop = f"python: {config}" if isinstance(config, str) else "python"
             super().send_all(topic, messages, report)
             return
+        self.loop = "native"
         o, reader = self.options, messages
         wait = o.delivery_timeout + 30
         try:
