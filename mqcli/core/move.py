@@ -1592,9 +1592,7 @@ def from_rabbit(
             exit_at_end=rules.exit_at_end,
             idle_timeout=rules.idle_timeout,
             matcher=rules.matcher,
-            # Only when something is held (--match, --dry-run; never on a stream):
-            # holding sets the prefetch channel-wide, which quorum queues refuse
-            # (540 NOT_IMPLEMENTED).
+            # Only when something is held (--match, --dry-run; never on a stream).
             holding=(relay.dry_run or rules.matcher is not None) and not stream,
             prefetch=prefetch,
             stream_offset=(stream_offset if stream_offset is not None else "first") if stream else None,

@@ -27,7 +27,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -88,9 +88,8 @@ class ConsumeSettings(StopRules):
     # Messages --match leaves out are held (unacknowledged until the channel
     # closes: back in their place, never seen twice in one run) instead of
     # acknowledged, and so are those the handler answers HOLD; at most
-    # HOLD_LIMIT, then the run ends HELD.  The prefetch limit is then set
-    # channel-wide: RabbitMQ applies a raised per-consumer limit only to
-    # consumers that start later, a channel's at once.
+    # HOLD_LIMIT, then the run ends HELD.  Held deliveries count against the
+    # consumer's prefetch window: see _Acks.hold for how the flow goes on.
     holding: bool = False
     # Whether `matcher` filters (--match given): a matcher that only decodes
     # (--value-format) does not make an idle timeout's message speak of matching.
@@ -106,7 +105,8 @@ def _filters(settings: ConsumeSettings) -> bool:
     return settings.matcher is not None if settings.filtering is None else settings.filtering
 
 
-# AMQP's prefetch count is 16 bits: a channel can hold no more unacknowledged messages than this.
+# Held deliveries stay on the channel, unacknowledged, until the run ends: a
+# bound, so that a filter matching nothing does not take a whole queue out.
 HOLD_LIMIT = 65535 - 1000
 HELD = "held"  # RunResult.reason: HOLD_LIMIT messages were held
 
@@ -283,6 +283,7 @@ class _Acks:
         every: int,
         on_receipt: bool,
         stream: bool = False,
+        resubscribe: Callable[[], None] | None = None,
     ) -> None:
         self._stream = stream  # a stream refuses nacks: a failed message is acknowledged (it stays in the stream)
         self._client = client
@@ -294,20 +295,34 @@ class _Acks:
         self._waiting = 0  # messages written since the last send()
         # Once a delivery is held, multiple=True would acknowledge it too:
         # from then on each written tag is acknowledged on its own.
-        self.held = 0
         self._tags: list[int] = []
-        self._prefetch = 0
+        self._resubscribe = resubscribe
+        self._held_here = 0  # held deliveries of the current consumer
+        self._held_tags: list[int] = []  # in the order they came
 
-    def hold(self, prefetch: int) -> None:
-        """Leave a delivery unsettled; widen the prefetch window so that the
-        held ones do not stop the flow of the others."""
+    @property
+    def held(self) -> int:
+        return len(self._held_tags)
+
+    def hold(self, tag: int, prefetch: int) -> None:
+        """Leave a delivery unsettled, and keep the others flowing.
+
+        A consumer's held deliveries fill its prefetch window, and RabbitMQ
+        applies a raised per-consumer limit only to consumers that start
+        later (a channel-wide limit would apply at once, but quorum queues
+        refuse it: 540 NOT_IMPLEMENTED).  So once half the window is held, a
+        new consumer on the same channel takes over with a whole window; the
+        old one's held deliveries stay unacknowledged on the channel, and its
+        deliveries already on the way still arrive, in order, before the new
+        one's."""
         if not self.held and self._flush is not None:
             self.send()  # what came before goes with multiple=True, while nothing held is below it
-        self.held += 1
-        if self.held + prefetch > self._prefetch:
-            self._prefetch = min(65535, self.held + 2 * prefetch)
+        self._held_tags.append(tag)
+        self._held_here += 1
+        if 2 * self._held_here >= prefetch and self._resubscribe is not None:
             with amqp_errors(self._client):
-                self._ch.basic_qos(prefetch_count=self._prefetch, global_qos=True)
+                self._resubscribe()
+            self._held_here = 0
 
     def settle(self, tag: int, outcome: Outcome) -> None:
         if outcome is not Outcome.ACK and self._stream:
@@ -330,6 +345,17 @@ class _Acks:
             self._waiting += 1
             if self._waiting >= self._every:
                 self.send()
+
+    def give_back(self, unhandled: Iterable[int]) -> None:
+        """Hand the held deliveries and the `unhandled` ones back to the queue,
+        one by one in the order they came.
+
+        Closing the channel does it too, but once a hold has replaced the
+        consumer a quorum queue takes them back consumer by consumer, which
+        is not their order (a multiple nack as well)."""
+        if self.held and not self._stream and not self._on_receipt:
+            for tag in sorted([*self._held_tags, *unhandled]):
+                self._ch.basic_nack(tag, requeue=True)
 
     def send(self) -> None:
         """Flush the output, then acknowledge everything written so far."""
@@ -384,7 +410,7 @@ def _consume_channel(
         # same at-most-once meaning, but the prefetch limit still applies, so
         # `--no-ack --count 1` cannot make the broker push (and forget) the
         # whole queue at us.
-        ch.basic_qos(prefetch_count=prefetch, global_qos=settings.holding)
+        ch.basic_qos(prefetch_count=prefetch)
         ch.add_on_cancel_callback(lambda _frame: cancelled.append(True))
 
         queue = settings.queue
@@ -415,13 +441,14 @@ def _consume_channel(
         # Before basic.consume: every delivery on this channel takes the same
         # path, so they reach the inbox in the order the broker sent them.
         fast = FastDeliveries.install_on(client, ch, on_delivery)
+        consumer_tag = ""  # a queue's consumer (a stream's is never replaced)
         try:
             if stream_start is not None:
                 streams.subscribe(
                     ch, settings.queue, on_message, stream_start, auto_ack=False, exclusive=settings.exclusive
                 )
             else:
-                ch.basic_consume(
+                consumer_tag = ch.basic_consume(
                     settings.queue, on_message_callback=on_message, auto_ack=False, exclusive=settings.exclusive
                 )
         except BaseException:
@@ -429,7 +456,23 @@ def _consume_channel(
                 fast.uninstall()
             raise
     progress.subscribed = True
-    acks = _Acks(client, ch, flush, max(1, prefetch // ACK_EVERY), on_receipt=settings.no_ack, stream=settings.stream)
+
+    def resubscribe() -> None:
+        nonlocal consumer_tag
+        ch.basic_cancel(consumer_tag)
+        consumer_tag = ch.basic_consume(
+            settings.queue, on_message_callback=on_message, auto_ack=False, exclusive=settings.exclusive
+        )
+
+    acks = _Acks(
+        client,
+        ch,
+        flush,
+        max(1, prefetch // ACK_EVERY),
+        on_receipt=settings.no_ack,
+        stream=settings.stream,
+        resubscribe=resubscribe if settings.holding and not settings.stream else None,
+    )
     last_empty_check = 0.0
     subscribed_at = time.monotonic()
     try:
@@ -489,7 +532,7 @@ def _consume_channel(
                     ch.basic_ack(tag)
             if not stops.matches(msg):
                 if settings.holding:
-                    acks.hold(prefetch)
+                    acks.hold(tag, prefetch)
                     if acks.held >= HOLD_LIMIT:
                         stops.end(HELD)
                         break
@@ -502,7 +545,7 @@ def _consume_channel(
             stops.touch()
             outcome = handle(msg)
             if outcome is Outcome.HOLD:
-                acks.hold(prefetch)
+                acks.hold(tag, prefetch)
                 if stops.handled():
                     stops.end(COUNT)
                     break
@@ -543,6 +586,7 @@ def _consume_channel(
         # Closing the channel hands every unacknowledged delivery back to the queue.
         try:
             if ch.is_open:
+                acks.give_back(tag for tag, _msg in inbox)
                 ch.close()
         except Exception:
             pass
