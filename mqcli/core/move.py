@@ -1218,6 +1218,10 @@ class _RelayWriter:
         self.relay.deliver()
 
 
+# --exactly-once: the poll batch, and so the transaction, holds up to this many
+# records (at least; kafka.consumer.max_poll_records when that is larger).
+TRANSACTION_BATCH = 5_000
+
 # --dry-run names this many messages one by one (then only counts).
 PREVIEW = 10
 
@@ -1451,6 +1455,13 @@ def from_kafka(
             if start is not None:
                 start_group(settings, profile.name, group, source.topic, start)
             note(f"consumer group {group}: offsets are committed once the target confirmed their messages")
+            exactly_once = isinstance(relay.target, ExactlyOnceTarget)
+            if exactly_once and settings.consumer.max_poll_records < TRANSACTION_BATCH:
+                # Each poll batch is one transaction, whose commit costs a few round
+                # trips whatever its size: larger ones (a killed run leaves no
+                # duplicates, whatever the size) keep that cost per record low.
+                consumer_settings = replace(settings.consumer, max_poll_records=TRANSACTION_BATCH)
+                settings = replace(settings, consumer=consumer_settings)
             consumer = group_consumer(
                 settings,
                 group,
@@ -1459,7 +1470,6 @@ def from_kafka(
                 profile=profile.name,
                 on_event=lambda text: debug(f"group {group}: {text}"),
             )
-            exactly_once = isinstance(relay.target, ExactlyOnceTarget)
             if exactly_once:
                 assert isinstance(relay.target, ExactlyOnceTarget)
                 relay.target.attach(consumer)
