@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from mqcli.core.delivery import DeliveryReport, ReportOutput
-from mqcli.core.errors import DeliveryFailed, InputError, TimeoutExpired, UsageError
+from mqcli.core.errors import ConnectionFailed, DeliveryFailed, InputError, TimeoutExpired, UsageError
 from mqcli.core.message import Message, header_text
 from mqcli.core.signals import DeferredSignals
 
@@ -1479,8 +1479,10 @@ def from_kafka(
                 # consumer would commit (between batches, before its partitions
                 # are revoked) it delivers what is pending: one transaction.
                 setattr(consumer, "commit", lambda *_a, **_k: relay.deliver())  # noqa: B010 (a method replaced on purpose)
+            finished = False
             try:
                 result = consumer.run(rules, paced, relay.deliver, writer=relay.batch_writer())
+                finished = True
             finally:
                 if exactly_once:
                     try:
@@ -1490,8 +1492,18 @@ def from_kafka(
                         consumer.close(commit=False)
                 else:
                     # Commit (after delivering what is pending) only when no delivery
-                    # broke off: then every marked offset's message was confirmed.
-                    consumer.close(commit=not relay.broken)
+                    # broke off: then every marked offset's message was confirmed.  A
+                    # run can end while the source's broker is away (restarting: the
+                    # rest was read ahead): the commit is tried again as long as the
+                    # group keeps the member, and a failure is not a success.
+                    committed = consumer.close(
+                        commit=not relay.broken, retry_for=float(settings.consumer.session_timeout)
+                    )
+                    if finished and not relay.broken and not committed:
+                        raise ConnectionFailed(
+                            f"moved {relay.report.delivered}, but the consumer group {group} could not commit "
+                            "their offsets: a rerun moves the uncommitted ones again (duplicates, nothing lost)"
+                        )
             error = relay.stop_error()
             if error is not None:
                 raise error
