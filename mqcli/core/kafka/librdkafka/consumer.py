@@ -596,9 +596,27 @@ class GroupConsumer:
         done = True
         try:
             if commit:
-                # Synchronously, and everything: an asynchronous commit may have failed.
-                self.committed.clear()
-                done = commit_retrying(self.commit, retry_for, self.on_event)
+                done = commit_retrying(self._commit_checked, retry_for, self.on_event)
         finally:
             _close_quietly(self.consumer)
         return done
+
+    def _commit_checked(self) -> None:
+        """Commit every handled offset synchronously (an asynchronous commit may
+        have failed), then read them back: asynchronous commits made while the
+        coordinator was away wait in librdkafka and may land after this one,
+        setting the group back (seen under a broker restart).  Raises while
+        the group is behind."""
+        self.committed.clear()
+        self.commit()
+        want = dict(self.done)
+        if not want:
+            return
+        with self._errors():
+            got = self.consumer.committed([TopicPartition(t, p) for t, p in want], timeout=self._timeout)
+        behind = [tp for tp in got if tp.offset < want[(tp.topic, tp.partition)]]
+        if behind:
+            self.committed.clear()
+            raise RuntimeError(
+                f"the group's committed offsets are behind on {self._names((tp.topic, tp.partition) for tp in behind)}"
+            )
