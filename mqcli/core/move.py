@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from mqcli.core.delivery import DeliveryReport, ReportOutput
-from mqcli.core.errors import DeliveryFailed, InputError, TimeoutExpired, UsageError
+from mqcli.core.errors import ConnectionFailed, DeliveryFailed, InputError, TimeoutExpired, UsageError
 from mqcli.core.message import Message, header_text
 from mqcli.core.signals import DeferredSignals
 
@@ -157,7 +157,7 @@ def parse_key_from(text: str) -> KeyFrom:
     raise UsageError(f"invalid --key-from {text!r} (use {KEY_FROM})")
 
 
-def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
+def for_kafka(msg: Message, keys: KeyFrom | None = None, line: int | None = None) -> Message:
     """`msg` as a Kafka target gets it: key, value, headers and timestamp; AMQP
     properties as `x-amqp-NAME` headers (the `timestamp` property, seconds,
     also becomes the record's timestamp when it has none).  The source's
@@ -168,7 +168,11 @@ def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
     `timestamp` property derived from it and the persistent `delivery_mode`
     the move gave it).  `keys` (--key-from) says where
     the key comes from (the routing key, a header, none); without it the
-    message's own key travels."""
+    message's own key travels.  `line`: the record's position in its batch
+    (how a producer names a refused one)."""
+    if msg.topic is not None and keys is None and not msg.properties:
+        # A Kafka record as it is (the common case, once per message): nothing to map.
+        return Message(value=msg.value, key=msg.key, headers=msg.headers, timestamp=msg.timestamp, line=line)
     headers = list(msg.headers)
     timestamp = msg.timestamp
     key = msg.key
@@ -205,7 +209,7 @@ def for_kafka(msg: Message, keys: KeyFrom | None = None) -> Message:
         headers.append((AMQP_HEADER_PREFIX + name, header_text(value)))
         if name == "timestamp" and timestamp is None and isinstance(value, int):
             timestamp = value * 1000
-    return Message(value=msg.value, key=key, headers=headers, timestamp=timestamp)
+    return Message(value=msg.value, key=key, headers=headers, timestamp=timestamp, line=line)
 
 
 def for_rabbit(msg: Message, target: Endpoint, keys: KeyFrom | None = None) -> Message:
@@ -498,7 +502,7 @@ class _Outcomes(DeliveryReport):
     hooks the producers call per message; `line` is the batch position."""
 
     def __init__(self) -> None:
-        super().__init__(_NoOutput(), landed=lambda _d: "")
+        super().__init__(_NoOutput())
         self.refused: list[tuple[int, str]] = []
         self.unknown: str | None = None
 
@@ -527,7 +531,8 @@ class KafkaTarget:
 
     def send(self, batch: list[Message]) -> Refusals:
         outcomes = _Outcomes()
-        converted = [replace(for_kafka(m, self.keys), line=i) for i, m in enumerate(batch)]
+        keys = self.keys
+        converted = [for_kafka(m, keys, i) for i, m in enumerate(batch)]
         self.producer.send_all(self.topic, converted, outcomes)
         if outcomes.unknown is not None:
             raise DeliveryFailed(f"the Kafka producer lost track of messages: {outcomes.unknown}")
@@ -1068,6 +1073,16 @@ class Relay:
         if self.positions is not None and msg.partition is not None and msg.offset is not None:
             self.positions[msg.partition] = msg.offset + 1
 
+    def batch_writer(self) -> _RelayWriter | None:
+        """For a Kafka consumer's loop: a writer that takes whole poll batches
+        (no Relay.take per message), or None when each message must be looked
+        at on its own: --rate/--speed, --dry-run, a target that may refuse one
+        in advance (--to-origin, --key-from).  The consumer's `flush` is still
+        `deliver`, and it marks a batch's offsets only after handing it over."""
+        if self.pace is not None or self.dry_run or not isinstance(self.target, KafkaTarget | ExactlyOnceTarget):
+            return None
+        return _RelayWriter(self)
+
     def admit(self, msg: Message) -> bool:
         """Whether `msg` may be taken; False when the target would refuse it
         (no origin...) and --on-error is stop: the source then stops before
@@ -1180,6 +1195,32 @@ class Relay:
                 self.warn(f"dead-lettered: {describe(msg)}: {why}")
         return left
 
+
+class _RelayWriter:
+    """The Writer a Kafka consumer hands whole batches to (`write_batch`): they
+    become the relay's pending messages, delivered at the consumer's flush."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    def write_batch(self, messages: list[Message]) -> None:
+        relay = self.relay
+        relay.pending.extend(messages)
+        if relay.positions is not None and messages:
+            for msg in messages:  # live progress: the offset after the last one taken, per partition
+                if msg.partition is not None and msg.offset is not None:
+                    relay.positions[msg.partition] = msg.offset + 1
+
+    def write(self, msg: Message) -> None:
+        self.relay.take(msg)
+
+    def flush(self) -> None:
+        self.relay.deliver()
+
+
+# --exactly-once: the poll batch, and so the transaction, holds up to this many
+# records (at least; kafka.consumer.max_poll_records when that is larger).
+TRANSACTION_BATCH = 5_000
 
 # --dry-run names this many messages one by one (then only counts).
 PREVIEW = 10
@@ -1414,6 +1455,13 @@ def from_kafka(
             if start is not None:
                 start_group(settings, profile.name, group, source.topic, start)
             note(f"consumer group {group}: offsets are committed once the target confirmed their messages")
+            exactly_once = isinstance(relay.target, ExactlyOnceTarget)
+            if exactly_once and settings.consumer.max_poll_records < TRANSACTION_BATCH:
+                # Each poll batch is one transaction, whose commit costs a few round
+                # trips whatever its size: larger ones (a killed run leaves no
+                # duplicates, whatever the size) keep that cost per record low.
+                consumer_settings = replace(settings.consumer, max_poll_records=TRANSACTION_BATCH)
+                settings = replace(settings, consumer=consumer_settings)
             consumer = group_consumer(
                 settings,
                 group,
@@ -1422,7 +1470,6 @@ def from_kafka(
                 profile=profile.name,
                 on_event=lambda text: debug(f"group {group}: {text}"),
             )
-            exactly_once = isinstance(relay.target, ExactlyOnceTarget)
             if exactly_once:
                 assert isinstance(relay.target, ExactlyOnceTarget)
                 relay.target.attach(consumer)
@@ -1432,8 +1479,10 @@ def from_kafka(
                 # consumer would commit (between batches, before its partitions
                 # are revoked) it delivers what is pending: one transaction.
                 setattr(consumer, "commit", lambda *_a, **_k: relay.deliver())  # noqa: B010 (a method replaced on purpose)
+            finished = False
             try:
-                result = consumer.run(rules, paced, relay.deliver)
+                result = consumer.run(rules, paced, relay.deliver, writer=relay.batch_writer())
+                finished = True
             finally:
                 if exactly_once:
                     try:
@@ -1443,8 +1492,18 @@ def from_kafka(
                         consumer.close(commit=False)
                 else:
                     # Commit (after delivering what is pending) only when no delivery
-                    # broke off: then every marked offset's message was confirmed.
-                    consumer.close(commit=not relay.broken)
+                    # broke off: then every marked offset's message was confirmed.  A
+                    # run can end while the source's broker is away (restarting: the
+                    # rest was read ahead): the commit is tried again as long as the
+                    # group keeps the member, and a failure is not a success.
+                    committed = consumer.close(
+                        commit=not relay.broken, retry_for=float(settings.consumer.session_timeout)
+                    )
+                    if finished and not relay.broken and not committed:
+                        raise ConnectionFailed(
+                            f"moved {relay.report.delivered}, but the consumer group {group} could not commit "
+                            "their offsets: a rerun moves the uncommitted ones again (duplicates, nothing lost)"
+                        )
             error = relay.stop_error()
             if error is not None:
                 raise error

@@ -3,7 +3,7 @@ become committed.  Pure: the engines' loops call these hooks."""
 
 from __future__ import annotations
 
-from mqcli.core.kafka.hooks import COMMIT_EVERY, LoopHooks, group_hooks
+from mqcli.core.kafka.hooks import COMMIT_EVERY, LoopHooks, commit_retrying, group_hooks
 from mqcli.core.message import Message
 
 
@@ -59,3 +59,39 @@ def test_a_failed_message_is_neither_marked_nor_committed() -> None:
     clock.now += 10 * COMMIT_EVERY
     assert not hooks.handle(Message(value=b"x", offset=0))
     assert events == []
+
+
+def test_commit_retrying_tries_again_until_it_succeeds() -> None:
+    now = [0.0]
+    calls: list[float] = []
+    events: list[str] = []
+
+    def commit() -> None:
+        calls.append(now[0])
+        if len(calls) < 3:
+            raise RuntimeError("coordinator not available")
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    assert commit_retrying(commit, 45.0, events.append, clock=lambda: now[0], sleep=sleep)
+    assert calls == [0.0, 1.0, 2.0]
+    assert events == ["commit on close failed, trying again: coordinator not available"] * 2
+
+
+def test_commit_retrying_gives_up_after_its_time() -> None:
+    now = [0.0]
+    events: list[str] = []
+
+    def commit() -> None:
+        raise RuntimeError("down")
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    assert not commit_retrying(commit, 2.5, events.append, clock=lambda: now[0], sleep=sleep)
+    assert events[-1] == "commit on close failed: down" and len(events) == 4
+    # Without time to retry (group-consume's own close): one try.
+    events.clear()
+    assert not commit_retrying(commit, 0.0, events.append, clock=lambda: now[0], sleep=sleep)
+    assert events == ["commit on close failed: down"]

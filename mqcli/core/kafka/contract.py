@@ -69,8 +69,9 @@ class GroupConsumer(Protocol):
     def mark(self, msg: Message) -> None:
         """Record that `msg` was handled: its offset may be committed."""
 
-    def close(self, commit: bool = True) -> None:
-        """Commit handled work (when asked) and leave the group."""
+    def close(self, commit: bool = True, *, retry_for: float = 0.0) -> bool:
+        """Commit handled work (when asked; a failing commit tried again for
+        `retry_for` seconds) and leave the group.  False: the commit failed."""
 
 
 class Admin(Protocol):

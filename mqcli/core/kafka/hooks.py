@@ -89,3 +89,26 @@ def group_hooks(
         after_batch=committed,
         revoked=revoked,
     )
+
+
+def commit_retrying(
+    commit: Callable[[], None],
+    retry_for: float,
+    on_event: Callable[[str], None],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """A group member's last commit, tried again for `retry_for` seconds when
+    it fails (its coordinator away: a broker restarting); whether it succeeded."""
+    deadline = clock() + retry_for
+    while True:
+        try:
+            commit()
+            return True
+        except Exception as e:  # mapped client errors: the caller decides what a failure means
+            if clock() >= deadline:
+                on_event(f"commit on close failed: {e}")
+                return False
+            on_event(f"commit on close failed, trying again: {e}")
+            sleep(1.0)

@@ -25,7 +25,7 @@ from mqcli.core.errors import NotFound, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
 from mqcli.core.kafka.common import ASSIGNORS, StartOffset, heartbeat_ms, session_ms
-from mqcli.core.kafka.hooks import LoopHooks, group_hooks
+from mqcli.core.kafka.hooks import LoopHooks, commit_retrying, group_hooks
 from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, kafka_errors, map_error
 from mqcli.core.message import Message
 from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
@@ -397,19 +397,19 @@ class GroupConsumer:
         )
         return _poll_loop(self.consumer, lambda: sorted(self.consumer.assignment()), tracker, hooks, self._errors)
 
-    def close(self, commit: bool = True) -> None:
-        """Commit handled work (when asked) and leave the group."""
+    def close(self, commit: bool = True, *, retry_for: float = 0.0) -> bool:
+        """Commit handled work (when asked; a failing commit tried again for
+        `retry_for` seconds) and leave the group.  False: the commit failed."""
+        done = True
         try:
             if commit:
-                try:
-                    self.commit()
-                except Exception as e:  # still leave the group cleanly
-                    self.on_event(f"commit on close failed: {e}")
+                done = commit_retrying(self.commit, retry_for, self.on_event)
         finally:
             try:
                 self.consumer.close(autocommit=False)
             except Exception:  # leaving must not hide the run's outcome
                 pass
+        return done
 
 
 def _denied(consumer: Any, topic: str, settings: KafkaSettings, profile: str | None) -> None:

@@ -28,7 +28,7 @@ from confluent_kafka import Message as RdMessage
 
 from mqcli.core.errors import NotFound, UsageError
 from mqcli.core.kafka.common import ASSIGNORS, StartOffset, heartbeat_ms, session_ms
-from mqcli.core.kafka.hooks import LoopHooks, group_hooks
+from mqcli.core.kafka.hooks import LoopHooks, commit_retrying, group_hooks
 from mqcli.core.kafka.librdkafka.client import (
     Diagnosis,
     check_fatal,
@@ -496,6 +496,12 @@ class GroupConsumer:
     def _on_assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in partitions]
         self.assigned.update(keys)
+        if partitions:
+            # A partition paused when it reached its stop (-e) stays paused in
+            # librdkafka through a lost assignment: assigned again (after the
+            # group counted us gone, e.g. a broker restart longer than the
+            # session) it would never deliver what its lost commits leave to read.
+            consumer.resume(partitions)
         # End offsets for --exit-at-end are looked up by the loop (resolve_stops),
         # not here: the callback should return quickly.
         if self.exit_at_end:
@@ -591,15 +597,33 @@ class GroupConsumer:
             fatal=lambda: check_fatal(self.diagnosis, self.settings, self.profile),
         )
 
-    def close(self, commit: bool = True) -> None:
-        """Commit handled work (when asked) and leave the group."""
+    def close(self, commit: bool = True, *, retry_for: float = 0.0) -> bool:
+        """Commit handled work (when asked; a failing commit tried again for
+        `retry_for` seconds) and leave the group.  False: the commit failed."""
+        done = True
         try:
             if commit:
-                # Synchronously, and everything: an asynchronous commit may have failed.
-                self.committed.clear()
-                try:
-                    self.commit()
-                except Exception as e:  # still leave the group cleanly
-                    self.on_event(f"commit on close failed: {e}")
+                done = commit_retrying(self._commit_checked, retry_for, self.on_event)
         finally:
             _close_quietly(self.consumer)
+        return done
+
+    def _commit_checked(self) -> None:
+        """Commit every handled offset synchronously (an asynchronous commit may
+        have failed), then read them back: asynchronous commits made while the
+        coordinator was away wait in librdkafka and may land after this one,
+        setting the group back (seen under a broker restart).  Raises while
+        the group is behind."""
+        self.committed.clear()
+        self.commit()
+        want = dict(self.done)
+        if not want:
+            return
+        with self._errors():
+            got = self.consumer.committed([TopicPartition(t, p) for t, p in want], timeout=self._timeout)
+        behind = [tp for tp in got if tp.offset < want[(tp.topic, tp.partition)]]
+        if behind:
+            self.committed.clear()
+            raise RuntimeError(
+                f"the group's committed offsets are behind on {self._names((tp.topic, tp.partition) for tp in behind)}"
+            )

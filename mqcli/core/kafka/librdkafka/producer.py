@@ -212,13 +212,24 @@ class Producer:
             report.bytes = settled_bytes - failed_bytes
             report.failed = failed + refused
 
+        def drain(timeout: float) -> None:
+            # flush() serves delivery reports as poll() does, and makes librdkafka
+            # send what it holds at once instead of after linger.ms: a caller
+            # that waits for every report (a move's batch, the end of input)
+            # would otherwise wait out the linger each time.
+            try:
+                p.flush(timeout)
+            except KafkaException as e:
+                raise map_error(e, settings, profile, topic=topic, diagnosis=diagnosis) from None
+
         def wait_below(max_messages: int, max_size: int) -> None:
             """Serve delivery reports until the window is small enough; purge
             what is outstanding if no report comes for `wait` seconds."""
             seen = settled
             deadline = time.monotonic() + wait
+            serve = drain if max_messages == 0 else poll
             while handed - settled > max_messages or handed_bytes - settled_bytes > max_size:
-                poll(0.1)
+                serve(0.1)
                 if self.diagnosis.fatal is not None:
                     check_fatal(self.diagnosis, self.settings, self.profile)
                 check_oauth()

@@ -110,10 +110,15 @@ class TransactionalProducer:
         except KafkaException as e:
             raise self._error(e, "begin") from None
 
-    def _poll(self, timeout: float) -> None:
-        """Serve delivery reports; a fatal error (fenced) raised as ours."""
+    def _poll(self, timeout: float, *, send_now: bool = False) -> None:
+        """Serve delivery reports; a fatal error (fenced) raised as ours.
+        `send_now`: through flush(), which also makes librdkafka send what it
+        holds at once instead of after linger.ms (the caller waits for all)."""
         try:
-            self._producer.poll(timeout)
+            if send_now:
+                self._producer.flush(timeout)
+            else:
+                self._producer.poll(timeout)
         except KafkaException as e:
             raise self._error(e, "send in") from None
         fatal = self.diagnosis.fatal
@@ -151,7 +156,7 @@ class TransactionalProducer:
     def flush(self) -> list[tuple[Message, str]]:
         deadline = time.monotonic() + self._wait
         while self._settled < self._handed and time.monotonic() < deadline:
-            self._poll(0.1)
+            self._poll(0.1, send_now=True)
         if self._settled < self._handed:
             raise TransactionFailed(f"no delivery report within {self._wait:g}s")
         return list(self._failed)
