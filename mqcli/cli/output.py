@@ -19,7 +19,6 @@ its own choices with `output_option()`, so its help lists only what it accepts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
@@ -90,6 +89,8 @@ def emit(app: AppContext, output: str, document: Any, *tables: Table, note: str 
 
 def write_json(app: AppContext, obj: Any) -> None:
     """One JSON document on stdout, for scripts."""
+    import json  # here: the one-message commands never write a document
+
     app.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str).encode("utf-8") + b"\n")
     app.stdout.flush()
 

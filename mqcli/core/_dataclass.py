@@ -94,19 +94,17 @@ def _build(cls: type[Any], frozen: bool) -> type[Any]:
             assign(self, name, value)
 
     # What inspect.signature shows for the generated __init__ (annotations as written, `<factory>`).
-    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [
-            inspect.Parameter(
-                f.name,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                default=f.default if f.name in defaults else (_FACTORY if f.name in factories else _EMPTY),
-                annotation=f.type,
-            )
-            for f in fields
-        ],
-        return_annotation=None,
-    )
+    parameters = [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=f.default if f.name in defaults else (_FACTORY if f.name in factories else _EMPTY),
+            annotation=f.type,
+        )
+        for f in fields
+    ]
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    __init__.__signature__ = inspect.Signature([self_parameter, *parameters], return_annotation=None)  # type: ignore[attr-defined]
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
         if type(self) is cls or name in names:
@@ -151,7 +149,8 @@ def _build(cls: type[Any], frozen: bool) -> type[Any]:
         True, True, True, False, False, frozen
     )
     if not documented:
-        cls.__doc__ = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
+        # inspect.signature(cls) without looking it up again: __init__'s, less self and the return.
+        cls.__doc__ = cls.__name__ + str(inspect.Signature(parameters, __validate_parameters__=False))
     return cls
 
 

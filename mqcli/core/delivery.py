@@ -20,7 +20,6 @@ than sending it at librdkafka's rates).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -264,6 +263,7 @@ class DeliveryReport:
 
 def landed_line(topic: str, as_json: bool) -> Callable[[Delivery], str]:
     """`--sync`'s stdout line for a delivered message: PARTITION<TAB>OFFSET, or a JSON object."""
+    import json  # here, not at import: a one-message produce never writes JSON (issue 15)
 
     def line(d: Delivery) -> str:
         if as_json:

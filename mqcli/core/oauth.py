@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import threading
 import time
 import urllib.parse
@@ -76,6 +75,8 @@ def jwt_expiry(token: str) -> float | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
+    import json  # here: every Kafka producer imports this module, few fetch a token (issue 15)
+
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (ValueError, binascii.Error):
@@ -86,6 +87,8 @@ def jwt_expiry(token: str) -> float | None:
 
 def parse_token_response(body: bytes, url: str, now: float) -> Token:
     """The token of a successful (HTTP 200) answer; ConnectionFailed when there is none."""
+    import json
+
     try:
         data = json.loads(body)
     except ValueError:
@@ -104,6 +107,8 @@ def parse_token_response(body: bytes, url: str, now: float) -> Token:
 
 def refused(status: int, body: bytes, url: str) -> ConnectionFailed:
     """The error for an answer other than 200: the endpoint's OAuth error code and description."""
+    import json
+
     error, description = "", ""
     try:
         data = json.loads(body)

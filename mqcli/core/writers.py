@@ -20,14 +20,12 @@ may be unbuffered (PYTHONUNBUFFERED), where each call is a system call.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from mqcli.core.errors import UsageError
-from mqcli.core.message import Message, header_text, to_json, to_json_obj
+from mqcli.core.message import Message, compact_json, header_text, to_json, to_json_obj
 from mqcli.core.parse import unescape
 from mqcli.core.signals import DeferredSignals
 
@@ -131,15 +129,26 @@ class JsonWriter(_StreamWriter):
             self._write("".join([to_json(m) + "\n" for m in msgs]).encode("utf-8"))
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# (epoch, timedelta), from datetime on the first timestamp rendered: a consume that
+# renders none (raw output) does not import datetime (issue 15: one-shot start-up).
+_DATES: tuple[Any, Any] | None = None
+
+
+def _dates() -> tuple[Any, Any]:
+    global _DATES
+    from datetime import datetime, timedelta, timezone
+
+    _DATES = (datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta)
+    return _DATES
 
 
 def _iso(ms: int | None) -> str:
     if ms is None:
         return ""
+    epoch, timedelta = _DATES or _dates()
     # Integer arithmetic: ms / 1000 as a float loses the last millisecond
     # near year 9999 (253402300799999 rendered as ...59.998Z).
-    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str((epoch + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")).replace("+00:00", "Z")
 
 
 def _b(text: object) -> bytes:
@@ -169,9 +178,7 @@ PROPERTY_FIELDS = (
 FIELDS: dict[str, Callable[[Message], bytes]] = {
     "value": lambda m: m.value or b"",
     "key": lambda m: m.key or b"",
-    "headers": lambda m: json.dumps(
-        to_json_obj(m).get("headers", {}), ensure_ascii=False, separators=(",", ":")
-    ).encode(),
+    "headers": lambda m: compact_json(to_json_obj(m).get("headers", {})).encode(),
     "topic": lambda m: _b(m.topic),
     "partition": lambda m: _b(m.partition),
     "offset": lambda m: _b(m.offset),

@@ -100,3 +100,13 @@ def test_arbitrary_bytes_only_raise_input_error(data: bytes) -> None:
         from_json(data, line=1)
     except InputError:
         pass
+
+
+def test_placeholders_json_forms_are_json_dumps() -> None:
+    # Written out in core/message.py so that importing it needs no json (issue 15).
+    from mqcli.core import message
+
+    assert message._PLACEHOLDER_JSON == {k: json.dumps(v) for k, v in message._PLACEHOLDERS.items()}
+    assert message.compact_json({"a": ["é", 1]}) == json.dumps(
+        {"a": ["é", 1]}, ensure_ascii=False, separators=(",", ":")
+    )

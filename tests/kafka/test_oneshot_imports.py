@@ -18,6 +18,12 @@ TYPER = {"typer", "click", "mqcli.cli.root", "mqcli.cli.lazy"}
 # A producer loads neither the --match filters nor the output writers (cli/io.py imports them lazily).
 CONSUMER_SIDE = {"mqcli.core.filters", "mqcli.core.writers"}
 CLIENT = {"librdkafka": "confluent_kafka", "kafka-python": "kafka"}
+# Imported on first use, which a one-message run of plain text never reaches (issue 15):
+# json (core/message.py and the modules that write JSON), datetime (the template
+# writer's timestamps), difflib (the config package's near-miss hints), and the
+# transaction machinery with its queue module.  Checked on the console entry with
+# librdkafka: typer itself and kafka-python import some of these.
+LAZY = {"json", "datetime", "difflib", "queue", "mqcli.core.kafka.transactions"}
 
 
 def _run(*args: str, typer: bool = False) -> tuple[int, set[str], bytes]:
@@ -46,6 +52,8 @@ def test_one_message_produce_and_consume_import_only_their_engine(topic: str, en
     never = NEVER - {"importlib.metadata"} if engine == "kafka-python" else NEVER
     if not typer:
         never = never | TYPER
+        if engine == "librdkafka":
+            never = never | LAZY
     rc, mods, _ = _run("kafka", "produce", topic, "hello", typer=typer)
     assert rc == 0
     assert own in mods and not mods & (never | other), mods & (never | other)

@@ -410,12 +410,13 @@ def _transaction_rules(
     no_idempotence: bool,
 ) -> TransactionRules | None:
     """The transaction options checked together (None: no --transactional-id)."""
-    from mqcli.core.kafka.transactions import TransactionRules
-
     if transactional_id is None:
         if size is not None or time_text is not None:
             raise UsageError("--transaction-size/--transaction-time apply only with --transactional-id")
         return None
+    # Imported only here: a produce without transactions needs neither it nor its queue module.
+    from mqcli.core.kafka.transactions import TransactionRules
+
     if not transactional_id.strip():
         raise UsageError("--transactional-id must not be empty")
     if sync:

@@ -6,7 +6,6 @@ are parsed later, by layers.build).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -162,6 +161,8 @@ def node_kind(node: Node) -> str:
 
 
 def suggest(word: str, choices: list[str]) -> str:
+    import difflib  # here: needed only for a near miss, and every command imports this module
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else f" (expected one of: {', '.join(choices)})"
 

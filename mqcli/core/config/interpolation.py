@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_INTERPOLATION = re.compile(r"\$(?:\$|\{(?P<body>[^}]*)\}|(?P<bad>\{))")
-_VAR = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?$", re.DOTALL)
+# Pattern texts, compiled by re (and cached) on first use: every command imports the
+# config package, only one that reads a config file interpolates (issue 15: start-up).
+_INTERPOLATION = r"\$(?:\$|\{(?P<body>[^}]*)\}|(?P<bad>\{))"
+_VAR = r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?$"
 
 
 class InterpolationError(Exception):
@@ -25,7 +27,7 @@ def interpolate(text: str, env: Mapping[str, str]) -> str:
             return "$"
         if m["bad"] is not None:
             raise InterpolationError("unterminated ${ (write $$ for a literal $)")
-        var = _VAR.match(m["body"])
+        var = re.match(_VAR, m["body"], re.DOTALL)
         if var is None:
             raise InterpolationError(
                 f"invalid variable reference ${{{m['body']}}} (use ${{NAME}} or ${{NAME:-default}})"
@@ -39,4 +41,4 @@ def interpolate(text: str, env: Mapping[str, str]) -> str:
             )
         return value
 
-    return _INTERPOLATION.sub(repl, text)
+    return re.sub(_INTERPOLATION, repl, text)

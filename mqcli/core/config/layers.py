@@ -9,7 +9,6 @@ declared parser (settings.py) and assembles the settings.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Mapping
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
@@ -123,6 +122,8 @@ def env_layer(env: Mapping[str, str]) -> tuple[Layer, tuple[str, ...]]:
             layer.set(path, value, Origin(f"${name}"))
         elif name.startswith(("MQCLI_KAFKA_", "MQCLI_RABBIT_")):
             # Other MQCLI_KAFKA_* variables may belong to commands; warn only on a near miss.
+            import difflib  # here: needed only for a near miss, and every command imports this module
+
             close = difflib.get_close_matches(name, ENV_VARS, n=1, cutoff=0.85)
             if close:
                 warnings.append(f"ignoring environment variable {name} (did you mean {close[0]}?)")
@@ -246,6 +247,8 @@ class Profile:
                 continue
             path = tuple(key.split("."))
             if path not in SETTINGS:
+                import difflib
+
                 close = difflib.get_close_matches(key, [".".join(p) for p in SETTINGS], n=1)
                 raise ValueError(f"unknown setting {key!r}" + (f" (did you mean {close[0]}?)" if close else ""))
             layer.set(path, value, Origin(key, flag=True))

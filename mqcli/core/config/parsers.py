@@ -7,7 +7,6 @@ variable, or the flag); see layers.Origin.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable
@@ -143,6 +142,8 @@ class Choice:
             raise Invalid(f"expected one of {', '.join(choices)}, got {show(v)}")
         s = self.normalise(str(v).strip())
         if s not in choices:
+            import difflib  # here: needed only for a near miss, and every command imports this module
+
             close = difflib.get_close_matches(s, choices, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise Invalid(f"invalid value {str(v)!r} (expected one of {', '.join(choices)}{hint})")
