@@ -612,6 +612,11 @@ class ExactlyOnceTarget:
         self.producer.close()
 
 
+# Unconfirmed messages a RabbitMQ target lets out: as many as the largest batch
+# a source hands over (a queue source's prefetch), so a batch goes out whole.
+MOVE_CONFIRM_WINDOW = 1000
+
+
 class RabbitTarget:
     """Publishes with confirms and mandatory (an unroutable message is refused)."""
 
@@ -636,10 +641,16 @@ class RabbitTarget:
         self.reconnect = reconnect or ReconnectPolicy()
         self.reconnects = 0
         self.resent = 0
+        # The window is a batch's messages at most (the source settles a batch
+        # only once all of it is confirmed anyway): sending a whole batch, then
+        # waiting once, instead of stopping at every 256 for confirms.
+        window = MOVE_CONFIRM_WINDOW
         if endpoint.queue is not None:
-            settings = PublishSettings(exchange="", routing_key=endpoint.queue, mandatory=True)
+            settings = PublishSettings(exchange="", routing_key=endpoint.queue, mandatory=True, window=window)
         else:
-            settings = PublishSettings(exchange=endpoint.exchange, routing_key=endpoint.routing_key, mandatory=True)
+            settings = PublishSettings(
+                exchange=endpoint.exchange, routing_key=endpoint.routing_key, mandatory=True, window=window
+            )
         self._refused: list[tuple[int, str]] = []
         self.publisher = Publisher(client, settings, lambda _m: None, self._on_fail)
 
@@ -711,9 +722,9 @@ class RabbitTarget:
             if isinstance(converted, str):
                 self._refused.append((i, converted))
                 continue
-            out = replace(converted, line=i)
+            converted.line = i  # a Message of its own (for_rabbit made it): no copy needed
             try:
-                self.publisher.publish(out, flush=False)
+                self.publisher.publish(converted, flush=False)
                 handed.add(i)  # after: one lost before basic_publish is simply published again
             except InputError as e:
                 if type(e) is not InputError:
