@@ -163,12 +163,35 @@ def read_messages(streams: Iterable[BinaryIO], options: ReaderOptions, stats: Re
     return MessageReader(streams, options, stats)
 
 
-def messages_from_values(values: Iterable[str], key_separator: bytes | None = None) -> Iterator[Message]:
+class ValueMessages(Iterator[Message]):
+    """Messages from command-line arguments (`produce TOPIC a b c`): an
+    iterator that also holds the records and the key separator, for a sender
+    that sends them itself (the native produce loop) as long as nothing was
+    read through the iterator yet (`started`)."""
+
+    def __init__(self, values: Iterable[str], key_separator: bytes | None = None) -> None:
+        self.records = [text.encode("utf-8", errors="surrogateescape") for text in values]
+        self.key_separator = key_separator
+        self.started = False
+        self._messages = self._split()
+
+    def _split(self) -> Iterator[Message]:
+        sep = self.key_separator
+        for number, record in enumerate(self.records, 1):
+            if sep is not None:
+                key, value = _split_key(record, sep, number)
+                yield Message(value=value, key=key, line=number)
+            else:
+                yield Message(value=record, line=number)
+
+    def __iter__(self) -> ValueMessages:
+        return self
+
+    def __next__(self) -> Message:
+        self.started = True
+        return next(self._messages)
+
+
+def messages_from_values(values: Iterable[str], key_separator: bytes | None = None) -> ValueMessages:
     """Messages from command-line arguments (`produce TOPIC a b c`)."""
-    for number, text in enumerate(values, 1):
-        record = text.encode("utf-8", errors="surrogateescape")
-        if key_separator is not None:
-            key, value = _split_key(record, key_separator, number)
-            yield Message(value=value, key=key, line=number)
-        else:
-            yield Message(value=record, line=number)
+    return ValueMessages(values, key_separator)

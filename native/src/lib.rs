@@ -2,10 +2,12 @@
 //! for line/whole input, on librdkafka (built from the source rdkafka-sys
 //! ships).
 //!
-//! Python keeps everything around the loop (options, the connection check,
-//! the topic check, the delivery report's words and exit codes); this module
-//! only does what costs per message: splitting the input into records (and
-//! keys), handing them to librdkafka, and counting the delivery reports.
+//! One librdkafka producer (`NativeProducer`) does the whole run: the
+//! connection check and the topic check (metadata and the client's error
+//! reports handed to Python as codes and texts: Python keeps the words and
+//! exit codes, shared with the librdkafka engine), then the loop, which does
+//! what costs per message: splitting the input into records (and keys),
+//! handing them to librdkafka, and counting the delivery reports.
 //! Every failed message comes back to Python with its input line number
 //! (`sink.failed`), so the report says exactly what the Python engines say.
 //!
@@ -14,7 +16,7 @@
 //!                                         (raises to stop, as the reader does)
 //!   failed(line | None, name | None, why) one message not delivered
 //!   progress(delivered, failed, bytes, handed_line)
-//!   fatal(code, why)                      a fatal client error (raises)
+//!   fatal(code, name, why)                a fatal client error (raises)
 //! Any exception from the sink, or from a signal handler (Ctrl-C, SIGTERM),
 //! stops reading; what was handed to librdkafka is still waited for (a second
 //! signal purges it) and reported before the exception goes back to Python.
@@ -63,17 +65,35 @@ struct Counts {
     failed_bytes: AtomicU64,
     failures: Mutex<Vec<Failure>>,
     fatal: AtomicBool,
+    /// The client's error reports (code, text), the last ERRORS_KEPT: what
+    /// Python's Diagnosis ranks to name a failed connection's cause.
+    errors: Mutex<Vec<(i32, String)>>,
 }
+
+/// A retrying client reports the same failure again and again.
+const ERRORS_KEPT: usize = 20;
 
 impl ClientContext for Counts {
     // librdkafka's log lines and errors stay quiet, as with the Python
     // engines without --debug; a fatal one is kept and reported.
     fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, _fac: &str, _message: &str) {}
 
-    fn error(&self, error: KafkaError, _reason: &str) {
-        if let Some(RDKafkaErrorCode::Fatal) = error.rdkafka_error_code() {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        if let Some(RDKafkaErrorCode::Fatal) = code {
             self.fatal.store(true, Relaxed);
         }
+        let entry = (code.map_or(-1, |c| c as i32), reason.to_string());
+        let mut errors = self.errors.lock().unwrap();
+        // A retrying client repeats itself ("1/1 brokers are down" after each
+        // attempt): repeats would push the one report that names the cause
+        // (a certificate that does not verify) out of the window.
+        if errors.contains(&entry) {
+            return;
+        }
+        errors.push(entry);
+        let excess = errors.len().saturating_sub(ERRORS_KEPT);
+        errors.drain(..excess);
     }
 }
 
@@ -186,9 +206,9 @@ struct Shape {
     partition: Option<i32>,
 }
 
-struct Loop<'py> {
+struct Loop<'a, 'py> {
     py: Python<'py>,
-    producer: BaseProducer<Counts>,
+    producer: &'a BaseProducer<Counts>,
     max_in_flight: u64,
     max_bytes: u64,
     wait: Duration,
@@ -203,7 +223,7 @@ struct Loop<'py> {
     last_progress: Instant,
 }
 
-impl<'py> Loop<'py> {
+impl<'a, 'py> Loop<'a, 'py> {
     fn counts(&self) -> &Counts {
         self.producer.context()
     }
@@ -215,7 +235,7 @@ impl<'py> Loop<'py> {
     /// Serve delivery reports for up to `timeout` (the GIL released while
     /// waiting), then pass the failures to the sink.
     fn poll(&mut self, timeout: Duration) -> PyResult<()> {
-        let producer = &self.producer;
+        let producer = self.producer;
         if timeout.is_zero() {
             // BaseProducer::poll serves one event (a batch of reports) per call.
             let mut last = u64::MAX;
@@ -264,11 +284,8 @@ impl<'py> Loop<'py> {
     /// A fatal client error (e.g. an idempotent producer id the ACLs refuse)
     /// goes to the sink as librdkafka's underlying (code, text): it raises.
     fn check_fatal(&self) -> PyResult<()> {
-        if self.counts().fatal.load(Relaxed) {
-            let mut buf = [0 as c_char; 512];
-            let code = unsafe { rdsys::rd_kafka_fatal_error(self.producer.client().native_ptr(), buf.as_mut_ptr(), buf.len()) };
-            let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
-            self.sink.call_method1("fatal", (code as i32, text))?;
+        if let Some((code, name, text)) = fatal_error(self.producer) {
+            self.sink.call_method1("fatal", (code, name, text))?;
         }
         Ok(())
     }
@@ -390,7 +407,18 @@ impl<'py> Loop<'py> {
     }
 
     /// Read every stream and send its records.
-    fn run(&mut self, shape: &Shape, streams: &[Bound<'py, PyAny>], delimiter: &[u8], whole: bool) -> PyResult<()> {
+    fn run(
+        &mut self,
+        shape: &Shape,
+        streams: &[Bound<'py, PyAny>],
+        values: &[Vec<u8>],
+        delimiter: &[u8],
+        whole: bool,
+    ) -> PyResult<()> {
+        // Values given as arguments: one record each, empty ones too (as the reader's values).
+        for value in values {
+            self.send(shape, value)?;
+        }
         let finder = memmem::Finder::new(delimiter).into_owned();
         for stream in streams {
             if whole {
@@ -442,78 +470,182 @@ impl<'py> Loop<'py> {
     }
 }
 
-/// Produce the records of `streams` (Python binary files) to `topic`; see the
-/// module documentation for `sink`.  Returns the last input line handed over.
-#[pyfunction]
-#[pyo3(signature = (config, topic, streams, delimiter, key_separator, whole, default_key, headers, partition, max_in_flight, max_bytes, wait, timeout_why, sink))]
-#[allow(clippy::too_many_arguments)]
-fn produce<'py>(
-    py: Python<'py>,
-    config: Vec<(String, String)>,
-    topic: String,
-    streams: Vec<Bound<'py, PyAny>>,
-    delimiter: Vec<u8>,
-    key_separator: Option<Vec<u8>>,
-    whole: bool,
-    default_key: Option<Vec<u8>>,
-    headers: Vec<(String, Vec<u8>)>,
-    partition: Option<i32>,
-    max_in_flight: u64,
-    max_bytes: u64,
-    wait: f64,
-    timeout_why: String,
-    sink: Bound<'py, PyAny>,
-) -> PyResult<u64> {
-    if delimiter.is_empty() {
-        return Err(PyValueError::new_err("empty delimiter"));
+/// The underlying error of a fatal client error: (code, name, text).
+fn fatal_error(producer: &BaseProducer<Counts>) -> Option<(i32, Option<String>, String)> {
+    if !producer.context().fatal.load(Relaxed) {
+        return None;
     }
-    let mut cfg = ClientConfig::new();
-    for (k, v) in &config {
-        cfg.set(k, v);
+    let mut buf = [0 as c_char; 512];
+    let code = unsafe { rdsys::rd_kafka_fatal_error(producer.client().native_ptr(), buf.as_mut_ptr(), buf.len()) };
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+    let name = code_name(code as i32);
+    Some((code as i32, name, text))
+}
+
+/// librdkafka's name of a raw error code ("_TRANSPORT").
+fn code_name(code: i32) -> Option<String> {
+    match rdsys::rd_kafka_resp_err_t::try_from(code) {
+        Ok(raw) => Some(unsafe { CStr::from_ptr(rdsys::rd_kafka_err2name(raw)) }.to_string_lossy().into_owned()),
+        Err(_) => None,
     }
-    let producer: BaseProducer<Counts> =
-        cfg.create_with_context(Counts::default()).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let headers = if headers.is_empty() {
-        None
-    } else {
-        let mut h = OwnedHeaders::new_with_capacity(headers.len());
-        for (k, v) in &headers {
-            h = h.insert(Header { key: k, value: Some(v) });
+}
+
+/// An error as Python's RdError takes it: (code, name, text).
+type ErrorTuple = (i32, Option<String>, String);
+
+fn error_tuple(code: i32) -> ErrorTuple {
+    let text = match rdsys::rd_kafka_resp_err_t::try_from(code) {
+        Ok(raw) => unsafe { CStr::from_ptr(rdsys::rd_kafka_err2str(raw)) }.to_string_lossy().into_owned(),
+        Err(_) => format!("error {code}"),
+    };
+    (code, code_name(code), text)
+}
+
+/// One topic of a metadata answer: (name, error, partition ids).
+type TopicTuple = (String, Option<ErrorTuple>, Vec<i32>);
+
+/// One librdkafka producer for a whole `kafka produce` run: the connection
+/// check, the topic check and the loop (Python maps its errors to mqcli's,
+/// as for the librdkafka engine, from the codes and texts it hands back).
+#[pyclass(module = "mqcli_native")]
+struct NativeProducer {
+    producer: BaseProducer<Counts>,
+}
+
+#[pymethods]
+impl NativeProducer {
+    /// A producer with librdkafka's `config`; ValueError (librdkafka's words) when it refuses them.
+    #[new]
+    fn new(config: Vec<(String, String)>) -> PyResult<Self> {
+        let mut cfg = ClientConfig::new();
+        for (k, v) in &config {
+            cfg.set(k, v);
         }
-        Some(h)
-    };
-    let shape = Shape { topic, key_separator, default_key, headers, partition };
-    let mut run = Loop {
-        py,
-        producer,
-        max_in_flight: max_in_flight.max(1),
-        max_bytes,
-        wait: Duration::from_secs_f64(wait.max(0.0)),
-        timeout_why,
-        sink,
-        line: 0,
-        handed: 0,
-        handed_bytes: 0,
-        refused: 0,
-        handed_line: 0,
-        purged_because: None,
-        last_progress: Instant::now(),
-    };
-    // Ask for the topic first, as the librdkafka engine does: the request
-    // waits for a connection to the broker it names, and with one up an
-    // idempotent producer gets its producer id at once, instead of on
-    // librdkafka's 500 ms retry timer (a one-message run: 0.6 s -> ms).
-    // Errors are left to the loop, which reports each message's fate.
-    {
-        let producer = &run.producer;
-        let topic = shape.topic.as_str();
-        let _ = py.detach(|| producer.client().fetch_metadata(Some(topic), Duration::from_secs(15)));
+        let producer: BaseProducer<Counts> =
+            cfg.create_with_context(Counts::default()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(NativeProducer { producer })
     }
-    let ran = run.run(&shape, &streams, &delimiter, whole);
-    let finished = run.finish();
-    // The run's own error first (e.g. Ctrl-C), then one from waiting.
-    ran.and(finished)?;
-    Ok(run.handed_line)
+
+    /// Serve the client's events (error reports) for up to `timeout` seconds;
+    /// with 0, what is queued (BaseProducer::poll serves one event per call).
+    fn poll(&self, py: Python<'_>, timeout: f64) {
+        let producer = &self.producer;
+        if timeout <= 0.0 {
+            for _ in 0..64 {
+                producer.poll(Duration::ZERO);
+            }
+            return;
+        }
+        let timeout = Duration::from_secs_f64(timeout);
+        py.detach(|| producer.poll(timeout));
+    }
+
+    /// The error reports since the last call: [(code, name, text, fatal)],
+    /// a fatal one as its underlying error (as confluent-kafka's error_cb gives it).
+    fn errors(&self) -> Vec<(i32, Option<String>, String, bool)> {
+        let taken = std::mem::take(&mut *self.producer.context().errors.lock().unwrap());
+        taken
+            .into_iter()
+            .map(|(code, text)| {
+                if code == RDKafkaErrorCode::Fatal as i32 {
+                    if let Some((c, name, t)) = fatal_error(&self.producer) {
+                        return (c, name, t, true);
+                    }
+                }
+                (code, code_name(code), text, false)
+            })
+            .collect()
+    }
+
+    /// The fatal error, if one happened: (code, name, text).
+    fn fatal(&self) -> Option<ErrorTuple> {
+        fatal_error(&self.producer)
+    }
+
+    /// Cluster metadata (of one topic, or all): (error, topics); the request's
+    /// error (code, name, text) or None, and [(topic, error or None, partitions)].
+    fn metadata(&self, py: Python<'_>, topic: Option<String>, timeout: f64) -> (Option<ErrorTuple>, Vec<TopicTuple>) {
+        let producer = &self.producer;
+        let timeout = Duration::from_secs_f64(timeout.max(0.0));
+        let answer = py.detach(|| producer.client().fetch_metadata(topic.as_deref(), timeout));
+        match answer {
+            Ok(md) => {
+                let topics = md
+                    .topics()
+                    .iter()
+                    .map(|t| {
+                        let err = t.error().map(|e| error_tuple(e as i32));
+                        (t.name().to_string(), err, t.partitions().iter().map(|p| p.id()).collect())
+                    })
+                    .collect();
+                (None, topics)
+            }
+            Err(e) => {
+                let code = e.rdkafka_error_code().map_or(-1, |c| c as i32);
+                let (code, name, text) = error_tuple(code);
+                (Some((code, name, text)), Vec::new())
+            }
+        }
+    }
+
+    /// Produce the records of `values` (arguments), then of `streams` (Python
+    /// binary files), to `topic`; see the module documentation for `sink`.
+    /// Returns the last input line handed over.
+    #[pyo3(signature = (topic, streams, values, delimiter, key_separator, whole, default_key, headers, partition, max_in_flight, max_bytes, wait, timeout_why, sink))]
+    #[allow(clippy::too_many_arguments)]
+    fn produce<'py>(
+        &self,
+        py: Python<'py>,
+        topic: String,
+        streams: Vec<Bound<'py, PyAny>>,
+        values: Vec<Vec<u8>>,
+        delimiter: Vec<u8>,
+        key_separator: Option<Vec<u8>>,
+        whole: bool,
+        default_key: Option<Vec<u8>>,
+        headers: Vec<(String, Vec<u8>)>,
+        partition: Option<i32>,
+        max_in_flight: u64,
+        max_bytes: u64,
+        wait: f64,
+        timeout_why: String,
+        sink: Bound<'py, PyAny>,
+    ) -> PyResult<u64> {
+        if delimiter.is_empty() {
+            return Err(PyValueError::new_err("empty delimiter"));
+        }
+        let headers = if headers.is_empty() {
+            None
+        } else {
+            let mut h = OwnedHeaders::new_with_capacity(headers.len());
+            for (k, v) in &headers {
+                h = h.insert(Header { key: k, value: Some(v) });
+            }
+            Some(h)
+        };
+        let shape = Shape { topic, key_separator, default_key, headers, partition };
+        let mut run = Loop {
+            py,
+            producer: &self.producer,
+            max_in_flight: max_in_flight.max(1),
+            max_bytes,
+            wait: Duration::from_secs_f64(wait.max(0.0)),
+            timeout_why,
+            sink,
+            line: 0,
+            handed: 0,
+            handed_bytes: 0,
+            refused: 0,
+            handed_line: 0,
+            purged_because: None,
+            last_progress: Instant::now(),
+        };
+        let ran = run.run(&shape, &streams, &values, &delimiter, whole);
+        let finished = run.finish();
+        // The run's own error first (e.g. Ctrl-C), then one from waiting.
+        ran.and(finished)?;
+        Ok(run.handed_line)
+    }
 }
 
 /// The librdkafka version this module was built with ("2.12.1").
@@ -524,7 +656,7 @@ fn librdkafka_version() -> String {
 
 #[pymodule]
 fn mqcli_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(produce, m)?)?;
+    m.add_class::<NativeProducer>()?;
     m.add_function(wrap_pyfunction!(consume::consume, m)?)?;
     m.add_function(wrap_pyfunction!(librdkafka_version, m)?)?;
     Ok(())

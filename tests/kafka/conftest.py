@@ -58,7 +58,14 @@ ENGINE_NEUTRAL_MODULES = {"test_engine"}
 # The native engine (mqcli-native, built by `make install` when cargo is
 # present) differs from librdkafka only in the produce and consume loops: the
 # produce and consume tests run on it too ([native]) when it is built.
-NATIVE_MODULES = {"test_produce", "test_consume", "test_native", "test_native_consume"}
+NATIVE_MODULES = {
+    "test_produce",
+    "test_consume",
+    "test_native",
+    "test_native_consume",
+    "test_security",
+    "test_oneshot_imports",
+}
 # Modules about the native engine itself: only that engine (librdkafka where it is not built).
 NATIVE_ONLY_MODULES = {"test_native", "test_native_consume"}
 

@@ -206,3 +206,22 @@ def test_scram_and_tls(
     assert r.exit_code == 0, r.stderr
     assert "mqcli-secret" not in r.stderr
     assert [(x.key, x.value) for x in records(BOOTSTRAP, topic)] == [(b"k", b"secure"), (b"k2", b"again")]
+
+
+def test_values_given_as_arguments(cli: Callable[..., Any], topic: str) -> None:
+    # The whole run in the extension: each argument one message (an empty one too),
+    # keys split by -K, and a value without the separator stops the run as the reader does.
+    r = cli("--debug", "kafka", "produce", topic, "-K", ":", "k1:a", "k2:", ":c", "-H", "h=1")
+    assert r.exit_code == 0, r.stderr
+    if available():
+        assert "kafka produce loop: native" in r.stderr
+    got = records(BOOTSTRAP, topic)
+    assert [(x.key, x.value) for x in got] == [(b"k1", b"a"), (b"k2", b""), (b"", b"c")]
+    assert all(x.headers == [("h", b"1")] for x in got)
+    r = cli("kafka", "produce", topic, "-K", ":", "k3:d", "no-separator", "k4:e")
+    assert r.exit_code == 7, r.stderr
+    assert "record 2: key separator b':' not found" in r.stderr
+    assert [x.value for x in records(BOOTSTRAP, topic)][3:] == [b"d"]
+    r = cli("kafka", "produce", topic, "--key", "fixed", "f", "")
+    assert r.exit_code == 0, r.stderr
+    assert [(x.key, x.value) for x in records(BOOTSTRAP, topic)][4:] == [(b"fixed", b"f"), (b"fixed", b"")]

@@ -376,7 +376,7 @@ def produce(
                 app, stack, settings, options, profile_name, topic, messages, stats, tx_rules
             )
         else:
-            producer = new_producer(settings, options, profile_name)
+            producer = new_producer(settings, options, profile_name, messages)
             stack.callback(producer.close)
             # The topic check reuses the producer's connection (and, with
             # librdkafka, the metadata it fetched to connect): no admin client.

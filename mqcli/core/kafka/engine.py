@@ -7,7 +7,8 @@ return, so mypy checks both engines against them) with the same behaviour:
   - kafka-python: pure Python, always installed (mqcli's base dependency);
   - librdkafka: confluent-kafka's C client, installed with `mqcli[fast]`;
     much faster at producing and consuming;
-  - native: librdkafka as above, with the produce loop for line/whole input
+  - native: librdkafka as above, with produce for line/whole input and
+    values given as arguments (the whole run, without confluent-kafka)
     and the partition consumer's loop for raw/--format output
     in mqcli's own Rust extension (mqcli-native, native/ in the source tree;
     built by `make install` when cargo is present): mqcli.core.kafka.native.
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
     from mqcli.core.kafka.common import ProduceOptions
     from mqcli.core.kafka.contract import Admin, GroupConsumer, PartitionConsumer, Producer, TransactionalProducer
+    from mqcli.core.message import Message
 
 KAFKA_PYTHON = "kafka-python"
 LIBRDKAFKA = "librdkafka"
@@ -61,10 +63,34 @@ def librdkafka_available() -> bool:
 
 
 def native_available() -> bool:
-    """Whether the native engine can run: mqcli-native and confluent-kafka both import."""
+    """Whether the native engine can run: mqcli-native imports and confluent-kafka
+    is installed (for what the native engine leaves to it)."""
     from mqcli.core.kafka.native import available
 
-    return available() and librdkafka_available()
+    return available() and _confluent_kafka_installed()
+
+
+def _confluent_kafka_installed() -> bool:
+    """Whether confluent-kafka is installed with its compiled module, without
+    importing it: the runs the native engine covers entirely never import it
+    (a one-message produce would pay ~190 M instructions, most of its
+    start-up, for nothing).  A package without its compiled module (broken,
+    or shadowed by a stub) counts as missing, as an import would find."""
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("confluent_kafka")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    compiled = {"cimpl" + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES}
+    for folder in spec.submodule_search_locations:
+        try:
+            if compiled & set(os.listdir(folder)):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _native_missing() -> str:
@@ -137,12 +163,19 @@ def ping(settings: KafkaSettings, profile: str | None = None) -> str:
     return f"{','.join(settings.bootstrap_servers)} cluster {cluster['cluster_id']}, {n} broker{'s' if n != 1 else ''}"
 
 
-def producer(settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> Producer:
-    """A connected Producer: send_all(topic, messages, report), close()."""
+def producer(
+    settings: KafkaSettings,
+    options: ProduceOptions,
+    profile: str | None = None,
+    messages: Iterable[Message] | None = None,
+) -> Producer:
+    """A connected Producer: send_all(topic, messages, report), close().
+    `messages`: what send_all will send, when known up front (the native
+    engine covers some inputs entirely, without confluent-kafka)."""
     if (settings.engine or resolve(settings).engine) == NATIVE:
-        from mqcli.core.kafka.native.producer import Producer as NativeProducer
+        from mqcli.core.kafka.native.producer import open_producer
 
-        return NativeProducer(settings, options, profile)
+        return open_producer(settings, options, profile, messages)
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.producer import Producer as RdProducer
 

@@ -1,228 +1,51 @@
-"""librdkafka (confluent-kafka) client configuration from a profile, and the
-mapping of its errors to mqcli's typed errors.
-
-librdkafka never gives up on a broker by itself: a refused connection, bad
-SASL credentials or a certificate that does not verify are reported through
-`error_cb` while it keeps retrying.  `Diagnosis` collects those reports, and
-`wait_connected` turns them into one ConnectionFailed within the profile's
-connect timeout (at once for definite verdicts: credentials and
-certificates do not heal by retrying).
-"""
+"""librdkafka through confluent-kafka: its exceptions mapped to mqcli's typed
+errors and its connection check.  The settings and the words are shared with
+the native engine in common.py (which needs no confluent-kafka); they are
+re-exported here for the librdkafka engine's modules."""
 
 from __future__ import annotations
 
-import logging
-import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, KafkaException
 
-from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired
-from mqcli.core.kafka.common import sasl_credentials
-from mqcli.core.logs import show_library_logs
+from mqcli.core.errors import MqcliError
+from mqcli.core.kafka.librdkafka.common import (
+    UNKNOWN_TOPIC,
+    Diagnosis,
+    RequestFailed,
+    check_fatal,
+    client_config,
+    connection_error,
+    describe,
+    enable_library_logs,
+    error_name,
+    kafka_python_name,
+    map_code,
+    topic_partitions,
+    wait_for_metadata,
+)
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
 
-# librdkafka's own log lines go here; silent unless --debug adds a handler.
-_log = logging.getLogger("mqcli.librdkafka")
-_log.propagate = False
-_log.setLevel(logging.WARNING)
-# Without a handler of its own, Python's last-resort handler would print
-# librdkafka's retry warnings ("Coordinator load in progress") on stderr.
-_log.addHandler(logging.NullHandler())
-_debug_enabled = False
-_DEBUG_CONTEXTS = "generic,broker,security,protocol,cgrp,topic,metadata"
-
-
-def enable_library_logs(stream: Any, secrets: list[str]) -> Callable[[], None]:
-    """Show librdkafka's own log lines (for --debug), passwords masked; returns
-    the function that turns them off.  Applies to clients created afterwards."""
-    global _debug_enabled
-    hide = show_library_logs(_log.name, "librdkafka", stream, secrets)
-    _debug_enabled = True
-
-    def disable() -> None:
-        global _debug_enabled
-        hide()
-        _debug_enabled = False
-
-    return disable
-
-
-class Diagnosis:
-    """The connection problems one client reported (through error_cb)."""
-
-    def __init__(self) -> None:
-        self.errors: list[KafkaError] = []
-        self.fatal: KafkaError | None = None
-        # An OAuth token that expired and could not be refreshed (set by the token
-        # callback, which runs on librdkafka's thread): the client cannot sign in again.
-        self.oauth_failure: MqcliError | None = None
-
-    def __call__(self, err: KafkaError) -> None:
-        if err.fatal() and self.fatal is None:
-            self.fatal = err
-        self.errors.append(err)
-        del self.errors[:-20]  # a retrying client reports the same failure again and again
-
-    def best(self) -> KafkaError | None:
-        """The report that explains the most: a verdict beats a symptom."""
-        ranked = sorted(self.errors, key=_rank, reverse=True)
-        return ranked[0] if ranked else None
-
-    def definite(self) -> KafkaError | None:
-        """A failure retrying cannot fix (credentials, certificates)."""
-        best = self.best()
-        return best if best is not None and _rank(best) >= 4 else None
-
-
-def _rank(err: KafkaError) -> int:
-    code = err.code()
-    text = err.str()
-    if code == KafkaError._AUTHENTICATION or "certificate verify failed" in text:
-        return 4
-    if code == KafkaError._SSL:
-        return 3
-    if "Connection refused" in text:
-        return 2
-    if code == KafkaError._ALL_BROKERS_DOWN:
-        return 0
-    return 1
-
-
-def servers(settings: KafkaSettings) -> str:
-    return ",".join(settings.bootstrap_servers)
-
-
-def _where(settings: KafkaSettings, profile: str | None) -> str:
-    return servers(settings) + (f" (profile {profile})" if profile else "")
-
-
-RECONNECT_BACKOFF_MS = 10
-
-
-def client_config(settings: KafkaSettings, diagnosis: Diagnosis) -> dict[str, Any]:
-    """librdkafka settings shared by producer, consumer and admin clients."""
-    timeout_ms = max(int(settings.connect_timeout * 1000), 100)
-    cfg: dict[str, Any] = {
-        "bootstrap.servers": servers(settings),
-        "client.id": settings.client_id or "mqcli",
-        "security.protocol": settings.security_protocol.lower(),
-        "socket.connection.setup.timeout.ms": max(timeout_ms, 1000),
-        # A new client connects to the bootstrap address, then again to the
-        # broker its metadata names, and librdkafka waits half its reconnect
-        # backoff before that second connection: 50 ms of librdkafka's
-        # default 100, in every run of a one-message command (half its time
-        # with the broker).  The backoff after failures still doubles up to
-        # reconnect.backoff.max.ms (10 s).
-        "reconnect.backoff.ms": RECONNECT_BACKOFF_MS,
-        "error_cb": diagnosis,
-        "logger": _log,
-        # Let the Python logger see warnings (and everything with --debug).
-        "log_level": 7 if _debug_enabled else 4,
-    }
-    if _debug_enabled:
-        cfg["debug"] = _DEBUG_CONTEXTS
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
-        tls = settings.tls
-        for label, path in (("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)):
-            if path and not os.path.isfile(os.path.expanduser(path)):
-                raise ConfigError(f"kafka tls {label} file not found: {path}")
-        # Without tls.ca, the system's CA store (as kafka-python's load_default_certs).
-        cfg["ssl.ca.location"] = os.path.expanduser(tls.ca) if tls.ca else "probe"
-        if tls.cert:
-            cfg["ssl.certificate.location"] = os.path.expanduser(tls.cert)
-        if tls.key:
-            cfg["ssl.key.location"] = os.path.expanduser(tls.key)
-        if tls.key_password:
-            cfg["ssl.key.password"] = tls.key_password
-        cfg["enable.ssl.certificate.verification"] = bool(tls.verify)
-        # Verify the host name too, as Python's default TLS context does; off
-        # only with the explicit tls.verify: false.
-        cfg["ssl.endpoint.identification.algorithm"] = "https" if tls.verify else "none"
-    if settings.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
-        if not settings.sasl_mechanism:
-            raise ConfigError(f"kafka security_protocol {settings.security_protocol} needs a sasl_mechanism")
-        cfg["sasl.mechanisms"] = settings.sasl_mechanism
-        if settings.sasl_mechanism == "OAUTHBEARER":
-            cfg["oauth_cb"] = _oauth_cb(settings, diagnosis)
-        else:
-            cfg["sasl.username"], cfg["sasl.password"] = sasl_credentials(settings)
-    return cfg
-
-
-def _oauth_cb(settings: KafkaSettings, diagnosis: Diagnosis) -> Callable[[str], tuple[str, float, str]]:
-    """librdkafka's OAUTHBEARER token callback, backed by mqcli's token source:
-    librdkafka asks again at 80% of the expiry it is given.  A token that expired
-    and cannot be refreshed is kept in `diagnosis` for check_fatal: librdkafka
-    itself only retries, silently, and a consumer would wait forever."""
-    from mqcli.core.oauth import kafka_token_source
-
-    source = kafka_token_source(settings)
-    principal = settings.oauth.client_id or "mqcli"
-
-    def oauth_cb(_config: str) -> tuple[str, float, str]:
-        try:
-            token = source.current()
-        except ConnectionFailed as e:
-            diagnosis.oauth_failure = e
-            raise
-        return token.value, token.expires_at, principal
-
-    return oauth_cb
-
-
-def connection_error(settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis) -> ConnectionFailed:
-    """The ConnectionFailed for a failed bootstrap, naming its real cause."""
-    where = _where(settings, profile)
-    err = diagnosis.best()
-    text = err.str() if err is not None else ""
-    if err is not None and err.code() == KafkaError._AUTHENTICATION and settings.sasl_mechanism == "OAUTHBEARER":
-        from mqcli.core.oauth import broker_refused
-
-        return broker_refused(where, settings)
-    if err is not None and err.code() == KafkaError._AUTHENTICATION:
-        mech = settings.sasl_mechanism or "SASL"
-        return ConnectionFailed(
-            f"Kafka authentication failed at {where}: invalid credentials for {mech} user {settings.username!r}",
-            hint="check username/password and sasl_mechanism in the profile",
-        )
-    if "certificate verify failed" in text:
-        detail = (
-            text.split("certificate verify failed", 1)[1].lstrip(": ").split(",", 1)[0].split(" (after", 1)[0].strip()
-        )
-        return ConnectionFailed(
-            f"TLS certificate of Kafka at {where} does not verify: {detail or 'verify failed'}",
-            hint="set tls.ca to the CA that signed the broker certificate",
-        )
-    if err is not None and err.code() == KafkaError._SSL:
-        return ConnectionFailed(f"TLS handshake with Kafka at {where} failed: {_tail(text)}")
-    if "Connection refused" in text:
-        return ConnectionFailed(
-            f"cannot connect to Kafka at {where}: connection refused",
-            hint="is the broker running? try: mqcli ping --kafka",
-        )
-    reason = (
-        f": {_tail(text)}"
-        if text and err is not None and err.code() != KafkaError._ALL_BROKERS_DOWN
-        else f": no answer within {settings.connect_timeout:g}s"
-    )
-    hint = None
-    if settings.security_protocol in ("PLAINTEXT", "SASL_PLAINTEXT"):
-        hint = "does the listener expect TLS or SASL? check security_protocol"
-    return ConnectionFailed(f"cannot connect to Kafka at {where}{reason}", hint=hint)
-
-
-def _tail(text: str) -> str:
-    """'host:port/bootstrap: Connect to ... failed: X (after 3ms in state Y)' -> 'X'."""
-    text = text.split(" (after ", 1)[0]
-    if "/bootstrap: " in text:
-        text = text.split("/bootstrap: ", 1)[1]
-    return text.strip()
+__all__ = [
+    "UNKNOWN_TOPIC",
+    "Diagnosis",
+    "check_fatal",
+    "client_config",
+    "connection_error",
+    "describe",
+    "enable_library_logs",
+    "error_name",
+    "kafka_errors",
+    "kafka_python_name",
+    "map_error",
+    "topic_partitions",
+    "wait_connected",
+]
 
 
 def wait_connected(
@@ -233,89 +56,25 @@ def wait_connected(
     *,
     serve: Callable[[], Any] | None = None,
 ) -> Any:
-    """Fetch cluster metadata, so a dead or misconfigured broker fails now:
-    ConnectionFailed within connect_timeout, sooner for bad credentials or
-    certificates.  Returns the metadata."""
-    deadline = time.monotonic() + max(settings.connect_timeout, 0.1)
-    # error_cb reports (and log lines) are delivered by the client's poll/consume.
-    serve = serve or (lambda: client.poll(0))
-    while True:
-        left = deadline - time.monotonic()
+    """common.wait_for_metadata on a confluent-kafka client: error_cb reports
+    (and log lines) are delivered by its poll (or `serve`)."""
+    poll = serve or (lambda: client.poll(0))
+
+    def fetch(timeout: float) -> Any:
         try:
-            metadata = client.list_topics(timeout=max(min(left, 0.5), 0.05))
+            return client.list_topics(timeout=timeout)
         except KafkaException as e:
-            err = e.args[0] if e.args and isinstance(e.args[0], KafkaError) else None
-            if err is not None and err.code() not in (
-                KafkaError._TRANSPORT,
-                KafkaError._TIMED_OUT,
-                KafkaError._ALL_BROKERS_DOWN,
-            ):
-                raise map_error(e, settings, profile) from None
-        else:
-            if _debug_enabled:
-                serve()
-            return metadata
+            if e.args and isinstance(e.args[0], KafkaError):
+                raise RequestFailed(e.args[0]) from None
+            raise map_error(e, settings, profile) from None
+
+    def served() -> None:
         try:
-            serve()
+            poll()
         except KafkaException as e:  # a fatal error, e.g. an idempotent producer the ACLs refuse
             raise map_error(e, settings, profile, diagnosis=diagnosis) from None
-        if diagnosis.definite() is not None or time.monotonic() >= deadline:
-            raise connection_error(settings, profile, diagnosis)
 
-
-# A topic that does not exist, as metadata reports it.
-UNKNOWN_TOPIC = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError.UNKNOWN_TOPIC_ID)
-
-
-def topic_partitions(metadata: Any, topic: str, settings: KafkaSettings, profile: str | None) -> list[int]:
-    """Partition ids of `topic` in cluster metadata; NotFound when it does not exist."""
-    t = metadata.topics.get(topic)
-    if t is not None and t.error is not None and t.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-        # Kafka hides a topic the principal may not DESCRIBE: not "missing" but denied.
-        raise map_error(KafkaException(t.error), settings, profile, topic=topic)
-    if t is None or (t.error is not None and t.error.code() in UNKNOWN_TOPIC) or not t.partitions:
-        raise NotFound(f"topic {topic!r} does not exist", hint="create it with --create or `mqcli kafka topics create`")
-    if t.error is not None:
-        raise map_error(KafkaException(t.error), settings, profile, topic=topic)
-    return sorted(t.partitions)
-
-
-def error_name(err: KafkaError) -> str:
-    """A KafkaError as kafka-python would name it, where users may grep for it."""
-    return kafka_python_name(err.name())
-
-
-def kafka_python_name(name: str) -> str:
-    """librdkafka's name of an error ('MSG_SIZE_TOO_LARGE') as kafka-python's, where users may grep for it."""
-    return _NAMES.get(name, name)
-
-
-_NAMES = {
-    "MSG_SIZE_TOO_LARGE": "MessageSizeTooLargeError",
-    "_MSG_TIMED_OUT": "KafkaTimeoutError",
-    "_TIMED_OUT": "KafkaTimeoutError",
-    "UNKNOWN_TOPIC_OR_PART": "UnknownTopicOrPartitionError",
-    "_UNKNOWN_TOPIC": "UnknownTopicOrPartitionError",
-    "_UNKNOWN_PARTITION": "UnknownTopicOrPartitionError",
-    "NOT_ENOUGH_REPLICAS": "NotEnoughReplicasError",
-    "RECORD_LIST_TOO_LARGE": "RecordListTooLargeError",
-    "INVALID_RECORD": "InvalidRecordError",
-    "TOPIC_AUTHORIZATION_FAILED": "TopicAuthorizationFailedError",
-}
-
-
-# librdkafka's names of the authorization errors, as kafka-python names them.
-_DENIED_NAMES = {
-    "TOPIC_AUTHORIZATION_FAILED": "TopicAuthorizationFailedError",
-    "GROUP_AUTHORIZATION_FAILED": "GroupAuthorizationFailedError",
-    "CLUSTER_AUTHORIZATION_FAILED": "ClusterAuthorizationFailedError",
-    "TRANSACTIONAL_ID_AUTHORIZATION_FAILED": "TransactionalIdAuthorizationFailedError",
-}
-
-
-def describe(err: KafkaError) -> str:
-    """'MessageSizeTooLargeError: Broker: Message size too large'."""
-    return f"{error_name(err)}: {err.str()}"
+    return wait_for_metadata(fetch, served, settings, profile, diagnosis)
 
 
 def map_error(
@@ -335,36 +94,7 @@ def map_error(
             err = e
         else:
             raise e
-    code = err.code()
-    where = _where(settings, profile)
-    if code in (
-        KafkaError.UNKNOWN_TOPIC_OR_PART,
-        KafkaError._UNKNOWN_TOPIC,
-        KafkaError._UNKNOWN_PARTITION,
-        KafkaError.UNKNOWN_TOPIC_ID,
-    ):
-        what = f"topic {topic!r}" if topic else "topic or partition"
-        return NotFound(f"{what} does not exist on {where}")
-    if code in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED):
-        return ConnectionFailed(f"Kafka authentication failed at {where}: {err.str()}")
-    if code in (
-        KafkaError.TOPIC_AUTHORIZATION_FAILED,
-        KafkaError.GROUP_AUTHORIZATION_FAILED,
-        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-    ):
-        from mqcli.core.kafka.acls import acl_denied
-
-        # An idempotent producer's id needs IDEMPOTENT_WRITE on the cluster (or WRITE on a topic).
-        op = "IDEMPOTENT_WRITE" if "idempotence PID" in err.str() else None
-        return ConnectionFailed(acl_denied(_DENIED_NAMES.get(err.name(), err.name()), where, topic=topic, operation=op))
-    if code in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
-        if diagnosis is not None and diagnosis.errors:
-            return connection_error(settings, profile, diagnosis)
-        return ConnectionFailed(f"lost connection to Kafka at {where}: {err.str()}")
-    if code == KafkaError._TIMED_OUT:
-        return TimeoutExpired(f"Kafka at {where} did not answer in time: {err.str()}")
-    return MqcliError(f"Kafka error: {describe(err)}")
+    return map_code(err, settings, profile, topic=topic, diagnosis=diagnosis)
 
 
 @contextmanager
@@ -376,13 +106,3 @@ def kafka_errors(
         yield
     except KafkaException as e:
         raise map_error(e, settings, profile, topic=topic, diagnosis=diagnosis) from None
-
-
-def check_fatal(diagnosis: Diagnosis, settings: KafkaSettings, profile: str | None) -> None:
-    """Raise for a fatal client error (e.g. an idempotent producer fenced off, an OAuth token that cannot be renewed)."""
-    if diagnosis.oauth_failure is not None:
-        raise diagnosis.oauth_failure
-    if diagnosis.fatal is not None and diagnosis.fatal.name() in _DENIED_NAMES:
-        raise map_error(KafkaException(diagnosis.fatal), settings, profile)
-    if diagnosis.fatal is not None:
-        raise MqcliError(f"Kafka client failed at {_where(settings, profile)}: {describe(diagnosis.fatal)}")

@@ -27,13 +27,13 @@ from mqcli.core.kafka.common import ProduceOptions, header_bytes
 from mqcli.core.kafka.librdkafka.client import (
     Diagnosis,
     check_fatal,
-    client_config,
     describe,
     kafka_errors,
     map_error,
     topic_partitions,
     wait_connected,
 )
+from mqcli.core.kafka.librdkafka.common import producer_config
 from mqcli.core.message import Message
 
 if TYPE_CHECKING:
@@ -85,36 +85,16 @@ def _landed(msg: Message, size: int, m: Any) -> Delivery:
 class Producer:
     """A librdkafka producer configured from a profile and ProduceOptions."""
 
+    # Which loop send_all runs, for --debug (the native engine says why it chose this one).
+    loop = "python"
+
     def __init__(self, settings: KafkaSettings, options: ProduceOptions, profile: str | None = None) -> None:
         options.check()
         self.settings = settings
         self.profile = profile
         self.options = options
         self.diagnosis = Diagnosis()
-        delivery_ms = max(int(options.delivery_timeout * 1000), 1000)
-        linger = 0 if options.sync else max(options.linger_ms, 0)
-        cfg = client_config(settings, self.diagnosis)
-        cfg.update(
-            {
-                "acks": options.acks,
-                # Idempotence needs acks=all; with acks 0/1 it is off rather than
-                # an error, as with the kafka-python engine.
-                "enable.idempotence": options.idempotence and options.acks == "all",
-                "compression.type": options.compression,
-                "linger.ms": linger,
-                "delivery.timeout.ms": delivery_ms,
-                "request.timeout.ms": max(min(30000, delivery_ms - linger - 1), 500),
-                # Our window is the bound; librdkafka's queue only has to hold it.
-                "queue.buffering.max.messages": max(options.max_in_flight + 1000, 1000),
-                "queue.buffering.max.kbytes": max(options.max_in_flight_bytes // 1024 + 1024, 4096),
-                # The Java client's (and kafka-python's) partitioner: the same key
-                # lands in the same partition whichever engine sent it.
-                "partitioner": "murmur2_random",
-                "allow.auto.create.topics": False,
-            }
-        )
-        if options.batch_size is not None:
-            cfg["batch.size"] = max(options.batch_size, 1)
+        cfg = producer_config(settings, options, self.diagnosis)
         self._idempotent = bool(cfg["enable.idempotence"])
         self.config = cfg  # the native engine's loop (mqcli.core.kafka.native) produces with the same settings
         try:

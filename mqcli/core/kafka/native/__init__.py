@@ -1,5 +1,6 @@
 """The native engine: librdkafka through confluent-kafka for everything, with
-the hot loops of `kafka produce` (line/whole input; producer.py) and `kafka
+`kafka produce` (line/whole input and values given as arguments: the whole run,
+without importing confluent-kafka; producer.py) and the hot loop of `kafka
 consume` (raw and --format output; consumer.py) in mqcli's own compiled
 extension, `mqcli_native` (Rust, PyO3 and the rdkafka crate; its source is
 native/ in the source tree, built by `make install` when cargo is present).
