@@ -31,7 +31,7 @@ import struct
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,13 +117,19 @@ class Publisher:
         self.settings = settings
         self.on_ok = on_ok  # confirmed (or, without confirms, sent)
         self.on_fail = on_fail
-        # Unconfirmed messages by delivery tag, oldest first: a multiple ack
-        # pops from the front (O(messages it confirms), never a scan of the
-        # window), and take_pending() returns them in input order.
-        self._pending: OrderedDict[int, tuple[Message, str, str, bytes]] = OrderedDict()
+        # Unconfirmed messages in the order they were sent.  Delivery tags are
+        # consecutive, so the message of tag t is _pending[t - _first_tag]:
+        # a multiple ack pops from the front (no lookup per message), a single
+        # ack or nack of a later tag leaves None in its place, and
+        # take_pending() returns them in input order.  _outstanding counts
+        # those not None (the window).
+        self._pending: deque[Message | None] = deque()
+        self._first_tag = 1
+        self._outstanding = 0
         self._returned: dict[int, str] = {}
         self._next_tag = 1
         self._closed_reason: tuple[int, str] | None = None
+        self._open = True  # False once pika reports the channel closed, for whatever reason
         self._last_progress = time.monotonic()
         self.max_line: int | None = None  # highest input line handed to basic_publish
         self._waiting = False  # in _wait/_wait_window's process_data_events: end it on a confirm
@@ -142,6 +148,12 @@ class Publisher:
         # The encoded properties (plus the frame end) of a message that brings
         # none of its own: the same for every such message, so built once.
         self._fixed_props: bytes | None = None
+        # With a fixed destination and fixed properties, every message's
+        # frames up to its body differ only in the body size: one struct
+        # packs them (see _fast_frames); None until the first such message.
+        self._fast: struct.Struct | None = None
+        self._fast_parts: tuple[bytes, bytes] = (b"", b"")
+        self._fast_size = 0  # the bytes of a message's frames besides its body
         self._props_vary = settings.generate_message_id or settings.timestamp_now
         # --queue, or --exchange with --routing-key: the same destination for every message.
         self._fixed_destination = (
@@ -173,6 +185,7 @@ class Publisher:
             self.client.wake()
 
     def _on_close(self, _channel: Any, reason: BaseException) -> None:
+        self._open = False
         if isinstance(reason, pex.ChannelClosedByBroker):
             self._closed_reason = (reason.reply_code, reason.reply_text)
             self._wake()  # a lost connection ends the wait by itself; a closed channel does not
@@ -183,8 +196,11 @@ class Publisher:
         # basic.return carries no delivery tag; it always precedes the ack of
         # its message, so it belongs to the oldest pending message with the
         # same destination and body that was not returned yet.
-        for tag, (_msg, exchange, rk, mbody) in self._pending.items():
-            if tag not in self._returned and exchange == method.exchange and rk == method.routing_key and mbody == body:
+        for tag, msg in enumerate(self._pending, self._first_tag):
+            if msg is None or tag in self._returned:
+                continue
+            exchange, rk = self._fixed_destination or self._destination(msg)
+            if exchange == method.exchange and rk == method.routing_key and _body(msg) == body:
                 self._returned[tag] = f"returned unroutable ({method.reply_code} {method.reply_text})"
                 break
 
@@ -193,21 +209,42 @@ class Publisher:
         ack = isinstance(method, pika.spec.Basic.Ack)
         tag = method.delivery_tag
         pending = self._pending
-        settled: list[tuple[int, tuple[Message, str, str, bytes]]] = []
+        first = self._first_tag
+        settled: list[Message | None]
         if method.multiple:
             # Every pending tag up to `tag`: they are at the front.
-            while pending and next(iter(pending)) <= tag:
-                settled.append(pending.popitem(last=False))
-        elif tag in pending:
-            settled.append((tag, pending.pop(tag)))
+            n = min(max(tag - first + 1, 0), len(pending))
+            settled = [pending.popleft() for _ in range(n)]
+        else:
+            settled = []
+            if 0 <= tag - first < len(pending):
+                settled.append(pending[tag - first])
+                pending[tag - first] = None
+                first = tag  # the one settled (for the returned check below)
+            n = 0
+        # Tags settled earlier one by one may now lead the window: drop them.
+        while pending and pending[0] is None:
+            pending.popleft()
+            n += 1
+        self._first_tag += n
         self._last_progress = time.monotonic()
         self._wake()
-        for t, (msg, *_rest) in settled:
+        on_ok = self.on_ok
+        if ack and not self._returned:
+            for msg in settled:
+                if msg is not None:
+                    self._outstanding -= 1
+                    on_ok(msg)
+            return
+        for t, msg in enumerate(settled, first):
+            if msg is None:
+                continue
+            self._outstanding -= 1
             returned = self._returned.pop(t, None) if self._returned else None
             if returned is not None:
                 self._fail(msg, returned)
             elif ack:
-                self.on_ok(msg)
+                on_ok(msg)
             else:
                 self._fail(msg, "rejected by the broker (basic.nack)")
 
@@ -229,7 +266,7 @@ class Publisher:
         code, text = self._closed_reason
         if not self.client.connection.is_open:
             raise ConnectionLost(f"connection to RabbitMQ at {self.client.where()} lost: {text}")
-        oversized = oversized_message(code, text, [m for m, *_ in self._pending.values()])
+        oversized = oversized_message(code, text, [m for m in self._pending if m is not None])
         self._fail_pending(f"channel closed by the broker ({code} {text})")
         if oversized is not None:
             raise oversized
@@ -244,15 +281,17 @@ class Publisher:
     def take_pending(self) -> list[Message]:
         """The unconfirmed messages in the order they were sent, forgotten here
         (to be sent again on a new channel)."""
-        pending, self._pending = self._pending, OrderedDict()
+        pending, self._pending = self._pending, deque()
+        self._first_tag = self._next_tag
+        self._outstanding = 0
         self._returned.clear()
         # Not written yet: they go out again on the new channel, not this one.
         self._out.clear()
         self._out_bytes = 0
-        return [msg for msg, *_rest in pending.values()]
+        return [msg for msg in pending if msg is not None]
 
     def is_pending(self, msg: Message) -> bool:
-        return any(m is msg for m, *_ in self._pending.values())
+        return any(m is msg for m in self._pending)
 
     def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -274,11 +313,11 @@ class Publisher:
 
     def _wait_window(self, limit: int) -> None:
         """Process I/O until at most `limit` messages are unconfirmed."""
-        while len(self._pending) > limit:
+        while self._outstanding > limit:
             if self.stop_requested():
                 raise _SignalStop()
             if time.monotonic() - self._last_progress > self.settings.confirm_timeout:
-                n = len(self._pending)
+                n = self._outstanding
                 self._fail_pending(f"not confirmed within {self.settings.confirm_timeout:g}s")
                 raise DeliveryFailed(
                     f"{n} message(s) not confirmed by RabbitMQ within {self.settings.confirm_timeout:g}s"
@@ -337,18 +376,59 @@ class Publisher:
         the socket when `flush` (or when it grows large), and pending until
         confirmed."""
         s = self.settings
+        body = msg.value
+        fast = self._fast
+        if (
+            fast is not None
+            and type(body) is bytes
+            and 0 < len(body) <= self._body_max
+            and not (msg.properties or msg.headers)
+            and self._open
+            and self._outstanding < s.window
+        ):
+            # The common case (plain input to one destination): the frames
+            # content_frames would build, from one struct.pack.
+            size = len(body)
+            head, mid = self._fast_parts
+            out = self._out
+            out.append(fast.pack(head, size, mid, size))
+            out.append(body)
+            out.append(_FRAME_END)
+            self._out_bytes += self._fast_size + size
+        else:
+            self._publish_slow(msg)
+        line = msg.line
+        if line is not None and (self.max_line is None or line > self.max_line):
+            self.max_line = line
+        if s.confirm:
+            if not self._outstanding:
+                self._last_progress = time.monotonic()
+            self._pending.append(msg)
+            self._outstanding += 1
+            self._next_tag += 1
+        else:
+            self.on_ok(msg)
+        if flush:
+            # Send now and pick up whatever confirms have arrived, without waiting.
+            self._poll(0)
+        elif self._out_bytes >= EMIT_BYTES:
+            self._emit()
+
+    def _publish_slow(self, msg: Message) -> None:
+        """Marshal `msg` into the output buffer, waiting for room in the window
+        first; any message (its own properties, a destination of its own, a
+        large or empty body, a closed channel)."""
+        s = self.settings
         exchange, rk = self._fixed_destination or self._destination(msg)
         # A message with no properties of its own gets the same encoded
         # properties as every other such message: built (and validated) once.
         fixed = not (msg.properties or msg.headers or self._props_vary)
         props = self._fixed_props if fixed else None
         built = self._build_properties(msg) if props is None else None
-        body = msg.value or b""
-        if type(body) is not bytes and isinstance(body, str):
-            body = body.encode("utf-8")  # as basic_publish would take a str body
+        body = _body(msg)
         if self._closed_reason is not None:
             self._check_closed()
-        if s.confirm and len(self._pending) >= s.window:
+        if s.confirm and self._outstanding >= s.window:
             # One free slot is enough: RabbitMQ confirms in batches (one wait
             # frees most of the window), and refilling in larger steps (1/8,
             # 1/4 of the window) measured no faster.
@@ -372,20 +452,9 @@ class Publisher:
         except (pex.UnsupportedAMQPFieldException, pex.ShortStringTooLong) as e:
             where = f"line {msg.line}: " if msg.line is not None else ""
             raise InputError(f"{where}cannot encode this message for AMQP ({type(e).__name__})") from None
-        if msg.line is not None and (self.max_line is None or msg.line > self.max_line):
-            self.max_line = msg.line
-        if s.confirm:
-            if not self._pending:
-                self._last_progress = time.monotonic()
-            self._pending[self._next_tag] = (msg, exchange, rk, body)
-            self._next_tag += 1
-        else:
-            self.on_ok(msg)
-        if flush:
-            # Send now and pick up whatever confirms have arrived, without waiting.
-            self._poll(0)
-        elif self._out_bytes >= EMIT_BYTES:
-            self._emit()
+        if fixed and self._fixed_destination is not None and self._fast is None:
+            self._fast, self._fast_parts = fast_frames(method, self._number, props)
+            self._fast_size = self._fast.size + 1
 
     def finish(self) -> None:
         """Wait for every outstanding confirm (or fail them after confirm_timeout)."""
@@ -397,7 +466,7 @@ class Publisher:
     def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for the outstanding confirms."""
         deadline = time.monotonic() + grace
-        while self._pending and time.monotonic() < deadline:
+        while self._outstanding and time.monotonic() < deadline:
             self._poll_until_confirm(min(POLL, max(0.0, deadline - time.monotonic())))
 
     def renew(self) -> Publisher:
@@ -413,6 +482,27 @@ class Publisher:
                 self._channel.close()
         except Exception:
             pass
+
+
+def _body(msg: Message) -> bytes:
+    """The body `msg` is published with (a str as UTF-8, as pika's basic_publish takes it)."""
+    body = msg.value or b""
+    if type(body) is not bytes and isinstance(body, str):
+        body = body.encode("utf-8")
+    return body
+
+
+def fast_frames(method: bytes, channel: int, props: bytes) -> tuple[struct.Struct, tuple[bytes, bytes]]:
+    """For messages of fixed method frame and properties: a struct and its two
+    constant parts, `head` and `mid`, such that ``st.pack(head, n, mid, n)``
+    followed by a body of n bytes (1 <= n <= the largest body frame) and the
+    frame end is what `method` plus content_frames would give for it.
+
+    `props` is the encoded properties followed by the frame end byte, as for
+    content_frames."""
+    head = method + struct.pack(">BHIHH", _FRAME_HEADER, channel, 11 + len(props), _BASIC_CLASS, 0)
+    mid = props + struct.pack(">BH", _FRAME_BODY, channel)
+    return struct.Struct(f">{len(head)}sQ{len(mid)}sI"), (head, mid)
 
 
 def content_frames(out: list[bytes], channel: int, props: bytes, body: bytes, body_max: int) -> int:
