@@ -584,20 +584,23 @@ class _Inbox:
     def empty(self) -> bool:
         return not self._items
 
-    def get(self, timeout: float) -> Any:
-        """(The publishing thread.) The next item; queue.Empty-like IndexError after `timeout` without one."""
+    def take(self, timeout: float) -> list[Any]:
+        """(The publishing thread.) Every item there is, oldest first (one
+        hand-off per batch, not per message), waiting up to `timeout` for
+        one; queue.Empty-like IndexError after `timeout` without one."""
         items = self._items
-        try:
-            item = items.popleft()
-        except IndexError:
+        if not items:
             # Clear first, then look again: a put() between the two sets it again.
             self._ready.clear()
             if not items:
                 self._ready.wait(timeout)
-            item = items.popleft()  # IndexError: still nothing
-        if not self._room.is_set() and len(items) < self._limit:
+            if not items:
+                raise IndexError("nothing")
+        # Only this thread pops, so the first len(items) are all ours.
+        taken = [items.popleft() for _ in range(len(items))]
+        if not self._room.is_set():
             self._room.set()
-        return item
+        return taken
 
 
 def publish_stream(
@@ -647,6 +650,8 @@ def _publish_stream(
     # Messages to send (again) before taking more input: the unconfirmed ones
     # of a lost connection, in input order.
     redo: deque[Message] = deque()
+    # Taken from the inbox, not handed to the broker yet: sent after `redo`.
+    ahead: deque[Any] = deque()
 
     def read() -> None:
         try:
@@ -690,13 +695,9 @@ def _publish_stream(
                     current, current_resent = redo.popleft(), True
                     flush = not redo
                 elif ended:
-                    break
-                else:
-                    try:
-                        item = inbox.get(timeout=0.2)
-                    except IndexError:
-                        publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
-                        continue
+                    break  # (an input error leaves what was read after it unsent)
+                elif ahead:
+                    item = ahead.popleft()
                     if item is _END:
                         ended = report.input_ended = True
                         continue
@@ -707,7 +708,13 @@ def _publish_stream(
                     current, current_resent = item, False
                     count += 1
                     # Write out in batches while more input is ready: far fewer syscalls.
-                    flush = inbox.empty() or count % 128 == 0
+                    flush = (not ahead and inbox.empty()) or count % 128 == 0
+                else:
+                    try:
+                        ahead.extend(inbox.take(timeout=0.2))
+                    except IndexError:
+                        publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
+                    continue
                 try:
                     publisher.publish(current, flush=flush)
                 except MessageTooLarge:
