@@ -14,7 +14,9 @@ basic_publish would write, and a batch is handed to pika's transport as one
 write: pika's own basic_publish builds three frame objects per message and
 writes each frame with its own socket send, which cost far more CPU than the
 broker needs per message.  Properties that do not vary between messages are
-encoded once.
+encoded once, and a message of fixed destination and properties takes one
+struct.pack (fast_frames).  A batch goes straight to the socket when pika
+has nothing buffered (see _emit).
 
 Outcome per message, reported through callbacks with the Message (whose
 `line` names the input record); publish_stream hands them to a DeliveryReport
