@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,17 +120,8 @@ class Publisher:
         self.settings = settings
         self.on_ok = on_ok  # confirmed (or, without confirms, sent)
         self.on_fail = on_fail
-        # Unconfirmed messages in the order they were sent.  Delivery tags are
-        # consecutive, so the message of tag t is _pending[t - _first_tag]:
-        # a multiple ack pops from the front (no lookup per message), a single
-        # ack or nack of a later tag leaves None in its place, and
-        # take_pending() returns them in input order.  _outstanding counts
-        # those not None (the window).
-        self._pending: deque[Message | None] = deque()
-        self._first_tag = 1
-        self._outstanding = 0
+        self._pending = Unconfirmed()
         self._returned: dict[int, str] = {}
-        self._next_tag = 1
         self._closed_reason: tuple[int, str] | None = None
         self._open = True  # False once pika reports the channel closed, for whatever reason
         self._last_progress = time.monotonic()
@@ -199,8 +190,8 @@ class Publisher:
         # basic.return carries no delivery tag; it always precedes the ack of
         # its message, so it belongs to the oldest pending message with the
         # same destination and body that was not returned yet.
-        for tag, msg in enumerate(self._pending, self._first_tag):
-            if msg is None or tag in self._returned:
+        for tag, msg in self._pending.tagged():
+            if tag in self._returned:
                 continue
             exchange, rk = self._fixed_destination or self._destination(msg)
             if exchange == method.exchange and rk == method.routing_key and _body(msg) == body:
@@ -210,39 +201,18 @@ class Publisher:
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         ack = isinstance(method, pika.spec.Basic.Ack)
-        tag = method.delivery_tag
-        pending = self._pending
-        first = self._first_tag
-        settled: list[Message | None]
-        if method.multiple:
-            # Every pending tag up to `tag`: they are at the front.
-            n = min(max(tag - first + 1, 0), len(pending))
-            settled = [pending.popleft() for _ in range(n)]
-        else:
-            settled = []
-            if 0 <= tag - first < len(pending):
-                settled.append(pending[tag - first])
-                pending[tag - first] = None
-                first = tag  # the one settled (for the returned check below)
-            n = 0
-        # Tags settled earlier one by one may now lead the window: drop them.
-        while pending and pending[0] is None:
-            pending.popleft()
-            n += 1
-        self._first_tag += n
+        first, settled = self._pending.settle(method.delivery_tag, method.multiple)
         self._last_progress = time.monotonic()
         self._wake()
         on_ok = self.on_ok
         if ack and not self._returned:
             for msg in settled:
                 if msg is not None:
-                    self._outstanding -= 1
                     on_ok(msg)
             return
         for t, msg in enumerate(settled, first):
             if msg is None:
                 continue
-            self._outstanding -= 1
             returned = self._returned.pop(t, None) if self._returned else None
             if returned is not None:
                 self._fail(msg, returned)
@@ -269,7 +239,7 @@ class Publisher:
         code, text = self._closed_reason
         if not self.client.connection.is_open:
             raise ConnectionLost(f"connection to RabbitMQ at {self.client.where()} lost: {text}")
-        oversized = oversized_message(code, text, [m for m in self._pending if m is not None])
+        oversized = oversized_message(code, text, self._pending.messages())
         self._fail_pending(f"channel closed by the broker ({code} {text})")
         if oversized is not None:
             raise oversized
@@ -284,17 +254,15 @@ class Publisher:
     def take_pending(self) -> list[Message]:
         """The unconfirmed messages in the order they were sent, forgotten here
         (to be sent again on a new channel)."""
-        pending, self._pending = self._pending, deque()
-        self._first_tag = self._next_tag
-        self._outstanding = 0
+        pending = self._pending.take()
         self._returned.clear()
         # Not written yet: they go out again on the new channel, not this one.
         self._out.clear()
         self._out_bytes = 0
-        return [msg for msg in pending if msg is not None]
+        return pending
 
     def is_pending(self, msg: Message) -> bool:
-        return any(m is msg for m in self._pending)
+        return any(m is msg for m in self._pending.messages())
 
     def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -316,11 +284,11 @@ class Publisher:
 
     def _wait_window(self, limit: int) -> None:
         """Process I/O until at most `limit` messages are unconfirmed."""
-        while self._outstanding > limit:
+        while self._pending.count > limit:
             if self.stop_requested():
                 raise _SignalStop()
             if time.monotonic() - self._last_progress > self.settings.confirm_timeout:
-                n = self._outstanding
+                n = self._pending.count
                 self._fail_pending(f"not confirmed within {self.settings.confirm_timeout:g}s")
                 raise DeliveryFailed(
                     f"{n} message(s) not confirmed by RabbitMQ within {self.settings.confirm_timeout:g}s"
@@ -413,7 +381,7 @@ class Publisher:
             and 0 < len(body) <= self._body_max
             and not (msg.properties or msg.headers)
             and self._open
-            and self._outstanding < s.window
+            and self._pending.count < s.window
         ):
             # The common case (plain input to one destination): the frames
             # content_frames would build, from one struct.pack.
@@ -430,11 +398,9 @@ class Publisher:
         if line is not None and (self.max_line is None or line > self.max_line):
             self.max_line = line
         if s.confirm:
-            if not self._outstanding:
+            if not self._pending.count:
                 self._last_progress = time.monotonic()
-            self._pending.append(msg)
-            self._outstanding += 1
-            self._next_tag += 1
+            self._pending.add(msg)
         else:
             self.on_ok(msg)
         if flush:
@@ -457,7 +423,7 @@ class Publisher:
         body = _body(msg)
         if self._closed_reason is not None:
             self._check_closed()
-        if s.confirm and self._outstanding >= s.window:
+        if s.confirm and self._pending.count >= s.window:
             # One free slot is enough: RabbitMQ confirms in batches (one wait
             # frees most of the window), and refilling in larger steps (1/8,
             # 1/4 of the window) measured no faster.
@@ -495,7 +461,7 @@ class Publisher:
     def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for the outstanding confirms."""
         deadline = time.monotonic() + grace
-        while self._outstanding and time.monotonic() < deadline:
+        while self._pending.count and time.monotonic() < deadline:
             self._poll_until_confirm(min(POLL, max(0.0, deadline - time.monotonic())))
 
     def renew(self) -> Publisher:
@@ -558,6 +524,71 @@ def content_frames(out: list[bytes], channel: int, props: bytes, body: bytes, bo
         out.append(_FRAME_END)
         added += _BODY_START.size + len(chunk) + 1
     return added
+
+
+class Unconfirmed:
+    """The messages sent on a channel in confirm mode and not settled yet, by
+    delivery tag (1, 2, 3... in the order they were sent).
+
+    Tags are consecutive, so the message of tag t is ``_items[t - first_tag]``:
+    a multiple ack settles from the front (no lookup per message), a single
+    ack or nack of a later tag leaves None in its place.  `count` is the
+    number not settled (the window)."""
+
+    def __init__(self) -> None:
+        self._items: deque[Message | None] = deque()
+        self.first_tag = 1  # the tag of _items[0]
+        self.count = 0
+
+    def add(self, msg: Message) -> int:
+        """`msg` was sent: its delivery tag."""
+        self._items.append(msg)
+        self.count += 1
+        return self.first_tag + len(self._items) - 1
+
+    def settle(self, tag: int, multiple: bool) -> tuple[int, list[Message | None]]:
+        """basic.ack/nack of `tag` (and every tag before it when `multiple`):
+        the first tag it settled and the messages of that tag onwards, None
+        for a tag settled before (or an unknown tag: nothing)."""
+        items = self._items
+        first = self.first_tag
+        settled: list[Message | None]
+        if multiple:
+            n = min(max(tag - first + 1, 0), len(items))
+            settled = [items.popleft() for _ in range(n)]
+        else:
+            settled = []
+            n = 0
+            if 0 <= tag - first < len(items):
+                settled.append(items[tag - first])
+                items[tag - first] = None
+                first = tag
+        # Tags settled earlier one by one may now lead: drop them.
+        while items and items[0] is None:
+            items.popleft()
+            n += 1
+        self.first_tag += n
+        self.count -= sum(1 for m in settled if m is not None)
+        return first, settled
+
+    def tagged(self) -> Iterator[tuple[int, Message]]:
+        """(tag, message) of every unsettled message, oldest first."""
+        for tag, msg in enumerate(self._items, self.first_tag):
+            if msg is not None:
+                yield tag, msg
+
+    def messages(self) -> list[Message]:
+        """The unsettled messages, oldest first."""
+        return [m for m in self._items if m is not None]
+
+    def take(self) -> list[Message]:
+        """The unsettled messages, oldest first, forgotten here; the tags go
+        on from where they were (as on the channel they were sent on)."""
+        taken = self.messages()
+        self.first_tag += len(self._items)
+        self._items.clear()
+        self.count = 0
+        return taken
 
 
 class MessageTooLarge(InputError):
