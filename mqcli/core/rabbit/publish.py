@@ -14,7 +14,9 @@ basic_publish would write, and a batch is handed to pika's transport as one
 write: pika's own basic_publish builds three frame objects per message and
 writes each frame with its own socket send, which cost far more CPU than the
 broker needs per message.  Properties that do not vary between messages are
-encoded once.
+encoded once, and a message of fixed destination and properties takes one
+struct.pack (fast_frames).  A batch goes straight to the socket when pika
+has nothing buffered (see _emit).
 
 Outcome per message, reported through callbacks with the Message (whose
 `line` names the input record); publish_stream hands them to a DeliveryReport
@@ -31,13 +33,14 @@ import struct
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pika
 import pika.exceptions as pex
+from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport as _PLAIN_TRANSPORT
 from pika.frame import Method as MethodFrame
 
 from mqcli.core.delivery import DeliveryReport
@@ -117,13 +120,10 @@ class Publisher:
         self.settings = settings
         self.on_ok = on_ok  # confirmed (or, without confirms, sent)
         self.on_fail = on_fail
-        # Unconfirmed messages by delivery tag, oldest first: a multiple ack
-        # pops from the front (O(messages it confirms), never a scan of the
-        # window), and take_pending() returns them in input order.
-        self._pending: OrderedDict[int, tuple[Message, str, str, bytes]] = OrderedDict()
+        self._pending = Unconfirmed()
         self._returned: dict[int, str] = {}
-        self._next_tag = 1
         self._closed_reason: tuple[int, str] | None = None
+        self._open = True  # False once pika reports the channel closed, for whatever reason
         self._last_progress = time.monotonic()
         self.max_line: int | None = None  # highest input line handed to basic_publish
         self._waiting = False  # in _wait/_wait_window's process_data_events: end it on a confirm
@@ -142,6 +142,12 @@ class Publisher:
         # The encoded properties (plus the frame end) of a message that brings
         # none of its own: the same for every such message, so built once.
         self._fixed_props: bytes | None = None
+        # With a fixed destination and fixed properties, every message's
+        # frames up to its body differ only in the body size: one struct
+        # packs them (see _fast_frames); None until the first such message.
+        self._fast: struct.Struct | None = None
+        self._fast_parts: tuple[bytes, bytes] = (b"", b"")
+        self._fast_size = 0  # the bytes of a message's frames besides its body
         self._props_vary = settings.generate_message_id or settings.timestamp_now
         # --queue, or --exchange with --routing-key: the same destination for every message.
         self._fixed_destination = (
@@ -173,6 +179,7 @@ class Publisher:
             self.client.wake()
 
     def _on_close(self, _channel: Any, reason: BaseException) -> None:
+        self._open = False
         if isinstance(reason, pex.ChannelClosedByBroker):
             self._closed_reason = (reason.reply_code, reason.reply_text)
             self._wake()  # a lost connection ends the wait by itself; a closed channel does not
@@ -183,31 +190,34 @@ class Publisher:
         # basic.return carries no delivery tag; it always precedes the ack of
         # its message, so it belongs to the oldest pending message with the
         # same destination and body that was not returned yet.
-        for tag, (_msg, exchange, rk, mbody) in self._pending.items():
-            if tag not in self._returned and exchange == method.exchange and rk == method.routing_key and mbody == body:
+        for tag, msg in self._pending.tagged():
+            if tag in self._returned:
+                continue
+            exchange, rk = self._fixed_destination or self._destination(msg)
+            if exchange == method.exchange and rk == method.routing_key and _body(msg) == body:
                 self._returned[tag] = f"returned unroutable ({method.reply_code} {method.reply_text})"
                 break
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         ack = isinstance(method, pika.spec.Basic.Ack)
-        tag = method.delivery_tag
-        pending = self._pending
-        settled: list[tuple[int, tuple[Message, str, str, bytes]]] = []
-        if method.multiple:
-            # Every pending tag up to `tag`: they are at the front.
-            while pending and next(iter(pending)) <= tag:
-                settled.append(pending.popitem(last=False))
-        elif tag in pending:
-            settled.append((tag, pending.pop(tag)))
+        first, settled = self._pending.settle(method.delivery_tag, method.multiple)
         self._last_progress = time.monotonic()
         self._wake()
-        for t, (msg, *_rest) in settled:
+        on_ok = self.on_ok
+        if ack and not self._returned:
+            for msg in settled:
+                if msg is not None:
+                    on_ok(msg)
+            return
+        for t, msg in enumerate(settled, first):
+            if msg is None:
+                continue
             returned = self._returned.pop(t, None) if self._returned else None
             if returned is not None:
                 self._fail(msg, returned)
             elif ack:
-                self.on_ok(msg)
+                on_ok(msg)
             else:
                 self._fail(msg, "rejected by the broker (basic.nack)")
 
@@ -229,7 +239,7 @@ class Publisher:
         code, text = self._closed_reason
         if not self.client.connection.is_open:
             raise ConnectionLost(f"connection to RabbitMQ at {self.client.where()} lost: {text}")
-        oversized = oversized_message(code, text, [m for m, *_ in self._pending.values()])
+        oversized = oversized_message(code, text, self._pending.messages())
         self._fail_pending(f"channel closed by the broker ({code} {text})")
         if oversized is not None:
             raise oversized
@@ -244,15 +254,15 @@ class Publisher:
     def take_pending(self) -> list[Message]:
         """The unconfirmed messages in the order they were sent, forgotten here
         (to be sent again on a new channel)."""
-        pending, self._pending = self._pending, OrderedDict()
+        pending = self._pending.take()
         self._returned.clear()
         # Not written yet: they go out again on the new channel, not this one.
         self._out.clear()
         self._out_bytes = 0
-        return [msg for msg, *_rest in pending.values()]
+        return pending
 
     def is_pending(self, msg: Message) -> bool:
-        return any(m is msg for m, *_ in self._pending.values())
+        return any(m is msg for m in self._pending.messages())
 
     def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -274,11 +284,11 @@ class Publisher:
 
     def _wait_window(self, limit: int) -> None:
         """Process I/O until at most `limit` messages are unconfirmed."""
-        while len(self._pending) > limit:
+        while self._pending.count > limit:
             if self.stop_requested():
                 raise _SignalStop()
             if time.monotonic() - self._last_progress > self.settings.confirm_timeout:
-                n = len(self._pending)
+                n = self._pending.count
                 self._fail_pending(f"not confirmed within {self.settings.confirm_timeout:g}s")
                 raise DeliveryFailed(
                     f"{n} message(s) not confirmed by RabbitMQ within {self.settings.confirm_timeout:g}s"
@@ -328,14 +338,81 @@ class Publisher:
         self._out_bytes = 0
         # On a channel the broker closed meanwhile the frames would be discarded
         # by the broker anyway; the caller's next poll raises the reason.
-        if self._impl.is_open:
-            with amqp_errors(self.client):
-                self._impl.connection._output_marshaled_frames((data,))
+        if not self._impl.is_open:
+            return
+        conn = self._impl.connection
+        transport = conn._transport
+        if (
+            type(transport) is _PLAIN_TRANSPORT
+            and transport.get_write_buffer_size() == 0
+            and transport._state == transport._STATE_ACTIVE
+            and transport._sock.gettimeout() == 0.0  # non-blocking, as pika sets it: never stuck in send
+        ):
+            # Nothing of pika's is waiting to go out: send now, as much as the
+            # socket takes, instead of handing it all to pika's transport,
+            # which sends only after its I/O loop saw the socket writable
+            # (two epoll_ctl calls and a poll per batch, each releasing the
+            # GIL to the input thread).  The rest, if any, goes to pika
+            # behind it, so frames stay in order; a socket error is left to
+            # pika to find on its own write.
+            try:
+                sent = transport._sock.send(data)
+            except OSError:
+                sent = 0
+            if sent:
+                conn.bytes_sent += sent  # what pika's heartbeat checker watches
+                conn.frames_sent += 1
+                if sent == len(data):
+                    return
+                data = data[sent:]
+        with amqp_errors(self.client):
+            conn._output_marshaled_frames((data,))
 
     def publish(self, msg: Message, *, flush: bool = True) -> None:
         """Hand `msg` over: marshalled into the output buffer, which goes to
         the socket when `flush` (or when it grows large), and pending until
         confirmed."""
+        s = self.settings
+        body = msg.value
+        fast = self._fast
+        if (
+            fast is not None
+            and type(body) is bytes
+            and 0 < len(body) <= self._body_max
+            and not (msg.properties or msg.headers)
+            and self._open
+            and self._pending.count < s.window
+        ):
+            # The common case (plain input to one destination): the frames
+            # content_frames would build, from one struct.pack.
+            size = len(body)
+            head, mid = self._fast_parts
+            out = self._out
+            out.append(fast.pack(head, size, mid, size))
+            out.append(body)
+            out.append(_FRAME_END)
+            self._out_bytes += self._fast_size + size
+        else:
+            self._publish_slow(msg)
+        line = msg.line
+        if line is not None and (self.max_line is None or line > self.max_line):
+            self.max_line = line
+        if s.confirm:
+            if not self._pending.count:
+                self._last_progress = time.monotonic()
+            self._pending.add(msg)
+        else:
+            self.on_ok(msg)
+        if flush:
+            # Send now and pick up whatever confirms have arrived, without waiting.
+            self._poll(0)
+        elif self._out_bytes >= EMIT_BYTES:
+            self._emit()
+
+    def _publish_slow(self, msg: Message) -> None:
+        """Marshal `msg` into the output buffer, waiting for room in the window
+        first; any message (its own properties, a destination of its own, a
+        large or empty body, a closed channel)."""
         s = self.settings
         exchange, rk = self._fixed_destination or self._destination(msg)
         # A message with no properties of its own gets the same encoded
@@ -343,12 +420,10 @@ class Publisher:
         fixed = not (msg.properties or msg.headers or self._props_vary)
         props = self._fixed_props if fixed else None
         built = self._build_properties(msg) if props is None else None
-        body = msg.value or b""
-        if type(body) is not bytes and isinstance(body, str):
-            body = body.encode("utf-8")  # as basic_publish would take a str body
+        body = _body(msg)
         if self._closed_reason is not None:
             self._check_closed()
-        if s.confirm and len(self._pending) >= s.window:
+        if s.confirm and self._pending.count >= s.window:
             # One free slot is enough: RabbitMQ confirms in batches (one wait
             # frees most of the window), and refilling in larger steps (1/8,
             # 1/4 of the window) measured no faster.
@@ -372,20 +447,9 @@ class Publisher:
         except (pex.UnsupportedAMQPFieldException, pex.ShortStringTooLong) as e:
             where = f"line {msg.line}: " if msg.line is not None else ""
             raise InputError(f"{where}cannot encode this message for AMQP ({type(e).__name__})") from None
-        if msg.line is not None and (self.max_line is None or msg.line > self.max_line):
-            self.max_line = msg.line
-        if s.confirm:
-            if not self._pending:
-                self._last_progress = time.monotonic()
-            self._pending[self._next_tag] = (msg, exchange, rk, body)
-            self._next_tag += 1
-        else:
-            self.on_ok(msg)
-        if flush:
-            # Send now and pick up whatever confirms have arrived, without waiting.
-            self._poll(0)
-        elif self._out_bytes >= EMIT_BYTES:
-            self._emit()
+        if fixed and self._fixed_destination is not None and self._fast is None:
+            self._fast, self._fast_parts = fast_frames(method, self._number, props)
+            self._fast_size = self._fast.size + 1
 
     def finish(self) -> None:
         """Wait for every outstanding confirm (or fail them after confirm_timeout)."""
@@ -397,7 +461,7 @@ class Publisher:
     def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for the outstanding confirms."""
         deadline = time.monotonic() + grace
-        while self._pending and time.monotonic() < deadline:
+        while self._pending.count and time.monotonic() < deadline:
             self._poll_until_confirm(min(POLL, max(0.0, deadline - time.monotonic())))
 
     def renew(self) -> Publisher:
@@ -413,6 +477,27 @@ class Publisher:
                 self._channel.close()
         except Exception:
             pass
+
+
+def _body(msg: Message) -> bytes:
+    """The body `msg` is published with (a str as UTF-8, as pika's basic_publish takes it)."""
+    body = msg.value or b""
+    if type(body) is not bytes and isinstance(body, str):
+        body = body.encode("utf-8")
+    return body
+
+
+def fast_frames(method: bytes, channel: int, props: bytes) -> tuple[struct.Struct, tuple[bytes, bytes]]:
+    """For messages of fixed method frame and properties: a struct and its two
+    constant parts, `head` and `mid`, such that ``st.pack(head, n, mid, n)``
+    followed by a body of n bytes (1 <= n <= the largest body frame) and the
+    frame end is what `method` plus content_frames would give for it.
+
+    `props` is the encoded properties followed by the frame end byte, as for
+    content_frames."""
+    head = method + struct.pack(">BHIHH", _FRAME_HEADER, channel, 11 + len(props), _BASIC_CLASS, 0)
+    mid = props + struct.pack(">BH", _FRAME_BODY, channel)
+    return struct.Struct(f">{len(head)}sQ{len(mid)}sI"), (head, mid)
 
 
 def content_frames(out: list[bytes], channel: int, props: bytes, body: bytes, body_max: int) -> int:
@@ -439,6 +524,71 @@ def content_frames(out: list[bytes], channel: int, props: bytes, body: bytes, bo
         out.append(_FRAME_END)
         added += _BODY_START.size + len(chunk) + 1
     return added
+
+
+class Unconfirmed:
+    """The messages sent on a channel in confirm mode and not settled yet, by
+    delivery tag (1, 2, 3... in the order they were sent).
+
+    Tags are consecutive, so the message of tag t is ``_items[t - first_tag]``:
+    a multiple ack settles from the front (no lookup per message), a single
+    ack or nack of a later tag leaves None in its place.  `count` is the
+    number not settled (the window)."""
+
+    def __init__(self) -> None:
+        self._items: deque[Message | None] = deque()
+        self.first_tag = 1  # the tag of _items[0]
+        self.count = 0
+
+    def add(self, msg: Message) -> int:
+        """`msg` was sent: its delivery tag."""
+        self._items.append(msg)
+        self.count += 1
+        return self.first_tag + len(self._items) - 1
+
+    def settle(self, tag: int, multiple: bool) -> tuple[int, list[Message | None]]:
+        """basic.ack/nack of `tag` (and every tag before it when `multiple`):
+        the first tag it settled and the messages of that tag onwards, None
+        for a tag settled before (or an unknown tag: nothing)."""
+        items = self._items
+        first = self.first_tag
+        settled: list[Message | None]
+        if multiple:
+            n = min(max(tag - first + 1, 0), len(items))
+            settled = [items.popleft() for _ in range(n)]
+        else:
+            settled = []
+            n = 0
+            if 0 <= tag - first < len(items):
+                settled.append(items[tag - first])
+                items[tag - first] = None
+                first = tag
+        # Tags settled earlier one by one may now lead: drop them.
+        while items and items[0] is None:
+            items.popleft()
+            n += 1
+        self.first_tag += n
+        self.count -= sum(1 for m in settled if m is not None)
+        return first, settled
+
+    def tagged(self) -> Iterator[tuple[int, Message]]:
+        """(tag, message) of every unsettled message, oldest first."""
+        for tag, msg in enumerate(self._items, self.first_tag):
+            if msg is not None:
+                yield tag, msg
+
+    def messages(self) -> list[Message]:
+        """The unsettled messages, oldest first."""
+        return [m for m in self._items if m is not None]
+
+    def take(self) -> list[Message]:
+        """The unsettled messages, oldest first, forgotten here; the tags go
+        on from where they were (as on the channel they were sent on)."""
+        taken = self.messages()
+        self.first_tag += len(self._items)
+        self._items.clear()
+        self.count = 0
+        return taken
 
 
 class MessageTooLarge(InputError):
@@ -494,20 +644,23 @@ class _Inbox:
     def empty(self) -> bool:
         return not self._items
 
-    def get(self, timeout: float) -> Any:
-        """(The publishing thread.) The next item; queue.Empty-like IndexError after `timeout` without one."""
+    def take(self, timeout: float) -> list[Any]:
+        """(The publishing thread.) Every item there is, oldest first (one
+        hand-off per batch, not per message), waiting up to `timeout` for
+        one; queue.Empty-like IndexError after `timeout` without one."""
         items = self._items
-        try:
-            item = items.popleft()
-        except IndexError:
+        if not items:
             # Clear first, then look again: a put() between the two sets it again.
             self._ready.clear()
             if not items:
                 self._ready.wait(timeout)
-            item = items.popleft()  # IndexError: still nothing
-        if not self._room.is_set() and len(items) < self._limit:
+            if not items:
+                raise IndexError("nothing")
+        # Only this thread pops, so the first len(items) are all ours.
+        taken = [items.popleft() for _ in range(len(items))]
+        if not self._room.is_set():
             self._room.set()
-        return item
+        return taken
 
 
 def publish_stream(
@@ -557,6 +710,8 @@ def _publish_stream(
     # Messages to send (again) before taking more input: the unconfirmed ones
     # of a lost connection, in input order.
     redo: deque[Message] = deque()
+    # Taken from the inbox, not handed to the broker yet: sent after `redo`.
+    ahead: deque[Any] = deque()
 
     def read() -> None:
         try:
@@ -600,13 +755,9 @@ def _publish_stream(
                     current, current_resent = redo.popleft(), True
                     flush = not redo
                 elif ended:
-                    break
-                else:
-                    try:
-                        item = inbox.get(timeout=0.2)
-                    except IndexError:
-                        publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
-                        continue
+                    break  # (an input error leaves what was read after it unsent)
+                elif ahead:
+                    item = ahead.popleft()
                     if item is _END:
                         ended = report.input_ended = True
                         continue
@@ -617,7 +768,13 @@ def _publish_stream(
                     current, current_resent = item, False
                     count += 1
                     # Write out in batches while more input is ready: far fewer syscalls.
-                    flush = inbox.empty() or count % 128 == 0
+                    flush = (not ahead and inbox.empty()) or count % 128 == 0
+                else:
+                    try:
+                        ahead.extend(inbox.take(timeout=0.2))
+                    except IndexError:
+                        publisher._poll(0)  # keep heartbeats and confirms flowing while input is idle
+                    continue
                 try:
                     publisher.publish(current, flush=flush)
                 except MessageTooLarge:
