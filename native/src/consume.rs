@@ -2,10 +2,13 @@
 //! for raw output and the `--format` templates whose every placeholder can be
 //! rendered here byte for byte as mqcli.core.writers.Template does.
 //!
-//! Python keeps everything around the loop (options, the connection check,
-//! the topic check, the start offsets, error words and exit codes); this
-//! module reads the assigned partitions from the given offsets, applies the
-//! stop rules of mqcli.core.stops (--count, -e end offsets, --until,
+//! One librdkafka consumer (`NativeConsumer`) does the whole run: the
+//! connection check (metadata, and the client's error reports with their
+//! texts), the partition listing and the start offsets (watermarks, offsets
+//! for a time), handed to Python as codes and texts (Python keeps the options,
+//! error words and exit codes, shared with the librdkafka engine); then the
+//! loop, which reads the assigned partitions from the given offsets, applies
+//! the stop rules of mqcli.core.stops (--count, -e end offsets, --until,
 //! --timeout; no --match) and writes the rendered records in large chunks.
 //!
 //! The sink (a Python object) has:
@@ -26,9 +29,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rdkafka::bindings as rdsys;
 use rdkafka::bindings::rd_kafka_resp_err_t as Err;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
+
+use crate::{create, metadata, request_error, take_errors, Counts, ErrorTuple, TopicTuple};
 
 /// Rendered output is handed to Python's stream when this much is waiting
 /// (and whenever librdkafka's queue runs dry).
@@ -69,10 +73,16 @@ fn part(kind: &str, arg: Vec<u8>) -> PyResult<Part> {
         "timestamp" => Part::Timestamp,
         "time" => Part::Time,
         "size" => Part::Size,
-        "header" => Part::Header(CString::new(arg).map_err(|e| PyValueError::new_err(e.to_string()))?),
+        "header" => {
+            Part::Header(CString::new(arg).map_err(|e| PyValueError::new_err(e.to_string()))?)
+        }
         "headers" => Part::Headers,
         "empty" => Part::Empty,
-        other => return Err(PyValueError::new_err(format!("unknown template part {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown template part {other:?}"
+            )))
+        }
     })
 }
 
@@ -96,7 +106,13 @@ fn push_iso(out: &mut Vec<u8>, ms: i64) {
     let (secs, milli) = (ms.div_euclid(1000), ms.rem_euclid(1000));
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, mo, d) = civil(days);
-    let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z", sod / 3600, sod / 60 % 60, sod % 60);
+    let _ = write!(
+        out,
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    );
 }
 
 fn push_int(out: &mut Vec<u8>, n: i64) {
@@ -146,7 +162,9 @@ impl<'a> Rec<'a> {
     /// The last value of header `name` (None: no such header, or a null value).
     fn header(&self, name: &CStr) -> Option<&'a [u8]> {
         let mut hdrs: *mut rdsys::rd_kafka_headers_t = ptr::null_mut();
-        if unsafe { rdsys::rd_kafka_message_headers(self.0, &mut hdrs) } != Err::RD_KAFKA_RESP_ERR_NO_ERROR {
+        if unsafe { rdsys::rd_kafka_message_headers(self.0, &mut hdrs) }
+            != Err::RD_KAFKA_RESP_ERR_NO_ERROR
+        {
             return None;
         }
         let (mut value, mut size): (*const c_void, usize) = (ptr::null(), 0);
@@ -162,27 +180,41 @@ impl<'a> Rec<'a> {
     /// Every header in order: (name, value; None for a null value).
     fn headers(&self) -> Vec<(&'a [u8], Option<&'a [u8]>)> {
         let mut hdrs: *mut rdsys::rd_kafka_headers_t = ptr::null_mut();
-        if unsafe { rdsys::rd_kafka_message_headers(self.0, &mut hdrs) } != Err::RD_KAFKA_RESP_ERR_NO_ERROR {
+        if unsafe { rdsys::rd_kafka_message_headers(self.0, &mut hdrs) }
+            != Err::RD_KAFKA_RESP_ERR_NO_ERROR
+        {
             return Vec::new();
         }
         let n = unsafe { rdsys::rd_kafka_header_cnt(hdrs) };
         let mut all = Vec::with_capacity(n);
         for i in 0..n {
-            let (mut name, mut value, mut size): (*const std::os::raw::c_char, *const c_void, usize) =
-                (ptr::null(), ptr::null(), 0);
+            let (mut name, mut value, mut size): (
+                *const std::os::raw::c_char,
+                *const c_void,
+                usize,
+            ) = (ptr::null(), ptr::null(), 0);
             if unsafe { rdsys::rd_kafka_header_get_all(hdrs, i, &mut name, &mut value, &mut size) }
                 != Err::RD_KAFKA_RESP_ERR_NO_ERROR
             {
                 break;
             }
             let name: &'a [u8] = unsafe { CStr::from_ptr(name) }.to_bytes();
-            all.push((name, if value.is_null() { None } else { Some(bytes(value, size)) }));
+            all.push((
+                name,
+                if value.is_null() {
+                    None
+                } else {
+                    Some(bytes(value, size))
+                },
+            ));
         }
         all
     }
 
     fn error_text(&self) -> String {
-        unsafe { CStr::from_ptr(rdsys::rd_kafka_message_errstr(self.0)) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(rdsys::rd_kafka_message_errstr(self.0)) }
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -212,12 +244,24 @@ fn push_json_str(out: &mut Vec<u8>, text: &str) {
 fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(ABC[(n >> 18) as usize & 63]);
         out.push(ABC[(n >> 12) as usize & 63]);
-        out.push(if chunk.len() > 1 { ABC[(n >> 6) as usize & 63] } else { b'=' });
-        out.push(if chunk.len() > 2 { ABC[n as usize & 63] } else { b'=' });
+        out.push(if chunk.len() > 1 {
+            ABC[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if chunk.len() > 2 {
+            ABC[n as usize & 63]
+        } else {
+            b'='
+        });
     }
 }
 
@@ -293,7 +337,9 @@ fn render(out: &mut Vec<u8>, parts: &[Part], topic: &str, m: &Rec<'_>) {
 }
 
 fn wall_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// One assigned partition's state in a run (as the Python loop's positions,
@@ -321,7 +367,9 @@ impl Batch {
     /// (librdkafka waits until it has `max` or the time is up).
     fn fill(&mut self, max: usize, timeout_ms: i32) {
         self.clear();
-        let n = unsafe { rdsys::rd_kafka_consume_batch_queue(self.queue, timeout_ms, self.msgs.as_mut_ptr(), max) };
+        let n = unsafe {
+            rdsys::rd_kafka_consume_batch_queue(self.queue, timeout_ms, self.msgs.as_mut_ptr(), max)
+        };
         self.len = n.max(0) as usize;
     }
 
@@ -380,7 +428,7 @@ impl<'py> Run<'py> {
     }
 
     /// A finished partition: fetch no more of it (as the Python loop's _pause).
-    fn mark_done(&mut self, c: &BaseConsumer, p: i32) {
+    fn mark_done(&mut self, c: &BaseConsumer<Counts>, p: i32) {
         let topic = self.topic.clone();
         if let Some(part) = self.partition(p) {
             if !part.done {
@@ -393,7 +441,7 @@ impl<'py> Run<'py> {
     }
 
     /// StopTracker.sweep and .over: why the run is over, if it is.
-    fn over(&mut self, c: &BaseConsumer) -> Option<&'static str> {
+    fn over(&mut self, c: &BaseConsumer<Counts>) -> Option<&'static str> {
         let past_until = self.rules.until.is_some_and(|u| wall_ms() > u as f64);
         let exit_at_end = self.rules.exit_at_end;
         let mut finished = Vec::new();
@@ -402,7 +450,9 @@ impl<'py> Run<'py> {
             if part.done {
                 continue;
             }
-            if (exit_at_end && part.stop.is_some_and(|s| part.position >= s)) || (past_until && part.at_eof) {
+            if (exit_at_end && part.stop.is_some_and(|s| part.position >= s))
+                || (past_until && part.at_eof)
+            {
                 finished.push(p as i32);
             }
         }
@@ -420,7 +470,9 @@ impl<'py> Run<'py> {
     }
 
     fn idle_left(&self) -> Option<Duration> {
-        self.rules.idle.map(|idle| idle.saturating_sub(self.last_activity.elapsed()))
+        self.rules
+            .idle
+            .map(|idle| idle.saturating_sub(self.last_activity.elapsed()))
     }
 
     /// An error from librdkafka: a partition's end is noted, errors that end
@@ -445,7 +497,7 @@ impl<'py> Run<'py> {
     }
 
     /// One record: COUNT when --count is reached.
-    fn take(&mut self, c: &BaseConsumer, m: &Rec<'_>) -> Option<&'static str> {
+    fn take(&mut self, c: &BaseConsumer<Counts>, m: &Rec<'_>) -> Option<&'static str> {
         let (p, offset) = (m.0.partition, m.0.offset);
         let (exit_at_end, until) = (self.rules.exit_at_end, self.rules.until);
         let part = self.partition(p)?;
@@ -480,7 +532,11 @@ impl<'py> Run<'py> {
     }
 
     /// The records of a batch in order; COUNT when --count is reached.
-    fn take_batch(&mut self, c: &BaseConsumer, batch: &Batch) -> PyResult<Option<&'static str>> {
+    fn take_batch(
+        &mut self,
+        c: &BaseConsumer<Counts>,
+        batch: &Batch,
+    ) -> PyResult<Option<&'static str>> {
         for &ptr in &batch.msgs[..batch.len] {
             let m = Rec(unsafe { &*ptr });
             if m.0.err != Err::RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -497,7 +553,7 @@ impl<'py> Run<'py> {
         Ok(None)
     }
 
-    fn run(&mut self, c: &BaseConsumer, batch: &mut Batch) -> PyResult<&'static str> {
+    fn run(&mut self, c: &BaseConsumer<Counts>, batch: &mut Batch) -> PyResult<&'static str> {
         loop {
             if let Some(reason) = self.over(c) {
                 self.write_out(true)?;
@@ -510,7 +566,9 @@ impl<'py> Run<'py> {
                 // follower sees each record as it arrives), then wait for
                 // the next message with the GIL released.
                 self.write_out(true)?;
-                let wait = self.idle_left().map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT));
+                let wait = self
+                    .idle_left()
+                    .map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT));
                 let ms = (wait.as_millis() as i32).max(1);
                 self.py.detach(|| batch.fill(1, ms));
             }
@@ -525,85 +583,230 @@ impl<'py> Run<'py> {
     }
 }
 
-/// Read `topic`'s partitions from `positions` [(partition, offset)] and write
-/// each record rendered by `parts` (the template: [(kind, argument)], see
-/// `Part`) and `delimiter` through `sink` until a stop rule applies; `ends`:
-/// each partition's end offset at start (-e).
-/// Returns (reason, handled, [(partition, next offset)]).
-#[pyfunction]
-#[pyo3(signature = (config, topic, positions, ends, parts, delimiter, count, exit_at_end, until_ms, idle_timeout, sink))]
-#[allow(clippy::too_many_arguments)]
-pub fn consume<'py>(
-    py: Python<'py>,
-    config: Vec<(String, String)>,
-    topic: String,
-    positions: Vec<(i32, i64)>,
-    ends: Vec<(i32, i64)>,
-    parts: Vec<(String, Vec<u8>)>,
-    delimiter: Vec<u8>,
-    count: Option<u64>,
-    exit_at_end: bool,
-    until_ms: Option<i64>,
-    idle_timeout: Option<f64>,
-    sink: Bound<'py, PyAny>,
-) -> PyResult<(&'static str, u64, Vec<(i32, i64)>)> {
-    let parts = parts.into_iter().map(|(k, a)| part(&k, a)).collect::<PyResult<Vec<_>>>()?;
-    let mut cfg = ClientConfig::new();
-    for (k, v) in &config {
-        cfg.set(k, v);
+/// One librdkafka consumer for a whole `kafka consume` run (no group): the
+/// connection check (metadata and the client's error reports, handed to
+/// Python as codes and texts, which keeps the words and exit codes shared
+/// with the librdkafka engine), the start offsets, then the loop.
+#[pyclass(module = "mqcli_native")]
+pub struct NativeConsumer {
+    consumer: BaseConsumer<Counts>,
+}
+
+#[pymethods]
+impl NativeConsumer {
+    /// A consumer with librdkafka's `config`; ValueError (librdkafka's words) when it refuses them.
+    #[new]
+    fn new(config: Vec<(String, String)>) -> PyResult<Self> {
+        Ok(NativeConsumer {
+            consumer: create(&config)?,
+        })
     }
-    let consumer: BaseConsumer<DefaultConsumerContext> =
-        cfg.create().map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let mut tpl = TopicPartitionList::with_capacity(positions.len());
-    let mut partitions: Vec<Option<Partition>> = Vec::new();
-    for &(p, o) in &positions {
-        tpl.add_partition_offset(&topic, p, Offset::Offset(o)).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let i = usize::try_from(p).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        if partitions.len() <= i {
-            partitions.resize_with(i + 1, || None);
+
+    /// Serve the client's queued events (waiting up to `timeout` seconds for
+    /// the first), keeping its error reports for `errors()`.  Raw events, not
+    /// BaseConsumer::poll, which keeps only the code of an error (the TLS and
+    /// SASL words need its text).  Python calls this before the loop, with
+    /// nothing assigned, so no message is dropped.
+    fn poll(&self, py: Python<'_>, timeout: f64) {
+        let client = self.consumer.client();
+        let queue = unsafe { rdsys::rd_kafka_queue_get_consumer(client.native_ptr()) };
+        if queue.is_null() {
+            return;
         }
-        let stop = if exit_at_end { ends.iter().find(|(q, _)| *q == p).map(|&(_, e)| e) } else { None };
-        partitions[i] = Some(Partition { position: o, stop, done: false, at_eof: false });
-    }
-    consumer.assign(&tpl).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let queue = unsafe { rdsys::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
-    if queue.is_null() {
-        return Err(PyValueError::new_err("librdkafka has no consumer queue"));
-    }
-    let mut batch = Batch { queue, msgs: vec![ptr::null_mut(); BATCH], len: 0 };
-    let mut run = Run {
-        py,
-        topic,
-        rules: Rules {
-            count,
-            exit_at_end,
-            until: until_ms,
-            idle: idle_timeout.map(|s| Duration::from_secs_f64(s.max(0.0))),
-        },
-        parts,
-        delimiter,
-        sink,
-        out: Vec::with_capacity(OUT_CHUNK + (OUT_CHUNK >> 2)),
-        partitions,
-        handled: 0,
-        last_activity: Instant::now(),
-    };
-    let ran = run.run(&consumer, &mut batch);
-    drop(batch); // the queue goes before the consumer
-                 // However the run ended (a signal, a closed pipe), whole records already
-                 // rendered are handed on before the exception goes back to Python.
-    let reason = match ran {
-        Ok(reason) => reason,
-        Err(e) => {
-            let _ = run.write_out(false);
-            return Err(e);
+        let mut wait_ms = (timeout.max(0.0) * 1000.0) as i32;
+        for _ in 0..64 {
+            let q = queue as usize; // a pointer is not Send; librdkafka's queues are thread-safe
+            let event = if wait_ms > 0 {
+                py.detach(|| unsafe {
+                    rdsys::rd_kafka_queue_poll(q as *mut rdsys::rd_kafka_queue_t, wait_ms) as usize
+                }) as *mut rdsys::rd_kafka_event_t
+            } else {
+                unsafe { rdsys::rd_kafka_queue_poll(queue, 0) }
+            };
+            wait_ms = 0;
+            if event.is_null() {
+                break;
+            }
+            unsafe {
+                if rdsys::rd_kafka_event_type(event) == rdsys::RD_KAFKA_EVENT_ERROR {
+                    let code = rdsys::rd_kafka_event_error(event) as i32;
+                    let text = CStr::from_ptr(rdsys::rd_kafka_event_error_string(event))
+                        .to_string_lossy()
+                        .into_owned();
+                    client.context().report(
+                        code,
+                        text,
+                        rdsys::rd_kafka_event_error_is_fatal(event) != 0,
+                    );
+                }
+                rdsys::rd_kafka_event_destroy(event);
+            }
         }
-    };
-    let positions = run
-        .partitions
-        .iter()
-        .enumerate()
-        .filter_map(|(p, part)| part.as_ref().map(|part| (p as i32, part.position)))
-        .collect();
-    Ok((reason, run.handled, positions))
+        unsafe { rdsys::rd_kafka_queue_destroy(queue) };
+    }
+
+    /// The error reports since the last call: [(code, name, text, fatal)].
+    fn errors(&self) -> Vec<(i32, Option<String>, String, bool)> {
+        take_errors(self.consumer.client())
+    }
+
+    /// Cluster metadata, as NativeProducer.metadata.
+    fn metadata(
+        &self,
+        py: Python<'_>,
+        topic: Option<String>,
+        timeout: f64,
+    ) -> (Option<ErrorTuple>, Vec<TopicTuple>) {
+        metadata(py, self.consumer.client(), topic, timeout)
+    }
+
+    /// Each partition's (low, high) watermarks from the broker: ([(partition, low, high)], None),
+    /// or (partial list, the first request's error).
+    fn watermarks(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        partitions: Vec<i32>,
+        timeout: f64,
+    ) -> (Vec<(i32, i64, i64)>, Option<ErrorTuple>) {
+        let consumer = &self.consumer;
+        let timeout = Duration::from_secs_f64(timeout.max(0.0));
+        py.detach(|| {
+            let mut marks = Vec::with_capacity(partitions.len());
+            for p in partitions {
+                match consumer.fetch_watermarks(&topic, p, timeout) {
+                    Ok((lo, hi)) => marks.push((p, lo, hi)),
+                    Err(e) => return (marks, Some(request_error(&e))),
+                }
+            }
+            (marks, None)
+        })
+    }
+
+    /// The first offset at or after `ms` of each partition ([(partition, offset)];
+    /// -1 where there is none), or the request's error.
+    fn offsets_for_times(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        partitions: Vec<i32>,
+        ms: i64,
+        timeout: f64,
+    ) -> PyResult<(Vec<(i32, i64)>, Option<ErrorTuple>)> {
+        let mut tpl = TopicPartitionList::with_capacity(partitions.len());
+        for &p in &partitions {
+            tpl.add_partition_offset(&topic, p, Offset::Offset(ms))
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        }
+        let consumer = &self.consumer;
+        let timeout = Duration::from_secs_f64(timeout.max(0.0));
+        let answer = py.detach(|| consumer.offsets_for_times(tpl, timeout));
+        Ok(match answer {
+            Ok(found) => {
+                let offsets = found
+                    .elements()
+                    .iter()
+                    .map(|e| (e.partition(), e.offset().to_raw().unwrap_or(-1)))
+                    .collect();
+                (offsets, None)
+            }
+            Err(e) => (Vec::new(), Some(request_error(&e))),
+        })
+    }
+
+    /// Read `topic`'s partitions from `positions` [(partition, offset)] and write
+    /// each record rendered by `parts` (the template: [(kind, argument)], see
+    /// `Part`) and `delimiter` through `sink` until a stop rule applies; `ends`:
+    /// each partition's end offset at start (-e).
+    /// Returns (reason, handled, [(partition, next offset)]).
+    #[pyo3(signature = (topic, positions, ends, parts, delimiter, count, exit_at_end, until_ms, idle_timeout, sink))]
+    #[allow(clippy::too_many_arguments)]
+    fn consume<'py>(
+        &self,
+        py: Python<'py>,
+        topic: String,
+        positions: Vec<(i32, i64)>,
+        ends: Vec<(i32, i64)>,
+        parts: Vec<(String, Vec<u8>)>,
+        delimiter: Vec<u8>,
+        count: Option<u64>,
+        exit_at_end: bool,
+        until_ms: Option<i64>,
+        idle_timeout: Option<f64>,
+        sink: Bound<'py, PyAny>,
+    ) -> PyResult<(&'static str, u64, Vec<(i32, i64)>)> {
+        let parts = parts
+            .into_iter()
+            .map(|(k, a)| part(&k, a))
+            .collect::<PyResult<Vec<_>>>()?;
+        let consumer = &self.consumer;
+        let mut tpl = TopicPartitionList::with_capacity(positions.len());
+        let mut partitions: Vec<Option<Partition>> = Vec::new();
+        for &(p, o) in &positions {
+            tpl.add_partition_offset(&topic, p, Offset::Offset(o))
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let i = usize::try_from(p).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            if partitions.len() <= i {
+                partitions.resize_with(i + 1, || None);
+            }
+            let stop = if exit_at_end {
+                ends.iter().find(|(q, _)| *q == p).map(|&(_, e)| e)
+            } else {
+                None
+            };
+            partitions[i] = Some(Partition {
+                position: o,
+                stop,
+                done: false,
+                at_eof: false,
+            });
+        }
+        consumer
+            .assign(&tpl)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let queue = unsafe { rdsys::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
+        if queue.is_null() {
+            return Err(PyValueError::new_err("librdkafka has no consumer queue"));
+        }
+        let mut batch = Batch {
+            queue,
+            msgs: vec![ptr::null_mut(); BATCH],
+            len: 0,
+        };
+        let mut run = Run {
+            py,
+            topic,
+            rules: Rules {
+                count,
+                exit_at_end,
+                until: until_ms,
+                idle: idle_timeout.map(|s| Duration::from_secs_f64(s.max(0.0))),
+            },
+            parts,
+            delimiter,
+            sink,
+            out: Vec::with_capacity(OUT_CHUNK + (OUT_CHUNK >> 2)),
+            partitions,
+            handled: 0,
+            last_activity: Instant::now(),
+        };
+        let ran = run.run(consumer, &mut batch);
+        drop(batch); // the queue goes before the consumer
+                     // However the run ended (a signal, a closed pipe), whole records already
+                     // rendered are handed on before the exception goes back to Python.
+        let reason = match ran {
+            Ok(reason) => reason,
+            Err(e) => {
+                let _ = run.write_out(false);
+                return Err(e);
+            }
+        };
+        let positions = run
+            .partitions
+            .iter()
+            .enumerate()
+            .filter_map(|(p, part)| part.as_ref().map(|part| (p as i32, part.position)))
+            .collect();
+        Ok((reason, run.handled, positions))
+    }
 }

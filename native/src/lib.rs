@@ -34,11 +34,13 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rdkafka::bindings as rdsys;
-use rdkafka::client::ClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::client::{Client, ClientContext};
+use rdkafka::config::{ClientConfig, FromClientConfigAndContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+};
 
 /// How much of the input is asked for per read (as mqcli.core.readers.CHUNK).
 const CHUNK: usize = 1 << 16;
@@ -80,10 +82,25 @@ impl ClientContext for Counts {
 
     fn error(&self, error: KafkaError, reason: &str) {
         let code = error.rdkafka_error_code();
-        if let Some(RDKafkaErrorCode::Fatal) = code {
+        self.report(
+            code.map_or(-1, |c| c as i32),
+            reason.to_string(),
+            code == Some(RDKafkaErrorCode::Fatal),
+        );
+    }
+}
+
+// The consumer of `kafka consume` (consume::NativeConsumer) keeps its error
+// reports in the same place; the delivery counts stay unused there.
+impl rdkafka::consumer::ConsumerContext for Counts {}
+
+impl Counts {
+    /// Keep one error report of the client (a fatal one also flags the client).
+    fn report(&self, code: i32, text: String, fatal: bool) {
+        if fatal {
             self.fatal.store(true, Relaxed);
         }
-        let entry = (code.map_or(-1, |c| c as i32), reason.to_string());
+        let entry = (code, text);
         let mut errors = self.errors.lock().unwrap();
         // A retrying client repeats itself ("1/1 brokers are down" after each
         // attempt): repeats would push the one report that names the cause
@@ -112,7 +129,10 @@ impl ProducerContext for Counts {
             self.failed.fetch_add(1, Relaxed);
             self.failed_bytes.fetch_add(size, Relaxed);
             let (name, text) = describe(e);
-            self.failures.lock().unwrap().push((line as u64, name, text));
+            self.failures
+                .lock()
+                .unwrap()
+                .push((line as u64, name, text));
         }
     }
 }
@@ -121,8 +141,12 @@ impl ProducerContext for Counts {
 fn code_names(code: RDKafkaErrorCode) -> (Option<String>, String) {
     match rdsys::rd_kafka_resp_err_t::try_from(code as i32) {
         Ok(raw) => unsafe {
-            let name = CStr::from_ptr(rdsys::rd_kafka_err2name(raw)).to_string_lossy().into_owned();
-            let text = CStr::from_ptr(rdsys::rd_kafka_err2str(raw)).to_string_lossy().into_owned();
+            let name = CStr::from_ptr(rdsys::rd_kafka_err2name(raw))
+                .to_string_lossy()
+                .into_owned();
+            let text = CStr::from_ptr(rdsys::rd_kafka_err2str(raw))
+                .to_string_lossy()
+                .into_owned();
             (Some(name), text)
         },
         Err(_) => (None, code.to_string()),
@@ -137,7 +161,10 @@ fn describe(e: &KafkaError) -> (Option<String>, String) {
 }
 
 fn is_purged(name: &Option<String>) -> bool {
-    matches!(name.as_deref(), Some("_PURGE_QUEUE") | Some("_PURGE_INFLIGHT"))
+    matches!(
+        name.as_deref(),
+        Some("_PURGE_QUEUE") | Some("_PURGE_INFLIGHT")
+    )
 }
 
 /// Records split out of a stream of chunks by a delimiter, as
@@ -151,7 +178,11 @@ struct Splitter {
 
 impl Splitter {
     fn new() -> Self {
-        Splitter { buf: Vec::with_capacity(CHUNK * 2), start: 0, scan: 0 }
+        Splitter {
+            buf: Vec::with_capacity(CHUNK * 2),
+            start: 0,
+            scan: 0,
+        }
     }
 
     /// Append a chunk, first dropping the records already handed out.
@@ -229,7 +260,10 @@ impl<'a, 'py> Loop<'a, 'py> {
     }
 
     fn settled(&self) -> (u64, u64) {
-        (self.counts().settled.load(Relaxed), self.counts().settled_bytes.load(Relaxed))
+        (
+            self.counts().settled.load(Relaxed),
+            self.counts().settled_bytes.load(Relaxed),
+        )
     }
 
     /// Serve delivery reports for up to `timeout` (the GIL released while
@@ -276,7 +310,12 @@ impl<'a, 'py> Loop<'a, 'py> {
         let (failed, failed_bytes) = (c.failed.load(Relaxed), c.failed_bytes.load(Relaxed));
         self.sink.call_method1(
             "progress",
-            (settled - failed, failed + self.refused, settled_bytes - failed_bytes, self.handed_line),
+            (
+                settled - failed,
+                failed + self.refused,
+                settled_bytes - failed_bytes,
+                self.handed_line,
+            ),
         )?;
         Ok(())
     }
@@ -284,7 +323,7 @@ impl<'a, 'py> Loop<'a, 'py> {
     /// A fatal client error (e.g. an idempotent producer id the ACLs refuse)
     /// goes to the sink as librdkafka's underlying (code, text): it raises.
     fn check_fatal(&self) -> PyResult<()> {
-        if let Some((code, name, text)) = fatal_error(self.producer) {
+        if let Some((code, name, text)) = fatal_error(self.producer.client()) {
             self.sink.call_method1("fatal", (code, name, text))?;
         }
         Ok(())
@@ -297,7 +336,9 @@ impl<'a, 'py> Loop<'a, 'py> {
         let mut deadline = Instant::now() + self.wait;
         loop {
             let (settled, settled_bytes) = self.settled();
-            if self.handed - settled <= max_messages && self.handed_bytes - settled_bytes <= max_size {
+            if self.handed - settled <= max_messages
+                && self.handed_bytes - settled_bytes <= max_size
+            {
                 return Ok(());
             }
             self.poll(WAIT_STEP)?;
@@ -321,7 +362,8 @@ impl<'a, 'py> Loop<'a, 'py> {
     /// delivery report, said with `why`.
     fn abandon(&mut self, why: String) -> PyResult<()> {
         self.purged_because = Some(why);
-        self.producer.purge(PurgeConfig::default().queue().inflight());
+        self.producer
+            .purge(PurgeConfig::default().queue().inflight());
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.handed > self.settled().0 && Instant::now() < deadline {
             self.poll(WAIT_STEP)?;
@@ -334,8 +376,14 @@ impl<'a, 'py> Loop<'a, 'py> {
             c.settled.fetch_add(lost, Relaxed);
             c.failed.fetch_add(lost, Relaxed);
             self.progress()?;
-            self.sink
-                .call_method1("failed", (None::<u64>, None::<String>, format!("{lost} message(s) got no delivery report")))?;
+            self.sink.call_method1(
+                "failed",
+                (
+                    None::<u64>,
+                    None::<String>,
+                    format!("{lost} message(s) got no delivery report"),
+                ),
+            )?;
         }
         Ok(())
     }
@@ -399,7 +447,9 @@ impl<'a, 'py> Loop<'a, 'py> {
                 self.progress()?;
             }
             let (settled, settled_bytes) = self.settled();
-            if self.handed - settled > self.max_in_flight || self.handed_bytes - settled_bytes > self.max_bytes {
+            if self.handed - settled > self.max_in_flight
+                || self.handed_bytes - settled_bytes > self.max_bytes
+            {
                 self.wait_below(self.max_in_flight, self.max_bytes)?;
             }
         }
@@ -458,7 +508,11 @@ impl<'a, 'py> Loop<'a, 'py> {
     /// After the run, however it ended: every message handed over gets its
     /// report before we return (a second signal purges what is left).
     fn finish(&mut self) -> PyResult<()> {
-        let waited = if self.handed > self.settled().0 { self.wait_below(0, 0) } else { Ok(()) };
+        let waited = if self.handed > self.settled().0 {
+            self.wait_below(0, 0)
+        } else {
+            Ok(())
+        };
         let abandoned = if self.handed > self.settled().0 {
             self.abandon("not delivered before mqcli stopped".to_string())
         } else {
@@ -471,13 +525,16 @@ impl<'a, 'py> Loop<'a, 'py> {
 }
 
 /// The underlying error of a fatal client error: (code, name, text).
-fn fatal_error(producer: &BaseProducer<Counts>) -> Option<(i32, Option<String>, String)> {
-    if !producer.context().fatal.load(Relaxed) {
+fn fatal_error(client: &Client<Counts>) -> Option<(i32, Option<String>, String)> {
+    if !client.context().fatal.load(Relaxed) {
         return None;
     }
     let mut buf = [0 as c_char; 512];
-    let code = unsafe { rdsys::rd_kafka_fatal_error(producer.client().native_ptr(), buf.as_mut_ptr(), buf.len()) };
-    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
+    let code =
+        unsafe { rdsys::rd_kafka_fatal_error(client.native_ptr(), buf.as_mut_ptr(), buf.len()) };
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
     let name = code_name(code as i32);
     Some((code as i32, name, text))
 }
@@ -485,7 +542,11 @@ fn fatal_error(producer: &BaseProducer<Counts>) -> Option<(i32, Option<String>, 
 /// librdkafka's name of a raw error code ("_TRANSPORT").
 fn code_name(code: i32) -> Option<String> {
     match rdsys::rd_kafka_resp_err_t::try_from(code) {
-        Ok(raw) => Some(unsafe { CStr::from_ptr(rdsys::rd_kafka_err2name(raw)) }.to_string_lossy().into_owned()),
+        Ok(raw) => Some(
+            unsafe { CStr::from_ptr(rdsys::rd_kafka_err2name(raw)) }
+                .to_string_lossy()
+                .into_owned(),
+        ),
         Err(_) => None,
     }
 }
@@ -495,7 +556,9 @@ type ErrorTuple = (i32, Option<String>, String);
 
 fn error_tuple(code: i32) -> ErrorTuple {
     let text = match rdsys::rd_kafka_resp_err_t::try_from(code) {
-        Ok(raw) => unsafe { CStr::from_ptr(rdsys::rd_kafka_err2str(raw)) }.to_string_lossy().into_owned(),
+        Ok(raw) => unsafe { CStr::from_ptr(rdsys::rd_kafka_err2str(raw)) }
+            .to_string_lossy()
+            .into_owned(),
         Err(_) => format!("error {code}"),
     };
     (code, code_name(code), text)
@@ -503,6 +566,68 @@ fn error_tuple(code: i32) -> ErrorTuple {
 
 /// One topic of a metadata answer: (name, error, partition ids).
 type TopicTuple = (String, Option<ErrorTuple>, Vec<i32>);
+
+/// A librdkafka client with `config`; ValueError (librdkafka's words) when it refuses them.
+fn create<T: FromClientConfigAndContext<Counts>>(config: &[(String, String)]) -> PyResult<T> {
+    let mut cfg = ClientConfig::new();
+    for (k, v) in config {
+        cfg.set(k, v);
+    }
+    cfg.create_with_context(Counts::default())
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// A failed request's error as Python's NativeError takes it.
+fn request_error(e: &KafkaError) -> ErrorTuple {
+    error_tuple(e.rdkafka_error_code().map_or(-1, |c| c as i32))
+}
+
+/// The error reports of `client` since the last call: [(code, name, text, fatal)],
+/// a fatal one as its underlying error (as confluent-kafka's error_cb gives it).
+fn take_errors(client: &Client<Counts>) -> Vec<(i32, Option<String>, String, bool)> {
+    let taken = std::mem::take(&mut *client.context().errors.lock().unwrap());
+    taken
+        .into_iter()
+        .map(|(code, text)| {
+            if code == RDKafkaErrorCode::Fatal as i32 {
+                if let Some((c, name, t)) = fatal_error(client) {
+                    return (c, name, t, true);
+                }
+            }
+            (code, code_name(code), text, false)
+        })
+        .collect()
+}
+
+/// Cluster metadata (of one topic, or all): (error, topics); the request's
+/// error (code, name, text) or None, and [(topic, error or None, partitions)].
+fn metadata(
+    py: Python<'_>,
+    client: &Client<Counts>,
+    topic: Option<String>,
+    timeout: f64,
+) -> (Option<ErrorTuple>, Vec<TopicTuple>) {
+    let timeout = Duration::from_secs_f64(timeout.max(0.0));
+    let answer = py.detach(|| client.fetch_metadata(topic.as_deref(), timeout));
+    match answer {
+        Ok(md) => {
+            let topics = md
+                .topics()
+                .iter()
+                .map(|t| {
+                    let err = t.error().map(|e| error_tuple(e as i32));
+                    (
+                        t.name().to_string(),
+                        err,
+                        t.partitions().iter().map(|p| p.id()).collect(),
+                    )
+                })
+                .collect();
+            (None, topics)
+        }
+        Err(e) => (Some(request_error(&e)), Vec::new()),
+    }
+}
 
 /// One librdkafka producer for a whole `kafka produce` run: the connection
 /// check, the topic check and the loop (Python maps its errors to mqcli's,
@@ -517,13 +642,9 @@ impl NativeProducer {
     /// A producer with librdkafka's `config`; ValueError (librdkafka's words) when it refuses them.
     #[new]
     fn new(config: Vec<(String, String)>) -> PyResult<Self> {
-        let mut cfg = ClientConfig::new();
-        for (k, v) in &config {
-            cfg.set(k, v);
-        }
-        let producer: BaseProducer<Counts> =
-            cfg.create_with_context(Counts::default()).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(NativeProducer { producer })
+        Ok(NativeProducer {
+            producer: create(&config)?,
+        })
     }
 
     /// Serve the client's events (error reports) for up to `timeout` seconds;
@@ -543,49 +664,23 @@ impl NativeProducer {
     /// The error reports since the last call: [(code, name, text, fatal)],
     /// a fatal one as its underlying error (as confluent-kafka's error_cb gives it).
     fn errors(&self) -> Vec<(i32, Option<String>, String, bool)> {
-        let taken = std::mem::take(&mut *self.producer.context().errors.lock().unwrap());
-        taken
-            .into_iter()
-            .map(|(code, text)| {
-                if code == RDKafkaErrorCode::Fatal as i32 {
-                    if let Some((c, name, t)) = fatal_error(&self.producer) {
-                        return (c, name, t, true);
-                    }
-                }
-                (code, code_name(code), text, false)
-            })
-            .collect()
+        take_errors(self.producer.client())
     }
 
     /// The fatal error, if one happened: (code, name, text).
     fn fatal(&self) -> Option<ErrorTuple> {
-        fatal_error(&self.producer)
+        fatal_error(self.producer.client())
     }
 
     /// Cluster metadata (of one topic, or all): (error, topics); the request's
     /// error (code, name, text) or None, and [(topic, error or None, partitions)].
-    fn metadata(&self, py: Python<'_>, topic: Option<String>, timeout: f64) -> (Option<ErrorTuple>, Vec<TopicTuple>) {
-        let producer = &self.producer;
-        let timeout = Duration::from_secs_f64(timeout.max(0.0));
-        let answer = py.detach(|| producer.client().fetch_metadata(topic.as_deref(), timeout));
-        match answer {
-            Ok(md) => {
-                let topics = md
-                    .topics()
-                    .iter()
-                    .map(|t| {
-                        let err = t.error().map(|e| error_tuple(e as i32));
-                        (t.name().to_string(), err, t.partitions().iter().map(|p| p.id()).collect())
-                    })
-                    .collect();
-                (None, topics)
-            }
-            Err(e) => {
-                let code = e.rdkafka_error_code().map_or(-1, |c| c as i32);
-                let (code, name, text) = error_tuple(code);
-                (Some((code, name, text)), Vec::new())
-            }
-        }
+    fn metadata(
+        &self,
+        py: Python<'_>,
+        topic: Option<String>,
+        timeout: f64,
+    ) -> (Option<ErrorTuple>, Vec<TopicTuple>) {
+        metadata(py, self.producer.client(), topic, timeout)
     }
 
     /// Produce the records of `values` (arguments), then of `streams` (Python
@@ -619,11 +714,20 @@ impl NativeProducer {
         } else {
             let mut h = OwnedHeaders::new_with_capacity(headers.len());
             for (k, v) in &headers {
-                h = h.insert(Header { key: k, value: Some(v) });
+                h = h.insert(Header {
+                    key: k,
+                    value: Some(v),
+                });
             }
             Some(h)
         };
-        let shape = Shape { topic, key_separator, default_key, headers, partition };
+        let shape = Shape {
+            topic,
+            key_separator,
+            default_key,
+            headers,
+            partition,
+        };
         let mut run = Loop {
             py,
             producer: &self.producer,
@@ -651,13 +755,17 @@ impl NativeProducer {
 /// The librdkafka version this module was built with ("2.12.1").
 #[pyfunction]
 fn librdkafka_version() -> String {
-    unsafe { CStr::from_ptr(rdsys::rd_kafka_version_str()).to_string_lossy().into_owned() }
+    unsafe {
+        CStr::from_ptr(rdsys::rd_kafka_version_str())
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 #[pymodule]
 fn mqcli_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeProducer>()?;
-    m.add_function(wrap_pyfunction!(consume::consume, m)?)?;
+    m.add_class::<consume::NativeConsumer>()?;
     m.add_function(wrap_pyfunction!(librdkafka_version, m)?)?;
     Ok(())
 }

@@ -157,6 +157,30 @@ def test_what_it_does_not_cover_runs_the_python_loop(
         assert why.split()[0] in loop
 
 
+@pytest.mark.parametrize(
+    ("args", "client"),
+    [
+        (["--from", "-1h"], None),
+        (["--offset", "1", "-p", "0"], None),
+        # A group's committed offsets are read with confluent-kafka's consumer; the loop stays native.
+        (["--offset", "stored", "--group", "mqcli-test-never-committed"], "--offset stored"),
+    ],
+)
+def test_start_offsets_found_by_the_native_consumer(
+    cli: Callable[..., Any], topic: str, engine: str, args: list[str], client: str | None
+) -> None:
+    _fill(topic)
+    want, _ = _consume(cli, "librdkafka", topic, "-e", "-f", _TEMPLATE, *args)
+    got, err = _consume(cli, engine, topic, "-e", "-f", _TEMPLATE, *args)
+    assert got == want and want
+    if _native(engine):
+        assert _loop(err) == (
+            "native"
+            if client is None
+            else f"native, on confluent-kafka's client: {client} (the group's committed offsets)"
+        )
+
+
 def test_batches_of_every_compression_codec(cli: Callable[..., Any], topic: str, engine: str) -> None:
     from confluent_kafka import Producer
 

@@ -18,13 +18,9 @@ TYPER = {"typer", "click", "mqcli.cli.root", "mqcli.cli.lazy"}
 # A producer loads neither the --match filters nor the output writers (cli/io.py imports them lazily).
 CONSUMER_SIDE = {"mqcli.core.filters", "mqcli.core.writers"}
 CLIENT = {"librdkafka": "confluent_kafka", "kafka-python": "kafka", "native": "mqcli_native"}
-# What each engine's one-message consume imports (the native engine's
-# partition listing and offset lookup are still confluent-kafka's).
-CONSUME_CLIENTS = {
-    "librdkafka": {"confluent_kafka"},
-    "kafka-python": {"kafka"},
-    "native": {"mqcli_native", "confluent_kafka"},
-}
+# What each engine's one-message consume imports (the native engine's is
+# one librdkafka consumer in mqcli_native: no confluent-kafka, issue 15).
+CONSUME_CLIENTS = {"librdkafka": {"confluent_kafka"}, "kafka-python": {"kafka"}, "native": {"mqcli_native"}}
 # Imported on first use, which a one-message run of plain text never reaches (issue 15):
 # json (core/message.py and the modules that write JSON), datetime (the template
 # writer's timestamps), difflib (the config package's near-miss hints), and the

@@ -55,6 +55,10 @@ def test_sasl_wrong_password_is_exit_4(cli: Any, topic: str, profile_dir: Path, 
     assert "authentication failed" in r.stderr and f"{HOST}:{SASL_PORT}" in r.stderr and "profile sasl" in r.stderr
     assert "wrong-password" not in r.stderr
     assert time.monotonic() - started < 20
+    # A one-shot consume (the native engine's own consumer) names the same cause.
+    r = cli("kafka", "consume", topic, "--offset", "-1", "--count", "1")
+    assert r.exit_code == 4
+    assert "authentication failed" in r.stderr and f"{HOST}:{SASL_PORT}" in r.stderr and "profile sasl" in r.stderr
 
 
 @pytest.mark.parametrize(("mechanism", "left_out"), [("PLAIN", "username"), ("SCRAM-SHA-512", "password")])
@@ -96,6 +100,7 @@ def test_tls_untrusted_certificate_is_refused(cli: Any, topic: str, profile_dir:
     assert "does not verify" in r.stderr and f"{HOST}:{TLS_PORT}" in r.stderr
     r = cli("kafka", "consume", topic, "-e")
     assert r.exit_code == 4
+    assert "does not verify" in r.stderr and f"{HOST}:{TLS_PORT}" in r.stderr
 
 
 def test_tls_system_cas_do_not_trust_the_test_ca(cli: Any, topic: str, profile_dir: Path) -> None:

@@ -148,11 +148,21 @@ def consume(
     start = StartOffset("time", start_ms) if start_ms is not None else StartOffset.parse(offset or "beginning")
     if start.kind == "stored" and not group:
         raise UsageError("--offset stored needs --group (whose committed offsets to start from)")
-    consumer = partition_consumer(settings, topic, partitions=partition, profile=profile_name, group=group)
+    rules = StopRules(count=count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=rule)
+    consumer = partition_consumer(
+        settings,
+        topic,
+        partitions=partition,
+        profile=profile_name,
+        group=group,
+        start=start,
+        rules=rules,
+        writer=writer,
+    )
     try:
         consumer.seek(start)
         result = consumer.run(
-            StopRules(count=count, exit_at_end=exit_at_end, until_ms=until_ms, idle_timeout=idle, matcher=rule),
+            rules,
             writer.write,
             writer.flush,
             writer=writer,

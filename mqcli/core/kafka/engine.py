@@ -9,7 +9,8 @@ return, so mypy checks both engines against them) with the same behaviour:
     much faster at producing and consuming;
   - native: librdkafka as above, with produce for line/whole input and
     values given as arguments (the whole run, without confluent-kafka)
-    and the partition consumer's loop for raw/--format output
+    and the partition consumer for raw/--format output (the whole run,
+    without confluent-kafka, but for --offset stored: then the loop only)
     in mqcli's own Rust extension (mqcli-native, native/ in the source tree;
     built by `make install` when cargo is present): mqcli.core.kafka.native.
     Everything it does not cover runs as with librdkafka.
@@ -35,9 +36,11 @@ from mqcli.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings
-    from mqcli.core.kafka.common import ProduceOptions
+    from mqcli.core.kafka.common import ProduceOptions, StartOffset
     from mqcli.core.kafka.contract import Admin, GroupConsumer, PartitionConsumer, Producer, TransactionalProducer
     from mqcli.core.message import Message
+    from mqcli.core.stops import StopRules
+    from mqcli.core.writers import Writer
 
 KAFKA_PYTHON = "kafka-python"
 LIBRDKAFKA = "librdkafka"
@@ -195,12 +198,26 @@ def partition_consumer(
     partitions: Iterable[int] | None = None,
     profile: str | None = None,
     group: str | None = None,
+    start: StartOffset | None = None,
+    rules: StopRules | None = None,
+    writer: Writer | None = None,
 ) -> PartitionConsumer:
-    """A PartitionConsumer: seek(StartOffset), run(rules, handle, flush), close()."""
+    """A PartitionConsumer: seek(StartOffset), run(rules, handle, flush), close().
+    `start`, `rules`, `writer`: what seek and run will be given, when known up
+    front (the native engine covers some runs entirely, without confluent-kafka)."""
     if (settings.engine or resolve(settings).engine) == NATIVE:
-        from mqcli.core.kafka.native.consumer import PartitionConsumer as NativePartitionConsumer
+        from mqcli.core.kafka.native.consumer import open_partition_consumer
 
-        return NativePartitionConsumer(settings, topic, partitions=partitions, profile=profile, group=group)
+        return open_partition_consumer(
+            settings,
+            topic,
+            partitions=partitions,
+            profile=profile,
+            group=group,
+            start=start,
+            rules=rules,
+            writer=writer,
+        )
     if _rd(settings):
         from mqcli.core.kafka.librdkafka.consumer import PartitionConsumer as RdPartitionConsumer
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired
-from mqcli.core.kafka.common import sasl_credentials
+from mqcli.core.kafka.common import heartbeat_ms, sasl_credentials, session_ms
 from mqcli.core.logs import show_library_logs
 
 if TYPE_CHECKING:
@@ -259,6 +259,42 @@ def producer_config(settings: KafkaSettings, options: ProduceOptions, diagnosis:
     return cfg
 
 
+_PLACEHOLDER_GROUP = "mqcli-no-group"  # librdkafka wants a group.id; a consumer that only assigns never joins it
+# librdkafka stops fetching a partition while queued.min.messages (100,000) of
+# it wait in the local queue, then waits fetch.queue.backoff.ms (1 s by
+# default) before the next fetch -- although mqcli drains that queue in about
+# 0.1 s.  Reading a backlog then stalls for most of every second (1M messages:
+# 8.8 s instead of 1 s).
+_FETCH_QUEUE_BACKOFF_MS = 10
+# ...and with so short a backoff, 20,000 queued messages keep it just as busy:
+# peak RSS stays ~58 MB reading 100k or 1M messages (100,000: 65 -> 89 MB).
+_QUEUED_MIN_MESSAGES = 20_000
+
+
+def consumer_config(settings: KafkaSettings, diagnosis: Diagnosis, extra: dict[str, Any]) -> dict[str, Any]:
+    """librdkafka's settings for a consumer (both engines consume with them)."""
+    cfg = client_config(settings, diagnosis)
+    cfg.update(
+        {
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "fetch.queue.backoff.ms": _FETCH_QUEUE_BACKOFF_MS,
+            "queued.min.messages": _QUEUED_MIN_MESSAGES,
+            "fetch.wait.max.ms": int(settings.consumer.fetch_max_wait_ms),
+            "auto.offset.reset": settings.consumer.auto_offset_reset,
+            "allow.auto.create.topics": False,
+            "group.id": _PLACEHOLDER_GROUP,
+            # read_committed also makes the watermarks' high mark the last stable offset: -e stops there.
+            "isolation.level": settings.consumer.isolation_level,
+            "session.timeout.ms": session_ms(settings),
+            "heartbeat.interval.ms": heartbeat_ms(settings),
+        }
+    )
+    cfg.update(extra)
+    return cfg
+
+
 def _oauth_cb(settings: KafkaSettings, diagnosis: Diagnosis) -> Callable[[str], tuple[str, float, str]]:
     """librdkafka's OAUTHBEARER token callback, backed by mqcli's token source:
     librdkafka asks again at 80% of the expiry it is given.  A token that expired
@@ -373,6 +409,30 @@ def topic_partitions(metadata: Any, topic: str, settings: KafkaSettings, profile
     if t.error is not None:
         raise map_code(t.error, settings, profile, topic=topic)
     return sorted(t.partitions)
+
+
+def known_partitions(metadata: Any, topic: str) -> list[int]:
+    """Partition ids of `topic` in cluster metadata, sorted; [] when it is missing."""
+    t = metadata.topics.get(topic)
+    if (
+        t is None
+        or (t.error is not None and t.error.code() in (UNKNOWN_TOPIC_OR_PART, _UNKNOWN_TOPIC, _UNKNOWN_PARTITION))
+        or not t.partitions
+    ):
+        return []
+    return sorted(t.partitions)
+
+
+def check_denied(fetch: Callable[[float], Any], topic: str, settings: KafkaSettings, profile: str | None) -> None:
+    """Raise the authorization error when `topic` is hidden because the
+    principal may not DESCRIBE it (Kafka leaves such topics out of the
+    metadata of every topic; asked for by name it says why).  `fetch(timeout)`:
+    the topic's metadata, or None when the request failed (the caller's
+    NotFound stands; a broken connection shows on the next request)."""
+    md = fetch(max(settings.connect_timeout, 5.0))
+    t = md.topics.get(topic) if md is not None else None
+    if t is not None and t.error is not None and t.error.code() == TOPIC_AUTHORIZATION_FAILED:
+        raise map_code(t.error, settings, profile, topic=topic)
 
 
 def error_name(err: RdError) -> str:

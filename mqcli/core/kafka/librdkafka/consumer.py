@@ -27,16 +27,15 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 from confluent_kafka import Message as RdMessage
 
 from mqcli.core.errors import NotFound, UsageError
-from mqcli.core.kafka.common import ASSIGNORS, StartOffset, heartbeat_ms, session_ms
+from mqcli.core.kafka.common import ASSIGNORS, StartOffset
 from mqcli.core.kafka.hooks import LoopHooks, commit_retrying, group_hooks
 from mqcli.core.kafka.librdkafka.client import (
     Diagnosis,
     check_fatal,
-    client_config,
     kafka_errors,
-    map_error,
     wait_connected,
 )
+from mqcli.core.kafka.librdkafka.common import check_denied, consumer_config, known_partitions
 from mqcli.core.message import Message
 from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
 from mqcli.core.writers import batch_writer
@@ -52,16 +51,6 @@ Key = tuple[str, int]  # (topic, partition): hashable, cheap, and sorts like kaf
 _UNKNOWN = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
 # librdkafka names for --assignor; its "sticky" is only the cooperative kind.
 _ASSIGNORS = {"range": "range", "roundrobin": "roundrobin", "cooperative-sticky": "cooperative-sticky"}
-_PLACEHOLDER_GROUP = "mqcli-no-group"  # librdkafka wants a group.id; a consumer that only assigns never joins it
-# librdkafka stops fetching a partition while queued.min.messages (100,000) of
-# it wait in the local queue, then waits fetch.queue.backoff.ms (1 s by
-# default) before the next fetch -- although mqcli drains that queue in about
-# 0.1 s.  Reading a backlog then stalls for most of every second (1M messages:
-# 8.8 s instead of 1 s).
-_FETCH_QUEUE_BACKOFF_MS = 10
-# ...and with so short a backoff, 20,000 queued messages keep it just as busy:
-# peak RSS stays ~58 MB reading 100k or 1M messages (100,000: 65 -> 89 MB).
-_QUEUED_MIN_MESSAGES = 20_000
 # Unbound methods of the C message type, for map() and groupby() over a batch.
 _error = RdMessage.error
 _partition = RdMessage.partition
@@ -107,30 +96,6 @@ def to_message(m: Any) -> Message:
     )
 
 
-def consumer_config(settings: KafkaSettings, diagnosis: Diagnosis, extra: dict[str, Any]) -> dict[str, Any]:
-    """confluent-kafka's consumer settings (the native consume loop opens its own with the same)."""
-    cfg = client_config(settings, diagnosis)
-    cfg.update(
-        {
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "enable.partition.eof": True,
-            "fetch.queue.backoff.ms": _FETCH_QUEUE_BACKOFF_MS,
-            "queued.min.messages": _QUEUED_MIN_MESSAGES,
-            "fetch.wait.max.ms": int(settings.consumer.fetch_max_wait_ms),
-            "auto.offset.reset": settings.consumer.auto_offset_reset,
-            "allow.auto.create.topics": False,
-            "group.id": _PLACEHOLDER_GROUP,
-            # read_committed also makes the watermarks' high mark the last stable offset: -e stops there.
-            "isolation.level": settings.consumer.isolation_level,
-            "session.timeout.ms": session_ms(settings),
-            "heartbeat.interval.ms": heartbeat_ms(settings),
-        }
-    )
-    cfg.update(extra)
-    return cfg
-
-
 def _new_consumer(
     settings: KafkaSettings, profile: str | None, diagnosis: Diagnosis, extra: dict[str, Any]
 ) -> tuple[Consumer, Any]:
@@ -164,23 +129,19 @@ _DENIED_TO_ASSIGN = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_A
 
 
 def _partitions(metadata: Any, topic: str) -> list[int]:
-    t = metadata.topics.get(topic)
-    if t is None or (t.error is not None and t.error.code() in _UNKNOWN) or not t.partitions:
-        return []
-    return sorted(t.partitions)
+    return known_partitions(metadata, topic)
 
 
 def _denied(consumer: Any, topic: str, settings: KafkaSettings, profile: str | None) -> None:
-    """Raise the authorization error when `topic` is hidden because the
-    principal may not DESCRIBE it (Kafka leaves such topics out of the
-    metadata of every topic; asked for by name it says why)."""
-    try:
-        md = consumer.list_topics(topic, timeout=max(settings.connect_timeout, 5.0))
-    except KafkaException:
-        return  # the caller's NotFound stands; a broken connection shows on the next request
-    t = md.topics.get(topic)
-    if t is not None and t.error is not None and t.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-        raise map_error(KafkaException(t.error), settings, profile, topic=topic)
+    """check_denied on a confluent-kafka consumer."""
+
+    def fetch(timeout: float) -> Any:
+        try:
+            return consumer.list_topics(topic, timeout=timeout)
+        except KafkaException:
+            return None
+
+    check_denied(fetch, topic, settings, profile)
 
 
 class PartitionConsumer:

@@ -1,7 +1,8 @@
 """The native engine: librdkafka through confluent-kafka for everything, with
 `kafka produce` (line/whole input and values given as arguments: the whole run,
-without importing confluent-kafka; producer.py) and the hot loop of `kafka
-consume` (raw and --format output; consumer.py) in mqcli's own compiled
+without importing confluent-kafka; producer.py) and `kafka consume` (raw and
+--format output: the whole run, without confluent-kafka, consumer.py; with
+--offset stored the loop only, rd_consumer.py) in mqcli's own compiled
 extension, `mqcli_native` (Rust, PyO3 and the rdkafka crate; its source is
 native/ in the source tree, built by `make install` when cargo is present).
 

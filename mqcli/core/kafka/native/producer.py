@@ -27,7 +27,6 @@ from mqcli.core.delivery import DeliveryReport
 from mqcli.core.errors import UsageError
 from mqcli.core.kafka.librdkafka.common import (
     Diagnosis,
-    Metadata,
     NativeError,
     RequestFailed,
     check_fatal,
@@ -38,6 +37,7 @@ from mqcli.core.kafka.librdkafka.common import (
     wait_for_metadata,
 )
 from mqcli.core.kafka.native import module, native_config
+from mqcli.core.kafka.native.client import NativeClient, open_client
 from mqcli.core.message import Message
 from mqcli.core.readers import InputMode, MessageReader, ValueMessages, missing_key_separator
 
@@ -143,7 +143,7 @@ def open_producer(
     return producer
 
 
-class Producer:
+class Producer(NativeClient):
     """A librdkafka producer in mqcli_native, connected (or ConnectionFailed)."""
 
     loop = "native"  # for --debug: which loop send_all runs
@@ -156,36 +156,13 @@ class Producer:
         config: list[tuple[str, str]],
         diagnosis: Diagnosis,
     ) -> None:
-        self.settings = settings
-        self.profile = profile
         self.options = options
-        self.diagnosis = diagnosis
         self._idempotent = options.idempotence and options.acks == "all"
         # librdkafka's queue must hold the window (as the Python loop's: window + 1000).
         queue = str(_window(options) + 1000)
         config = [(k, queue if k == "queue.buffering.max.messages" else v) for k, v in config]
-        native = module()
-        assert native is not None  # open_producer checked
-        try:
-            self._client = native.NativeProducer(config)
-        except ValueError as e:
-            # librdkafka refused the settings (its own words).
-            raise UsageError(f"invalid producer settings: {e}") from None
+        super().__init__(settings, profile, diagnosis, open_client("producer", config))
         self._metadata = wait_for_metadata(self._fetch, self._serve, settings, profile, diagnosis)
-
-    def _fetch(self, timeout: float, topic: str | None = None) -> Metadata:
-        """One metadata request (all topics, or `topic`); RequestFailed with its error."""
-        error, topics = self._client.metadata(topic, timeout)
-        if error is not None:
-            raise RequestFailed(NativeError(*error))
-        return Metadata({name: (NativeError(*err) if err else None, parts) for name, err, parts in topics})
-
-    def _serve(self) -> None:
-        """Hand the client's error reports to the diagnosis; raise for a fatal one."""
-        self._client.poll(0)
-        for code, name, text, fatal in self._client.errors():
-            self.diagnosis(NativeError(code, name, text, fatal))
-        check_fatal(self.diagnosis, self.settings, self.profile)
 
     def partitions(self, topic: str) -> list[int]:
         """Partition ids of `topic`; NotFound when it does not exist."""
