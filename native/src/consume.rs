@@ -633,11 +633,7 @@ impl NativeConsumer {
                     let text = CStr::from_ptr(rdsys::rd_kafka_event_error_string(event))
                         .to_string_lossy()
                         .into_owned();
-                    client.context().report(
-                        code,
-                        text,
-                        rdsys::rd_kafka_event_error_is_fatal(event) != 0,
-                    );
+                    client.context().report(code, text);
                 }
                 rdsys::rd_kafka_event_destroy(event);
             }

@@ -25,7 +25,7 @@ mod consume;
 
 use std::ffi::CStr;
 use std::os::raw::c_char;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,6 @@ struct Counts {
     failed: AtomicU64,
     failed_bytes: AtomicU64,
     failures: Mutex<Vec<Failure>>,
-    fatal: AtomicBool,
     /// The client's error reports (code, text), the last ERRORS_KEPT: what
     /// Python's Diagnosis ranks to name a failed connection's cause.
     errors: Mutex<Vec<(i32, String)>>,
@@ -82,11 +81,7 @@ impl ClientContext for Counts {
 
     fn error(&self, error: KafkaError, reason: &str) {
         let code = error.rdkafka_error_code();
-        self.report(
-            code.map_or(-1, |c| c as i32),
-            reason.to_string(),
-            code == Some(RDKafkaErrorCode::Fatal),
-        );
+        self.report(code.map_or(-1, |c| c as i32), reason.to_string());
     }
 }
 
@@ -95,11 +90,8 @@ impl ClientContext for Counts {
 impl rdkafka::consumer::ConsumerContext for Counts {}
 
 impl Counts {
-    /// Keep one error report of the client (a fatal one also flags the client).
-    fn report(&self, code: i32, text: String, fatal: bool) {
-        if fatal {
-            self.fatal.store(true, Relaxed);
-        }
+    /// Keep one error report of the client.
+    fn report(&self, code: i32, text: String) {
         let entry = (code, text);
         let mut errors = self.errors.lock().unwrap();
         // A retrying client repeats itself ("1/1 brokers are down" after each
@@ -520,18 +512,29 @@ impl<'a, 'py> Loop<'a, 'py> {
         };
         let reported = self.report_failures();
         let progressed = self.progress();
-        waited.and(abandoned).and(reported).and(progressed)
+        // A fatal error (an idempotent producer id the ACLs refuse) purges
+        // what was queued: the messages are named above, the cause here.
+        // The waits check for one only while reports are outstanding.
+        let fatal = self.check_fatal();
+        waited
+            .and(abandoned)
+            .and(reported)
+            .and(progressed)
+            .and(fatal)
     }
 }
 
 /// The underlying error of a fatal client error: (code, name, text).
 fn fatal_error(client: &Client<Counts>) -> Option<(i32, Option<String>, String)> {
-    if !client.context().fatal.load(Relaxed) {
-        return None;
-    }
+    // Asked of librdkafka itself (an atomic read there), not of the error
+    // callback: a fatal error's delivery reports (_FATAL) can be served
+    // before its error event is.
     let mut buf = [0 as c_char; 512];
     let code =
         unsafe { rdsys::rd_kafka_fatal_error(client.native_ptr(), buf.as_mut_ptr(), buf.len()) };
+    if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        return None;
+    }
     let text = unsafe { CStr::from_ptr(buf.as_ptr()) }
         .to_string_lossy()
         .into_owned();
