@@ -221,6 +221,21 @@ def for_rabbit(msg: Message, target: Endpoint, keys: KeyFrom | None = None) -> M
     (seconds) when none is given, with KAFKA_TIMESTAMP_HEADER (ms).  The
     routing key: the endpoint's, else the message's own, else its key
     (text) -- unless `keys` (--key-from) puts the key in a header or drops it."""
+    if keys is None and not msg.headers and not msg.properties and msg.routing_key is None:
+        # A Kafka record without headers (the common case, once per message):
+        # what the general path below makes of it, without its loops.
+        ts = msg.timestamp
+        routing_key = None
+        if msg.key is not None and target.queue is None and target.routing_key is None:
+            routing_key = msg.key.decode("utf-8", errors="replace")
+        if ts is None:
+            return Message(value=msg.value, routing_key=routing_key)
+        return Message(
+            value=msg.value,
+            headers=[(KAFKA_TIMESTAMP_HEADER, ts)],
+            properties={"timestamp": ts // 1000},
+            routing_key=routing_key,
+        )
     from mqcli.core.rabbit.convert import PROPERTY_TYPES
 
     headers: list[tuple[str, Any]] = []
