@@ -32,18 +32,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 from mqcli.core.delivery import DeliveryReport, ReportOutput
 from mqcli.core.errors import ConnectionFailed, DeliveryFailed, InputError, TimeoutExpired, UsageError
 from mqcli.core.message import Message, header_text
+from mqcli.core.settle import Ledger
 from mqcli.core.signals import DeferredSignals
 
 if TYPE_CHECKING:
     from mqcli.core.config import KafkaSettings, Profile
     from mqcli.core.kafka.common import StartOffset
     from mqcli.core.kafka.contract import GroupConsumer, Producer, TransactionalProducer
-    from mqcli.core.rabbit.client import RabbitClient, ReconnectPolicy
+    from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy
+    from mqcli.core.rabbit.publish import MessageTooLarge
     from mqcli.core.stops import StopRules
 
 KAFKA = "kafka"
@@ -219,6 +221,21 @@ def for_rabbit(msg: Message, target: Endpoint, keys: KeyFrom | None = None) -> M
     (seconds) when none is given, with KAFKA_TIMESTAMP_HEADER (ms).  The
     routing key: the endpoint's, else the message's own, else its key
     (text) -- unless `keys` (--key-from) puts the key in a header or drops it."""
+    if keys is None and not msg.headers and not msg.properties and msg.routing_key is None:
+        # A Kafka record without headers (the common case, once per message):
+        # what the general path below makes of it, without its loops.
+        ts = msg.timestamp
+        routing_key = None
+        if msg.key is not None and target.queue is None and target.routing_key is None:
+            routing_key = msg.key.decode("utf-8", errors="replace")
+        if ts is None:
+            return Message(value=msg.value, routing_key=routing_key)
+        return Message(
+            value=msg.value,
+            headers=[(KAFKA_TIMESTAMP_HEADER, ts)],
+            properties={"timestamp": ts // 1000},
+            routing_key=routing_key,
+        )
     from mqcli.core.rabbit.convert import PROPERTY_TYPES
 
     headers: list[tuple[str, Any]] = []
@@ -483,6 +500,26 @@ class Target(Protocol):
     # refuse it without sending it (`precheck(msg) -> str | None`: no origin).
 
 
+@runtime_checkable
+class PipelinedTarget(Protocol):
+    """A target that confirms later than it sends (RabbitTarget): `submit`
+    returns before the batch is confirmed, and each outcome is reported as
+    it comes -- `confirmed(published message)`, whose `line` is the number
+    `submit` gave it, or `refused(number, why)` -- to the callbacks given
+    to `pipeline`; `wait` returns once nothing is outstanding.  Every
+    message goes to `label`."""
+
+    label: str
+
+    def pipeline(
+        self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None], window: int
+    ) -> None: ...
+
+    def submit(self, batch: list[Message], first: int) -> None: ...
+
+    def wait(self) -> None: ...
+
+
 class _NoOutput:
     """A ReportOutput that says nothing: the per-batch report only records."""
 
@@ -615,10 +652,36 @@ class ExactlyOnceTarget:
 # Unconfirmed messages a RabbitMQ target lets out: as many as the largest batch
 # a source hands over (a queue source's prefetch), so a batch goes out whole.
 MOVE_CONFIRM_WINDOW = 1000
+# ... and when batches are pipelined (a Kafka source: Relay.pipeline), as
+# many as a poll batch: the messages a SIGKILL can leave confirmed but not
+# committed are then those unconfirmed plus those confirmed since the last
+# commit, about one poll batch each (max_poll_records, 500), as before.
+PIPELINE_WINDOW = 500
+
+
+def _ignore(*_args: object) -> None:
+    pass
+
+
+def _named(e: MessageTooLarge, message: Callable[[int], Message]) -> MessageTooLarge:
+    """The publisher names a message too large by its `line` (here: its number
+    in the batch or the ledger): the same error naming its source message."""
+    from mqcli.core.rabbit.publish import MessageTooLarge
+
+    text = re.sub(r"^line (\d+): ", lambda m: f"{describe(message(int(m[1])))}: ", e.message)
+    return MessageTooLarge(f"{text}; it stays in the source", hint=e.hint)
 
 
 class RabbitTarget:
-    """Publishes with confirms and mandatory (an unroutable message is refused)."""
+    """Publishes with confirms and mandatory (an unroutable message is refused).
+
+    `send` publishes a batch and waits for its confirms.  Pipelined
+    (`pipeline`, then `submit` and `wait`) a batch goes out while the
+    confirms of earlier ones are outstanding (up to the window), and each
+    outcome is reported as it comes: the published message (its `line` the
+    number `submit` gave it) or (number, why) refused."""
+
+    pipelines = True  # every message goes to the one endpoint (`label`): see Relay.pipeline
 
     def __init__(
         self,
@@ -633,26 +696,34 @@ class RabbitTarget:
 
         self.client = client
         self.endpoint = endpoint
+        self.label = endpoint.text
         self.keys = keys  # --key-from
         self.notify = notify
-        # --reconnect: a connection lost during a batch is opened again and
-        # the batch's unconfirmed messages sent again (duplicates: at most
-        # those, counted in `resent`); without it the loss ends the move (exit 4).
+        # --reconnect: a connection lost while messages are unconfirmed is
+        # opened again and they are sent again (duplicates: at most those,
+        # counted in `resent`); without it the loss ends the move (exit 4).
         self.reconnect = reconnect or ReconnectPolicy()
         self.reconnects = 0
         self.resent = 0
+        self._attempts = self.reconnect.attempts  # left for this outage (full again after progress)
+        self._handed = 0  # messages handed to the publisher since the last outage
         # The window is a batch's messages at most (the source settles a batch
         # only once all of it is confirmed anyway): sending a whole batch, then
         # waiting once, instead of stopping at every 256 for confirms.
         window = MOVE_CONFIRM_WINDOW
         if endpoint.queue is not None:
-            settings = PublishSettings(exchange="", routing_key=endpoint.queue, mandatory=True, window=window)
+            self.settings = PublishSettings(exchange="", routing_key=endpoint.queue, mandatory=True, window=window)
         else:
-            settings = PublishSettings(
+            self.settings = PublishSettings(
                 exchange=endpoint.exchange, routing_key=endpoint.routing_key, mandatory=True, window=window
             )
-        self._refused: list[tuple[int, str]] = []
-        self.publisher = Publisher(client, settings, lambda _m: None, self._on_fail)
+        self._refused: Callable[[int, str], None] = _ignore
+        self.publisher = Publisher(client, self.settings, _ignore, self._fail)
+
+    @property
+    def refuses_in_advance(self) -> bool:
+        """Whether `precheck` may refuse a message (then a source looks at each one before taking it)."""
+        return self.keys is not None and self.keys.mode == "routing-key"
 
     def where(self, msg: Message) -> str:
         return self.endpoint.text
@@ -672,85 +743,137 @@ class RabbitTarget:
             out.properties["delivery_mode"] = PERSISTENT
         return out
 
-    def _on_fail(self, msg: Message, why: str) -> None:
-        self._refused.append((msg.line if msg.line is not None else -1, why))
+    def _fail(self, msg: Message, why: str) -> None:
+        self._refused(msg.line if msg.line is not None else -1, why)
+
+    def pipeline(self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None], window: int) -> None:
+        """Pipelined from now on: outcomes go to `confirmed` (the published
+        message) and `refused` (its number, why), up to `window` unconfirmed."""
+        from mqcli.core.rabbit.publish import Publisher
+
+        if window != self.settings.window:
+            self.settings = replace(self.settings, window=window)
+            self.publisher.close()
+            self.publisher = Publisher(self.client, self.settings, _ignore, self._fail)
+        self.publisher.on_ok = confirmed
+        self._refused = refused
 
     def send(self, batch: list[Message]) -> Refusals:
-        from mqcli.core.rabbit.client import ConnectionLost, ReconnectPolicy
         from mqcli.core.rabbit.publish import MessageTooLarge
 
-        self._refused = []
-        self._reopen_if_lost()
-        todo = list(range(len(batch)))  # what is left to publish (again), in batch order
-        attempts = self.reconnect.attempts
+        refused: list[tuple[int, str]] = []
+        self.publisher.on_ok = _ignore
+        self._refused = lambda number, why: refused.append((number, why))
         try:
-            while True:
-                handed: set[int] = set()
-                try:
-                    self._publish(batch, todo, handed)
-                    break
-                except ConnectionLost as lost:
-                    if self.reconnect.attempts <= 0:
-                        raise
-                    # Confirmed and refused ones are settled; the rest goes again.
-                    unconfirmed = {m.line for m in self.publisher.take_pending()}
-                    settled = len(handed) - len(unconfirmed)
-                    refused = {i for i, _why in self._refused}
-                    todo = [i for i in todo if i not in refused and (i in unconfirmed or i not in handed)]
-                    if settled > 0:
-                        attempts = self.reconnect.attempts  # progress since the last outage: the full budget again
-                    r = self.reconnect
-                    attempts -= self.client.reconnect(ReconnectPolicy(attempts, r.first, r.longest), lost, self.notify)
-                    self.publisher = self.publisher.renew()
-                    self.reconnects += 1
-                    self.resent += len(unconfirmed)
-                    if unconfirmed:
-                        self.notify(f"sending {len(unconfirmed)} unconfirmed message(s) again (duplicates possible)")
+            self.submit(batch, 0)
+            self.wait()
         except MessageTooLarge as e:
-            # The publisher names the message by its `line`: here, its place in the batch.
-            text = re.sub(r"^line (\d+): ", lambda m: f"{describe(batch[int(m[1])])}: ", e.message)
-            raise MessageTooLarge(f"{text}; it stays in the source", hint=e.hint) from None
-        if any(i < 0 for i, _ in self._refused):
+            raise _named(e, batch.__getitem__) from None
+        if any(i < 0 for i, _ in refused):
             raise DeliveryFailed("RabbitMQ refused a message that cannot be named")
-        return [(batch[i], why) for i, why in self._refused]
+        return [(batch[i], why) for i, why in refused]
 
-    def _publish(self, batch: list[Message], todo: list[int], handed: set[int]) -> None:
-        """Publish batch[i] for each i of `todo` (`handed`: those that reached
-        basic_publish) and wait for their confirms."""
-        for i in todo:
-            converted = self.convert(batch[i])
+    def submit(self, batch: list[Message], first: int) -> None:
+        """Publish `batch`, numbered from `first` (each one's `line`), without
+        waiting for more confirms than the window needs; a message refused
+        before it is sent is reported at once."""
+        self._reopen_if_lost()
+        todo: list[Message] = []
+        refused = self._refused
+        for i, msg in enumerate(batch):
+            converted = self.convert(msg)
             if isinstance(converted, str):
-                self._refused.append((i, converted))
+                refused(first + i, converted)
                 continue
-            converted.line = i  # a Message of its own (for_rabbit made it): no copy needed
+            converted.line = first + i  # a Message of its own (for_rabbit made it): no copy needed
+            todo.append(converted)
+        self._send(todo)
+
+    def wait(self) -> None:
+        """Wait until every message published is confirmed or refused
+        (through lost connections, with --reconnect: the unconfirmed ones
+        are sent again)."""
+        from mqcli.core.rabbit.client import ConnectionLost
+
+        while True:
             try:
-                self.publisher.publish(converted, flush=False)
-                handed.add(i)  # after: one lost before basic_publish is simply published again
+                self.publisher.finish()
+                return
+            except ConnectionLost as lost:
+                self._send(self._recover(lost))
+
+    def _send(self, todo: list[Message]) -> None:
+        """Publish `todo` in order; the last one flushes (sent at once, the
+        confirms that arrived taken in).  A lost connection (--reconnect) is
+        opened again and what was unconfirmed sent again before the rest."""
+        from mqcli.core.rabbit.client import ConnectionLost
+
+        publish = self.publisher.publish
+        i, last = 0, len(todo) - 1
+        flushed = not todo
+        while i <= last:
+            msg = todo[i]
+            try:
+                publish(msg, flush=i == last)
+                flushed = i == last
+                i += 1
+            except ConnectionLost as lost:
+                again = self._recover(lost)
+                # One lost before basic_publish is simply published (once) after them.
+                rest = todo[i + 1 :] if any(m is msg for m in again) else todo[i:]
+                todo, i, last = [*again, *rest], 0, len(again) + len(rest) - 1
+                publish = self.publisher.publish
+                flushed = not todo
+                continue
             except InputError as e:
                 if type(e) is not InputError:
                     raise  # MessageTooLarge: the broker closed the channel
-                self._refused.append((i, e.message))  # e.g. a property of the wrong type from JSON Lines
-        self.publisher.finish()
+                self._refused(msg.line if msg.line is not None else -1, e.message)  # e.g. a property of the wrong type
+                i += 1
+            self._handed += 1
+        if not flushed:
+            self.wait()  # the last one was refused before it was sent: the rest still goes out now
+
+    def _recover(self, lost: ConnectionLost, *, idle: bool = False) -> list[Message]:
+        """Open the lost connection again (--reconnect N: up to N attempts, the
+        budget full again after progress) and return the unconfirmed
+        messages, to be sent again.  `idle`: found lost before a batch; with
+        nothing unconfirmed it is opened again once even without --reconnect
+        (pika answers heartbeats only while it is driven, and a move that
+        follows a quiet source drives it only when messages come)."""
+        from mqcli.core.rabbit.client import ReconnectPolicy
+
+        unconfirmed = self.publisher.take_pending()
+        r = self.reconnect
+        if r.attempts <= 0:
+            if unconfirmed or not idle:
+                raise lost
+            self.client.reconnect(ReconnectPolicy(attempts=1, first=0.0), lost, self.notify)
+        else:
+            if self._handed > len(unconfirmed):
+                self._attempts = r.attempts  # some were settled since the last outage
+            self._attempts -= self.client.reconnect(
+                ReconnectPolicy(self._attempts, r.first, r.longest), lost, self.notify
+            )
+        self.publisher = self.publisher.renew()
+        self.reconnects += 1
+        self._handed = 0
+        if unconfirmed:
+            self.resent += len(unconfirmed)
+            self.notify(f"sending {len(unconfirmed)} unconfirmed message(s) again (duplicates possible)")
+        return unconfirmed
 
     def _reopen_if_lost(self) -> None:
-        """Before a batch nothing is unconfirmed, so a connection lost while
-        the source had nothing to give is simply opened again (once): pika
-        answers heartbeats only while it is driven, and a move that follows
-        a quiet source drives it only when messages come."""
-        from mqcli.core.rabbit.client import ConnectionLost, ReconnectPolicy, amqp_errors
+        """A connection lost between batches is opened again here (see _recover's `idle`)."""
+        from mqcli.core.rabbit.client import ConnectionLost, amqp_errors
 
         try:
             if not self.client.connection.is_open:
                 raise ConnectionLost(f"connection to RabbitMQ at {self.client.where()} lost")
             with amqp_errors(self.client):
                 self.client.connection.process_data_events(time_limit=0)
-            return
         except ConnectionLost as lost:
-            r = self.reconnect
-            policy = r if r.attempts > 0 else ReconnectPolicy(attempts=1, first=0.0)
-            self.client.reconnect(policy, lost, self.notify)
-            self.reconnects += 1
-        self.publisher = self.publisher.renew()
+            self._send(self._recover(lost, idle=True))
 
     def close(self) -> None:
         self.publisher.close()
@@ -774,6 +897,12 @@ class OriginTarget(RabbitTarget):
         super().__init__(client, Endpoint(RABBIT, "--to-origin"), notify, reconnect)
         self.strip_death = strip_death
         self.exchanges: dict[str, bool] = {}  # exchange -> whether it exists (asked once)
+
+    pipelines = False  # each message goes where it came from: counted per origin, a batch at a time
+
+    @property
+    def refuses_in_advance(self) -> bool:
+        return True  # a message without death information, an origin exchange gone
 
     def where(self, msg: Message) -> str:
         origin = origin_of(msg)
@@ -1033,10 +1162,16 @@ class Refused(DeliveryFailed):
 class Relay:
     """Batches source messages and delivers them to the target; see the module doc.
 
-    `pending` holds what was taken but is not confirmed yet.  `broken` is set
-    while a delivery is under way and stays set when it did not finish (a
-    refusal, a lost connection): from then on nothing more may be
-    acknowledged, and `deliver` refuses to run again.
+    `pending` holds what was taken but is not handed to the target yet.
+    `broken` is set while a delivery is under way and stays set when it did
+    not finish (a refusal, a lost connection): from then on nothing more may
+    be acknowledged, and `deliver` refuses to run again.
+
+    Pipelined (`pipeline()`: a Kafka source to a RabbitMQ endpoint), `deliver`
+    publishes the batch and returns without waiting for its confirms; the
+    relay is then the consumer's hooks.Deferral: the consumer's marks are
+    held in `ledger` and released to it as the confirms come (`settle`
+    waits for all of them).
     """
 
     def __init__(
@@ -1073,6 +1208,10 @@ class Relay:
         # messages already delivered may come again (at most).
         self.reconnects = 0
         self.redelivered = 0
+        self.ledger: Ledger[Any] | None = None  # pipelined: see pipeline()
+        self._pipe: PipelinedTarget | None = None  # the target, pipelined
+        self._counted = 0  # pipelined: confirmed messages counted in `targets`
+        self._refusals: list[tuple[int, str]] = []  # pipelined: (number, why) not handled yet
 
         # Optional on a target: one that sends everything one way and refuses
         # nothing in advance need not say so.
@@ -1090,9 +1229,124 @@ class Relay:
         at on its own: --rate/--speed, --dry-run, a target that may refuse one
         in advance (--to-origin, --key-from).  The consumer's `flush` is still
         `deliver`, and it marks a batch's offsets only after handing it over."""
-        if self.pace is not None or self.dry_run or not isinstance(self.target, KafkaTarget | ExactlyOnceTarget):
+        if self.pace is not None or self.dry_run:
             return None
-        return _RelayWriter(self)
+        target = self.target
+        if isinstance(target, KafkaTarget | ExactlyOnceTarget) or (
+            self.ledger is not None and not getattr(target, "refuses_in_advance", True)
+        ):
+            return _RelayWriter(self)
+        return None
+
+    # -- pipelined delivery (a Kafka source to RabbitMQ) ---------------------------------
+
+    def pipeline(self) -> bool:
+        """Deliver pipelined from now on, when the target can (a RabbitMQ
+        queue or exchange; not a dry run): whether it does.  The source must
+        then commit only what the relay releases (hooks.Deferral)."""
+        target = self.target
+        if self.dry_run or not getattr(target, "pipelines", False):
+            return False
+        assert isinstance(target, PipelinedTarget)
+        self.ledger = Ledger()
+        self._pipe = target
+        target.pipeline(self._confirmed, self._refused, PIPELINE_WINDOW)
+        return True
+
+    def bind(self, release: Callable[[Any, int], None]) -> None:
+        assert self.ledger is not None
+        self.ledger.release = release
+
+    def hold(self, key: Any, next_offset: int) -> None:
+        """A source's mark: released once every message taken before it is settled."""
+        ledger = self.ledger
+        assert ledger is not None
+        ledger.hold(key, next_offset, ledger.high + len(self.pending))
+
+    def settle(self) -> None:
+        """Deliver what is pending and wait until everything delivered is
+        settled (its held marks released).  Nothing after a broken delivery."""
+        if self.ledger is None:
+            self.deliver()
+        elif not self.broken:
+            self._pipelined(wait=True)
+
+    def _confirmed(self, msg: Message) -> None:
+        """The target confirmed the message numbered msg.line (once per message: kept short)."""
+        assert self.ledger is not None and msg.line is not None
+        self.ledger.settle(msg.line)
+        report = self.report
+        report.delivered += 1
+        report.bytes += len(msg.value or b"")
+
+    def _refused(self, number: int, why: str) -> None:
+        self._refusals.append((number, why))
+
+    def _pipelined(self, wait: bool) -> None:
+        """Hand what is pending to the target; then (`wait`, or after a
+        Ctrl-C/SIGTERM) wait for every confirm.  Refusals are handled here,
+        outside the target's callbacks."""
+        from mqcli.core.rabbit.publish import MessageTooLarge
+
+        ledger, target = self.ledger, self._pipe
+        assert ledger is not None and target is not None
+        self.broken = True
+        batch, self.pending = self.pending, []
+        try:
+            with DeferredSignals() as signals:
+                try:
+                    if batch:
+                        target.submit(batch, ledger.add(batch))
+                    if wait or signals.received is not None:
+                        target.wait()
+                except MessageTooLarge as e:
+                    raise _named(e, ledger.message) from None
+                if self._refusals:
+                    self._handle_refusals()
+        finally:
+            # Confirms come one by one: counted per destination here, in bulk.
+            delivered = self.report.delivered
+            self.targets[target.label] = self.targets.get(target.label, 0) + delivered - self._counted
+            self._counted = delivered
+        self.report.progress()
+        self.broken = False
+        signals.raise_received()
+
+    def _handle_refusals(self) -> None:
+        """Refusals of pipelined messages: skipped or dead-lettered ones are
+        settled; otherwise (or refused by the dead-letter target too) the
+        outstanding confirms are awaited, so that what came before is
+        released, and the move stops (Refused)."""
+        ledger = self.ledger
+        assert ledger is not None
+        refusals, self._refusals = sorted(self._refusals), []  # in the order they were taken
+        numbers = {id(ledger.message(n)): n for n, _why in refusals}
+        refused = [(ledger.message(n), why) for n, why in refusals]
+        self.report.failed += len(refused)
+        if self.dead_letter is not None:
+            left = self._dead_letter(refused)
+            gone = {id(m) for m, _why in left}
+            for msg, _why in refused:
+                if id(msg) not in gone:
+                    ledger.settle(numbers[id(msg)])
+            refused = left
+        elif self.skip_refused:
+            for msg, why in refused:
+                self.skipped += 1
+                self.warn(f"skipped: {describe(msg)}: {why} (acknowledged, --on-error skip)")
+                ledger.settle(numbers[id(msg)])
+            refused = []
+        if refused:
+            for msg, why in refused:
+                self.report.out.problem(f"not moved: {describe(msg)}: {why}")
+            # The outstanding confirms release what came before; a failure meanwhile changes nothing.
+            with contextlib.suppress(Exception):
+                assert self._pipe is not None
+                self._pipe.wait()
+            self.report.failed += len(self._refusals)  # refused meanwhile: counted, and they stay too
+            self._refusals = []
+            first, why = refused[0]
+            raise Refused(f"the target refused {describe(first)} ({why}); it stays in the source")
 
     def admit(self, msg: Message) -> bool:
         """Whether `msg` may be taken; False when the target would refuse it
@@ -1111,13 +1365,18 @@ class Relay:
         self, msg: Message, tick: Callable[[float], None] = time.sleep, stop: Callable[[], bool] = lambda: False
     ) -> bool:
         """--rate/--speed: wait until `msg` may go.  What is pending is delivered
-        first, so nothing waits unconfirmed.  False when `stop()` cut it short."""
+        first, and confirmed, so nothing waits unconfirmed -- except, pipelined,
+        over waits shorter than LONG_WAIT (a fast --rate: its confirms are
+        taken in with the next batch).  False when `stop()` cut it short."""
         if self.pace is None:
             return True
         wait = self.pace.delay(msg)
         if wait <= 0:
             return True
-        self.deliver()
+        if self.ledger is not None and wait >= LONG_WAIT:
+            self.settle()
+        else:
+            self.deliver()
         return pause(wait, tick, stop)
 
     def stop_error(self) -> Refused | None:
@@ -1143,6 +1402,9 @@ class Relay:
             raise DeliveryFailed("an earlier delivery did not complete; nothing after it is acknowledged")
         if self.dry_run:
             self._dry_run()
+            return
+        if self.ledger is not None:
+            self._pipelined(wait=False)
             return
         self.broken = True
         batch = self.pending
@@ -1228,6 +1490,10 @@ class _RelayWriter:
     def flush(self) -> None:
         self.relay.deliver()
 
+
+# Pipelined, a --rate/--speed wait this long (seconds) or longer waits with
+# nothing unconfirmed: the target's connection is not served meanwhile.
+LONG_WAIT = 1.0
 
 # --exactly-once: the poll batch, and so the transaction, holds up to this many
 # records (at least; kafka.consumer.max_poll_records when that is larger).
@@ -1490,9 +1756,14 @@ def from_kafka(
                 # consumer would commit (between batches, before its partitions
                 # are revoked) it delivers what is pending: one transaction.
                 setattr(consumer, "commit", lambda *_a, **_k: relay.deliver())  # noqa: B010 (a method replaced on purpose)
+            # To RabbitMQ: the next batch goes out while the last one's confirms
+            # are outstanding; the consumer commits only what the relay releases.
+            pipelined = relay.pipeline()
             finished = False
             try:
-                result = consumer.run(rules, paced, relay.deliver, writer=relay.batch_writer())
+                result = consumer.run(
+                    rules, paced, relay.deliver, writer=relay.batch_writer(), defer=relay if pipelined else None
+                )
                 finished = True
             finally:
                 if exactly_once:
@@ -1503,13 +1774,22 @@ def from_kafka(
                         consumer.close(commit=False)
                 else:
                     # Commit (after delivering what is pending) only when no delivery
-                    # broke off: then every marked offset's message was confirmed.  A
+                    # broke off: then every marked offset's message was confirmed --
+                    # pipelined, always: only released marks (confirmed messages) are
+                    # committable, so the last confirms are awaited first.  A
                     # run can end while the source's broker is away (restarting: the
                     # rest was read ahead): the commit is tried again as long as the
                     # group keeps the member, and a failure is not a success.
-                    committed = consumer.close(
-                        commit=not relay.broken, retry_for=float(settings.consumer.session_timeout)
-                    )
+                    late = None
+                    try:
+                        if pipelined:
+                            late = _settle_last(relay, raising=finished)
+                    finally:
+                        committed = consumer.close(
+                            commit=pipelined or not relay.broken, retry_for=float(settings.consumer.session_timeout)
+                        )
+                    if late is not None:
+                        raise late
                     if finished and not relay.broken and not committed:
                         raise ConnectionFailed(
                             f"moved {relay.report.delivered}, but the consumer group {group} could not commit "
@@ -1529,16 +1809,40 @@ def from_kafka(
                     floor = start_group(settings, profile.name, group, source.topic, start, apply=False)
                     rules = _above(rules, floor)
             plain = partition_consumer(settings, source.topic, profile=profile.name, group=group)
+            pipelined = relay.pipeline()  # (nothing is committed: no marks to hold)
+            finished = False
             try:
                 plain.seek(begin)
-                result = plain.run(rules, plain_take, relay.deliver)
-                relay.deliver()
+                result = plain.run(rules, plain_take, relay.deliver, writer=relay.batch_writer())
+                relay.settle()
+                finished = True
             finally:
-                plain.close()
+                try:
+                    if pipelined and not finished:
+                        _settle_last(relay, raising=False)  # the counts say what was confirmed
+                finally:
+                    plain.close()
     count = rules.count
     if result.reason == IDLE and (result.handled == 0 or (count is not None and result.handled < count)):
         got = f"{result.handled} of {count}" if count is not None else "no"
         raise TimeoutExpired(f"{got} messages from {source} within {timeout} of idle time")
+
+
+def _settle_last(relay: Relay, *, raising: bool) -> BaseException | None:
+    """A pipelined run's end: wait for the outstanding confirms, so that what
+    they release is committed.  Its error when `raising` (the run itself
+    ended well: the error is the run's), else None (the run's own error is
+    the one that counts; nothing more is confirmed).  A second Ctrl-C stops
+    the wait at once."""
+    if relay.broken:
+        relay.pending.clear()  # never sent: their marks stay held
+        return None
+    try:
+        relay.settle()
+    except Exception as e:
+        relay.pending.clear()
+        return e if raising else None
+    return None
 
 
 def _above(rules: StopRules, floor: dict[int, int]) -> StopRules:

@@ -1510,7 +1510,9 @@ def move_kafka_kafka(b: Bench) -> None:
         _move_rows(b, "move/kafka-kafka", scen, cases, run_case)
 
 
-PIPE_NOTE = "the unguarded pipe (the consumer does not wait for the target); acks=all (produce's default)"
+# The pipe's target gets the guarantee the move gives it (only the source side is
+# unguarded): Kafka produce's defaults are acks=all with idempotence, as the move's producer.
+PIPE_NOTE = "the unguarded pipe (the consumer does not wait for the target); acks=all, idempotent (produce's defaults)"
 
 
 def move_rabbit_kafka(b: Bench) -> None:
@@ -1545,8 +1547,14 @@ def move_kafka_rabbit(b: Bench) -> None:
     scen = f"Move {n:,} x {SIZE} B Kafka -> RabbitMQ"
     b.log(scen)
     cases = [
-        ("mqcli move", "mqcli", "consumer group committed after publisher confirms (mandatory)"),
-        ("mqcli kafka consume -o json | mqcli rabbit publish -i jsonl", "reference", PIPE_NOTE.split(";")[0]),
+        ("mqcli move", "mqcli", "consumer group committed after publisher confirms (mandatory), persistent"),
+        (
+            "mqcli kafka consume -o json | mqcli rabbit publish -i jsonl --persistent",
+            "reference",
+            # A Kafka record has no AMQP properties: without --persistent the pipe would
+            # publish transient messages, which RabbitMQ confirms without writing them.
+            PIPE_NOTE.split(";")[0] + "; --persistent, as the move publishes (delivery_mode 2), with confirms",
+        ),
     ]
     with b.kafka.topic("move-src") as src:
         _fill_topic(b, src, n)
@@ -1559,7 +1567,7 @@ def move_kafka_rabbit(b: Bench) -> None:
                 else:
                     cmd = _pipe(
                         b.tools.mqcli + ["kafka", "consume", src, "--offset", "beginning", "-e", "-o", "json"],
-                        b.tools.mqcli + ["rabbit", "publish", "--queue", q, "-i", "jsonl"],
+                        b.tools.mqcli + ["rabbit", "publish", "--queue", q, "-i", "jsonl", "--persistent"],
                     )
                 try:
                     if take(row, b.run(cmd, timeout=b.timeout(n, 200)), n):

@@ -135,7 +135,7 @@ def test_bench_runner_more_rows(bench_brokers: None, tmp_path: Path) -> None:
         ("avro-consume", "mqcli kafka consume -o json", "confluent-kafka AvroDeserializer loop"),
         ("move/kafka-kafka", "mqcli move", "mqcli kafka consume -o json | mqcli kafka produce -i jsonl"),
         ("move/rabbit-kafka", "mqcli move", "mqcli rabbit consume -o json | mqcli kafka produce -i jsonl"),
-        ("move/kafka-rabbit", "mqcli move", "mqcli kafka consume -o json | mqcli rabbit publish -i jsonl"),
+        ("move/kafka-rabbit", "mqcli move", "mqcli kafka consume -o json | mqcli rabbit publish -i jsonl --persistent"),
         ("stream-consume", "mqcli rabbit consume --offset first -e", "pika loop"),
     ]
     for sid, mine, ref in pairs:

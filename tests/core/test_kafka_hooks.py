@@ -3,7 +3,7 @@ become committed.  Pure: the engines' loops call these hooks."""
 
 from __future__ import annotations
 
-from mqcli.core.kafka.hooks import COMMIT_EVERY, LoopHooks, commit_retrying, group_hooks
+from mqcli.core.kafka.hooks import COMMIT_EVERY, LoopHooks, commit_retrying, group_hooks, held_marks
 from mqcli.core.message import Message
 
 
@@ -95,3 +95,36 @@ def test_commit_retrying_gives_up_after_its_time() -> None:
     events.clear()
     assert not commit_retrying(commit, 0.0, events.append, clock=lambda: now[0], sleep=sleep)
     assert events == ["commit on close failed: down"]
+
+
+class _Holder:
+    """A Deferral that holds every mark until `release_all`."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[int, int]] = []
+        self.release = lambda _k, _o: None
+
+    def bind(self, release: object) -> None:
+        self.release = release  # type: ignore[assignment]
+
+    def hold(self, key: int, next_offset: int) -> None:
+        self.held.append((key, next_offset))
+
+    def settle(self) -> None:
+        for key, offset in self.held:
+            self.release(key, offset)
+        self.held = []
+
+
+def test_held_marks_go_to_the_deferral_and_come_back_through_release() -> None:
+    done: dict[int, int] = {}
+    own = (lambda msg: done.update({-1: 0}), lambda key, off: done.update({key: off}))
+    # Without a deferral: the consumer's own functions.
+    assert held_marks(None, lambda m: m.partition or 0, *own, done.__setitem__) == own
+    holder = _Holder()
+    mark, mark_offset = held_marks(holder, lambda m: m.partition or 0, *own, done.__setitem__)
+    mark(Message(b"", topic="t", partition=1, offset=4))
+    mark_offset(2, 9)
+    assert done == {} and holder.held == [(1, 5), (2, 9)]
+    holder.settle()
+    assert done == {1: 5, 2: 9}

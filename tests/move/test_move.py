@@ -281,6 +281,78 @@ def test_sigterm_mid_move_between_topics_commits_only_what_arrived(
     assert {f"v{i}".encode() for i in range(done)} <= moved
 
 
+def test_sigterm_mid_move_to_a_queue_commits_only_what_was_confirmed(
+    cli: Callable[..., Run],
+    kafka_engine: str,
+    make_topic: Callable[..., str],
+    admin: Any,
+    amqp: Amqp,
+    queue: Callable[..., str],
+) -> None:
+    """Kafka -> RabbitMQ is pipelined (a batch goes out while the last one's
+    confirms are outstanding): a SIGTERM waits for the confirms, then commits
+    what they released -- every committed message is in the queue, and no
+    more than a poll batch beyond it (taken when the signal came)."""
+    src, q = make_topic(2), queue()
+    n = 20000
+    r = cli("kafka", "produce", src, input="".join(f"v{i}\n" for i in range(n)))
+    assert r.exit_code == 0, r.stderr
+    proc = Proc(["move", f"kafka:{src}", f"rabbit:{q}", "-e"])
+    try:
+        _wait_for(lambda: amqp.count(q) >= 2000 or proc.p.poll() is not None)
+        assert proc.p.poll() is None, "".join(proc.err_lines)
+        proc.p.send_signal(signal.SIGTERM)
+        code, _out, err = proc.finish()
+    finally:
+        proc.kill()
+    assert code == 143, err
+    done = sum(committed(admin, _group(f"kafka:{src}", f"rabbit:{q}")).values())
+    arrived = amqp.count(q)
+    assert 0 < done <= arrived <= done + 500 * 2, (done, arrived)  # at most a poll batch per partition beyond
+    assert arrived < n  # it really stopped in the middle
+    # The rest is moved by the next run: everything once at least.
+    r = cli("move", f"kafka:{src}", f"rabbit:{q}", "-e")
+    assert r.exit_code == 0, r.stderr
+    assert amqp.wait_count(q, n) >= n
+    assert set(amqp.bodies(q)) == {f"v{i}" for i in range(n)}
+
+
+def test_a_refusal_mid_pipeline_commits_what_came_before_it(
+    cli: Callable[..., Run],
+    kafka_engine: str,
+    make_topic: Callable[..., str],
+    admin: Any,
+    amqp: Amqp,
+    queue: Callable[..., str],
+    exchange: Callable[..., str],
+) -> None:
+    """Kafka -> RabbitMQ exchange, each record's key its routing key: one key
+    routes nowhere (unroutable, refused) in the middle of many batches.  The
+    move stops naming it; the group is committed up to a batch before it at
+    most, never past it; --on-error skip then moves the rest."""
+    src, q, x = make_topic(1), queue(), exchange("direct")
+    _bind(amqp, x, q, "ok")
+    n, bad = 3000, 1700
+    lines = "".join(f"{'nowhere' if i == bad else 'ok'}:v{i}\n" for i in range(n))
+    r = cli("kafka", "produce", src, "-K", ":", input=lines)
+    assert r.exit_code == 0, r.stderr
+    target = f"rabbit:exchange/{x}"
+    group = _group(f"kafka:{src}", target)
+    r = cli("move", f"kafka:{src}", target, "-e")
+    assert r.exit_code == 1, r.stderr
+    assert f"not moved: {src}[0]@{bad}: returned unroutable" in r.stderr
+    done = committed(admin, group).get(0, 0)
+    assert bad - 500 <= done <= bad, done
+    got = set(amqp.bodies(q))  # (taken from the queue)
+    assert {f"v{i}" for i in range(done)} <= got and f"v{bad}" not in got
+    r = cli("move", f"kafka:{src}", target, "-e", "--on-error", "skip")
+    assert r.exit_code == 0, r.stderr
+    assert f"skipped: {src}[0]@{bad}" in r.stderr
+    assert committed(admin, group) == {0: n}
+    assert amqp.wait_count(q, n - done - 1) >= n - done - 1
+    assert got | set(amqp.bodies(q)) == {f"v{i}" for i in range(n) if i != bad}
+
+
 def test_timeout_on_a_queue_is_an_error_only_when_nothing_moved(
     cli: Callable[..., Run], amqp: Amqp, queue: Callable[..., str]
 ) -> None:

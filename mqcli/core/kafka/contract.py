@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mqcli.core.errors import MqcliError
     from mqcli.core.kafka.acls import AclBinding
     from mqcli.core.kafka.common import DeliveryReport, RecordsBefore, ResetTarget, StartOffset
+    from mqcli.core.kafka.hooks import Deferral
     from mqcli.core.message import Message
     from mqcli.core.stops import RunResult, StopRules
     from mqcli.core.writers import Writer
@@ -62,9 +63,12 @@ class GroupConsumer(Protocol):
         flush: Callable[[], None],
         *,
         writer: Writer | None = None,
+        defer: Deferral[Any] | None = None,
     ) -> RunResult:
         """As PartitionConsumer.run; `handle` returning False stops the run
-        (that message is not committed)."""
+        (that message is not committed).  `defer`: marks are held there
+        until it releases them (their messages confirmed later; see
+        mqcli.core.kafka.hooks.Deferral)."""
 
     def mark(self, msg: Message) -> None:
         """Record that `msg` was handled: its offset may be committed."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from mqcli.core.message import Message
 
@@ -46,6 +46,48 @@ class LoopHooks(Generic[K]):
         self.flush()
         if self.after_batch is not None:
             self.after_batch()
+
+
+class Deferral(Protocol[K]):
+    """Where a group member's marks go when its output is confirmed only
+    later than it is handed over (`mqcli move` to RabbitMQ sends the next
+    batch while the confirms of the last are outstanding).  A mark is held
+    and comes back through `release(key, next_offset)` -- the consumer then
+    commits it as usual -- once every message handed over before it was
+    confirmed; `settle()` waits until all of them are (before partitions
+    are revoked)."""
+
+    def bind(self, release: Callable[[K, int], None]) -> None:
+        """Where held marks go when they are released."""
+
+    def hold(self, key: K, next_offset: int) -> None:
+        """A mark (`next_offset` of partition `key` is committable) that waits
+        for the messages handed over so far."""
+
+    def settle(self) -> None:
+        """Hand over what is pending and wait until everything handed over is settled."""
+
+
+def held_marks(
+    defer: Deferral[K] | None,
+    key: Callable[[Message], K],
+    mark: Callable[[Message], None],
+    mark_offset: Callable[[K, int], None],
+    release: Callable[[K, int], None],
+) -> tuple[Callable[[Message], None], Callable[[K, int], None]]:
+    """A group member's `mark` and `mark_offset` for one run: its own, or
+    with `defer` ones that hold each mark there until it is released
+    (through `release`: the consumer's own `mark_offset`, guarded)."""
+    if defer is None:
+        return mark, mark_offset
+    defer.bind(release)
+    hold = defer.hold
+
+    def held(msg: Message) -> None:
+        assert msg.offset is not None
+        hold(key(msg), msg.offset + 1)
+
+    return held, hold
 
 
 def group_hooks(

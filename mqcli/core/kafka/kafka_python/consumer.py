@@ -25,7 +25,7 @@ from mqcli.core.errors import NotFound, UsageError
 
 # The engine-neutral types live in common (shared with the librdkafka engine).
 from mqcli.core.kafka.common import ASSIGNORS, StartOffset, heartbeat_ms, session_ms
-from mqcli.core.kafka.hooks import LoopHooks, commit_retrying, group_hooks
+from mqcli.core.kafka.hooks import Deferral, LoopHooks, commit_retrying, group_hooks, held_marks
 from mqcli.core.kafka.kafka_python.client import bootstrapping, client_config, kafka_errors, map_error
 from mqcli.core.message import Message
 from mqcli.core.stops import COUNT, RunResult, StopRules, StopTracker
@@ -294,6 +294,7 @@ class GroupConsumer:
         self.revoked: set[TopicPartition] = set()
         self.exit_at_end = False
         self.flush: Callable[[], None] = lambda: None
+        self.defer: Deferral[TopicPartition] | None = None  # marks confirmed later (see run)
         self.consumer = _new_consumer(
             settings,
             profile,
@@ -320,6 +321,10 @@ class GroupConsumer:
 
     # -- rebalance callbacks (run inside poll(), on this thread) ---------------------
     def _on_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Held marks (run's `defer`) are not settled here, unlike librdkafka: this
+        # runs on kafka-python's I/O loop, where a synchronous commit of what they
+        # would release is refused (RuntimeError, "Cannot block on net.run()").
+        # Released later, they count only if the partition came back.
         self.commit([tp for tp in revoked])
         self.revoked.update(revoked)
         for tp in revoked:
@@ -362,6 +367,11 @@ class GroupConsumer:
     def _mark_offset(self, tp: TopicPartition, next_offset: int) -> None:
         self.done[tp] = next_offset
 
+    def _release(self, tp: TopicPartition, next_offset: int) -> None:
+        """A held mark released (see run's `defer`): committable unless the partition went meanwhile."""
+        if tp in self.consumer.assignment():
+            self.done[tp] = next_offset
+
     def commit(self, only: list[TopicPartition] | None = None) -> None:
         """Commit the handled offsets not committed yet (flushing output first)."""
         pending = {
@@ -381,17 +391,24 @@ class GroupConsumer:
         flush: Callable[[], None],
         *,
         writer: Writer | None = None,
+        defer: Deferral[TopicPartition] | None = None,
     ) -> RunResult:
-        """`writer`: the one `handle` writes to, which then takes whole batches (see _poll_loop)."""
+        """`writer`: the one `handle` writes to, which then takes whole batches
+        (see _poll_loop).  `defer`: the marks of handled messages are held
+        there until it releases them (hooks.Deferral), not committable at once."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
+        self.defer = defer
+        mark, mark_offset = held_marks(
+            defer, lambda m: TopicPartition(m.topic, m.partition), self.mark, self._mark_offset, self._release
+        )
         tracker = StopTracker(rules, stop_at=self.stop_at, on_done=lambda tp: _pause(self.consumer, tp))
         hooks: LoopHooks[TopicPartition] = group_hooks(
             handle,
             flush,
             writer,
-            mark=self.mark,
-            mark_offset=self._mark_offset,
+            mark=mark,
+            mark_offset=mark_offset,
             commit=self.commit,
             revoked=self.resolve_stops,
         )

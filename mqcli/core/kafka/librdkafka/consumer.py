@@ -28,7 +28,7 @@ from confluent_kafka import Message as RdMessage
 
 from mqcli.core.errors import NotFound, UsageError
 from mqcli.core.kafka.common import ASSIGNORS, StartOffset
-from mqcli.core.kafka.hooks import LoopHooks, commit_retrying, group_hooks
+from mqcli.core.kafka.hooks import Deferral, LoopHooks, commit_retrying, group_hooks, held_marks
 from mqcli.core.kafka.librdkafka.client import (
     Diagnosis,
     check_fatal,
@@ -56,6 +56,12 @@ _error = RdMessage.error
 _partition = RdMessage.partition
 _topic = RdMessage.topic
 _value = RdMessage.value
+
+
+def _key(msg: Message) -> Key:
+    """The partition of a Message read from Kafka."""
+    assert msg.topic is not None and msg.partition is not None
+    return (msg.topic, msg.partition)
 
 
 def _offset(m: RdMessage) -> int:
@@ -405,6 +411,7 @@ class GroupConsumer:
         self.revoked: set[Key] = set()
         self.exit_at_end = False
         self.flush: Callable[[], None] = lambda: None
+        self.defer: Deferral[Key] | None = None  # marks confirmed later (see run)
         self.diagnosis = Diagnosis()
         self._timeout = max(settings.connect_timeout * 3, 10.0)
         self.consumer, metadata = _new_consumer(
@@ -442,6 +449,8 @@ class GroupConsumer:
     # -- rebalance callbacks (served inside consume()/close(), on this thread) --------
     def _on_revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in partitions]
+        if self.defer is not None:
+            self.defer.settle()  # the held marks of these partitions are released before their last commit
         self.commit(keys)
         self._forget(keys)
         if keys:
@@ -496,6 +505,11 @@ class GroupConsumer:
     def _mark_offset(self, key: Key, next_offset: int) -> None:
         self.done[key] = next_offset
 
+    def _release(self, key: Key, next_offset: int) -> None:
+        """A held mark released (see run's `defer`): committable unless the partition went meanwhile."""
+        if key in self.assigned:
+            self.done[key] = next_offset
+
     def commit(self, only: list[Key] | None = None, *, asynchronous: bool = False) -> None:
         """Commit the handled offsets not committed yet (flushing output first)."""
         pending = {
@@ -522,10 +536,15 @@ class GroupConsumer:
         flush: Callable[[], None],
         *,
         writer: Writer | None = None,
+        defer: Deferral[Key] | None = None,
     ) -> RunResult:
-        """`writer`: the one `handle` writes to, which then takes whole batches (see _consume_loop)."""
+        """`writer`: the one `handle` writes to, which then takes whole batches
+        (see _consume_loop).  `defer`: the marks of handled messages are held
+        there until it releases them (hooks.Deferral), not committable at once."""
         self.flush = flush
         self.exit_at_end = rules.exit_at_end
+        self.defer = defer
+        mark, mark_offset = held_marks(defer, _key, self.mark, self._mark_offset, self._release)
 
         def commit() -> None:
             # Asynchronous between batches (throughput); the commits on revoke
@@ -542,8 +561,8 @@ class GroupConsumer:
             handle,
             flush,
             writer,
-            mark=self.mark,
-            mark_offset=self._mark_offset,
+            mark=mark,
+            mark_offset=mark_offset,
             commit=commit,
             revoked=self.resolve_stops,
         )
