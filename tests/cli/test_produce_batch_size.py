@@ -32,7 +32,7 @@ def options_seen(monkeypatch: pytest.MonkeyPatch) -> list[ProduceOptions]:
     """The ProduceOptions `produce` hands to the engine; the run stops there (exit code 2)."""
     seen: list[ProduceOptions] = []
 
-    def producer(settings: Any, options: ProduceOptions, profile: str | None = None) -> Any:
+    def producer(settings: Any, options: ProduceOptions, profile: str | None = None, messages: Any = None) -> Any:
         seen.append(options)
         raise UsageError("stopped before connecting")
 
