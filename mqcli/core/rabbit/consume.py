@@ -50,6 +50,10 @@ ACK_EVERY = 4
 # After the broker reports no ready message, how long to keep listening for
 # deliveries that were already on their way before stopping (--exit-when-empty).
 EMPTY_GRACE = 0.1
+# ... and how long after this consumer requeued a message, which comes back
+# to it (or goes to another consumer, or is dead-lettered) once the queue
+# has taken the nack.
+REQUEUE_GRACE = 1.0
 # A stream read with -e that got no delivery this long after attaching
 # attached past the end (a stream sends what it has at once).
 STREAM_FIRST_WAIT = 2.0
@@ -263,6 +267,20 @@ def consume(
             reconnected = True
 
 
+def _listen(conn: Any, seconds: float, inbox: deque[Any]) -> None:
+    """Handle broker events for `seconds`, or until a delivery is in the inbox.
+
+    process_data_events(time_limit) returns after the first event it
+    handles, such as the first frame of a delivery whose body has not
+    arrived yet, so one call is no wait at all on a busy machine."""
+    deadline = time.monotonic() + seconds
+    while not inbox:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        conn.process_data_events(time_limit=left)
+
+
 class _Acks:
     """Settles deliveries on one channel.
 
@@ -299,6 +317,7 @@ class _Acks:
         self._resubscribe = resubscribe
         self._held_here = 0  # held deliveries of the current consumer
         self._held_tags: list[int] = []  # in the order they came
+        self.requeued_at = -REQUEUE_GRACE  # when a delivery was last handed back to the queue
 
     @property
     def held(self) -> int:
@@ -333,6 +352,8 @@ class _Acks:
             if not self._on_receipt:
                 with amqp_errors(self._client):
                     self._ch.basic_nack(tag, requeue=outcome is not Outcome.REJECT)
+                if outcome is not Outcome.REJECT:
+                    self.requeued_at = time.monotonic()
         elif self._flush is None:
             if not self._on_receipt:
                 with amqp_errors(self._client):
@@ -505,8 +526,13 @@ def _consume_channel(
                     last_empty_check = now
                     ready, _consumers = client.queue_info(settings.queue)
                     if ready == 0:
+                        # A delivery already on its way, or a message this loop
+                        # just requeued: the broker may count it as ready only
+                        # once its queue has processed the nack (a quorum
+                        # queue's log applies it after the count was read).
+                        grace = max(EMPTY_GRACE, acks.requeued_at + REQUEUE_GRACE - now)
                         with amqp_errors(client):
-                            conn.process_data_events(time_limit=EMPTY_GRACE)
+                            _listen(conn, grace, inbox)
                         if not inbox:
                             stops.end(END)
                             break
