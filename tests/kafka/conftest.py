@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.engines import PYTHON_ENGINES, kafka_engines, native_built
 
 HOST = "127.0.0.1"
 # KAFKA_PORT_OFFSET: a private broker beside the shared one (brokers/README.md).
@@ -53,14 +54,14 @@ def kafka_env(kafka_broker: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 # Every Kafka test runs once per engine (test ids end in [librdkafka] or
 # [kafka-python]); modules listed here choose engines themselves.
-ENGINES = ("librdkafka", "kafka-python")
 ENGINE_NEUTRAL_MODULES = {"test_engine"}
-# The native engine (mqcli-native, built by `make install` when cargo is
-# present) differs from librdkafka only in the produce and consume loops: the
-# produce and consume tests run on it too ([native]) when it is built.
+# Modules whose commands the native engine runs (its produce and consume
+# loops, and the errors it maps itself): [native] as well, where it is built.
 NATIVE_MODULES = {
     "test_produce",
+    "test_produce_hostile",
     "test_consume",
+    "test_kcat",
     "test_native",
     "test_native_consume",
     "test_security",
@@ -71,22 +72,16 @@ NATIVE_MODULES = {
 NATIVE_ONLY_MODULES = {"test_native", "test_native_consume"}
 
 
-def _native_built() -> bool:
-    from mqcli.core.kafka.native import available
-
-    return available()
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames:
         module = metafunc.module.__name__.rsplit(".", 1)[-1]
-        engines = ["default"] if module in ENGINE_NEUTRAL_MODULES else list(ENGINES)
+        engines = ["default"] if module in ENGINE_NEUTRAL_MODULES else list(PYTHON_ENGINES)
         if module in NATIVE_ONLY_MODULES:
             # Its checks hold for every engine; they are about the native one
             # (librdkafka's Python loop where it is not built: never a skip).
-            engines = ["native" if _native_built() else "librdkafka"]
-        elif module in NATIVE_MODULES and _native_built():
-            engines.append("native")
+            engines = ["native" if native_built() else "librdkafka"]
+        elif module in NATIVE_MODULES:
+            engines = kafka_engines()
         metafunc.parametrize("engine", engines, indirect=True, scope="function")
 
 

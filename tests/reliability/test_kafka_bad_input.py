@@ -1,6 +1,6 @@
 """Bad input for the Kafka commands (issue 5) not already covered by
 tests/kafka: each case gets one clear line on stderr, its documented exit
-code, and nothing (more) sent.  Broker-facing cases run with both engines."""
+code, and nothing (more) sent.  Broker-facing cases run with every engine (tests/engines.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.engines import kafka_engines
 from tests.reliability.kafka_fixtures import BOOTSTRAP, Topics, kafka_env, kafka_topics, read_values  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.kafka
 
 TLS_DIR = ROOT / ".brokers" / "tls"
-ENGINES = ["kafka-python", "librdkafka"]
+ENGINES = kafka_engines()
 
 
 @pytest.fixture(params=ENGINES)
@@ -163,7 +164,7 @@ def test_empty_file_sends_nothing(kafka_env: dict[str, str], topic: str, tmp_pat
 
 
 # -- a message larger than the broker accepts ----------------------------------------------
-def test_oversized_message_reported_with_both_engines(kafka_env: dict[str, str], topic: str, engine: str) -> None:
+def test_oversized_message_reported_with_every_engine(kafka_env: dict[str, str], topic: str, engine: str) -> None:
     data = b"ok1\n" + b"x" * 1_200_000 + b"\nok3\n"  # message.max.bytes is ~1 MB
     r = mqcli("kafka", "--engine", engine, "produce", topic, env=kafka_env, input=data)
     assert r.returncode == 1, r.stderr
@@ -172,7 +173,7 @@ def test_oversized_message_reported_with_both_engines(kafka_env: dict[str, str],
     assert read_values(BOOTSTRAP, topic) == [b"ok1", b"ok3"]
 
 
-# -- unknown topic, wrong credentials, TLS that does not verify (both engines) ---------------
+# -- unknown topic, wrong credentials, TLS that does not verify (every engine) ---------------
 @pytest.mark.parametrize(
     "args", [["produce", "NOPE", "x"], ["consume", "NOPE", "-e"], ["group-consume", "-g", "g", "NOPE", "-e"]]
 )

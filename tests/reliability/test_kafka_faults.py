@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.engines import PYTHON_ENGINES, kafka_engines
 from tests.reliability.kafka_fixtures import (  # noqa: F401  (fixtures)
     BOOTSTRAP,
     CLUSTER_BOOTSTRAP,
@@ -48,12 +49,12 @@ N_PRODUCE = 200_000
 NOT_DELIVERED = re.compile(r"not delivered: line (\d+): (.*)")
 SUMMARY = re.compile(r"sent (\d+), failed (\d+)")
 NOT_SENT = re.compile(r"input from line (\d+) on was not sent")
-ENGINES = ["kafka-python", "librdkafka"]
+ENGINES = kafka_engines()
 
 
 @pytest.fixture(params=ENGINES)
 def engine_env(request: pytest.FixtureRequest, kafka_env: dict[str, str]) -> dict[str, str]:
-    """kafka_env with MQCLI_KAFKA_ENGINE set: each fault test runs with both engines."""
+    """kafka_env with MQCLI_KAFKA_ENGINE set: each fault test runs with every engine."""
     return {**kafka_env, "MQCLI_KAFKA_ENGINE": request.param}
 
 
@@ -236,6 +237,8 @@ def produce_numbered(env: dict[str, str], topic: str, n: int) -> None:
     assert p.returncode == 0, p.stderr[-2000:]
 
 
+# group-consume is librdkafka's or kafka-python's on every engine: the native one has no group consumer.
+@pytest.mark.parametrize("engine_env", PYTHON_ENGINES, indirect=True)
 def test_group_consume_exec_killed_and_restarted(
     engine_env: dict[str, str], kafka_topics: Any, unique_name: Any, kafka_figures: Any, tmp_path: Path
 ) -> None:
