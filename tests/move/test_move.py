@@ -441,8 +441,8 @@ def test_sigterm_while_a_queue_source_is_idle_acknowledges_what_was_written(
         amqp.publish(q, f"m{i}")
     proc = Proc(["move", f"rabbit:{q}", "-"])  # follows: no -e
     try:
-        _wait_for(lambda: amqp.count(q) == 0, timeout=20)
-        time.sleep(0.5)  # waiting for more now
+        # Written (perhaps not yet acknowledged): then it waits for more.
+        proc.wait_stdout_lines(3)
         started = time.monotonic()
         proc.p.send_signal(signal.SIGTERM)
         code, out, err = proc.finish(timeout=20)

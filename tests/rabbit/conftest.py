@@ -7,6 +7,7 @@ unique names per test and are deleted afterwards.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -155,6 +156,7 @@ class Proc:
             start_new_session=True,
         )
         self.err_lines: list[str] = []
+        self._out = b""  # stdout read by wait_stdout_lines, before finish() reads the rest
         self._t = threading.Thread(target=self._read_err, daemon=True)
         self._t.start()
 
@@ -176,6 +178,21 @@ class Proc:
                 raise AssertionError(f"no {text!r} on stderr within {timeout}s: {''.join(self.err_lines)}")
             time.sleep(0.05)
 
+    def wait_stdout_lines(self, n: int, timeout: float = 20) -> None:
+        """Until `n` lines were written to stdout (kept for finish())."""
+        assert self.p.stdout is not None
+        fd = self.p.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while self._out.count(b"\n") < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                got = self._out.count(b"\n")
+                raise AssertionError(f"{got} of {n} lines on stdout within {timeout}s: {''.join(self.err_lines)}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise AssertionError(f"mqcli closed stdout after {self._out!r}: {''.join(self.err_lines)}")
+            self._out += chunk
+
     def finish(self, timeout: float = 60) -> tuple[int, bytes, str]:
         # Not communicate(): the stderr pipe belongs to the reader thread.
         assert self.p.stdout is not None
@@ -185,7 +202,7 @@ class Proc:
         self.p.wait(timeout=timeout)
         reader.join(timeout=30)
         self._t.join(timeout=5)
-        out = box[0] if box else b""
+        out = self._out + (box[0] if box else b"")
         return self.p.returncode, out, "".join(self.err_lines)
 
     def kill(self) -> None:
