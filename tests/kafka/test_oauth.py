@@ -31,7 +31,7 @@ OAUTH_TLS_PORT = OAUTH_PORT + 1  # the same listener over TLS (SASL_SSL)
 KEYCLOAK = f"http://127.0.0.1:{os.environ.get('KEYCLOAK_PORT', '8180')}/realms/mqcli"
 TOKEN_URL = f"{KEYCLOAK}/protocol/openid-connect/token"
 SECRET = "mqcli-kafka-secret"
-TOKEN_LIFETIME = 60  # accessTokenLifespan of brokers/keycloak/mqcli-realm.json
+TOKEN_LIFETIME = 20  # accessTokenLifespan of brokers/keycloak/mqcli-realm.json
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
 
 

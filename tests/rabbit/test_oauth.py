@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 PORT = int(os.environ.get("RABBIT_AMQP_PORT", "5672"))
 MANAGEMENT = f"http://127.0.0.1:{os.environ.get('RABBIT_HTTP_PORT', '15672')}/api"
-TOKEN_LIFETIME = 60  # accessTokenLifespan of brokers/keycloak/mqcli-realm.json
+TOKEN_LIFETIME = 20  # accessTokenLifespan of brokers/keycloak/mqcli-realm.json
 KEYCLOAK = f"http://127.0.0.1:{os.environ.get('KEYCLOAK_PORT', '8180')}/realms/mqcli"
 TOKEN_URL = f"{KEYCLOAK}/protocol/openid-connect/token"
 SECRET = "mqcli-rabbitmq-secret"
