@@ -15,7 +15,10 @@ write: pika's own basic_publish builds three frame objects per message and
 writes each frame with its own socket send, which cost far more CPU than the
 broker needs per message.  Properties that do not vary between messages are
 encoded once, and a message of fixed destination and properties takes one
-struct.pack (fast_frames).  A batch goes straight to the socket when pika
+struct.pack (fast_frames).  A message's own properties and headers (a move
+from Kafka: timestamp, delivery mode, headers) are encoded without pika's
+objects (convert.encode_properties, pika's bytes), and to a fixed destination
+its frames again take one struct.pack (own_frames).  A batch goes straight to the socket when pika
 has nothing buffered (see _emit).
 
 Outcome per message, reported through callbacks with the Message (whose
@@ -47,7 +50,7 @@ from mqcli.core.delivery import DeliveryReport
 from mqcli.core.errors import DeliveryFailed, InputError, MqcliError
 from mqcli.core.message import Message
 from mqcli.core.rabbit.client import ConnectionLost, RabbitClient, ReconnectPolicy, amqp_errors, channel_error
-from mqcli.core.rabbit.convert import build_properties
+from mqcli.core.rabbit.convert import build_properties, encode_properties
 from mqcli.core.signals import DeferredSignals
 
 
@@ -155,6 +158,14 @@ class Publisher:
             if settings.exchange is not None and settings.routing_key is not None
             else None
         )
+        # A message's own properties are encoded by encode_properties (no pika
+        # objects) when nothing is merged into them: no defaults, none generated.
+        self._own_props = not (settings.properties or settings.headers or self._props_vary)
+        # Messages with properties of their own to the fixed destination: by the
+        # length of the encoded properties, a struct and the constant parts of
+        # its frames (see own_frames); the method frame once known.
+        self._own_method: bytes | None = None
+        self._own: dict[int, tuple[struct.Struct, bytes, bytes]] = {}
         self._impl.add_on_close_callback(self._on_close)
         self._impl.add_on_return_callback(self._on_return)
         if settings.confirm:
@@ -392,6 +403,24 @@ class Publisher:
             out.append(body)
             out.append(_FRAME_END)
             self._out_bytes += self._fast_size + size
+        elif (
+            self._own_method is not None
+            and type(body) is bytes
+            and 0 < len(body) <= self._body_max
+            and self._open
+            and self._pending.count < s.window
+            and (props := encode_properties(msg.properties, msg.headers)) is not None
+        ):
+            # Properties of its own (a move from Kafka: timestamp, headers) to
+            # the one destination: content_frames' bytes from one struct.pack.
+            size = len(body)
+            own = self._own.get(len(props)) or self._own_frames(len(props))
+            packer, head, mid = own
+            out = self._out
+            out.append(packer.pack(head, size, props, mid, size))
+            out.append(body)
+            out.append(_FRAME_END)
+            self._out_bytes += packer.size + 1 + size
         else:
             self._publish_slow(msg)
         line = msg.line
@@ -419,6 +448,12 @@ class Publisher:
         # properties as every other such message: built (and validated) once.
         fixed = not (msg.properties or msg.headers or self._props_vary)
         props = self._fixed_props if fixed else None
+        if props is None and self._own_props:
+            own = encode_properties(msg.properties, msg.headers)
+            if own is not None:
+                props = own + _FRAME_END
+                if fixed:
+                    self._fixed_props = props
         built = self._build_properties(msg) if props is None else None
         body = _body(msg)
         if self._closed_reason is not None:
@@ -447,9 +482,20 @@ class Publisher:
         except (pex.UnsupportedAMQPFieldException, pex.ShortStringTooLong) as e:
             where = f"line {msg.line}: " if msg.line is not None else ""
             raise InputError(f"{where}cannot encode this message for AMQP ({type(e).__name__})") from None
-        if fixed and self._fixed_destination is not None and self._fast is None:
-            self._fast, self._fast_parts = fast_frames(method, self._number, props)
-            self._fast_size = self._fast.size + 1
+        if self._fixed_destination is not None:
+            if fixed and self._fast is None:
+                self._fast, self._fast_parts = fast_frames(method, self._number, props)
+                self._fast_size = self._fast.size + 1
+            if self._own_props:
+                self._own_method = method  # from now on, publish encodes own properties itself
+
+    def _own_frames(self, length: int) -> tuple[struct.Struct, bytes, bytes]:
+        """own_frames for encoded properties of `length` bytes, cached."""
+        assert self._own_method is not None
+        if len(self._own) >= METHOD_CACHE:
+            self._own.clear()
+        own = self._own[length] = own_frames(self._own_method, self._number, length)
+        return own
 
     def finish(self) -> None:
         """Wait for every outstanding confirm (or fail them after confirm_timeout)."""
@@ -498,6 +544,17 @@ def fast_frames(method: bytes, channel: int, props: bytes) -> tuple[struct.Struc
     head = method + struct.pack(">BHIHH", _FRAME_HEADER, channel, 11 + len(props), _BASIC_CLASS, 0)
     mid = props + struct.pack(">BH", _FRAME_BODY, channel)
     return struct.Struct(f">{len(head)}sQ{len(mid)}sI"), (head, mid)
+
+
+def own_frames(method: bytes, channel: int, length: int) -> tuple[struct.Struct, bytes, bytes]:
+    """For messages of fixed method frame and encoded properties of `length`
+    bytes (without the frame end): a struct and its constant parts `head` and
+    `mid`, such that ``st.pack(head, n, props, mid, n)`` followed by a body of
+    n bytes (1 <= n <= the largest body frame) and the frame end is what
+    `method` plus content_frames would give for `props`."""
+    head = method + struct.pack(">BHIHxx", _FRAME_HEADER, channel, 12 + length, _BASIC_CLASS)
+    mid = _FRAME_END + struct.pack(">BH", _FRAME_BODY, channel)
+    return struct.Struct(f">{len(head)}sQ{length}s{len(mid)}sI"), head, mid
 
 
 def content_frames(out: list[bytes], channel: int, props: bytes, body: bytes, body_max: int) -> int:
