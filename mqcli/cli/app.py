@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from mqcli.core.errors import ExitCode, MqcliError, mask_secrets
@@ -55,6 +54,8 @@ def _stderr(text: str) -> None:
 def _report(app: AppContext | None, exc: BaseException, line: str) -> None:
     secrets = app.secrets() if app else []
     if app is not None and app.debug:
+        import traceback  # only with --debug: a start-up cost of every command otherwise
+
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         _stderr(mask_secrets(tb.rstrip(), secrets))
     _stderr(mask_secrets(line, secrets))
