@@ -26,5 +26,5 @@ def test_library_logs_are_masked_and_can_be_hidden_again() -> None:
 def test_librdkafka_warnings_stay_off_stderr_without_debug(capsys: pytest.CaptureFixture[str]) -> None:
     from mqcli.core.kafka.librdkafka import common as rdkafka_client
 
-    rdkafka_client._log.warning("GETPID Coordinator load in progress: retrying")
+    rdkafka_client._logger().warning("GETPID Coordinator load in progress: retrying")
     assert capsys.readouterr().err == ""

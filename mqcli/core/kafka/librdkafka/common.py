@@ -15,7 +15,7 @@ certificates do not heal by retrying).
 from __future__ import annotations
 
 import builtins
-import logging
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mqcli.core.errors import ConfigError, ConnectionFailed, MqcliError, NotFound, TimeoutExpired
 from mqcli.core.kafka.common import heartbeat_ms, sasl_credentials, session_ms
-from mqcli.core.logs import show_library_logs
 
 if TYPE_CHECKING:
+    import logging
+
     from mqcli.core.config import KafkaSettings
     from mqcli.core.kafka.common import ProduceOptions
 
@@ -102,13 +103,22 @@ class RequestFailed(Exception):
         self.error = error
 
 
-# librdkafka's own log lines go here; silent unless --debug adds a handler.
-_log = logging.getLogger("mqcli.librdkafka")
-_log.propagate = False
-_log.setLevel(logging.WARNING)
-# Without a handler of its own, Python's last-resort handler would print
-# librdkafka's retry warnings ("Coordinator load in progress") on stderr.
-_log.addHandler(logging.NullHandler())
+@functools.cache
+def _logger() -> logging.Logger:
+    """Where librdkafka's own log lines go (confluent-kafka's clients); silent
+    unless --debug adds a handler.  Made on first use: the native engine's
+    clients log nowhere in Python, and logging is a start-up cost."""
+    import logging
+
+    log = logging.getLogger("mqcli.librdkafka")
+    log.propagate = False
+    log.setLevel(logging.WARNING)
+    # Without a handler of its own, Python's last-resort handler would print
+    # librdkafka's retry warnings ("Coordinator load in progress") on stderr.
+    log.addHandler(logging.NullHandler())
+    return log
+
+
 _debug_enabled = False
 _DEBUG_CONTEXTS = "generic,broker,security,protocol,cgrp,topic,metadata"
 
@@ -116,8 +126,10 @@ _DEBUG_CONTEXTS = "generic,broker,security,protocol,cgrp,topic,metadata"
 def enable_library_logs(stream: Any, secrets: list[str]) -> Callable[[], None]:
     """Show librdkafka's own log lines (for --debug), passwords masked; returns
     the function that turns them off.  Applies to clients created afterwards."""
+    from mqcli.core.logs import show_library_logs
+
     global _debug_enabled
-    hide = show_library_logs(_log.name, "librdkafka", stream, secrets)
+    hide = show_library_logs(_logger().name, "librdkafka", stream, secrets)
     _debug_enabled = True
 
     def disable() -> None:
@@ -180,8 +192,10 @@ def _where(settings: KafkaSettings, profile: str | None) -> str:
 RECONNECT_BACKOFF_MS = 10
 
 
-def client_config(settings: KafkaSettings, diagnosis: Diagnosis) -> dict[str, Any]:
-    """librdkafka settings shared by producer, consumer and admin clients."""
+def client_config(settings: KafkaSettings, diagnosis: Diagnosis, python: bool = True) -> dict[str, Any]:
+    """librdkafka settings shared by producer, consumer and admin clients;
+    with `python` (confluent-kafka's clients) its Python callbacks too (the
+    native engine's clients take librdkafka's settings only)."""
     timeout_ms = max(int(settings.connect_timeout * 1000), 100)
     cfg: dict[str, Any] = {
         "bootstrap.servers": servers(settings),
@@ -195,11 +209,12 @@ def client_config(settings: KafkaSettings, diagnosis: Diagnosis) -> dict[str, An
         # with the broker).  The backoff after failures still doubles up to
         # reconnect.backoff.max.ms (10 s).
         "reconnect.backoff.ms": RECONNECT_BACKOFF_MS,
-        "error_cb": diagnosis,
-        "logger": _log,
         # Let the Python logger see warnings (and everything with --debug).
         "log_level": 7 if _debug_enabled else 4,
     }
+    if python:
+        cfg["error_cb"] = diagnosis
+        cfg["logger"] = _logger()
     if _debug_enabled:
         cfg["debug"] = _DEBUG_CONTEXTS
     if settings.security_protocol in ("SSL", "SASL_SSL"):
@@ -230,11 +245,14 @@ def client_config(settings: KafkaSettings, diagnosis: Diagnosis) -> dict[str, An
     return cfg
 
 
-def producer_config(settings: KafkaSettings, options: ProduceOptions, diagnosis: Diagnosis) -> dict[str, Any]:
-    """librdkafka's producer settings for `options` (both engines produce with them)."""
+def producer_config(
+    settings: KafkaSettings, options: ProduceOptions, diagnosis: Diagnosis, python: bool = True
+) -> dict[str, Any]:
+    """librdkafka's producer settings for `options` (both engines produce with
+    them; `python` as for client_config)."""
     delivery_ms = max(int(options.delivery_timeout * 1000), 1000)
     linger = 0 if options.sync else max(options.linger_ms, 0)
-    cfg = client_config(settings, diagnosis)
+    cfg = client_config(settings, diagnosis, python)
     cfg.update(
         {
             "acks": options.acks,
@@ -271,9 +289,12 @@ _FETCH_QUEUE_BACKOFF_MS = 10
 _QUEUED_MIN_MESSAGES = 20_000
 
 
-def consumer_config(settings: KafkaSettings, diagnosis: Diagnosis, extra: dict[str, Any]) -> dict[str, Any]:
-    """librdkafka's settings for a consumer (both engines consume with them)."""
-    cfg = client_config(settings, diagnosis)
+def consumer_config(
+    settings: KafkaSettings, diagnosis: Diagnosis, extra: dict[str, Any], python: bool = True
+) -> dict[str, Any]:
+    """librdkafka's settings for a consumer (both engines consume with them;
+    `python` as for client_config)."""
+    cfg = client_config(settings, diagnosis, python)
     cfg.update(
         {
             "enable.auto.commit": False,

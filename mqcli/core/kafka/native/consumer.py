@@ -119,7 +119,7 @@ def open_partition_consumer(
     if why is None:
         diagnosis = Diagnosis()
         extra: dict[str, Any] = {"group.id": group} if group else {}
-        config = native_config(consumer_config(settings, diagnosis, extra))
+        config = native_config(consumer_config(settings, diagnosis, extra, python=False))
         if config is not None:
             return PartitionConsumer(settings, topic, partitions, profile, config, diagnosis)
         why = "a setting held by a Python callback (OAUTHBEARER)"

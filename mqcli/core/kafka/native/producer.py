@@ -132,7 +132,7 @@ def open_producer(
     if why is None:
         options.check()
         diagnosis = Diagnosis()
-        config = native_config(producer_config(settings, options, diagnosis))
+        config = native_config(producer_config(settings, options, diagnosis, python=False))
         if config is not None:
             return Producer(settings, options, profile, config, diagnosis)
         why = "a setting held by a Python callback (OAUTHBEARER)"

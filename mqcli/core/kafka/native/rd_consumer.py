@@ -64,7 +64,7 @@ class PartitionConsumer(RdPartitionConsumer):
             return why
         output = output_parts(writer)
         assert output is not None  # loop_not_covered checked
-        config = native_config(consumer_config(self.settings, self.diagnosis, self.extra))
+        config = native_config(consumer_config(self.settings, self.diagnosis, self.extra, python=False))
         if config is None:
             return "a setting held by a Python callback (OAUTHBEARER)"
         return config, *output
