@@ -92,11 +92,11 @@ def publish(
     no_confirm: Annotated[
         bool, params.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")
     ] = False,
-    # 1,024: the broker confirms persistent messages after writing them to
-    # disk, a batch at a time; with 256 outstanding the publisher spent much of
-    # a run waiting for the next batch (0.6-0.7x amqp-publish, README
-    # "Performance"), with 1,024 confirms stream back while it keeps sending.
-    # It is also the most messages in doubt after a crash (README "Reliability").
+    # 1,024 (256 before): the broker confirms persistent messages after writing
+    # them to disk, a batch at a time, and with 256 outstanding the publisher
+    # spent much of a run waiting for the next batch; with 1,024 it keeps
+    # sending while confirms stream back (README "Benchmarks").  It is also the
+    # most messages in doubt after a crash (README "Reliability").
     window: Annotated[
         int,
         params.Option(
