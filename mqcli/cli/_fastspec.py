@@ -148,7 +148,7 @@ COMMANDS: dict[str, dict[str, Any]] = {
             {'name': 'timestamp', 'type': 'bool', 'list': False, 'default': False, 'envvar': None, 'kind': 'option', 'action': 'flag', 'opts': ['--timestamp'], 'secondary': [], 'multiple': False},
             {'name': 'mandatory', 'type': 'bool', 'list': False, 'default': False, 'envvar': None, 'kind': 'option', 'action': 'flag', 'opts': ['--mandatory'], 'secondary': [], 'multiple': False},
             {'name': 'no_confirm', 'type': 'bool', 'list': False, 'default': False, 'envvar': None, 'kind': 'option', 'action': 'flag', 'opts': ['--no-confirm'], 'secondary': [], 'multiple': False},
-            {'name': 'window', 'type': 'int', 'min': 1, 'max': None, 'list': False, 'default': 256, 'envvar': None, 'kind': 'option', 'action': 'value', 'opts': ['--confirm-window'], 'secondary': [], 'multiple': False},
+            {'name': 'window', 'type': 'int', 'min': 1, 'max': None, 'list': False, 'default': 1024, 'envvar': None, 'kind': 'option', 'action': 'value', 'opts': ['--confirm-window'], 'secondary': [], 'multiple': False},
             {'name': 'confirm_timeout', 'type': 'str', 'list': False, 'default': '30s', 'envvar': None, 'kind': 'option', 'action': 'value', 'opts': ['--confirm-timeout'], 'secondary': [], 'multiple': False},
             {'name': 'reconnect', 'type': 'int', 'min': 0, 'max': None, 'list': False, 'default': 0, 'envvar': None, 'kind': 'option', 'action': 'value', 'opts': ['--reconnect'], 'secondary': [], 'multiple': False},
             {'name': 'declare', 'type': 'bool', 'list': False, 'default': False, 'envvar': None, 'kind': 'option', 'action': 'flag', 'opts': ['--declare'], 'secondary': [], 'multiple': False},

@@ -887,7 +887,11 @@ def rabbit_publish(b: Bench) -> None:
         b.log(scen)
         sid = "rabbit-publish/" + ("confirm" if confirm else "no-confirm")
         row = Row(
-            scen, "mqcli rabbit publish", "mqcli", sid=sid, note="confirm window 256" if confirm else "--no-confirm"
+            scen,
+            "mqcli rabbit publish",
+            "mqcli",
+            sid=sid,
+            note="confirm window 1,024 (the default)" if confirm else "--no-confirm",
         )
         with guarded(b, row), b.rabbit.queue("publish") as q:
             cmd = b.tools.mqcli + ["rabbit", "publish", "--queue", q] + ([] if confirm else ["--no-confirm"])
@@ -900,7 +904,7 @@ def rabbit_publish(b: Bench) -> None:
             "PerfTest",
             "ceiling",
             sid=sid,
-            note=("-c 256 (same window); " if confirm else "") + "Java client; JVM start-up included",
+            note=("-c 1024 (same window); " if confirm else "") + "Java client; JVM start-up included",
         )
         with guarded(b, row), b.rabbit.queue("publish") as q:
             cmd = (
@@ -927,7 +931,7 @@ def rabbit_publish(b: Bench) -> None:
                     "-i",
                     "1",
                 ]
-                + (["-c", "256"] if confirm else [])
+                + (["-c", "1024"] if confirm else [])
             )
             p = b.run(cmd, capture=True, timeout=b.timeout(n))
             if take(row, p, n):

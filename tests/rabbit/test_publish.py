@@ -214,6 +214,18 @@ def test_no_confirm(cli, amqp, queue):
     assert amqp.wait_count(q, 1) == 1
 
 
+def test_counts_come_in_batches_but_add_up(cli, amqp, queue):
+    # Confirms are counted a basic.ack at a time, and without confirms a
+    # socket write's messages together: the summary still counts each one.
+    data = "".join(f"{i}\n" for i in range(3000)).encode()  # 10,890 bytes of bodies
+    for flag, verb in [([], "confirmed"), (["--no-confirm"], "published")]:
+        q = queue()
+        r = cli("rabbit", "publish", "--queue", q, *flag, input=data)
+        assert r.exit_code == 0, r.stderr
+        assert f"{verb} 3000, failed 0, 10.9 kB" in r.stderr
+        assert amqp.wait_count(q, 3000) == 3000
+
+
 def test_unreachable_broker_names_host_and_profile(cli):
     r = cli(
         "--connect-timeout",

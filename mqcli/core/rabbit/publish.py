@@ -60,7 +60,7 @@ class PublishSettings:
     routing_key: str | None = None  # None: each message's own, else ""
     mandatory: bool = False
     confirm: bool = True
-    window: int = 256  # outstanding unconfirmed messages
+    window: int = 256  # outstanding unconfirmed messages (rabbit publish: --confirm-window, 1,024)
     confirm_timeout: float = 30.0  # seconds without any confirm before giving up
     properties: dict[str, Any] = field(default_factory=dict)  # defaults for every message
     headers: list[tuple[str, Any]] = field(default_factory=list)
@@ -98,6 +98,7 @@ _BASIC_CLASS = 60
 METHOD_CACHE = 1024
 
 OnOk = Callable[[Message], None]
+OnOkMany = Callable[[list[Message | None]], None]  # confirmed together; None: settled before
 OnFail = Callable[[Message, str], None]
 
 
@@ -115,6 +116,7 @@ class Publisher:
         on_ok: OnOk,
         on_fail: OnFail,
         stop_requested: Callable[[], bool] = lambda: False,
+        on_ok_many: OnOkMany | None = None,
     ) -> None:
         self.client = client
         # Checked while waiting for confirms, so a deferred Ctrl-C is not stuck
@@ -123,7 +125,12 @@ class Publisher:
         self.settings = settings
         self.on_ok = on_ok  # confirmed (or, without confirms, sent)
         self.on_fail = on_fail
+        # A basic.ack with multiple=true settles a hundred or more at once:
+        # counted in one call instead of one on_ok each.
+        self.on_ok_many = on_ok_many
         self._pending = Unconfirmed()
+        # Without confirms: handed over, not counted yet (see _count_sent).
+        self._sent: list[Message | None] = []
         self._returned: dict[int, str] = {}
         self._closed_reason: tuple[int, str] | None = None
         self._open = True  # False once pika reports the channel closed, for whatever reason
@@ -217,6 +224,9 @@ class Publisher:
         self._wake()
         on_ok = self.on_ok
         if ack and not self._returned:
+            if self.on_ok_many is not None:
+                self.on_ok_many(settled)
+                return
             for msg in settled:
                 if msg is not None:
                     on_ok(msg)
@@ -340,8 +350,17 @@ class Publisher:
             self._methods[(exchange, rk)] = frame
         return frame
 
+    def _count_sent(self) -> None:
+        """(Without confirms.) Count what was handed over as sent."""
+        if self._sent:
+            assert self.on_ok_many is not None
+            sent, self._sent = self._sent, []
+            self.on_ok_many(sent)
+
     def _emit(self) -> None:
         """Hand the buffered frames to pika's transport as one write."""
+        if self._sent:
+            self._count_sent()
         if not self._out:
             return
         data = b"".join(self._out)
@@ -430,6 +449,8 @@ class Publisher:
             if not self._pending.count:
                 self._last_progress = time.monotonic()
             self._pending.add(msg)
+        elif self.on_ok_many is not None:
+            self._sent.append(msg)  # counted in _emit, a batch at a time
         else:
             self.on_ok(msg)
         if flush:
@@ -512,11 +533,12 @@ class Publisher:
 
     def renew(self) -> Publisher:
         """A Publisher on a new channel of the (reconnected) client, with the same callbacks."""
-        fresh = Publisher(self.client, self.settings, self.on_ok, self.on_fail, self.stop_requested)
+        fresh = Publisher(self.client, self.settings, self.on_ok, self.on_fail, self.stop_requested, self.on_ok_many)
         fresh.max_line = self.max_line
         return fresh
 
     def close(self) -> None:
+        self._count_sent()
         try:
             if self._channel.is_open:
                 self._emit()  # what was handed over goes out, as pika would send its buffer
@@ -762,7 +784,17 @@ def _publish_stream(
     def on_ok(msg: Message) -> None:
         report.ok(len(msg.value or b""))  # RabbitMQ's bytes: the bodies
 
-    publisher = Publisher(client, settings, on_ok, report.fail, lambda: signals.received is not None)
+    def on_ok_many(settled: list[Message | None]) -> None:
+        n = size = 0
+        for msg in settled:
+            if msg is not None:
+                n += 1
+                size += len(msg.value or b"")
+        report.delivered += n
+        report.bytes += size
+        report.progress()
+
+    publisher = Publisher(client, settings, on_ok, report.fail, lambda: signals.received is not None, on_ok_many)
     inbox = _Inbox(max(16, settings.window))
     # Messages to send (again) before taking more input: the unconfirmed ones
     # of a lost connection, in input order.
