@@ -223,15 +223,27 @@ def numbered_lines(n: int, per_chunk: int = 1000, pause: float = 0.0) -> Iterato
 
 
 class Feeder:
-    """Writes chunks to a child's stdin on a thread, counting lines written."""
+    """Writes chunks to a child's stdin on a thread, counting lines written.
 
-    def __init__(self, stream: IO[bytes], chunks: Iterable[bytes]) -> None:
+    With `hold_after` N, it stops after the first chunk that makes N lines
+    until `resume` is set: a fault can then strike while input is still to
+    come, however fast the child sends what it has."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        chunks: Iterable[bytes],
+        hold_after: int | None = None,
+        resume: threading.Event | None = None,
+    ) -> None:
         self.lines = 0
         self.done = False
 
         def run() -> None:
             try:
                 for chunk in chunks:
+                    if hold_after is not None and resume is not None and self.lines >= hold_after:
+                        resume.wait(300)
                     stream.write(chunk)
                     stream.flush()
                     self.lines += chunk.count(b"\n")

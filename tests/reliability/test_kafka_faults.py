@@ -125,7 +125,10 @@ def produce_through_restart(
     errs: list[bytes] = []
     reader = threading.Thread(target=lambda: errs.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     reader.start()
-    feeder = Feeder(proc.stdin, numbered_lines(N_PRODUCE, per_chunk=2000))
+    # The input holds at 40k lines until the broker is down: the native loop
+    # sends 200k lines in well under a second, before a stop could strike.
+    stopped = threading.Event()
+    feeder = Feeder(proc.stdin, numbered_lines(N_PRODUCE, per_chunk=2000), hold_after=40_000, resume=stopped)
     timings: dict[str, float] = {}
     try:
         # Mid-stream: a good part in the topic, most of the input still to come.
@@ -135,10 +138,11 @@ def produce_through_restart(
             "30k messages in the topic",
             every=0.1,
         )
-        assert proc.poll() is None, "produce finished before the broker could be stopped; make the input longer"
+        assert proc.poll() is None, "produce finished before the broker could be stopped"
         timings["in_topic_at_stop"] = end_offsets(BOOTSTRAP, topic)
         t0 = time.monotonic()
         broker.stop()
+        stopped.set()
         remaining = outage - (time.monotonic() - t0)
         if remaining > 0:
             time.sleep(remaining)
