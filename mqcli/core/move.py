@@ -511,9 +511,7 @@ class PipelinedTarget(Protocol):
 
     label: str
 
-    def pipeline(
-        self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None], window: int
-    ) -> None: ...
+    def pipeline(self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None]) -> None: ...
 
     def submit(self, batch: list[Message], first: int) -> None: ...
 
@@ -651,12 +649,11 @@ class ExactlyOnceTarget:
 
 # Unconfirmed messages a RabbitMQ target lets out: as many as the largest batch
 # a source hands over (a queue source's prefetch), so a batch goes out whole.
+# Pipelined (a Kafka source: Relay.pipeline), `rabbit publish`'s window
+# (core.rabbit.publish.CONFIRM_WINDOW): the messages a SIGKILL can leave
+# confirmed but not committed are then those unconfirmed plus those confirmed
+# since the last commit (about a poll batch, max_poll_records 500).
 MOVE_CONFIRM_WINDOW = 1000
-# ... and when batches are pipelined (a Kafka source: Relay.pipeline), as
-# many as a poll batch: the messages a SIGKILL can leave confirmed but not
-# committed are then those unconfirmed plus those confirmed since the last
-# commit, about one poll batch each (max_poll_records, 500), as before.
-PIPELINE_WINDOW = 500
 
 
 def _ignore(*_args: object) -> None:
@@ -746,13 +743,15 @@ class RabbitTarget:
     def _fail(self, msg: Message, why: str) -> None:
         self._refused(msg.line if msg.line is not None else -1, why)
 
-    def pipeline(self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None], window: int) -> None:
+    def pipeline(self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None]) -> None:
         """Pipelined from now on: outcomes go to `confirmed` (the published
-        message) and `refused` (its number, why), up to `window` unconfirmed."""
-        from mqcli.core.rabbit.publish import Publisher
+        message) and `refused` (its number, why), up to `rabbit publish`'s
+        window unconfirmed (with 500, a poll batch, the move took 10-20% longer
+        than with 1,024 in each of four alternating rounds: README "Benchmarks")."""
+        from mqcli.core.rabbit.publish import CONFIRM_WINDOW, Publisher
 
-        if window != self.settings.window:
-            self.settings = replace(self.settings, window=window)
+        if self.settings.window != CONFIRM_WINDOW:
+            self.settings = replace(self.settings, window=CONFIRM_WINDOW)
             self.publisher.close()
             self.publisher = Publisher(self.client, self.settings, _ignore, self._fail)
         self.publisher.on_ok = confirmed
@@ -1250,7 +1249,7 @@ class Relay:
         assert isinstance(target, PipelinedTarget)
         self.ledger = Ledger()
         self._pipe = target
-        target.pipeline(self._confirmed, self._refused, PIPELINE_WINDOW)
+        target.pipeline(self._confirmed, self._refused)
         return True
 
     def bind(self, release: Callable[[Any, int], None]) -> None:

@@ -34,7 +34,7 @@ class _Pipe:
         self.confirmed: Callable[[Message], None] = lambda _m: None
         self.refused: Callable[[int, str], None] = lambda _n, _w: None
 
-    def pipeline(self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None], window: int) -> None:
+    def pipeline(self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None]) -> None:
         self.confirmed, self.refused = confirmed, refused
 
     def submit(self, batch: list[Message], first: int) -> None:

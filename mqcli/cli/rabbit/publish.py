@@ -92,11 +92,9 @@ def publish(
     no_confirm: Annotated[
         bool, params.Option("--no-confirm", help="Do not wait for publisher confirms (fire and forget).")
     ] = False,
-    # 1,024 (256 before): the broker confirms persistent messages after writing
-    # them to disk, a batch at a time, and with 256 outstanding the publisher
-    # spent much of a run waiting for the next batch; with 1,024 it keeps
-    # sending while confirms stream back (README "Benchmarks").  It is also the
-    # most messages in doubt after a crash (README "Reliability").
+    # The default is core.rabbit.publish.CONFIRM_WINDOW (why 1,024: there),
+    # written out because that module imports pika and --help must not;
+    # tests/cli/rabbit keeps the two equal.
     window: Annotated[
         int,
         params.Option(
