@@ -592,6 +592,19 @@ pub struct NativeConsumer {
     consumer: BaseConsumer<Counts>,
 }
 
+impl Drop for NativeConsumer {
+    /// Close with librdkafka's own call before rdkafka's BaseConsumer drops:
+    /// for a consumer with a group.id (librdkafka wants one: common.py's
+    /// placeholder) that closes by polling in steps of 100 ms until closed,
+    /// and nothing wakes the first poll, so every run ended ~100 ms after its
+    /// last record.  librdkafka's close returns as soon as it is done (an
+    /// assign-only consumer has nothing to revoke or commit); BaseConsumer
+    /// then finds it closed and does not wait.
+    fn drop(&mut self) {
+        unsafe { rdsys::rd_kafka_consumer_close(self.consumer.client().native_ptr()) };
+    }
+}
+
 #[pymethods]
 impl NativeConsumer {
     /// A consumer with librdkafka's `config`; ValueError (librdkafka's words) when it refuses them.
