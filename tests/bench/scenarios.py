@@ -700,7 +700,7 @@ def kafka_produce(b: Bench) -> None:
                 "mqcli kafka produce",
                 "mqcli",
                 lambda t: b.tools.mqcli + ["kafka", "--engine", "librdkafka", "produce", t, "--acks", acks],
-                "librdkafka engine (the default)" + (", idempotent" if acks == "all" else ""),
+                "--engine librdkafka (the default without mqcli-native)" + (", idempotent" if acks == "all" else ""),
             ),
             (
                 "mqcli kafka produce (kafka-python)",
@@ -809,7 +809,7 @@ def kafka_consume(b: Bench) -> None:
                     b.tools.mqcli
                     + ["kafka", "--engine", "librdkafka", "consume", t, "--offset", "beginning", "--exit-at-end"]
                 ),
-                "librdkafka engine (the default)",
+                "--engine librdkafka (the default without mqcli-native)",
             ),
             (
                 "mqcli kafka consume (kafka-python)",
