@@ -94,7 +94,7 @@ def publish(
     ] = False,
     # The default is core.rabbit.publish.CONFIRM_WINDOW (why 1,024: there),
     # written out because that module imports pika and --help must not;
-    # tests/cli/rabbit keeps the two equal.
+    # tests/cli/test_confirm_window.py keeps the two equal.
     window: Annotated[
         int,
         params.Option(
