@@ -320,7 +320,10 @@ def test_cluster_leader_killed_mid_produce(
     errs: list[bytes] = []
     reader = threading.Thread(target=lambda: errs.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
     reader.start()
-    feeder = Feeder(proc.stdin, numbered_lines(N_CLUSTER, per_chunk=1000))
+    # The input holds at a quarter until the leader is dead: the native loop
+    # sends 100k lines faster than the test sees a fifth in the topic.
+    killed = threading.Event()
+    feeder = Feeder(proc.stdin, numbered_lines(N_CLUSTER, per_chunk=1000), hold_after=N_CLUSTER // 4, resume=killed)
     try:
         wait_until(
             lambda: end_offsets(CLUSTER_BOOTSTRAP, topic) >= N_CLUSTER // 5 or proc.poll() is not None,
@@ -331,12 +334,14 @@ def test_cluster_leader_killed_mid_produce(
         assert proc.poll() is None, "produce finished before the leader could be killed"
         at_kill = end_offsets(CLUSTER_BOOTSTRAP, topic)
         kafka_cluster.must("kill", str(leader))
+        killed.set()
         feeder.thread.join(timeout=300)
         proc.stdin = None
         proc.stderr = None
         out, _ = proc.communicate(timeout=300)
         reader.join(timeout=60)
     finally:
+        killed.set()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
