@@ -19,6 +19,7 @@ per batch, and for raw output only the values, with no `Message` per record.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
@@ -414,11 +415,18 @@ class GroupConsumer:
         self.defer: Deferral[Key] | None = None  # marks confirmed later (see run)
         self.diagnosis = Diagnosis()
         self._timeout = max(settings.connect_timeout * 3, 10.0)
+        # Asynchronous commits sent and not answered yet (see _commit_checked).
+        self._unanswered = 0
         self.consumer, metadata = _new_consumer(
             settings,
             profile,
             self.diagnosis,
-            {"group.id": group, "auto.offset.reset": start, "partition.assignment.strategy": _ASSIGNORS[assignor]},
+            {
+                "group.id": group,
+                "auto.offset.reset": start,
+                "partition.assignment.strategy": _ASSIGNORS[assignor],
+                "on_commit": self._answered,
+            },
         )
         for topic in topics:
             if not _partitions(metadata, topic):
@@ -525,6 +533,7 @@ class GroupConsumer:
             # Two calls: the client's overloads tell the two modes apart by a literal.
             if asynchronous:
                 self.consumer.commit(offsets=offsets, asynchronous=True)
+                self._unanswered += 1
             else:
                 self.consumer.commit(offsets=offsets, asynchronous=False)
         self.committed.update(pending)
@@ -588,12 +597,25 @@ class GroupConsumer:
             _close_quietly(self.consumer)
         return done
 
+    def _answered(self, _error: Any, _partitions: Any) -> None:
+        """librdkafka's answer to an asynchronous commit (served inside consume();
+        never called for a synchronous one)."""
+        self._unanswered -= 1
+
     def _commit_checked(self) -> None:
         """Commit every handled offset synchronously (an asynchronous commit may
-        have failed), then read them back: asynchronous commits made while the
-        coordinator was away wait in librdkafka and may land after this one,
-        setting the group back (seen under a broker restart).  Raises while
-        the group is behind."""
+        have failed), then read them back.  Asynchronous commits made while the
+        coordinator was away wait in librdkafka, and one retried after the
+        coordinator answered "loading" may land after this one and set the
+        group back (seen under a broker restart, after the read-back had
+        passed): so every one of them must be answered first.  Raises while
+        one is not, or while the group is behind."""
+        deadline = time.monotonic() + 1.0
+        while self._unanswered > 0 and time.monotonic() < deadline:
+            # Serves the answers; a record it returns is not handled, so never committed.
+            self.consumer.consume(num_messages=1, timeout=0.1)
+        if self._unanswered > 0:
+            raise RuntimeError(f"{self._unanswered} asynchronous commit(s) of the group still unanswered")
         self.committed.clear()
         self.commit()
         want = dict(self.done)
