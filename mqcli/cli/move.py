@@ -29,7 +29,8 @@ from mqcli.core.errors import UsageError
 if TYPE_CHECKING:
     from mqcli.core.config import Profile
     from mqcli.core.kafka.common import StartOffset
-    from mqcli.core.move import Endpoint, Pace, Relay, Target
+    from mqcli.core.message import Message
+    from mqcli.core.move import Endpoint, Pace, Recode, Relay, Target
 
 
 def complete_endpoint(incomplete: str) -> list[str]:
@@ -197,6 +198,43 @@ KeyFromOpt = Annotated[
         show_default=False,
     ),
 ]
+RECODE_FORMATS = ("json", "avro", "protobuf", "json-schema")
+ValueFormatOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--value-format",
+        metavar="json|avro|protobuf|json-schema",
+        help="Re-encode each value for the target: json (decoded with the source's registry, or --value-schema), or avro, protobuf or json-schema with the schema it was written with (registered in the target profile's registry under the target's subject; to RabbitMQ a bare body with its content type), or --value-schema for JSON values. Default: values travel untouched.",
+        show_default=False,
+    ),
+]
+KeyFormatOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--key-format",
+        metavar="json|avro|protobuf|json-schema",
+        help="As --value-format, for Kafka keys in the wire format.",
+        show_default=False,
+    ),
+]
+ValueSchemaOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--value-schema",
+        metavar="FILE",
+        help="With --value-format: the schema (.avsc, .proto, .json) of values without a registry's schema id: bare bodies from RabbitMQ (by their content type) are decoded with it, JSON values encoded with it.",
+        show_default=False,
+    ),
+]
+MessageTypeOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--message-type",
+        metavar="PKG.MSG",
+        help="Protobuf --value-schema: the message type, when the file defines several.",
+        show_default=False,
+    ),
+]
 EngineOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -233,6 +271,10 @@ class _Options:
     exactly_once: bool = False
     reconnect: int = 0
     key_from: Optional[str] = None
+    value_format: Optional[str] = None
+    key_format: Optional[str] = None
+    value_schema: Optional[str] = None
+    message_type: Optional[str] = None
 
 
 def move(
@@ -261,6 +303,10 @@ def move(
     exactly_once: ExactlyOnceOpt = False,
     reconnect: ReconnectOpt = 0,
     key_from: KeyFromOpt = None,
+    value_format: ValueFormatOpt = None,
+    key_format: KeyFormatOpt = None,
+    value_schema: ValueSchemaOpt = None,
+    message_type: MessageTypeOpt = None,
     engine: EngineOpt = None,
     isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
@@ -280,7 +326,7 @@ def move(
     _run(ctx, "move", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
         dry_run, to_origin, strip_death, origin_header, from_time, offset, until, rate, speed, engine, isolation,
-        exactly_once, reconnect, key_from))  # fmt: skip
+        exactly_once, reconnect, key_from, value_format, key_format, value_schema, message_type))  # fmt: skip
 
 
 def copy(
@@ -306,6 +352,10 @@ def copy(
     exactly_once: ExactlyOnceOpt = False,
     reconnect: ReconnectOpt = 0,
     key_from: KeyFromOpt = None,
+    value_format: ValueFormatOpt = None,
+    key_format: KeyFormatOpt = None,
+    value_schema: ValueSchemaOpt = None,
+    message_type: MessageTypeOpt = None,
     engine: EngineOpt = None,
     isolation: IsolationOpt = None,
     profile: ProfileOpt = None,
@@ -316,14 +366,15 @@ def copy(
     committing (with --group: from the group's offsets, committing what the
     target confirmed).  A RabbitMQ stream is read from --offset (first,
     last, next, N or TIME); any other queue cannot be copied (reading takes
-    the messages): use move.
+    the messages): use move.  --value-format re-encodes schema-encoded
+    values for the target (its profile's registry).
 
-    Example: mqcli copy kafka:orders kafka@staging:orders -e
+    Example: mqcli copy kafka:orders kafka@staging:orders -e --value-format avro
     """
     _run(ctx, "copy", source, target, profile, _Options(
         group, count, exit_at_end, timeout, (match, match_key, match_value, match_header), on_error, output,
         dry_run, False, False, None, from_time, offset, until, rate, speed, engine, isolation, exactly_once,
-        reconnect, key_from))  # fmt: skip
+        reconnect, key_from, value_format, key_format, value_schema, message_type))  # fmt: skip
 
 
 def _profile(app: AppContext, name: str | None) -> Profile:
@@ -388,6 +439,13 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
         _check_exactly_once(verb, source, target, o)
     if o.key_from is not None:
         _check_key_from(source, target, o.key_from)
+    for name, fmt in (("--value-format", o.value_format), ("--key-format", o.key_format)):
+        if fmt is not None and fmt not in RECODE_FORMATS:
+            raise UsageError(f"invalid {name} {fmt!r} (use {', '.join(RECODE_FORMATS)})")
+    if (o.value_schema is not None or o.message_type is not None) and o.value_format is None:
+        raise UsageError("--value-schema/--message-type apply with --value-format")
+    if (o.value_format or o.key_format) and target is None:
+        raise UsageError("--value-format/--key-format re-encode for one TARGET: not with --to-origin")
     if any(o.matches) and source.kind == core.STDIO:
         raise UsageError("--match… applies to a Kafka or RabbitMQ source")
     if (
@@ -504,6 +562,7 @@ def _run(
         sink = open_target(target)
     try:
         dead = open_target(dead_letter) if dead_letter is not None else None
+        recode = _recoder(app, source, target, o)
     except BaseException:
         sink.close()
         raise
@@ -516,6 +575,7 @@ def _run(
         dry_run=o.dry_run,
         preview=app.note,
         pace=pace,
+        recode=recode,
     )
     if o.dry_run:
         app.note("dry run: nothing is sent, acknowledged or committed")
@@ -577,6 +637,62 @@ def _run(
         from mqcli.core.errors import DeliveryFailed
 
         raise DeliveryFailed(f"{report.failed} message(s) would be refused (a move would stop at the first)")
+
+
+def _recoder(app: AppContext, source: Endpoint, target: Optional[Endpoint], o: _Options) -> Optional[Recode]:
+    """--value-format/--key-format: how each message is re-encoded for the target (None:
+    untouched).  The registries are the source's and the target's profiles' own."""
+    from mqcli.core import move as core
+
+    if o.value_format is None and o.key_format is None:
+        return None
+    from mqcli.cli.kafka._schema import registry_client
+    from mqcli.cli.schema import INSTALL_HINT, has_any_schema_library, local_choice, require
+    from mqcli.core.schema.codec import TYPES, Recoder
+
+    assert target is not None  # (_check: not with --to-origin)
+
+    def registry(endpoint: Endpoint) -> Any:
+        if endpoint.kind != core.KAFKA:
+            return None  # RabbitMQ messages and JSON Lines carry no registry's schema id
+        profile = _profile(app, endpoint.profile)
+        return registry_client(profile.kafka, profile.name)
+
+    source_registry, target_registry = registry(source), registry(target)
+    recoders = []
+    for field, fmt in (("value", o.value_format), ("key", o.key_format)):
+        if fmt is None:
+            continue
+        local = local_choice(field, o.value_schema, o.message_type, None, None) if field == "value" else None
+        if fmt in TYPES.keys():
+            require(fmt)
+            if source_registry is None and local is None:
+                raise UsageError(
+                    f"--{field}-format {fmt} from {source} needs --{field}-schema FILE (no registry there names"
+                    " the schema each message was written with)"
+                )
+        elif source_registry is not None and not has_any_schema_library():
+            raise UsageError(f"decoding the source's schemas needs the schema libraries; {INSTALL_HINT}")
+        recoders.append(
+            Recoder(
+                field,
+                fmt,
+                source=source_registry,
+                target=target_registry,
+                topic=target.topic or "",
+                local=local,
+                rabbit=target.kind == core.RABBIT,
+            )
+        )
+    if len(recoders) == 1:
+        return recoders[0]
+    first, second = recoders
+
+    def both(msg: Message) -> Message | str:
+        out = first(msg)
+        return out if isinstance(out, str) else second(out)
+
+    return both
 
 
 def _bounds(o: _Options) -> tuple[Optional[StartOffset], Optional[int]]:

@@ -1158,6 +1158,59 @@ class Refused(DeliveryFailed):
     """The target refused a message and --on-error is stop (exit 1)."""
 
 
+Recode = Callable[[Message], "Message | str"]  # a message as the target gets it, or why it cannot be
+
+
+class _Recoding:
+    """A target whose messages are re-encoded first (--value-format, --key-format:
+    schema.codec.Recoder); one that cannot be is refused as the target refuses
+    one, so --on-error decides what becomes of it."""
+
+    def __init__(self, target: Any, recode: Recode) -> None:
+        self.target = target
+        self.recode = recode
+        self.refused: Callable[[int, str], None] = _ignore  # pipelined: where refusals go (the relay's)
+        self.label: str = getattr(target, "label", "target")
+
+    def pipeline(self, confirmed: Callable[[Message], None], refused: Callable[[int, str], None]) -> None:
+        self.target.pipeline(confirmed, refused)
+        self.refused = refused
+
+    def send(self, batch: list[Message]) -> Refusals:
+        refused: Refusals = []
+        todo: list[Message] = []
+        origin: dict[int, Message] = {}
+        for msg in batch:
+            out = self.recode(msg)
+            if isinstance(out, str):
+                refused.append((msg, out))
+            else:
+                origin[id(out)] = msg
+                todo.append(out)
+        if todo:
+            refused += [(origin[id(m)], why) for m, why in self.target.send(todo)]
+        return refused
+
+    def submit(self, batch: list[Message], first: int) -> None:
+        """Pipelined: each run of re-encoded messages goes out numbered as in `batch`."""
+        run: list[Message] = []
+        start = first
+        for i, msg in enumerate(batch):
+            out = self.recode(msg)
+            if isinstance(out, str):
+                if run:
+                    self.target.submit(run, start)
+                run, start = [], first + i + 1
+                self.refused(first + i, out)
+            else:
+                run.append(out)
+        if run:
+            self.target.submit(run, start)
+
+    def wait(self) -> None:
+        self.target.wait()
+
+
 class Relay:
     """Batches source messages and delivers them to the target; see the module doc.
 
@@ -1184,8 +1237,15 @@ class Relay:
         dry_run: bool = False,
         preview: Callable[[str], None] = lambda _t: None,
         pace: Pace | None = None,
+        recode: Recode | None = None,
     ) -> None:
         self.target = target
+        # What deliveries go through: the target, or it behind the re-encoding.
+        self.recode = recode
+        self._recoded: dict[int, tuple[Message, Message]] = {}  # see admit
+        self._send: Callable[[list[Message]], Refusals] = (
+            _Recoding(target, self._recode_taken).send if recode else target.send
+        )
         self.report = report
         self.skip_refused = skip_refused
         self.warn = warn
@@ -1225,10 +1285,10 @@ class Relay:
     def batch_writer(self) -> _RelayWriter | None:
         """For a Kafka consumer's loop: a writer that takes whole poll batches
         (no Relay.take per message), or None when each message must be looked
-        at on its own: --rate/--speed, --dry-run, a target that may refuse one
-        in advance (--to-origin, --key-from).  The consumer's `flush` is still
+        at on its own: --rate/--speed, --dry-run, re-encoding, a target that may
+        refuse one in advance (--to-origin, --key-from).  The consumer's `flush` is still
         `deliver`, and it marks a batch's offsets only after handing it over."""
-        if self.pace is not None or self.dry_run:
+        if self.pace is not None or self.dry_run or self.recode is not None:
             return None
         target = self.target
         if isinstance(target, KafkaTarget | ExactlyOnceTarget) or (
@@ -1248,8 +1308,8 @@ class Relay:
             return False
         assert isinstance(target, PipelinedTarget)
         self.ledger = Ledger()
-        self._pipe = target
-        target.pipeline(self._confirmed, self._refused)
+        self._pipe = _Recoding(target, self._recode_taken) if self.recode else target
+        self._pipe.pipeline(self._confirmed, self._refused)
         return True
 
     def bind(self, release: Callable[[Any, int], None]) -> None:
@@ -1355,10 +1415,27 @@ class Relay:
         if self.dry_run or self.skip_refused or self.dead_letter is not None:
             return True  # the refusal is counted (or dead-lettered) with its batch
         why = self._precheck(msg)
+        if why is None and self.recode is not None:
+            # A message that cannot be re-encoded is known before anything is sent:
+            # stop before it.  The result waits for the delivery (the entry keeps
+            # `msg` alive, so its id names it until then).
+            out = self.recode(msg)
+            if isinstance(out, str):
+                why = out
+            else:
+                self._recoded[id(msg)] = (msg, out)
         if why is None:
             return True
         self.stopped_at = (msg, why)
         return False
+
+    def _recode_taken(self, msg: Message) -> Message | str:
+        """A taken message re-encoded: by `admit` already, or now."""
+        early = self._recoded.pop(id(msg), None)
+        if early is not None:
+            return early[1]
+        assert self.recode is not None
+        return self.recode(msg)
 
     def wait_turn(
         self, msg: Message, tick: Callable[[float], None] = time.sleep, stop: Callable[[], bool] = lambda: False
@@ -1408,7 +1485,7 @@ class Relay:
         self.broken = True
         batch = self.pending
         with DeferredSignals() as signals:
-            refused = self.target.send(batch)
+            refused = self._send(batch)
             self.report.delivered += len(batch) - len(refused)
             no = {id(m) for m, _ in refused}
             self.report.bytes += sum(len(m.value or b"") for m in batch if id(m) not in no)

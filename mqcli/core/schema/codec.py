@@ -23,7 +23,7 @@ import json
 import os
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as _field
 from typing import Any, Protocol
 
@@ -619,3 +619,124 @@ def encoded(
             on_skip(err)
             continue
         yield msg
+
+
+# -- moving ----------------------------------------------------------------------------
+
+
+class Recoder:
+    """Re-encodes the `field` of the messages a move carries (move/copy --value-format,
+    --key-format): each is decoded with what the source has -- its registry for values in
+    the wire format, `local` (a schema file) for bare bodies -- and written in `fmt` for the
+    target: "json" (the decoded JSON text), or a schema format with the schema it was
+    decoded with, registered in `target`'s registry under the target's subject (no
+    registry there: a bare body), or with `local` when the source value is JSON.
+
+    `__call__` gives the re-encoded copy, or why it cannot be (the move then treats the
+    message as refused by the target).  For a RabbitMQ target (`rabbit`) the content type
+    and the x-mqcli-schema header say what the body now is, as `rabbit publish` writes them."""
+
+    def __init__(
+        self,
+        field: str,
+        fmt: str,
+        *,
+        source: RegistryClient | None,
+        target: RegistryClient | None,
+        topic: str,
+        local: SchemaChoice | None = None,
+        rabbit: bool = False,
+        strategy: str = "topic",
+    ) -> None:
+        if fmt not in ("json", *TYPES):
+            raise UsageError(f"invalid --{field}-format {fmt!r} (use json, {', '.join(TYPES)})")
+        self.field = field
+        self.fmt = fmt
+        self._source = source
+        self._target = target
+        self._topic = topic
+        self._rabbit = rabbit
+        self._strategy = strategy
+        loaded = load_local(field, local, fmt if fmt in TYPES else None) if local is not None else None
+        # The wire format first (a value it decodes is left alone by the next one), then bare bodies.
+        self._decoders = [Decoder(field, "auto", source, describe=False)] if source is not None else []
+        if loaded is not None:
+            self._decoders.append(Decoder(field, "auto", None, describe=False, local=loaded))
+        # JSON values encoded with the local schema, as `kafka produce --value-schema` does.
+        self._encoder = Encoder(field, local, target, topic, strategy, fmt) if local and fmt in TYPES else None
+        self._translated: dict[tuple[int, str | None], _Target] = {}
+
+    def __call__(self, msg: Message) -> Message | str:
+        # (line: the source names the message in a refusal, not "line N" of an input)
+        out = replace(msg, decoded=None, line=None)
+        if getattr(out, self.field) is None:
+            return out
+        try:
+            for decode in self._decoders:
+                decode(out)  # (a bare body is recognised by its content type: still there)
+            info = (out.decoded or {}).get(self.field)
+            if self.fmt == "json":
+                if not out.decoded:
+                    _loads(getattr(out, self.field))  # ValueError: refused
+                kind, name = "JSON", None
+            elif info is not None and "id" in info:
+                target = self._translate(int(info["id"]), info.get("message"))
+                setattr(out, self.field, target.write(_loads(getattr(out, self.field))))
+                kind, name = target.codec.type, target.codec.name
+            elif self._encoder is not None:
+                self._encoder.encode(out)
+                assert self._encoder.local is not None
+                kind, name = self._encoder.local.type, self._encoder.local.codec.name
+            else:
+                return (
+                    f"the {self.field} is not in the wire format of a schema in the source's registry"
+                    f" (give --{self.field}-schema FILE to encode JSON {self.field}s)"
+                )
+        except (ValueError, Mismatch, InputError, SchemaInvalid, UsageError) as e:
+            why = e.message if isinstance(e, MqcliError) else str(e)
+            return f"the {self.field} cannot be re-encoded as {self.fmt}: {why}"
+        if self.fmt != "json":
+            out.decoded = None  # (json: kept, so that JSON Lines carry the value as JSON)
+        if self.field == "value":
+            # What said how the body was encoded no longer does.
+            out.headers = [h for h in msg.headers if h[0] != SCHEMA_HEADER]
+            out.properties = {k: v for k, v in msg.properties.items() if k != "content_type"}
+        if self._rabbit and self.field == "value":
+            out.properties["content_type"] = CONTENT_TYPES[kind]
+            if name:
+                out.headers.append((SCHEMA_HEADER, name))
+        return out
+
+    def _translate(self, schema_id: int, message: str | None) -> _Target:
+        """How the target writes what the source's schema `schema_id` wrote (once per id)."""
+        found = self._translated.get((schema_id, message))
+        if found is not None:
+            return found
+        assert self._source is not None
+        reg = self._source.by_id(schema_id)
+        if reg.type != TYPES[self.fmt]:
+            raise UsageError(f"schema {schema_id} of the source is {reg.type}, not {self.fmt}")
+        schema = load_registered(self._source, reg)
+        codec, prefix = schema, b""
+        if reg.type == "PROTOBUF":
+            codec = schema.message(message, "--message-type")
+            prefix = wire.write_indexes(codec.indexes)
+        if self._target is None:
+            found = _Target(None, codec)
+        else:
+            subject = subject_name(self._strategy, self._topic, self.field, codec.name)
+            there = self._target.lookup(subject, reg.text, reg.type, register=True, references=self._references(reg))
+            found = _Target(there.id, codec, prefix)
+        self._translated[(schema_id, message)] = found
+        return found
+
+    def _references(self, reg: RegisteredSchema) -> tuple[tuple[str, str, int], ...]:
+        """`reg`'s references, each registered in the target under its own subject (theirs first)."""
+        assert self._source is not None and self._target is not None
+        out = []
+        for name, subject, version in reg.references:
+            ref = self._source.version(subject, version)
+            there = self._target.lookup(subject, ref.text, ref.type, register=True, references=self._references(ref))
+            assert there.version is not None
+            out.append((name, subject, there.version))
+        return tuple(out)
