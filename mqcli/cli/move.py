@@ -444,6 +444,8 @@ def _check(verb: str, source: Endpoint, target: Optional[Endpoint], o: _Options)
             raise UsageError(f"invalid {name} {fmt!r} (use {', '.join(RECODE_FORMATS)})")
     if (o.value_schema is not None or o.message_type is not None) and o.value_format is None:
         raise UsageError("--value-schema/--message-type apply with --value-format")
+    if o.key_format is not None and source.kind != core.KAFKA:
+        raise UsageError("--key-format re-encodes Kafka keys: it applies to a Kafka source")
     if (o.value_format or o.key_format) and target is None:
         raise UsageError("--value-format/--key-format re-encode for one TARGET: not with --to-origin")
     if any(o.matches) and source.kind == core.STDIO:
@@ -540,6 +542,7 @@ def _run(
             keys=keys if endpoint is target else None,
         )
 
+    recode = _recoder(app, source, target, o)  # (its usage errors before any broker is asked)
     group = o.group
     if group is None and verb == "move" and source.kind == core.KAFKA:
         group = core.default_group(source, target or core.Endpoint(core.KAFKA, "origin"))
@@ -562,7 +565,6 @@ def _run(
         sink = open_target(target)
     try:
         dead = open_target(dead_letter) if dead_letter is not None else None
-        recode = _recoder(app, source, target, o)
     except BaseException:
         sink.close()
         raise
@@ -667,9 +669,14 @@ def _recoder(app: AppContext, source: Endpoint, target: Optional[Endpoint], o: _
         if fmt in TYPES.keys():
             require(fmt)
             if source_registry is None and local is None:
+                if source.kind != core.KAFKA:
+                    raise UsageError(
+                        f"--{field}-format {fmt} from {source} needs --value-schema FILE (no schema ids there)"
+                    )
+                also = " or --value-schema FILE" if field == "value" else ""
                 raise UsageError(
-                    f"--{field}-format {fmt} from {source} needs --{field}-schema FILE (no registry there names"
-                    " the schema each message was written with)"
+                    f"--{field}-format {fmt} from {source} needs the source profile's schema registry"
+                    f" (kafka.schema_registry.url){also}"
                 )
         elif source_registry is not None and not has_any_schema_library():
             raise UsageError(f"decoding the source's schemas needs the schema libraries; {INSTALL_HINT}")

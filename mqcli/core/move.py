@@ -1240,9 +1240,9 @@ class Relay:
         recode: Recode | None = None,
     ) -> None:
         self.target = target
-        # What deliveries go through: the target, or it behind the re-encoding.
-        self.recode = recode
+        self.recode = recode  # --value-format/--key-format (schema.codec.Recoder)
         self._recoded: dict[int, tuple[Message, Message]] = {}  # see admit
+        # What deliveries go through: the target, or it behind the re-encoding.
         self._send: Callable[[list[Message]], Refusals] = (
             _Recoding(target, self._recode_taken).send if recode else target.send
         )

@@ -265,14 +265,24 @@ def test_a_value_that_cannot_be_re_encoded_is_refused(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--value-format", "xml"], "invalid --value-format 'xml'"),
-        (["--key-format", "string"], "invalid --key-format 'string'"),
-        (["--value-schema", "x.avsc"], "--value-schema/--message-type apply with --value-format"),
-        (["--to-origin", "--value-format", "json"], "not with --to-origin"),
+        (["kafka:a", "kafka:b", "--value-format", "xml"], "invalid --value-format 'xml'"),
+        (["kafka:a", "kafka:b", "--key-format", "string"], "invalid --key-format 'string'"),
+        (["kafka:a", "kafka:b", "--value-schema", "x.avsc"], "--value-schema/--message-type apply with --value-format"),
+        (["kafka:a", "--to-origin", "--value-format", "json"], "not with --to-origin"),
+        (["rabbit:q", "kafka:b", "--key-format", "avro"], "it applies to a Kafka source"),
+        (["rabbit:q", "kafka:b", "--value-format", "avro"], "needs --value-schema FILE"),
     ],
 )
 def test_usage(cli: Callable[..., Run], args: list[str], message: str) -> None:
-    """Refused before connecting anywhere (neither topic exists)."""
-    target = [] if "--to-origin" in args else ["kafka:b"]
-    r = cli("move", "kafka:a", *target, *args)
+    """Refused before any broker is asked (neither topic nor queue exists)."""
+    r = cli("move", *args)
     assert r.exit_code == 2 and message in r.stderr, r.stderr
+
+
+def test_without_a_registry_the_source_needs_a_schema_file(
+    cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MQCLI_KAFKA_SCHEMA_REGISTRY_URL")
+    r = cli("move", "kafka:a", "kafka:b", "--value-format", "avro")
+    assert r.exit_code == 2, r.stderr
+    assert "needs the source profile's schema registry (kafka.schema_registry.url) or --value-schema FILE" in r.stderr
