@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from mqcli.core.message import Message
 from mqcli.core.rabbit.publish import Unconfirmed
 
-# ("add",), ("settle", offset from the newest tag, multiple), ("take",)
+# ("add", size), ("settle", offset from the newest tag, multiple), ("take",)
 _ops = st.lists(
     st.one_of(
-        st.just(("add",)),
+        st.tuples(st.just("add"), st.sampled_from([0, 0, 70_000, 1 << 20])),
         st.tuples(st.just("settle"), st.integers(-3, 12), st.booleans()),
         st.just(("take",)),
     ),
@@ -25,12 +25,14 @@ _ops = st.lists(
 def test_unconfirmed_matches_a_dict_by_tag(ops: list[tuple]) -> None:
     u = Unconfirmed()
     model: dict[int, Message] = {}
+    sizes: dict[int, int] = {}  # the large_bytes sizes given to add
     next_tag = 1
     for op in ops:
         if op[0] == "add":
             msg = Message(b"m%d" % next_tag, line=next_tag)
-            assert u.add(msg) == next_tag
+            assert u.add(msg, op[1]) == next_tag
             model[next_tag] = msg
+            sizes[next_tag] = op[1]
             next_tag += 1
         elif op[0] == "settle":
             tag, multiple = next_tag - 1 - op[1], op[2]
@@ -44,6 +46,7 @@ def test_unconfirmed_matches_a_dict_by_tag(ops: list[tuple]) -> None:
             assert u.take() == [model[t] for t in sorted(model)]
             model.clear()
         assert u.count == len(model)
+        assert u.large_bytes == sum(sizes[t] for t in model)
         assert u.messages() == [model[t] for t in sorted(model)]
         assert list(u.tagged()) == sorted(model.items())
 

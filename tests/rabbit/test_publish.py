@@ -39,6 +39,30 @@ def test_publish_many_pipelined(cli, amqp, queue):
     assert amqp.bodies(q) == [str(i) for i in range(3000)]
 
 
+def test_large_bodies_unconfirmed_stay_within_the_byte_bound(cli, amqp, queue, monkeypatch):
+    """Bodies over LARGE_BODY go out only while those unconfirmed stay within
+    MAX_UNCONFIRMED_BYTES (here 1 MiB): the window (1,024) alone would hold all 12."""
+    from mqcli.core.rabbit import publish
+
+    monkeypatch.setattr(publish, "MAX_UNCONFIRMED_BYTES", 1 << 20)
+    held: list[int] = []
+    add = publish.Unconfirmed.add
+
+    def spy(self, msg, size=0):
+        tag = add(self, msg, size)
+        held.append(self.large_bytes)
+        return tag
+
+    monkeypatch.setattr(publish.Unconfirmed, "add", spy)
+    q = queue()
+    bodies = [bytes([97 + i]) * 400_000 for i in range(12)]
+    r = cli("rabbit", "publish", "--queue", q, input=b"\n".join(bodies) + b"\n")
+    assert r.exit_code == 0, r.stderr
+    assert "confirmed 12, failed 0" in r.stderr
+    assert len(held) == 12 and max(held) == 800_000  # two at a time: a third would pass 1 MiB
+    assert [b for _m, _p, b in amqp.get_all(q)] == bodies
+
+
 def test_publish_properties_and_typed_headers(cli, amqp, queue):
     q = queue()
     r = cli(

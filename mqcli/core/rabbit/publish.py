@@ -92,6 +92,14 @@ SIGNAL_GRACE = 5.0
 # buffered, even within a batch (large bodies), so one batch never holds much.
 EMIT_BYTES = 1 << 16
 
+# Unconfirmed messages are kept (to be sent again, or named when refused).
+# Bodies larger than LARGE_BODY are counted, and one is sent only while the
+# counted ones unconfirmed stay within MAX_UNCONFIRMED_BYTES (or none is
+# unconfirmed): the window alone would let 1,024 bodies of 100 MB be held.
+# Smaller ones are bounded by the window (1,024 x 64 KiB) and cost nothing.
+LARGE_BODY = 1 << 16
+MAX_UNCONFIRMED_BYTES = 64 << 20
+
 # AMQP 0-9-1 frame layout (section 4.2.3): type, channel, payload size, payload, end.
 _FRAME_END = b"\xce"
 # A content header frame's start: type 2, channel, size, then its payload's
@@ -153,6 +161,8 @@ class Publisher:
         self._impl = self._channel._impl
         self._number: int = self._impl.channel_number
         self._body_max: int = self._impl.connection._body_max_length
+        # The fast paths take bodies that fit one frame and are not counted as large.
+        self._fast_max = min(self._body_max, LARGE_BODY)
         # Marshalled frames not yet handed to pika's transport, and their size.
         self._out: list[bytes] = []
         self._out_bytes = 0
@@ -313,7 +323,12 @@ class Publisher:
 
     def _wait_window(self, limit: int) -> None:
         """Process I/O until at most `limit` messages are unconfirmed."""
-        while self._pending.count > limit:
+        self._wait_confirms(lambda: self._pending.count <= limit)
+
+    def _wait_confirms(self, done: Callable[[], bool]) -> None:
+        """Process I/O until `done()`, as confirms come (DeliveryFailed after
+        confirm_timeout without any)."""
+        while not done():
             if self.stop_requested():
                 raise _SignalStop()
             if time.monotonic() - self._last_progress > self.settings.confirm_timeout:
@@ -413,10 +428,11 @@ class Publisher:
         s = self.settings
         body = msg.value
         fast = self._fast
+        large = 0  # (see LARGE_BODY)
         if (
             fast is not None
             and type(body) is bytes
-            and 0 < len(body) <= self._body_max
+            and 0 < len(body) <= self._fast_max
             and not (msg.properties or msg.headers)
             and self._open
             and self._pending.count < s.window
@@ -433,7 +449,7 @@ class Publisher:
         elif (
             self._own_method is not None
             and type(body) is bytes
-            and 0 < len(body) <= self._body_max
+            and 0 < len(body) <= self._fast_max
             and self._open
             and self._pending.count < s.window
             and (props := encode_properties(msg.properties, msg.headers)) is not None
@@ -449,14 +465,14 @@ class Publisher:
             out.append(_FRAME_END)
             self._out_bytes += packer.size + 1 + size
         else:
-            self._publish_slow(msg)
+            large = self._publish_slow(msg)
         line = msg.line
         if line is not None and (self.max_line is None or line > self.max_line):
             self.max_line = line
         if s.confirm:
             if not self._pending.count:
                 self._last_progress = time.monotonic()
-            self._pending.add(msg)
+            self._pending.add(msg, large)
         elif self.on_ok_many is not None:
             self._sent.append(msg)  # counted in _emit, a batch at a time
         else:
@@ -467,10 +483,11 @@ class Publisher:
         elif self._out_bytes >= EMIT_BYTES:
             self._emit()
 
-    def _publish_slow(self, msg: Message) -> None:
+    def _publish_slow(self, msg: Message) -> int:
         """Marshal `msg` into the output buffer, waiting for room in the window
         first; any message (its own properties, a destination of its own, a
-        large or empty body, a closed channel)."""
+        large or empty body, a closed channel).  Its size when it counts as
+        large (LARGE_BODY), else 0."""
         s = self.settings
         exchange, rk = self._fixed_destination or self._destination(msg)
         # A message with no properties of its own gets the same encoded
@@ -492,6 +509,10 @@ class Publisher:
             # frees most of the window), and refilling in larger steps (1/8,
             # 1/4 of the window) measured no faster.
             self._wait_window(s.window - 1)
+        large = len(body) if s.confirm and len(body) > LARGE_BODY else 0
+        if large:
+            pending = self._pending
+            self._wait_confirms(lambda: not pending.count or pending.large_bytes + large <= MAX_UNCONFIRMED_BYTES)
         if not self._impl.is_open:
             with amqp_errors(self.client):
                 self._impl._raise_if_not_open()  # as basic_publish would
@@ -517,6 +538,7 @@ class Publisher:
                 self._fast_size = self._fast.size + 1
             if self._own_props:
                 self._own_method = method  # from now on, publish encodes own properties itself
+        return large
 
     def _own_frames(self, length: int) -> tuple[struct.Struct, bytes, bytes]:
         """own_frames for encoded properties of `length` bytes, cached."""
@@ -626,12 +648,18 @@ class Unconfirmed:
         self._items: deque[Message | None] = deque()
         self.first_tag = 1  # the tag of _items[0]
         self.count = 0
+        self.large_bytes = 0  # the sizes given to `add`, of messages not settled
+        self._sizes: dict[int, int] = {}  # tag -> size, of those
 
-    def add(self, msg: Message) -> int:
-        """`msg` was sent: its delivery tag."""
+    def add(self, msg: Message, size: int = 0) -> int:
+        """`msg` was sent: its delivery tag.  `size`: counted in large_bytes until settled."""
         self._items.append(msg)
         self.count += 1
-        return self.first_tag + len(self._items) - 1
+        tag = self.first_tag + len(self._items) - 1
+        if size:
+            self._sizes[tag] = size
+            self.large_bytes += size
+        return tag
 
     def settle(self, tag: int, multiple: bool) -> tuple[int, list[Message | None]]:
         """basic.ack/nack of `tag` (and every tag before it when `multiple`):
@@ -656,6 +684,10 @@ class Unconfirmed:
             n += 1
         self.first_tag += n
         self.count -= sum(1 for m in settled if m is not None)
+        if self._sizes:
+            for t, m in enumerate(settled, first):
+                if m is not None:
+                    self.large_bytes -= self._sizes.pop(t, 0)
         return first, settled
 
     def tagged(self) -> Iterator[tuple[int, Message]]:
@@ -674,6 +706,8 @@ class Unconfirmed:
         taken = self.messages()
         self.first_tag += len(self._items)
         self._items.clear()
+        self._sizes.clear()
+        self.large_bytes = 0
         self.count = 0
         return taken
 
