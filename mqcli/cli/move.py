@@ -24,6 +24,7 @@ from mqcli.cli.io import (
 from mqcli.cli.kafka._common import IsolationOpt, check_isolation
 from mqcli.cli.options import ProfileOpt
 from mqcli.cli.output import StatusFormat, output_option
+from mqcli.cli.schema import SCHEMA_FORMATS
 from mqcli.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ KeyFromOpt = Annotated[
         show_default=False,
     ),
 ]
-RECODE_FORMATS = ("json", "avro", "protobuf", "json-schema")
+RECODE_FORMATS = ("json", *SCHEMA_FORMATS)  # --value-format/--key-format (schema.codec.Recoder)
 ValueFormatOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -661,7 +662,7 @@ def _recoder(app: AppContext, source: Endpoint, target: Optional[Endpoint], o: _
         return registry_client(profile.kafka, profile.name)
 
     source_registry, target_registry = registry(source), registry(target)
-    recoders = []
+    asked: list[tuple[str, str, Any]] = []  # (field, format, local schema)
     for field, fmt in (("value", o.value_format), ("key", o.key_format)):
         if fmt is None:
             continue
@@ -680,17 +681,21 @@ def _recoder(app: AppContext, source: Endpoint, target: Optional[Endpoint], o: _
                 )
         elif source_registry is not None and not has_any_schema_library():
             raise UsageError(f"decoding the source's schemas needs the schema libraries; {INSTALL_HINT}")
-        recoders.append(
-            Recoder(
-                field,
-                fmt,
-                source=source_registry,
-                target=target_registry,
-                topic=target.topic or "",
-                local=local,
-                rabbit=target.kind == core.RABBIT,
-            )
+        asked.append((field, fmt, local))
+    if o.dry_run:
+        return None  # (a Recoder may register schemas in the target's registry)
+    recoders = [
+        Recoder(
+            field,
+            fmt,
+            source=source_registry,
+            target=target_registry,
+            topic=target.topic or "",
+            local=local,
+            rabbit=target.kind == core.RABBIT,
         )
+        for field, fmt, local in asked
+    ]
     if len(recoders) == 1:
         return recoders[0]
     first, second = recoders

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import struct
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from tests.conftest import Run
 from tests.kafka.conftest import records
 from tests.rabbit.conftest import Amqp
 from tests.schema.conftest import registry, rest  # noqa: F401 (fixture)
-from tests.schema.test_avro import schema_file
+from tests.schema.test_avro import KEY, schema_file
 from tests.schema.test_registry_auth import AUTH_REGISTRY, DEVELOPER, auth_registry  # noqa: F401 (fixture)
 
 VALUES = [{"id": i, "price": f"{i}.25", "note": None if i % 2 else f"n{i}"} for i in range(6)]
@@ -215,10 +216,27 @@ def test_decoded_to_json_for_a_queue_and_on_stdout(
     tmp_path: Path,
 ) -> None:
     src, q = make_topic(1), queue()
-    _produce_avro(cli, src, tmp_path)
-    r = cli("copy", f"kafka:{src}", "-", "-e", "--value-format", "json")
+    key_schema = schema_file(tmp_path, KEY, "key.avsc")
+    lines = "".join(json.dumps({"key": {"k": f"k{v['id']}"}, "value": v}) + "\n" for v in VALUES)
+    r = cli(
+        "kafka",
+        "produce",
+        src,
+        "-i",
+        "jsonl",
+        "--value-schema",
+        schema_file(tmp_path),
+        "--key-schema",
+        key_schema,
+        input=lines,
+    )
     assert r.exit_code == 0, r.stderr
-    assert [json.loads(line)["value"] for line in r.stdout.splitlines()] == DECODED
+    r = cli("copy", f"kafka:{src}", "-", "-e", "--value-format", "json", "--key-format", "json")
+    assert r.exit_code == 0, r.stderr
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [g["value"] for g in got] == DECODED
+    assert [g["key"] for g in got] == [{"k": f"k{v['id']}"} for v in VALUES]
+    assert got[0]["value_schema"]["type"] == got[0]["key_schema"]["type"] == "AVRO"
     r = cli("copy", f"kafka:{src}", f"rabbit:{q}", "-e", "--value-format", "json")
     assert r.exit_code == 0, r.stderr
     got = amqp.get_all(q)
@@ -286,3 +304,34 @@ def test_without_a_registry_the_source_needs_a_schema_file(
     r = cli("move", "kafka:a", "kafka:b", "--value-format", "avro")
     assert r.exit_code == 2, r.stderr
     assert "needs the source profile's schema registry (kafka.schema_registry.url) or --value-schema FILE" in r.stderr
+
+
+def test_a_dry_run_registers_nothing(
+    cli: Callable[..., Run],
+    kafka_engine: str,
+    make_topic: Callable[..., str],
+    amqp: Amqp,
+    queue: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    """JSON bodies that a move would encode with --value-schema: a dry run reports them and
+    leaves the target's registry as it was (no subject for the target topic)."""
+    q, dst = queue(), make_topic(1)
+    for v in VALUES:
+        amqp.publish(q, json.dumps(v))
+    r = cli(
+        "move",
+        f"rabbit:{q}",
+        f"kafka:{dst}",
+        "--dry-run",
+        "--value-format",
+        "avro",
+        "--value-schema",
+        schema_file(tmp_path),
+    )
+    assert r.exit_code == 0, r.stderr
+    assert f"would go to kafka:{dst}: {len(VALUES)}" in r.stderr
+    with pytest.raises(urllib.error.HTTPError) as e:
+        rest("GET", f"/subjects/{dst}-value/versions")
+    assert e.value.code == 404
+    assert amqp.count(q) == len(VALUES)

@@ -667,44 +667,44 @@ class Recoder:
         self._translated: dict[tuple[int, str | None], _Target] = {}
 
     def __call__(self, msg: Message) -> Message | str:
+        field = self.field
         # (line: the source names the message in a refusal, not "line N" of an input)
-        out = replace(msg, decoded=None, line=None)
-        if getattr(out, self.field) is None:
+        out = replace(msg, decoded=_without(msg.decoded, field), line=None)
+        if getattr(out, field) is None:
             return out
         try:
             for decode in self._decoders:
                 decode(out)  # (a bare body is recognised by its content type: still there)
-            info = (out.decoded or {}).get(self.field)
+            decoded = out.decoded or {}
+            info = decoded.get(field)
             if self.fmt == "json":
-                if not out.decoded:
-                    _loads(getattr(out, self.field))  # ValueError: refused
+                if field not in decoded:
+                    _loads(getattr(out, field))  # ValueError: refused
                 kind, name = "JSON", None
             elif info is not None and "id" in info:
                 target = self._translate(int(info["id"]), info.get("message"))
-                setattr(out, self.field, target.write(_loads(getattr(out, self.field))))
+                setattr(out, field, target.write(_loads(getattr(out, field))))
                 kind, name = target.codec.type, target.codec.name
             elif self._encoder is not None:
                 self._encoder.encode(out)
                 assert self._encoder.local is not None
                 kind, name = self._encoder.local.type, self._encoder.local.codec.name
             else:
-                return (
-                    f"the {self.field} is not in the wire format of a schema in the source's registry"
-                    f" (give --{self.field}-schema FILE to encode JSON {self.field}s)"
-                )
+                hint = " (give --value-schema FILE to encode JSON values)" if field == "value" else ""
+                return f"the {field} is not in the wire format of a schema in the source's registry{hint}"
         except (ValueError, Mismatch, InputError, SchemaInvalid, UsageError) as e:
             why = e.message if isinstance(e, MqcliError) else str(e)
-            return f"the {self.field} cannot be re-encoded as {self.fmt}: {why}"
+            return f"the {field} cannot be re-encoded as {self.fmt}: {why}"
         if self.fmt != "json":
-            out.decoded = None  # (json: kept, so that JSON Lines carry the value as JSON)
-        if self.field == "value":
+            out.decoded = _without(out.decoded, field)  # (json: kept, so that JSON Lines carry it as JSON)
+        if field == "value":
             # What said how the body was encoded no longer does.
             out.headers = [h for h in msg.headers if h[0] != SCHEMA_HEADER]
             out.properties = {k: v for k, v in msg.properties.items() if k != "content_type"}
-        if self._rabbit and self.field == "value":
-            out.properties["content_type"] = CONTENT_TYPES[kind]
-            if name:
-                out.headers.append((SCHEMA_HEADER, name))
+            if self._rabbit:
+                out.properties["content_type"] = CONTENT_TYPES[kind]
+                if name:
+                    out.headers.append((SCHEMA_HEADER, name))
         return out
 
     def _translate(self, schema_id: int, message: str | None) -> _Target:
@@ -740,3 +740,8 @@ class Recoder:
             assert there.version is not None
             out.append((name, subject, there.version))
         return tuple(out)
+
+
+def _without(decoded: dict[str, Any] | None, field_: str) -> dict[str, Any] | None:
+    """Message.decoded without `field_`'s entry (None when nothing is left)."""
+    return {k: v for k, v in decoded.items() if k != field_} or None if decoded else None
