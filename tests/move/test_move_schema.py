@@ -335,3 +335,14 @@ def test_a_dry_run_registers_nothing(
         rest("GET", f"/subjects/{dst}-value/versions")
     assert e.value.code == 404
     assert amqp.count(q) == len(VALUES)
+
+
+def test_a_schema_of_another_format_is_refused_with_its_reason(
+    cli: Callable[..., Run], kafka_engine: str, make_topic: Callable[..., str], tmp_path: Path
+) -> None:
+    src, dst = make_topic(1), make_topic(1)
+    _produce_avro(cli, src, tmp_path)
+    r = cli("copy", f"kafka:{src}", f"kafka:{dst}", "-e", "--value-format", "protobuf")
+    assert r.exit_code == 1, r.stderr
+    assert f"not moved: {src}[0]@0: the value cannot be re-encoded as protobuf: schema" in r.stderr
+    assert "of the source is AVRO, not protobuf" in r.stderr

@@ -626,11 +626,14 @@ def encoded(
 
 class Recoder:
     """Re-encodes the `field` of the messages a move carries (move/copy --value-format,
-    --key-format): each is decoded with what the source has -- its registry for values in
-    the wire format, `local` (a schema file) for bare bodies -- and written in `fmt` for the
-    target: "json" (the decoded JSON text), or a schema format with the schema it was
-    decoded with, registered in `target`'s registry under the target's subject (no
-    registry there: a bare body), or with `local` when the source value is JSON.
+    --key-format) in `fmt` for the target.
+
+    "json": the JSON text, decoded with what the source has (its registry for values in
+    the wire format, `local`, a schema file, for bare bodies).  A schema format: a value in
+    the wire format of a source schema keeps its body, undecoded, under the id the same
+    schema has in `target`'s registry (registered there under the target's subject), or
+    bare without a registry there; a JSON value, or a bare body `local` decodes, is
+    encoded with `local`.
 
     `__call__` gives the re-encoded copy, or why it cannot be (the move then treats the
     message as refused by the target).  For a RabbitMQ target (`rabbit`) the content type
@@ -664,27 +667,29 @@ class Recoder:
             self._decoders.append(Decoder(field, "auto", None, describe=False, local=loaded))
         # JSON values encoded with the local schema, as `kafka produce --value-schema` does.
         self._encoder = Encoder(field, local, target, topic, strategy, fmt) if local and fmt in TYPES else None
-        self._translated: dict[tuple[int, str | None], _Target] = {}
+        self._translated: dict[tuple[int, str | None], int] = {}  # (source id, message) -> target id
+        self._schemas: dict[int, Any] = {}  # source schema id -> parsed
 
     def __call__(self, msg: Message) -> Message | str:
         field = self.field
         # (line: the source names the message in a refusal, not "line N" of an input)
         out = replace(msg, decoded=_without(msg.decoded, field), line=None)
-        if getattr(out, field) is None:
+        data = getattr(out, field)
+        if data is None:
             return out
         try:
+            swapped = self._swap(data) if self.fmt != "json" and self._source is not None else None
+            if swapped is not None:
+                # In the wire format of a source schema of this format: only the header changes.
+                setattr(out, field, swapped[0])
+                return self._described(out, msg, swapped[1], swapped[2])
             for decode in self._decoders:
                 decode(out)  # (a bare body is recognised by its content type: still there)
             decoded = out.decoded or {}
-            info = decoded.get(field)
             if self.fmt == "json":
                 if field not in decoded:
                     _loads(getattr(out, field))  # ValueError: refused
                 kind, name = "JSON", None
-            elif info is not None and "id" in info:
-                target = self._translate(int(info["id"]), info.get("message"))
-                setattr(out, field, target.write(_loads(getattr(out, field))))
-                kind, name = target.codec.type, target.codec.name
             elif self._encoder is not None:
                 self._encoder.encode(out)
                 assert self._encoder.local is not None
@@ -697,7 +702,11 @@ class Recoder:
             return f"the {field} cannot be re-encoded as {self.fmt}: {why}"
         if self.fmt != "json":
             out.decoded = _without(out.decoded, field)  # (json: kept, so that JSON Lines carry it as JSON)
-        if field == "value":
+        return self._described(out, msg, kind, name)
+
+    def _described(self, out: Message, msg: Message, kind: str, name: str | None) -> Message:
+        """`out` with what says how its value is encoded (content type, schema header) made true."""
+        if self.field == "value":
             # What said how the body was encoded no longer does.
             out.headers = [h for h in msg.headers if h[0] != SCHEMA_HEADER]
             out.properties = {k: v for k, v in msg.properties.items() if k != "content_type"}
@@ -707,27 +716,50 @@ class Recoder:
                     out.headers.append((SCHEMA_HEADER, name))
         return out
 
-    def _translate(self, schema_id: int, message: str | None) -> _Target:
-        """How the target writes what the source's schema `schema_id` wrote (once per id)."""
-        found = self._translated.get((schema_id, message))
-        if found is not None:
-            return found
+    def _swap(self, data: bytes) -> tuple[bytes, str, str | None] | None:
+        """A wire-format value of a source schema in this format, as the target takes it without
+        decoding it: the same body (Protobuf: and message indexes) under the target's schema id,
+        or bare; with the type and name of its schema.  None when it is not one (it is decoded)."""
+        if len(data) < wire.HEADER_SIZE or data[0] != wire.MAGIC:
+            return None
         assert self._source is not None
-        reg = self._source.by_id(schema_id)
+        schema_id = _schema_id(data, 1)[0]
+        try:
+            reg = self._source.by_id(schema_id)
+        except NotFound:
+            return None  # plain bytes that happen to start with 0
         if reg.type != TYPES[self.fmt]:
             raise UsageError(f"schema {schema_id} of the source is {reg.type}, not {self.fmt}")
-        schema = load_registered(self._source, reg)
-        codec, prefix = schema, b""
+        body = memoryview(data)[wire.HEADER_SIZE :]
+        name = None
         if reg.type == "PROTOBUF":
-            codec = schema.message(message, "--message-type")
-            prefix = wire.write_indexes(codec.indexes)
+            indexes, rest = wire.read_indexes(body)
+            name = self._parsed(reg).at(indexes).name
+        target_id = self._translate(reg, name)
+        if target_id is not None:
+            return wire.frame(target_id, bytes(body)), reg.type, name or self._parsed(reg).name
+        return bytes(rest if name is not None else body), reg.type, name or self._parsed(reg).name
+
+    def _parsed(self, reg: RegisteredSchema) -> Any:
+        """The parsed schema of a source registry entry (once per id)."""
+        found = self._schemas.get(reg.id)
+        if found is None:
+            assert self._source is not None
+            found = self._schemas[reg.id] = load_registered(self._source, reg)
+        return found
+
+    def _translate(self, reg: RegisteredSchema, message: str | None) -> int | None:
+        """The target registry's id of source schema `reg`, registered there under the target's
+        subject when missing (once per schema and Protobuf message); None without a registry."""
         if self._target is None:
-            found = _Target(None, codec)
-        else:
-            subject = subject_name(self._strategy, self._topic, self.field, codec.name)
+            return None
+        key = (reg.id, message)
+        found = self._translated.get(key)
+        if found is None:
+            record = message or self._parsed(reg).name  # (the record subject strategies)
+            subject = subject_name(self._strategy, self._topic, self.field, record)
             there = self._target.lookup(subject, reg.text, reg.type, register=True, references=self._references(reg))
-            found = _Target(there.id, codec, prefix)
-        self._translated[(schema_id, message)] = found
+            found = self._translated[key] = there.id
         return found
 
     def _references(self, reg: RegisteredSchema) -> tuple[tuple[str, str, int], ...]:
