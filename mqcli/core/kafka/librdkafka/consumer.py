@@ -608,14 +608,13 @@ class GroupConsumer:
         coordinator was away wait in librdkafka, and one retried after the
         coordinator answered "loading" may land after this one and set the
         group back (seen under a broker restart, after the read-back had
-        passed): so every one of them must be answered first.  Raises while
-        one is not, or while the group is behind."""
+        passed): so their answers are awaited first (for a second).  Raises
+        while the group is behind, or while one is still unanswered (the caller
+        may try again: this commit is then made again after it)."""
         deadline = time.monotonic() + 1.0
         while self._unanswered > 0 and time.monotonic() < deadline:
             # Serves the answers; a record it returns is not handled, so never committed.
             self.consumer.consume(num_messages=1, timeout=0.1)
-        if self._unanswered > 0:
-            raise RuntimeError(f"{self._unanswered} asynchronous commit(s) of the group still unanswered")
         self.committed.clear()
         self.commit()
         want = dict(self.done)
@@ -629,3 +628,5 @@ class GroupConsumer:
             raise RuntimeError(
                 f"the group's committed offsets are behind on {self._names((tp.topic, tp.partition) for tp in behind)}"
             )
+        if self._unanswered > 0:
+            raise RuntimeError(f"{self._unanswered} asynchronous commit(s) unanswered: one may yet set the group back")
